@@ -1,0 +1,299 @@
+//! The terminal front end: the same engine and store as the bot, one line per answer.
+//!
+//! Commands: `/status`, `/reset`, `/complete`, `/help`, `/quit`. The console is user 0, so its
+//! session file is `SESSIONS_DIR/0.json` and never collides with a Telegram user.
+
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::{
+    i18n::{Lang, Msg},
+    interview::{Engine, EngineError, Outcome, Rejection, Reply, Style, UserId, status},
+    store::Loaded,
+};
+
+/// The console's user id.
+pub const CONSOLE_USER: UserId = UserId(0);
+
+/// How the console interview starts when there is none in progress.
+#[derive(Debug, Clone, Copy)]
+pub struct ConsoleOptions {
+    /// The language of a new interview.
+    pub language: Lang,
+    /// The personality of a new interview.
+    pub style: Style,
+}
+
+/// Why the console stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    /// The engine failed (storage).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The terminal could not be read or written.
+    #[error("terminal: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A console session over any line input and text output.
+pub struct Console<'a, R, W> {
+    engine: &'a Engine,
+    options: ConsoleOptions,
+    input: R,
+    output: W,
+    /// The language of the interview in progress (for the console's own lines).
+    lang: Lang,
+}
+
+/// What to do after handling a line.
+enum Flow {
+    Continue,
+    Stop,
+}
+
+impl<'a, R: AsyncBufRead + Unpin, W: AsyncWrite + Unpin> Console<'a, R, W> {
+    /// A console over `input` and `output`.
+    pub fn new(engine: &'a Engine, options: ConsoleOptions, input: R, output: W) -> Self {
+        Console {
+            engine,
+            options,
+            input,
+            output,
+            lang: options.language,
+        }
+    }
+
+    /// Runs until the interview ends, the user quits, or the input ends.
+    pub async fn run(mut self) -> Result<(), ConsoleError> {
+        if !self.engine.is_online() {
+            self.say(&Msg::ConsoleOffline).await?;
+        }
+        self.say(&Msg::ConsoleHelp).await?;
+        if let Flow::Stop = self.open().await? {
+            return Ok(());
+        }
+        while let Some(line) = self.read_line().await? {
+            let flow = match line.trim() {
+                "/quit" | "/exit" => {
+                    self.say(&Msg::ConsoleBye).await?;
+                    Flow::Stop
+                }
+                "/help" => {
+                    self.say(&Msg::ConsoleHelp).await?;
+                    Flow::Continue
+                }
+                "/status" => self.status().await?,
+                "/reset" => {
+                    self.engine.reset(CONSOLE_USER).await?;
+                    self.say(&Msg::ConsoleReset).await?;
+                    self.begin().await?
+                }
+                "/complete" => {
+                    let outcome = self.engine.complete(CONSOLE_USER).await?;
+                    self.show(outcome, None).await?
+                }
+                _ => {
+                    let outcome = self
+                        .engine
+                        .answer(CONSOLE_USER, &line, std::future::pending())
+                        .await?;
+                    self.show(outcome, Some(&line)).await?
+                }
+            };
+            if let Flow::Stop = flow {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Picks up the interview in progress, or begins one.
+    async fn open(&mut self) -> Result<Flow, ConsoleError> {
+        let engine = self.engine;
+        match engine.load(CONSOLE_USER).await? {
+            Loaded::Nothing => self.begin().await,
+            Loaded::Quarantined { .. } => {
+                self.say(&Msg::SessionQuarantined).await?;
+                self.begin().await
+            }
+            Loaded::Session(session) => {
+                self.lang = session.language;
+                if session.pending().is_some() {
+                    let outcome = engine.answer_pending(CONSOLE_USER).await?;
+                    return self.show(outcome, None).await;
+                }
+                if session.idle_for(engine.now()) > engine.session_timeout() {
+                    return self
+                        .choose_resume(session.stage, session.idle_for(engine.now()))
+                        .await;
+                }
+                let stage = self.text(&Msg::stage(session.stage));
+                self.say(&Msg::Resumed { stage }).await?;
+                if let Some(q) = session.last_question() {
+                    let q = q.text.clone();
+                    self.print_question(&q).await?;
+                }
+                Ok(Flow::Continue)
+            }
+        }
+    }
+
+    async fn begin(&mut self) -> Result<Flow, ConsoleError> {
+        let begun = self
+            .engine
+            .begin(CONSOLE_USER, self.options.language, self.options.style)
+            .await?;
+        self.lang = self.options.language;
+        if begun.quarantined {
+            self.say(&Msg::SessionQuarantined).await?;
+        }
+        self.print_reply(&begun.reply).await?;
+        Ok(Flow::Continue)
+    }
+
+    async fn choose_resume(
+        &mut self,
+        stage: crate::interview::Stage,
+        idle_for: std::time::Duration,
+    ) -> Result<Flow, ConsoleError> {
+        let stage = self.text(&Msg::stage(stage));
+        self.say(&Msg::IdlePrompt {
+            minutes: (idle_for.as_secs() / 60) as i64,
+            stage,
+        })
+        .await?;
+        loop {
+            self.say(&Msg::ConsoleResumeChoice).await?;
+            let Some(line) = self.read_line().await? else {
+                return Ok(Flow::Stop);
+            };
+            match line.trim().to_lowercase().as_str() {
+                "r" | "resume" | "к" => {
+                    if let Some(reply) = self.engine.resume(CONSOLE_USER).await? {
+                        self.print_question(&reply.text).await?;
+                    }
+                    return Ok(Flow::Continue);
+                }
+                "s" | "start over" | "ы" => {
+                    self.engine.reset(CONSOLE_USER).await?;
+                    self.say(&Msg::ConsoleReset).await?;
+                    return self.begin().await;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    async fn status(&mut self) -> Result<Flow, ConsoleError> {
+        match self.engine.session(CONSOLE_USER).await? {
+            Some(session) => {
+                let text = status::render(&session, self.engine.catalog());
+                self.line(&text).await?;
+            }
+            None => self.say(&Msg::NoInterview).await?,
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// Shows what became of an answer. `answer` is the line typed, kept if the session turns
+    /// out to be idle so that it is not lost.
+    async fn show(&mut self, outcome: Outcome, answer: Option<&str>) -> Result<Flow, ConsoleError> {
+        match outcome {
+            Outcome::Reply(reply) => self.print_reply(&reply).await?,
+            Outcome::Finished(finished) => {
+                if let Some(closing) = &finished.closing {
+                    self.print_question(&closing.text).await?;
+                }
+                self.lang = finished.language;
+                self.say(&Msg::InterviewComplete).await?;
+                self.line(&finished.report).await?;
+                let path = finished.report_path.display().to_string();
+                self.say(&Msg::ConsoleReportSaved { path }).await?;
+                return Ok(Flow::Stop);
+            }
+            Outcome::Rejected(Rejection::Empty) => self.say(&Msg::AnswerEmpty).await?,
+            Outcome::Rejected(Rejection::TooLong { length, limit }) => {
+                self.say(&Msg::AnswerTooLong { length, limit }).await?
+            }
+            Outcome::Idle {
+                stage,
+                idle_for,
+                language,
+            } => {
+                self.lang = language;
+                let flow = self.choose_resume(stage, idle_for).await?;
+                if let (Flow::Continue, Some(answer)) = (&flow, answer) {
+                    // The answer typed before the prompt goes to whichever interview is now on.
+                    let outcome = self
+                        .engine
+                        .answer(CONSOLE_USER, answer, std::future::pending())
+                        .await?;
+                    return Box::pin(self.show(outcome, None)).await;
+                }
+                return Ok(flow);
+            }
+            Outcome::NoInterview => {
+                self.say(&Msg::NoInterview).await?;
+                return self.begin().await;
+            }
+            Outcome::Quarantined => {
+                self.say(&Msg::SessionQuarantined).await?;
+                return self.begin().await;
+            }
+            // The console never interrupts a turn.
+            Outcome::Superseded => {}
+        }
+        Ok(Flow::Continue)
+    }
+
+    async fn print_reply(&mut self, reply: &Reply) -> Result<(), ConsoleError> {
+        if reply.stage_changed {
+            let name = self.text(&Msg::stage(reply.stage));
+            let header = format!(
+                "\n— {}/{} · {name} —",
+                reply.stage.number(),
+                crate::interview::Stage::COUNT
+            );
+            self.line(&header).await?;
+        }
+        self.print_question(&reply.text).await
+    }
+
+    async fn print_question(&mut self, text: &str) -> Result<(), ConsoleError> {
+        let who = self.text(&Msg::SpeakerInterviewer);
+        self.line(&format!("\n{who}: {text}\n")).await
+    }
+
+    fn text(&self, msg: &Msg) -> String {
+        self.engine.catalog().text(self.lang, msg)
+    }
+
+    async fn say(&mut self, msg: &Msg) -> Result<(), ConsoleError> {
+        let text = self.text(msg);
+        self.line(&text).await
+    }
+
+    async fn line(&mut self, text: &str) -> Result<(), ConsoleError> {
+        self.output.write_all(text.as_bytes()).await?;
+        self.output.write_all(b"\n").await?;
+        self.output.flush().await?;
+        Ok(())
+    }
+
+    async fn read_line(&mut self) -> Result<Option<String>, ConsoleError> {
+        self.output.write_all(b"> ").await?;
+        self.output.flush().await?;
+        let mut line = String::new();
+        if self.input.read_line(&mut line).await? == 0 {
+            return Ok(None);
+        }
+        Ok(Some(line.trim_end_matches(['\r', '\n']).to_owned()))
+    }
+}
+
+/// Runs the console on the process's stdin and stdout.
+pub async fn run_stdio(engine: &Engine, options: ConsoleOptions) -> Result<(), ConsoleError> {
+    let input = tokio::io::BufReader::new(tokio::io::stdin());
+    Console::new(engine, options, input, tokio::io::stdout())
+        .run()
+        .await
+}

@@ -1,0 +1,623 @@
+//! The turn engine: takes an expert's answer, saves it, asks Claude (or the offline bank) for
+//! the next question, applies the stage rules, saves again, and hands the reply back.
+//!
+//! The engine knows nothing of Telegram: the bot and the console drive it alike.
+
+use std::{
+    collections::HashMap,
+    future::Future,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::OwnedMutexGuard;
+
+use super::{
+    QuestionBank, Session, Stage, Style, UserId,
+    clock::Clock,
+    context::{self, ContextLimits, Directive},
+    report,
+    stage::Transition,
+};
+use crate::{
+    i18n::{Catalog, Lang},
+    llm::{ClaudeClient, Turn, TurnReply},
+    store::{Folder, Loaded, SessionStore, StoreError},
+};
+
+/// Answers longer than this many characters are refused with the limit stated.
+pub const MAX_ANSWER_CHARS: usize = 12_000;
+
+/// How long wrap_up may run past its budget before the engine ends the interview itself.
+const WRAP_UP_HARD_LIMIT: u32 = 2;
+
+/// What the engine can fail at: only storage. Model failures never surface; the offline
+/// bank answers instead.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A session could not be saved or moved.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The engine's tunables.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineConfig {
+    /// Bounds on what is sent to the model.
+    pub limits: ContextLimits,
+    /// Idle time after which the user chooses to resume or start over.
+    pub session_timeout: Duration,
+    /// The longest answer accepted, in characters.
+    pub max_answer_chars: usize,
+}
+
+impl EngineConfig {
+    /// The configuration from the settings' values.
+    pub fn new(max_history: usize, session_timeout: Duration) -> Self {
+        EngineConfig {
+            limits: ContextLimits::new(max_history),
+            session_timeout,
+            max_answer_chars: MAX_ANSWER_CHARS,
+        }
+    }
+}
+
+/// An interviewer message for the expert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    /// The text to show.
+    pub text: String,
+    /// The stage the interview is in after this reply.
+    pub stage: Stage,
+    /// The reply moved the interview to a new stage.
+    pub stage_changed: bool,
+    /// The reply came from the offline bank.
+    pub offline: bool,
+}
+
+/// Why an answer was not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// Nothing but whitespace.
+    Empty,
+    /// Over the length limit.
+    TooLong {
+        /// The answer's length in characters.
+        length: usize,
+        /// The limit.
+        limit: usize,
+    },
+}
+
+/// A finished interview.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// The interviewer's closing message, if the model wrote one.
+    pub closing: Option<Reply>,
+    /// The knowledge report, as Markdown.
+    pub report: String,
+    /// Where the report was saved.
+    pub report_path: PathBuf,
+    /// The interview's language.
+    pub language: Lang,
+}
+
+/// What became of an answer.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// The next question.
+    Reply(Reply),
+    /// The interview is over.
+    Finished(Box<Finished>),
+    /// The answer was not taken; nothing changed.
+    Rejected(Rejection),
+    /// The session was idle past the timeout; nothing was recorded. The user chooses to
+    /// [`Engine::resume`] or to start over with [`Engine::begin`].
+    Idle {
+        /// The stage the interview stopped at.
+        stage: Stage,
+        /// How long it has been idle.
+        idle_for: Duration,
+        /// The interview's language.
+        language: Lang,
+    },
+    /// There is no interview in progress.
+    NoInterview,
+    /// The session file could not be read and was set aside.
+    Quarantined,
+    /// Newer input arrived while the model was thinking; the answer is saved and will be
+    /// answered together with the newer input.
+    Superseded,
+}
+
+/// A newly begun interview.
+#[derive(Debug, Clone)]
+pub struct Begun {
+    /// The first question.
+    pub reply: Reply,
+    /// An unreadable earlier session file was set aside.
+    pub quarantined: bool,
+}
+
+/// Per-user locks: one turn at a time per user, any number of users at once.
+#[derive(Debug, Default)]
+struct UserLocks(Mutex<HashMap<UserId, Arc<tokio::sync::Mutex<()>>>>);
+
+impl UserLocks {
+    async fn lock(&self, user: UserId) -> OwnedMutexGuard<()> {
+        let lock = self
+            .0
+            .lock()
+            .expect("lock map")
+            .entry(user)
+            .or_default()
+            .clone();
+        lock.lock_owned().await
+    }
+}
+
+/// The interview engine, shared by every front end and task.
+pub struct Engine {
+    /// Where sessions live.
+    store: SessionStore,
+    /// The model; `None` runs every interview on the offline bank.
+    claude: Option<ClaudeClient>,
+    /// The prompts.
+    prompts: super::Prompts,
+    /// User-visible text.
+    catalog: Arc<Catalog>,
+    /// The offline questions.
+    bank: QuestionBank,
+    /// The time.
+    clock: Arc<dyn Clock>,
+    /// Tunables.
+    config: EngineConfig,
+    /// One turn at a time per user.
+    locks: UserLocks,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("store", &self.store)
+            .field("online", &self.claude.is_some())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine over its parts.
+    pub fn new(
+        store: SessionStore,
+        claude: Option<ClaudeClient>,
+        prompts: super::Prompts,
+        catalog: Arc<Catalog>,
+        bank: QuestionBank,
+        clock: Arc<dyn Clock>,
+        config: EngineConfig,
+    ) -> Self {
+        Engine {
+            store,
+            claude,
+            prompts,
+            catalog,
+            bank,
+            clock,
+            config,
+            locks: UserLocks::default(),
+        }
+    }
+
+    /// Whether the engine has a model to ask.
+    pub fn is_online(&self) -> bool {
+        self.claude.is_some()
+    }
+
+    /// The session store.
+    pub fn store(&self) -> &SessionStore {
+        &self.store
+    }
+
+    /// The catalog of user-visible text.
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
+    /// The time now, by the engine's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Idle time after which the user chooses to resume or start over.
+    pub fn session_timeout(&self) -> Duration {
+        self.config.session_timeout
+    }
+
+    /// Loads the user's interview in progress (read-only), reporting a quarantined file.
+    pub async fn load(&self, user: UserId) -> Result<Loaded, EngineError> {
+        Ok(self.store.load(user).await?)
+    }
+
+    /// The user's interview in progress, if any (read-only).
+    pub async fn session(&self, user: UserId) -> Result<Option<Session>, EngineError> {
+        match self.store.load(user).await? {
+            Loaded::Session(session) => Ok(Some(*session)),
+            Loaded::Nothing | Loaded::Quarantined { .. } => Ok(None),
+        }
+    }
+
+    /// Begins a new interview and returns its first question. An interview already in
+    /// progress is archived, not deleted.
+    pub async fn begin(
+        &self,
+        user: UserId,
+        language: Lang,
+        style: Style,
+    ) -> Result<Begun, EngineError> {
+        let _guard = self.locks.lock(user).await;
+        let quarantined = match self.store.load(user).await? {
+            Loaded::Session(old) => {
+                self.store.retire(&old, Folder::Archive, &[]).await?;
+                false
+            }
+            Loaded::Quarantined { .. } => true,
+            Loaded::Nothing => false,
+        };
+        let mut session = Session::new(rand::random(), user, language, style, self.clock.now());
+        tracing::info!(%user, %language, %style, session = session.id, "interview begins");
+        let outcome = self
+            .take_turn(
+                &mut session,
+                Some(Directive::Opening),
+                std::future::pending(),
+            )
+            .await?;
+        let reply = match outcome {
+            Outcome::Reply(reply) => reply,
+            other => unreachable!("an opening turn always asks a question: {other:?}"),
+        };
+        Ok(Begun { reply, quarantined })
+    }
+
+    /// Takes an answer: saves it, then asks for the next question. `interrupt` resolving
+    /// while the model is thinking abandons the call (the answer stays saved) and returns
+    /// [`Outcome::Superseded`]; the caller then sends the newer input, which joins the
+    /// saved answer into one turn.
+    pub async fn answer(
+        &self,
+        user: UserId,
+        text: &str,
+        interrupt: impl Future<Output = ()>,
+    ) -> Result<Outcome, EngineError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(Outcome::Rejected(Rejection::Empty));
+        }
+        let length = text.chars().count();
+        if length > self.config.max_answer_chars {
+            return Ok(Outcome::Rejected(Rejection::TooLong {
+                length,
+                limit: self.config.max_answer_chars,
+            }));
+        }
+        let _guard = self.locks.lock(user).await;
+        let mut session = match self.store.load(user).await? {
+            Loaded::Session(session) => *session,
+            Loaded::Nothing => return Ok(Outcome::NoInterview),
+            Loaded::Quarantined { .. } => return Ok(Outcome::Quarantined),
+        };
+        let now = self.clock.now();
+        let idle_for = session.idle_for(now);
+        if session.pending().is_none() && idle_for > self.config.session_timeout {
+            return Ok(Outcome::Idle {
+                stage: session.stage,
+                idle_for,
+                language: session.language,
+            });
+        }
+        session.push_answer(text, now);
+        // Saved before the model is asked: a crash from here on loses nothing.
+        self.store.save(&session).await?;
+        tracing::debug!(%user, answer = text, "answer saved");
+        self.take_turn(&mut session, None, interrupt).await
+    }
+
+    /// Answers the user's saved but unanswered message, if there is one (after a restart).
+    pub async fn answer_pending(&self, user: UserId) -> Result<Outcome, EngineError> {
+        let _guard = self.locks.lock(user).await;
+        let mut session = match self.store.load(user).await? {
+            Loaded::Session(session) if session.pending().is_some() => *session,
+            Loaded::Quarantined { .. } => return Ok(Outcome::Quarantined),
+            _ => return Ok(Outcome::NoInterview),
+        };
+        tracing::info!(%user, "answering a message saved before a restart");
+        self.take_turn(&mut session, None, std::future::pending())
+            .await
+    }
+
+    /// Users whose last message was saved but never answered.
+    pub async fn pending_users(&self) -> Result<Vec<UserId>, EngineError> {
+        let mut pending = Vec::new();
+        for user in self.store.active_users().await? {
+            if let Loaded::Session(session) = self.store.load(user).await?
+                && session.pending().is_some()
+            {
+                pending.push(user);
+            }
+        }
+        Ok(pending)
+    }
+
+    /// Resumes an idle interview: the break does not count as interview time. Returns the
+    /// question the expert was last asked.
+    pub async fn resume(&self, user: UserId) -> Result<Option<Reply>, EngineError> {
+        let _guard = self.locks.lock(user).await;
+        let Loaded::Session(mut session) = self.store.load(user).await? else {
+            return Ok(None);
+        };
+        session.last_activity = self.clock.now();
+        self.store.save(&session).await?;
+        Ok(session.last_question().map(|q| Reply {
+            text: q.text.clone(),
+            stage: session.stage,
+            stage_changed: false,
+            offline: q.offline,
+        }))
+    }
+
+    /// Ends the interview early: it moves to wrap_up and the closing question is asked.
+    /// Asked again during wrap_up, it finishes the interview at once.
+    pub async fn complete(&self, user: UserId) -> Result<Outcome, EngineError> {
+        let _guard = self.locks.lock(user).await;
+        let mut session = match self.store.load(user).await? {
+            Loaded::Session(session) => *session,
+            Loaded::Nothing => return Ok(Outcome::NoInterview),
+            Loaded::Quarantined { .. } => return Ok(Outcome::Quarantined),
+        };
+        if session.stage == Stage::WrapUp {
+            return self.finish(session, None).await;
+        }
+        let now = self.clock.now();
+        session.touch(now);
+        session.stage = Stage::WrapUp;
+        session.wrap_up_requested = true;
+        tracing::info!(%user, "the expert asked to finish early");
+        self.take_turn(
+            &mut session,
+            Some(Directive::FinishEarly),
+            std::future::pending(),
+        )
+        .await
+    }
+
+    /// Archives the interview in progress (nothing is deleted). Returns whether there was one.
+    pub async fn reset(&self, user: UserId) -> Result<bool, EngineError> {
+        let _guard = self.locks.lock(user).await;
+        match self.store.load(user).await? {
+            Loaded::Session(session) => {
+                self.store.retire(&session, Folder::Archive, &[]).await?;
+                tracing::info!(%user, session = session.id, "interview archived by reset");
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Erases every file of the user. Returns how many were removed.
+    pub async fn delete(&self, user: UserId) -> Result<usize, EngineError> {
+        let _guard = self.locks.lock(user).await;
+        let removed = self.store.delete_user(user).await?;
+        tracing::info!(%user, removed, "user data erased");
+        Ok(removed)
+    }
+
+    /// Asks for the next interviewer message, applies it and saves the session.
+    async fn take_turn(
+        &self,
+        session: &mut Session,
+        directive: Option<Directive>,
+        interrupt: impl Future<Output = ()>,
+    ) -> Result<Outcome, EngineError> {
+        context::fold(session, &self.config.limits);
+        let stage_before = session.stage;
+        let now = self.clock.now();
+        let online = match &self.claude {
+            Some(claude) => {
+                let system = self.prompts.system_prompt(session.style, session.language);
+                let note = context::note(session, now, directive);
+                let request = context::request(session, system, note);
+                let started = Instant::now();
+                tokio::select! {
+                    result = claude.turn(&request) => match result {
+                        Ok(reply) => {
+                            tracing::info!(user = %session.user, elapsed_ms = started.elapsed().as_millis() as u64,
+                                repaired = reply.repaired, "turn received");
+                            Some(reply)
+                        }
+                        Err(error) => {
+                            tracing::warn!(user = %session.user, %error, "Claude unavailable; asking from the offline bank");
+                            None
+                        }
+                    },
+                    () = interrupt => {
+                        tracing::info!(user = %session.user, "turn superseded by newer input");
+                        return Ok(Outcome::Superseded);
+                    }
+                }
+            }
+            None => None,
+        };
+        let now = self.clock.now();
+        // The offline bank asks nothing when it ends the interview; the model always replies.
+        let (ends, asked) = match online {
+            Some(reply) => (self.apply_turn(session, reply, now), true),
+            None => {
+                let ends = self.apply_offline(session, now);
+                (ends, !ends)
+            }
+        };
+        let reply = asked.then(|| {
+            let last = session
+                .transcript
+                .last()
+                .expect("a question was just recorded");
+            Reply {
+                text: last.text.clone(),
+                stage: session.stage,
+                stage_changed: session.stage != stage_before,
+                offline: last.offline,
+            }
+        });
+        if ends {
+            return self.finish(session.clone(), reply).await;
+        }
+        self.store.save(session).await?;
+        Ok(Outcome::Reply(reply.expect("a question was asked")))
+    }
+
+    /// Applies a model turn. Returns whether the interview ends with it.
+    fn apply_turn(&self, session: &mut Session, reply: TurnReply, now: DateTime<Utc>) -> bool {
+        let TurnReply { turn, usage, .. } = reply;
+        let Turn {
+            interview_stage,
+            response,
+            metadata,
+            internal_tracking,
+        } = turn;
+        let before = session.stage;
+        session.usage.input_tokens += usage.input_tokens;
+        session.usage.output_tokens += usage.output_tokens;
+        session.usage.cache_creation_input_tokens += usage.cache_creation_input_tokens;
+        session.usage.cache_read_input_tokens += usage.cache_read_input_tokens;
+        session.usage.online_turns += 1;
+        // The insights come from the answer just given, in the stage it was given in.
+        let answered_in = session.pending().map_or(before, |e| e.stage);
+        let record = session.record_mut(answered_in);
+        record.insights.extend(
+            internal_tracking
+                .key_insights
+                .into_iter()
+                .filter(|i| !i.trim().is_empty()),
+        );
+        match before.transition_to(interview_stage) {
+            Transition::Stay => {
+                let record = session.record_mut(before);
+                record.completeness = metadata.completeness;
+                record.examples = internal_tracking.examples_collected;
+            }
+            Transition::Advance(next) => {
+                tracing::info!(user = %session.user, from = %before, to = %next, "stage advanced");
+                session.touch(now);
+                session.stage = next;
+                let record = session.record_mut(next);
+                record.completeness = metadata.completeness;
+                record.examples = internal_tracking.examples_collected;
+            }
+            Transition::Refused { proposed } => {
+                tracing::warn!(user = %session.user, current = %before, %proposed, "stage proposal refused");
+            }
+        }
+        session.last_reading = Some(super::session::LastReading {
+            question_depth: metadata.question_depth,
+            engagement_level: format!("{:?}", metadata.engagement_level).to_lowercase(),
+            estimated_time_remaining: metadata.estimated_time_remaining,
+            follow_up_needed: internal_tracking.follow_up_needed,
+            conversation_quality: internal_tracking.conversation_quality,
+        });
+        tracing::debug!(user = %session.user, response = %response, "interviewer reply");
+        session.push_question(response, false, now);
+        before == Stage::WrapUp
+            && session.stage == Stage::WrapUp
+            && (metadata.completeness >= 100
+                || internal_tracking.stage_transition_ready
+                || self.wrap_up_overrun(session))
+    }
+
+    fn wrap_up_overrun(&self, session: &Session) -> bool {
+        let spent = Duration::from_secs(session.record(Stage::WrapUp).active_secs);
+        spent > Stage::WrapUp.budget() * WRAP_UP_HARD_LIMIT
+    }
+
+    /// Asks the next unasked bank question, moving to the next stage when the current one's
+    /// questions are used up. Returns whether the interview ends (wrap_up used up).
+    fn apply_offline(&self, session: &mut Session, now: DateTime<Utc>) -> bool {
+        let lang = session.language;
+        loop {
+            let stage = session.stage;
+            let total = self.bank.len(lang, stage);
+            let record = session.record_mut(stage);
+            let asked = record.bank_asked;
+            if asked < total {
+                if asked > 0 {
+                    record.completeness = record.completeness.max((asked * 100 / total) as u8);
+                }
+                record.bank_asked += 1;
+                let question = self
+                    .bank
+                    .get(lang, stage, asked)
+                    .expect("index below len")
+                    .to_owned();
+                session.usage.offline_turns += 1;
+                session.push_question(question, true, now);
+                return false;
+            }
+            record.completeness = 100;
+            match stage.next() {
+                Some(next) => {
+                    session.touch(now);
+                    session.stage = next;
+                }
+                None => return true,
+            }
+        }
+    }
+
+    /// Ends the interview: writes the report, moves the session to `completed/`.
+    async fn finish(
+        &self,
+        mut session: Session,
+        closing: Option<Reply>,
+    ) -> Result<Outcome, EngineError> {
+        let now = self.clock.now();
+        session.touch(now);
+        session.finished_at = Some(now);
+        session.record_mut(Stage::WrapUp).completeness = 100;
+        let summary = self.write_summary(&session).await;
+        let report = report::compose(&session, &self.catalog, summary.as_deref());
+        let report_path = self.store.retired_path(&session, Folder::Completed, "md");
+        self.store
+            .retire(&session, Folder::Completed, &[("md", &report)])
+            .await?;
+        tracing::info!(user = %session.user, session = session.id, answers = session.answers(),
+            minutes = session.active_time().as_secs() / 60, "interview completed");
+        Ok(Outcome::Finished(Box::new(Finished {
+            closing,
+            report,
+            report_path,
+            language: session.language,
+        })))
+    }
+
+    async fn write_summary(&self, session: &Session) -> Option<String> {
+        let claude = self.claude.as_ref()?;
+        let body = report::body(session, &self.catalog);
+        let system = self.prompts.report_prompt(session.language);
+        match claude
+            .write(
+                &system,
+                report::summary_input(&body),
+                report::SUMMARY_MAX_TOKENS,
+            )
+            .await
+        {
+            Ok((text, _usage)) => Some(text),
+            Err(error) => {
+                tracing::warn!(user = %session.user, %error, "report summary unavailable; the report goes without it");
+                None
+            }
+        }
+    }
+}

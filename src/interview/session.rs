@@ -1,0 +1,312 @@
+//! The session model: everything an interview has said and decided, as saved to disk.
+
+use std::{collections::BTreeMap, fmt, time::Duration};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Stage, Style};
+use crate::i18n::Lang;
+
+/// The version of the session file format this build reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Gaps longer than this between two messages count as a break, not as interview time.
+pub const ACTIVE_GAP_CAP: Duration = Duration::from_secs(10 * 60);
+
+/// A user's numeric id (the Telegram user id; 0 for the console).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserId(pub u64);
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Who wrote a transcript entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The interviewer (the model, or the offline question bank).
+    Interviewer,
+    /// The expert being interviewed.
+    Expert,
+}
+
+/// One message of the transcript.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Who wrote it.
+    pub role: Role,
+    /// What was said, exactly as sent or received.
+    pub text: String,
+    /// When it was recorded.
+    pub at: DateTime<Utc>,
+    /// The stage the interview was in when it was said.
+    pub stage: Stage,
+    /// For interviewer entries: the question came from the offline bank, not from the model.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub offline: bool,
+}
+
+/// What the interview has gathered in one stage.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StageRecord {
+    /// How fully the stage is covered, 0 to 100.
+    pub completeness: u8,
+    /// Interview time spent in the stage, in seconds (breaks excluded).
+    pub active_secs: u64,
+    /// Insights the model drew from the expert's answers in this stage.
+    pub insights: Vec<String>,
+    /// Concrete examples the expert gave in this stage, as the model counted them.
+    pub examples: u32,
+    /// How many offline bank questions of this stage have been asked.
+    pub bank_asked: usize,
+}
+
+/// The model's latest reading of the conversation, kept for the status and the summary.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LastReading {
+    /// Depth of the last question, 1 (surface) to 4 (tacit).
+    pub question_depth: u8,
+    /// The expert's engagement: high, medium or low.
+    pub engagement_level: String,
+    /// The model's estimate of the time left.
+    pub estimated_time_remaining: String,
+    /// Threads worth returning to.
+    pub follow_up_needed: Vec<String>,
+    /// The model's note on how the conversation goes.
+    pub conversation_quality: String,
+}
+
+/// The part of the transcript no longer sent verbatim, and what stands for it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContextState {
+    /// Transcript entries folded into the summary; the window starts here.
+    pub folded: usize,
+    /// The summary that replaces the folded entries; empty while nothing is folded.
+    pub summary: String,
+}
+
+/// Token counts reported by the API over the whole interview.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageTotals {
+    /// Input tokens neither read from nor written to the cache.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Input tokens written to the prompt cache.
+    pub cache_creation_input_tokens: u64,
+    /// Input tokens read from the prompt cache.
+    pub cache_read_input_tokens: u64,
+    /// Interviewer turns written by the model.
+    pub online_turns: u32,
+    /// Interviewer turns taken from the offline bank.
+    pub offline_turns: u32,
+}
+
+/// One interview, from greeting to report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// The file format version ([`SCHEMA_VERSION`]).
+    pub version: u32,
+    /// A random id telling this interview apart from the user's earlier ones.
+    pub id: u32,
+    /// Whose interview this is.
+    pub user: UserId,
+    /// The interview's language.
+    pub language: Lang,
+    /// The interviewer personality.
+    pub style: Style,
+    /// When the interview began.
+    pub started_at: DateTime<Utc>,
+    /// When the last message was recorded.
+    pub last_activity: DateTime<Utc>,
+    /// When the interview ended, if it has.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The current stage.
+    pub stage: Stage,
+    /// What each stage has gathered so far.
+    pub stages: BTreeMap<Stage, StageRecord>,
+    /// Every message, in order; never shortened.
+    pub transcript: Vec<Entry>,
+    /// What is sent to the model in place of the oldest messages.
+    pub context: ContextState,
+    /// The expert asked to finish early (/complete).
+    #[serde(default)]
+    pub wrap_up_requested: bool,
+    /// The model's latest reading of the conversation.
+    #[serde(default)]
+    pub last_reading: Option<LastReading>,
+    /// Token usage over the interview.
+    #[serde(default)]
+    pub usage: UsageTotals,
+}
+
+impl Session {
+    /// A new interview at the greeting stage.
+    pub fn new(id: u32, user: UserId, language: Lang, style: Style, now: DateTime<Utc>) -> Self {
+        Session {
+            version: SCHEMA_VERSION,
+            id,
+            user,
+            language,
+            style,
+            started_at: now,
+            last_activity: now,
+            finished_at: None,
+            stage: Stage::Greeting,
+            stages: BTreeMap::new(),
+            transcript: Vec::new(),
+            context: ContextState::default(),
+            wrap_up_requested: false,
+            last_reading: None,
+            usage: UsageTotals::default(),
+        }
+    }
+
+    /// The record of `stage` (empty if nothing happened there yet).
+    pub fn record(&self, stage: Stage) -> StageRecord {
+        self.stages.get(&stage).cloned().unwrap_or_default()
+    }
+
+    /// The record of `stage`, for updating.
+    pub fn record_mut(&mut self, stage: Stage) -> &mut StageRecord {
+        self.stages.entry(stage).or_default()
+    }
+
+    /// The expert's message still waiting for an answer, if the last entry is theirs.
+    pub fn pending(&self) -> Option<&Entry> {
+        self.transcript.last().filter(|e| e.role == Role::Expert)
+    }
+
+    /// The interviewer's last message.
+    pub fn last_question(&self) -> Option<&Entry> {
+        self.transcript
+            .iter()
+            .rev()
+            .find(|e| e.role == Role::Interviewer)
+    }
+
+    /// How many messages the expert has sent.
+    pub fn answers(&self) -> usize {
+        self.transcript
+            .iter()
+            .filter(|e| e.role == Role::Expert)
+            .count()
+    }
+
+    /// How many insights have been collected over all stages.
+    pub fn insight_count(&self) -> usize {
+        self.stages.values().map(|r| r.insights.len()).sum()
+    }
+
+    /// Interview time over all stages, breaks excluded.
+    pub fn active_time(&self) -> Duration {
+        Duration::from_secs(self.stages.values().map(|r| r.active_secs).sum())
+    }
+
+    /// How long the session has been idle at `now`.
+    pub fn idle_for(&self, now: DateTime<Utc>) -> Duration {
+        (now - self.last_activity).to_std().unwrap_or_default()
+    }
+
+    /// Counts the time since the last activity (up to [`ACTIVE_GAP_CAP`]) towards the current
+    /// stage, and marks `now` as the last activity.
+    pub fn touch(&mut self, now: DateTime<Utc>) {
+        let gap = self.idle_for(now).min(ACTIVE_GAP_CAP);
+        let stage = self.stage;
+        self.record_mut(stage).active_secs += gap.as_secs();
+        self.last_activity = now;
+    }
+
+    /// Records an expert message. A message still waiting for an answer is extended rather
+    /// than followed by a second one, so quick successive messages become one turn.
+    pub fn push_answer(&mut self, text: &str, now: DateTime<Utc>) {
+        self.touch(now);
+        match self.transcript.last_mut() {
+            Some(last) if last.role == Role::Expert => {
+                last.text.push_str("\n\n");
+                last.text.push_str(text);
+                last.at = now;
+            }
+            _ => self.transcript.push(Entry {
+                role: Role::Expert,
+                text: text.to_owned(),
+                at: now,
+                stage: self.stage,
+                offline: false,
+            }),
+        }
+    }
+
+    /// Records an interviewer message in the current stage.
+    pub fn push_question(&mut self, text: String, offline: bool, now: DateTime<Utc>) {
+        self.touch(now);
+        self.transcript.push(Entry {
+            role: Role::Interviewer,
+            text,
+            at: now,
+            stage: self.stage,
+            offline,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(minutes: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + minutes * 60, 0).unwrap()
+    }
+
+    fn session() -> Session {
+        Session::new(7, UserId(42), Lang::En, Style::MasterInterviewer, at(0))
+    }
+
+    #[test]
+    fn a_new_session_starts_at_the_greeting_with_nothing_pending() {
+        let s = session();
+        assert_eq!(s.stage, Stage::Greeting);
+        assert!(s.pending().is_none());
+        assert_eq!(s.answers(), 0);
+    }
+
+    #[test]
+    fn quick_successive_answers_join_into_one_pending_message() {
+        let mut s = session();
+        s.push_question("Hello?".into(), false, at(0));
+        s.push_answer("first", at(1));
+        s.push_answer("second", at(1));
+        assert_eq!(s.transcript.len(), 2);
+        assert_eq!(s.pending().unwrap().text, "first\n\nsecond");
+        assert_eq!(s.answers(), 1);
+    }
+
+    #[test]
+    fn breaks_longer_than_the_cap_do_not_count_as_interview_time() {
+        let mut s = session();
+        s.push_question("q".into(), false, at(0));
+        s.push_answer("a", at(3));
+        s.push_question("q".into(), false, at(4));
+        s.push_answer("a", at(4 + 600));
+        assert_eq!(s.active_time(), Duration::from_secs((3 + 1 + 10) * 60));
+        assert_eq!(s.record(Stage::Greeting).active_secs, 14 * 60);
+    }
+
+    #[test]
+    fn a_session_survives_a_json_round_trip() {
+        let mut s = session();
+        s.push_question("q".into(), true, at(0));
+        s.push_answer("a", at(1));
+        s.record_mut(Stage::Greeting)
+            .insights
+            .push("insight".into());
+        let json = serde_json::to_string(&s).unwrap();
+        let back: Session = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s);
+    }
+}

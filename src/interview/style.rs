@@ -1,0 +1,214 @@
+//! The five interviewer personalities and their prompts, read from `PROMPTS_DIR` at start-up.
+
+use std::{fmt, path::Path};
+
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::Lang;
+
+/// An interviewer personality: how the interviewer speaks, not what it covers.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
+pub enum Style {
+    /// Systematic and thorough.
+    #[default]
+    MasterInterviewer,
+    /// Short, mobile-sized messages.
+    TelegramOptimized,
+    /// Natural flow with full coverage.
+    ConversationalBalance,
+    /// Deep focus on the current stage.
+    StageSpecific,
+    /// Recovers from vague, off-topic or hostile answers.
+    ConversationManagement,
+}
+
+impl Style {
+    /// Every personality, in menu order.
+    pub const ALL: [Style; 5] = [
+        Style::MasterInterviewer,
+        Style::TelegramOptimized,
+        Style::ConversationalBalance,
+        Style::StageSpecific,
+        Style::ConversationManagement,
+    ];
+
+    /// The personality's id, which is also its prompt's file name without `.md`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Style::MasterInterviewer => "master_interviewer",
+            Style::TelegramOptimized => "telegram_optimized",
+            Style::ConversationalBalance => "conversational_balance",
+            Style::StageSpecific => "stage_specific",
+            Style::ConversationManagement => "conversation_management",
+        }
+    }
+
+    /// Parses a personality id.
+    pub fn from_id(id: &str) -> Option<Style> {
+        Style::ALL.into_iter().find(|s| s.id() == id)
+    }
+}
+
+impl fmt::Display for Style {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// The file holding the stage plan and turn contract shared by every personality.
+pub const PLAN_FILE: &str = "interview_plan.md";
+
+/// The file holding the instructions for the report's summary.
+pub const REPORT_FILE: &str = "report_writer.md";
+
+/// Why the prompts could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum PromptError {
+    /// A prompt file is missing or unreadable.
+    #[error("prompt {path}: cannot be read ({source})")]
+    Unreadable {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A prompt file holds nothing but whitespace.
+    #[error("prompt {path}: the file is empty")]
+    Empty {
+        /// The file.
+        path: String,
+    },
+}
+
+/// The prompt texts: one per personality plus the shared plan.
+#[derive(Debug, Clone)]
+pub struct Prompts {
+    /// The stage plan and turn contract.
+    plan: String,
+    /// The report writer's instructions.
+    report: String,
+    /// Each personality's prompt.
+    styles: Vec<(Style, String)>,
+}
+
+impl Prompts {
+    /// Reads every prompt from `dir`; a missing or empty file is an error naming it.
+    pub fn load(dir: &Path) -> Result<Prompts, PromptError> {
+        let read = |name: String| -> Result<String, PromptError> {
+            let path = dir.join(&name);
+            let shown = path.display().to_string();
+            let text =
+                std::fs::read_to_string(&path).map_err(|source| PromptError::Unreadable {
+                    path: shown.clone(),
+                    source,
+                })?;
+            if text.trim().is_empty() {
+                return Err(PromptError::Empty { path: shown });
+            }
+            Ok(text.trim().to_owned())
+        };
+        let plan = read(PLAN_FILE.to_owned())?;
+        let report = read(REPORT_FILE.to_owned())?;
+        let styles = Style::ALL
+            .into_iter()
+            .map(|style| Ok((style, read(format!("{}.md", style.id()))?)))
+            .collect::<Result<_, PromptError>>()?;
+        Ok(Prompts {
+            plan,
+            report,
+            styles,
+        })
+    }
+
+    /// The system prompt of an interview: the personality, the shared plan, then the language.
+    /// It is the same for every turn of an interview, which lets Claude cache it.
+    pub fn system_prompt(&self, style: Style, lang: Lang) -> String {
+        let personality = &self
+            .styles
+            .iter()
+            .find(|(s, _)| *s == style)
+            .expect("every style has a prompt")
+            .1;
+        format!(
+            "{personality}\n\n{plan}\n\n# Session language\n\nThis interview is held in {name}. \
+             Write every `response` and every key insight in {name}.",
+            plan = self.plan,
+            name = lang.english_name(),
+        )
+    }
+
+    /// The system prompt of the report's summary, in the interview's language.
+    pub fn report_prompt(&self, lang: Lang) -> String {
+        format!(
+            "{}\n\nWrite the summary in {}.",
+            self.report,
+            lang.english_name()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_all(dir: &Path) {
+        std::fs::write(dir.join(PLAN_FILE), "the plan").unwrap();
+        std::fs::write(dir.join(REPORT_FILE), "the report").unwrap();
+        for style in Style::ALL {
+            std::fs::write(
+                dir.join(format!("{}.md", style.id())),
+                format!("be {style}"),
+            )
+            .unwrap();
+        }
+    }
+
+    #[test]
+    fn the_system_prompt_joins_personality_plan_and_language() {
+        let dir = tempfile::tempdir().unwrap();
+        write_all(dir.path());
+        let prompts = Prompts::load(dir.path()).unwrap();
+        let text = prompts.system_prompt(Style::StageSpecific, Lang::Ru);
+        assert!(text.starts_with("be stage_specific"));
+        assert!(text.contains("the plan"));
+        assert!(text.contains("held in Russian"));
+    }
+
+    #[test]
+    fn a_missing_prompt_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        write_all(dir.path());
+        std::fs::remove_file(dir.path().join("telegram_optimized.md")).unwrap();
+        let err = Prompts::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("telegram_optimized.md"), "{err}");
+    }
+
+    #[test]
+    fn an_empty_prompt_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        write_all(dir.path());
+        std::fs::write(dir.path().join(PLAN_FILE), " \n\t").unwrap();
+        let err = Prompts::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("interview_plan.md") && err.contains("empty"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_shipped_prompts_load() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
+        let prompts = Prompts::load(&dir).unwrap();
+        for style in Style::ALL {
+            let text = prompts.system_prompt(style, Lang::En);
+            assert!(
+                text.contains("record_turn"),
+                "{style} prompt lacks the turn contract"
+            );
+        }
+    }
+}

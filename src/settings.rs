@@ -1,0 +1,369 @@
+//! Typed settings, loaded once from the environment (and `.env`) and validated at start-up.
+//!
+//! Every variable has a default except the secrets. A malformed value is a start-up error that
+//! names the variable and the form it expects; secret values are held in [`SecretString`] and are
+//! never printed, not even in errors.
+
+use std::{path::PathBuf, str::FromStr, time::Duration};
+
+use reqwest::Url;
+use secrecy::SecretString;
+
+use crate::i18n::Lang;
+
+/// Why the settings could not be loaded: always names the variable at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: expected {expected}, got {got:?}")]
+pub struct SettingsError {
+    /// The environment variable at fault.
+    pub variable: &'static str,
+    /// The form the variable must take.
+    pub expected: String,
+    /// What was found (never set for secrets).
+    pub got: String,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Everything the Anthropic client needs.
+#[derive(Debug, Clone)]
+pub struct ClaudeSettings {
+    /// `ANTHROPIC_API_KEY`; without it the interview runs on the offline question bank.
+    pub api_key: Option<SecretString>,
+    /// `ANTHROPIC_BASE_URL`: where the Messages API lives.
+    pub base_url: Url,
+    /// `CLAUDE_MODEL`: the model id sent with every request.
+    pub model: String,
+    /// `CLAUDE_MAX_TOKENS`: the output budget of one interview turn.
+    pub max_tokens: u32,
+    /// `CLAUDE_TEMPERATURE`: sampling temperature, 0 to 1.
+    pub temperature: f32,
+    /// `CLAUDE_TIMEOUT_SECONDS`: the limit on one HTTP attempt.
+    pub timeout: Duration,
+    /// `CLAUDE_MAX_RETRIES`: retries after the first attempt on retryable failures.
+    pub max_retries: u32,
+}
+
+/// Everything the Telegram front end needs.
+#[derive(Debug, Clone)]
+pub struct TelegramSettings {
+    /// `TELEGRAM_BOT_TOKEN`: required to run the bot, not for the console.
+    pub bot_token: Option<SecretString>,
+    /// `TELEGRAM_API_URL`: the Bot API server.
+    pub api_url: Url,
+    /// `RATE_LIMIT_MESSAGES`: messages a user may send per window.
+    pub rate_limit_messages: u32,
+    /// `RATE_LIMIT_WINDOW_SECONDS`: the length of the rate-limit window.
+    pub rate_limit_window: Duration,
+    /// `ALLOWED_USER_IDS`: who may use the bot; empty means everyone.
+    pub allowed_user_ids: Vec<u64>,
+    /// `ADMIN_USER_IDS`: operators, allowed even when not listed in `ALLOWED_USER_IDS`.
+    pub admin_user_ids: Vec<u64>,
+}
+
+/// The whole configuration of the process.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The Claude client's settings.
+    pub claude: ClaudeSettings,
+    /// The Telegram front end's settings.
+    pub telegram: TelegramSettings,
+    /// `SESSIONS_DIR`: where session files live.
+    pub sessions_dir: PathBuf,
+    /// `PROMPTS_DIR`: where the interviewer prompts are read from at start-up.
+    pub prompts_dir: PathBuf,
+    /// `SESSION_TIMEOUT_MINUTES`: idle time after which the user chooses to resume or start over.
+    pub session_timeout: Duration,
+    /// `MAX_CONVERSATION_HISTORY`: the most recent messages sent to Claude verbatim.
+    pub max_conversation_history: usize,
+    /// `DEFAULT_LANGUAGE`: the language used when a user's own is unknown.
+    pub default_language: Lang,
+    /// `LOG_LEVEL`: a tracing filter directive such as `info` or `ai_interviewer=debug`;
+    /// unset, each front end picks its own default.
+    pub log_level: Option<String>,
+    /// `LOG_FORMAT`: `text` or `json`.
+    pub log_format: LogFormat,
+}
+
+/// The model used when `CLAUDE_MODEL` is not set.
+pub const DEFAULT_MODEL: &str = "claude-sonnet-4-6";
+
+impl Settings {
+    /// Loads `.env` if there is one, then reads the process environment.
+    pub fn from_env() -> Result<Self, SettingsError> {
+        // A missing .env is normal; variables already set in the environment win.
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests can supply variables without touching the
+    /// process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let env = Env(&lookup);
+        let claude = ClaudeSettings {
+            api_key: env.secret("ANTHROPIC_API_KEY"),
+            base_url: env.url("ANTHROPIC_BASE_URL", "https://api.anthropic.com")?,
+            model: env.text("CLAUDE_MODEL", DEFAULT_MODEL),
+            max_tokens: env.number("CLAUDE_MAX_TOKENS", 1000, 64..=64_000)?,
+            temperature: env.number("CLAUDE_TEMPERATURE", 0.7, 0.0..=1.0)?,
+            timeout: Duration::from_secs(env.number("CLAUDE_TIMEOUT_SECONDS", 60, 1..=600)?),
+            max_retries: env.number("CLAUDE_MAX_RETRIES", 3, 0..=10)?,
+        };
+        let telegram = TelegramSettings {
+            bot_token: env.secret("TELEGRAM_BOT_TOKEN"),
+            api_url: env.url("TELEGRAM_API_URL", "https://api.telegram.org")?,
+            rate_limit_messages: env.number("RATE_LIMIT_MESSAGES", 30, 1..=10_000)?,
+            rate_limit_window: Duration::from_secs(env.number(
+                "RATE_LIMIT_WINDOW_SECONDS",
+                300,
+                1..=86_400,
+            )?),
+            allowed_user_ids: env.id_list("ALLOWED_USER_IDS")?,
+            admin_user_ids: env.id_list("ADMIN_USER_IDS")?,
+        };
+        Ok(Settings {
+            claude,
+            telegram,
+            sessions_dir: PathBuf::from(env.text("SESSIONS_DIR", "./sessions")),
+            prompts_dir: PathBuf::from(env.text("PROMPTS_DIR", "./prompts")),
+            session_timeout: Duration::from_secs(
+                60 * env.number::<u64>("SESSION_TIMEOUT_MINUTES", 180, 1..=525_600)?,
+            ),
+            max_conversation_history: env.number("MAX_CONVERSATION_HISTORY", 100, 20..=1000)?,
+            default_language: env.parse("DEFAULT_LANGUAGE", Lang::En, "`en` or `ru`")?,
+            log_level: env.filter("LOG_LEVEL")?,
+            log_format: env.parse("LOG_FORMAT", LogFormat::Text, "`text` or `json`")?,
+        })
+    }
+}
+
+impl FromStr for LogFormat {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s.to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(()),
+        }
+    }
+}
+
+/// A view of the environment that treats an empty value as unset.
+struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Env<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn text(&self, name: &str, default: &str) -> String {
+        self.get(name).unwrap_or_else(|| default.to_owned())
+    }
+
+    fn secret(&self, name: &str) -> Option<SecretString> {
+        self.get(name).map(SecretString::from)
+    }
+
+    fn parse<T: FromStr>(
+        &self,
+        name: &'static str,
+        default: T,
+        expected: &str,
+    ) -> Result<T, SettingsError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(raw) => raw.parse().map_err(|_| SettingsError {
+                variable: name,
+                expected: expected.to_owned(),
+                got: raw,
+            }),
+        }
+    }
+
+    fn number<T>(
+        &self,
+        name: &'static str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<T, SettingsError>
+    where
+        T: FromStr + PartialOrd + std::fmt::Display + Copy,
+    {
+        let expected = format!("a number from {} to {}", range.start(), range.end());
+        let value = self.parse(name, default, &expected)?;
+        if range.contains(&value) {
+            Ok(value)
+        } else {
+            Err(SettingsError {
+                variable: name,
+                expected,
+                got: value.to_string(),
+            })
+        }
+    }
+
+    fn url(&self, name: &'static str, default: &str) -> Result<Url, SettingsError> {
+        let raw = self.text(name, default);
+        Url::parse(&raw)
+            .ok()
+            .filter(|url| matches!(url.scheme(), "http" | "https") && url.has_host())
+            .ok_or(SettingsError {
+                variable: name,
+                expected: "an http(s) URL such as https://example.org".to_owned(),
+                got: raw,
+            })
+    }
+
+    fn filter(&self, name: &'static str) -> Result<Option<String>, SettingsError> {
+        let Some(raw) = self.get(name) else {
+            return Ok(None);
+        };
+        match tracing_subscriber::EnvFilter::try_new(&raw) {
+            Ok(_) => Ok(Some(raw)),
+            Err(_) => Err(SettingsError {
+                variable: name,
+                expected: "a level (error, warn, info, debug, trace) or a tracing filter"
+                    .to_owned(),
+                got: raw,
+            }),
+        }
+    }
+
+    fn id_list(&self, name: &'static str) -> Result<Vec<u64>, SettingsError> {
+        let Some(raw) = self.get(name) else {
+            return Ok(Vec::new());
+        };
+        raw.split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|part| !part.is_empty())
+            .map(|part| part.parse::<u64>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| SettingsError {
+                variable: name,
+                expected: "comma-separated numeric Telegram user ids".to_owned(),
+                got: raw,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let settings = load(&[]).unwrap();
+        assert!(settings.claude.api_key.is_none());
+        assert_eq!(
+            settings.claude.base_url.as_str(),
+            "https://api.anthropic.com/"
+        );
+        assert_eq!(settings.claude.max_tokens, 1000);
+        assert_eq!(settings.claude.temperature, 0.7);
+        assert_eq!(settings.claude.timeout, Duration::from_secs(60));
+        assert_eq!(settings.claude.max_retries, 3);
+        assert_eq!(settings.session_timeout, Duration::from_secs(180 * 60));
+        assert_eq!(settings.max_conversation_history, 100);
+        assert_eq!(settings.default_language, Lang::En);
+        assert_eq!(settings.log_format, LogFormat::Text);
+        assert_eq!(settings.telegram.rate_limit_messages, 30);
+        assert_eq!(
+            settings.telegram.rate_limit_window,
+            Duration::from_secs(300)
+        );
+        assert!(settings.telegram.allowed_user_ids.is_empty());
+    }
+
+    #[test]
+    fn a_malformed_number_names_the_variable_and_the_expected_form() {
+        let err = load(&[("CLAUDE_MAX_TOKENS", "lots")]).unwrap_err();
+        assert_eq!(err.variable, "CLAUDE_MAX_TOKENS");
+        let line = err.to_string();
+        assert!(
+            line.contains("CLAUDE_MAX_TOKENS") && line.contains("a number from"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn an_out_of_range_temperature_is_rejected() {
+        let err = load(&[("CLAUDE_TEMPERATURE", "1.5")]).unwrap_err();
+        assert_eq!(err.variable, "CLAUDE_TEMPERATURE");
+    }
+
+    #[test]
+    fn an_unknown_language_or_log_format_is_rejected() {
+        assert_eq!(
+            load(&[("DEFAULT_LANGUAGE", "de")]).unwrap_err().variable,
+            "DEFAULT_LANGUAGE"
+        );
+        assert_eq!(
+            load(&[("LOG_FORMAT", "xml")]).unwrap_err().variable,
+            "LOG_FORMAT"
+        );
+        assert_eq!(
+            load(&[("LOG_LEVEL", "loud=[")]).unwrap_err().variable,
+            "LOG_LEVEL"
+        );
+    }
+
+    #[test]
+    fn base_urls_must_be_http() {
+        let err = load(&[("ANTHROPIC_BASE_URL", "ftp://x")]).unwrap_err();
+        assert_eq!(err.variable, "ANTHROPIC_BASE_URL");
+        let ok = load(&[("TELEGRAM_API_URL", "http://127.0.0.1:8081")]).unwrap();
+        assert_eq!(ok.telegram.api_url.as_str(), "http://127.0.0.1:8081/");
+    }
+
+    #[test]
+    fn user_id_lists_accept_commas_and_spaces() {
+        let s = load(&[("ALLOWED_USER_IDS", "1, 22 ,333"), ("ADMIN_USER_IDS", "9")]).unwrap();
+        assert_eq!(s.telegram.allowed_user_ids, vec![1, 22, 333]);
+        assert_eq!(s.telegram.admin_user_ids, vec![9]);
+        assert!(load(&[("ALLOWED_USER_IDS", "1,@bob")]).is_err());
+    }
+
+    #[test]
+    fn secrets_never_appear_in_debug_output() {
+        let s = load(&[
+            ("ANTHROPIC_API_KEY", "sk-ant-very-secret"),
+            ("TELEGRAM_BOT_TOKEN", "123:ABC"),
+        ])
+        .unwrap();
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("sk-ant-very-secret"), "{printed}");
+        assert!(!printed.contains("123:ABC"), "{printed}");
+        assert_eq!(
+            s.claude.api_key.unwrap().expose_secret(),
+            "sk-ant-very-secret"
+        );
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let s = load(&[("ANTHROPIC_API_KEY", "  "), ("CLAUDE_MODEL", "")]).unwrap();
+        assert!(s.claude.api_key.is_none());
+        assert_eq!(s.claude.model, DEFAULT_MODEL);
+    }
+}
