@@ -9,7 +9,7 @@ use crate::{
         Clock, Engine, EngineConfig, PromptError, Prompts, QuestionBank, SystemClock,
         bank::BankError,
     },
-    llm::ClaudeClient,
+    llm::{ClaudeClient, Model},
     settings::{Settings, SettingsError},
     store::{SessionStore, StoreError},
 };
@@ -58,7 +58,7 @@ pub fn build_engine_with_clock(
         .claude
         .api_key
         .clone()
-        .map(|key| ClaudeClient::new(&settings.claude, key));
+        .map(|key| Arc::new(ClaudeClient::new(&settings.claude, key)) as Arc<dyn Model>);
     let config = EngineConfig::new(settings.max_conversation_history, settings.session_timeout);
     Ok(Engine::new(
         store, claude, prompts, catalog, bank, clock, config,

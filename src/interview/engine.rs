@@ -23,7 +23,7 @@ use super::{
 };
 use crate::{
     i18n::{Catalog, Lang},
-    llm::{ClaudeClient, Turn, TurnReply},
+    llm::{Model, Turn, TurnReply},
     store::{Folder, Loaded, SessionStore, StoreError},
 };
 
@@ -163,7 +163,7 @@ pub struct Engine {
     /// Where sessions live.
     store: SessionStore,
     /// The model; `None` runs every interview on the offline bank.
-    claude: Option<ClaudeClient>,
+    claude: Option<Arc<dyn Model>>,
     /// The prompts.
     prompts: super::Prompts,
     /// User-visible text.
@@ -192,7 +192,7 @@ impl Engine {
     /// An engine over its parts.
     pub fn new(
         store: SessionStore,
-        claude: Option<ClaudeClient>,
+        claude: Option<Arc<dyn Model>>,
         prompts: super::Prompts,
         catalog: Arc<Catalog>,
         bank: QuestionBank,

@@ -2,9 +2,11 @@
 //! retry policy.
 
 mod client;
+mod model;
 pub mod retry;
 pub mod turn;
 pub mod wire;
 
 pub use client::{API_VERSION, ClaudeClient, LlmError, TurnReply, TurnRequest};
+pub use model::{BoxFuture, Model};
 pub use turn::{TOOL_NAME, Turn};

@@ -15,9 +15,12 @@
 
 pub mod atomic;
 
+mod cache;
+
 use std::{
     io,
     path::{Path, PathBuf},
+    sync::Arc,
 };
 
 use chrono::{DateTime, Utc};
@@ -104,7 +107,10 @@ pub enum Loaded {
 /// The session files of every user.
 #[derive(Debug, Clone)]
 pub struct SessionStore {
+    /// `SESSIONS_DIR`.
     root: PathBuf,
+    /// Recently used sessions, so a turn does not decode the file it just wrote.
+    cache: Arc<cache::SessionCache>,
 }
 
 impl SessionStore {
@@ -120,6 +126,7 @@ impl SessionStore {
         std::fs::remove_file(&probe).map_err(io_error(&probe))?;
         let store = SessionStore {
             root: root.to_path_buf(),
+            cache: Arc::new(cache::SessionCache::new(cache::CAPACITY)),
         };
         store.remove_leftovers();
         Ok(store)
@@ -167,16 +174,31 @@ impl SessionStore {
     }
 
     /// Loads the user's interview in progress. A file that is not JSON, is empty, or has an
-    /// unknown version is moved to `quarantine/` and reported as such.
+    /// unknown version is moved to `quarantine/` and reported as such. A session this store
+    /// wrote and that is unchanged on disk comes from memory.
     pub async fn load(&self, user: UserId) -> Result<Loaded, StoreError> {
         let path = self.active_path(user);
+        let stamp = match tokio::fs::metadata(&path).await {
+            Ok(meta) => cache::Stamp::of(&meta),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                self.cache.forget(user);
+                return Ok(Loaded::Nothing);
+            }
+            Err(e) => return Err(io_error(&path)(e)),
+        };
+        if let Some(session) = self.cache.get(user, stamp) {
+            return Ok(Loaded::Session(Box::new(session)));
+        }
         let bytes = match tokio::fs::read(&path).await {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Loaded::Nothing),
             Err(e) => return Err(io_error(&path)(e)),
         };
         match decode_session(&bytes) {
-            Ok(session) if session.user == user => Ok(Loaded::Session(Box::new(session))),
+            Ok(session) if session.user == user => {
+                self.cache.put(&session, stamp);
+                Ok(Loaded::Session(Box::new(session)))
+            }
             Ok(session) => {
                 self.quarantine(&path, user, format!("holds user {}", session.user))
                     .await
@@ -204,7 +226,13 @@ impl SessionStore {
     /// Saves the user's interview in progress, atomically.
     pub async fn save(&self, session: &Session) -> Result<(), StoreError> {
         let bytes = encode(session, "session")?;
-        self.write(self.active_path(session.user), bytes).await
+        let path = self.active_path(session.user);
+        self.cache.forget(session.user);
+        self.write(path.clone(), bytes).await?;
+        if let Ok(meta) = tokio::fs::metadata(&path).await {
+            self.cache.put(session, cache::Stamp::of(&meta));
+        }
+        Ok(())
     }
 
     /// Moves the interview in progress into `folder` (archive or completed), with `extra`
@@ -303,6 +331,7 @@ impl SessionStore {
     /// Erases every file of `user`: the interview in progress, archived, completed and
     /// quarantined ones, reports and chat state. Returns how many files were removed.
     pub async fn delete_user(&self, user: UserId) -> Result<usize, StoreError> {
+        self.cache.forget(user);
         let root = self.root.clone();
         tokio::task::spawn_blocking(move || {
             let exact = format!("{user}.json");
@@ -407,6 +436,44 @@ mod tests {
             Loaded::Nothing
         ));
         assert_eq!(store.active_users().await.unwrap(), vec![UserId(5)]);
+    }
+
+    #[tokio::test]
+    async fn a_file_changed_behind_the_stores_back_is_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SessionStore::open(dir.path()).unwrap();
+        let mut s = session(5);
+        store.save(&s).await.unwrap();
+        assert!(matches!(
+            store.load(UserId(5)).await.unwrap(),
+            Loaded::Session(_)
+        ));
+        s.push_answer("edited elsewhere", Utc::now());
+        std::fs::write(dir.path().join("5.json"), serde_json::to_vec(&s).unwrap()).unwrap();
+        let Loaded::Session(back) = store.load(UserId(5)).await.unwrap() else {
+            panic!()
+        };
+        assert_eq!(back.pending().unwrap().text, "edited elsewhere");
+        std::fs::write(dir.path().join("5.json"), b"garbage").unwrap();
+        assert!(matches!(
+            store.load(UserId(5)).await.unwrap(),
+            Loaded::Quarantined { .. }
+        ));
+        std::fs::remove_file(
+            dir.path()
+                .join("quarantine")
+                .read_dir()
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+                .path(),
+        )
+        .unwrap();
+        assert!(matches!(
+            store.load(UserId(5)).await.unwrap(),
+            Loaded::Nothing
+        ));
     }
 
     #[tokio::test]

@@ -1,0 +1,299 @@
+//! Engine figures, printed (not asserted):
+//!
+//! 1. engine overhead per turn, excluding Claude: a whole `answer` (load, save before the call,
+//!    context fold, request build and serialisation, turn validation, save after) with an
+//!    instant model, on tmpfs and on the disk;
+//! 2. save and load time (cold, and for a file unchanged since the store wrote it) and file size
+//!    of a session with a 200-message transcript;
+//! 3. the input tokens of a ~120-turn interview against the fake Anthropic server's prompt-cache
+//!    model: uncached, written to the cache, read from it, and the share read.
+//!
+//! Run with `cargo bench --bench engine`.
+
+#[path = "../tests/it/support/anthropic.rs"]
+#[allow(dead_code)]
+mod anthropic;
+
+use std::{
+    path::Path,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use ai_interviewer::{
+    i18n::{Catalog, Lang},
+    interview::{
+        Engine, EngineConfig, ManualClock, Outcome, Prompts, QuestionBank, Session, Style, UserId,
+    },
+    llm::{BoxFuture, ClaudeClient, LlmError, Model, Turn, TurnReply, TurnRequest, wire::Usage},
+    settings::Settings,
+    store::{Loaded, SessionStore, decode_session},
+};
+use serde_json::json;
+
+/// A model that answers at once, doing the CPU work the HTTP client does around the network:
+/// serialising the request, parsing a response body, validating the turn.
+#[derive(Debug)]
+struct InstantModel;
+
+const RESPONSE: &str = r#"{"id":"msg_1","type":"message","role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"record_turn","input":{"interview_stage":"operations","response":"Walk me through the last time that happened: what did you notice first, and what did you do about it?","metadata":{"question_depth":3,"completeness":40,"engagement_level":"high","estimated_time_remaining":"about an hour"},"internal_tracking":{"key_insights":["Checks the supplier's batch numbers before anything else"],"examples_collected":2,"follow_up_needed":["the second supplier"],"stage_transition_ready":false,"conversation_quality":"rich"}}}],"stop_reason":"tool_use","usage":{"input_tokens":12,"output_tokens":150,"cache_creation_input_tokens":0,"cache_read_input_tokens":9000}}"#;
+
+impl Model for InstantModel {
+    fn turn<'a>(&'a self, request: &'a TurnRequest) -> BoxFuture<'a, Result<TurnReply, LlmError>> {
+        Box::pin(async move {
+            let body = serde_json::to_vec(
+                &json!({"system": request.system, "messages": request.messages}),
+            )
+            .unwrap();
+            std::hint::black_box(body);
+            let response: serde_json::Value = serde_json::from_str(RESPONSE).unwrap();
+            let turn = Turn::from_input(response["content"][0]["input"].clone())
+                .map_err(|e| LlmError::Unusable(e.0))?;
+            Ok(TurnReply {
+                turn,
+                usage: Usage::default(),
+                repaired: false,
+            })
+        })
+    }
+
+    fn write<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+        _: u32,
+    ) -> BoxFuture<'a, Result<(String, Usage), LlmError>> {
+        Box::pin(async { Ok(("summary".to_owned(), Usage::default())) })
+    }
+}
+
+fn engine(dir: &Path, model: Option<Arc<dyn Model>>) -> Engine {
+    let catalog = Arc::new(Catalog::load().unwrap());
+    let bank = QuestionBank::from_catalog(&catalog).unwrap();
+    let prompts = Prompts::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts")).unwrap();
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    Engine::new(
+        SessionStore::open(dir).unwrap(),
+        model,
+        prompts,
+        catalog,
+        bank,
+        clock,
+        EngineConfig::new(100, Duration::from_secs(3 * 3600)),
+    )
+}
+
+fn answer_text(i: usize) -> String {
+    format!(
+        "Turn {i}. Usually I start by checking what changed since the last batch: the supplier, the \
+         ambient humidity, who set the machine up. Last month, for example, the welds looked fine \
+         but the colour was slightly off, and that told me the gas mix had drifted. I stopped the \
+         line, we found a leaking regulator, and we lost an hour instead of a week of rework."
+    )
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn summary(label: &str, mut samples: Vec<Duration>) {
+    samples.sort();
+    println!(
+        "  {label:<44} p50 {:>9.3} ms   p99 {:>9.3} ms   (n={})",
+        percentile(&samples, 0.50).as_secs_f64() * 1e3,
+        percentile(&samples, 0.99).as_secs_f64() * 1e3,
+        samples.len()
+    );
+}
+
+fn tmpfs_dir() -> Option<tempfile::TempDir> {
+    let shm = Path::new("/dev/shm");
+    shm.is_dir()
+        .then(|| tempfile::tempdir_in(shm).ok())
+        .flatten()
+}
+
+fn disk_dir() -> tempfile::TempDir {
+    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
+}
+
+async fn overhead(dir: &Path, turns: usize) -> Vec<Duration> {
+    let engine = engine(dir, Some(Arc::new(InstantModel)));
+    let user = UserId(7);
+    engine
+        .begin(user, Lang::En, Style::MasterInterviewer)
+        .await
+        .unwrap();
+    let mut samples = Vec::with_capacity(turns);
+    for i in 0..turns {
+        let text = answer_text(i);
+        let started = Instant::now();
+        let outcome = engine
+            .answer(user, &text, std::future::pending())
+            .await
+            .unwrap();
+        samples.push(started.elapsed());
+        assert!(matches!(outcome, Outcome::Reply(_)));
+    }
+    samples
+}
+
+struct StoreFigures {
+    saves: Vec<Duration>,
+    cold_loads: Vec<Duration>,
+    warm_loads: Vec<Duration>,
+    size: usize,
+}
+
+async fn save_and_load(dir: &Path) -> StoreFigures {
+    let store = SessionStore::open(dir).unwrap();
+    let now = chrono::Utc::now();
+    let mut session = Session::new(1, UserId(9), Lang::En, Style::default(), now);
+    for i in 0..100 {
+        session.push_question(
+            format!("Question {i}: what did you notice first, and why did it matter to you?"),
+            false,
+            now,
+        );
+        session.push_answer(&answer_text(i), now);
+        session.record_mut(session.stage).insights.push(format!(
+            "Insight {i}: checks the gas mix when the colour drifts"
+        ));
+    }
+    assert_eq!(session.transcript.len(), 200);
+    let path = dir.join("9.json");
+    let (mut saves, mut cold_loads, mut warm_loads) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..200 {
+        let started = Instant::now();
+        store.save(&session).await.unwrap();
+        saves.push(started.elapsed());
+        // What a load costs when the file is not in the store's memory.
+        let started = Instant::now();
+        let bytes = tokio::fs::read(&path).await.unwrap();
+        let decoded = decode_session(&bytes).unwrap();
+        cold_loads.push(started.elapsed());
+        assert_eq!(decoded.transcript.len(), 200);
+        let started = Instant::now();
+        let loaded = store.load(UserId(9)).await.unwrap();
+        warm_loads.push(started.elapsed());
+        assert!(matches!(loaded, Loaded::Session(_)));
+    }
+    let size = std::fs::metadata(&path).unwrap().len() as usize;
+    StoreFigures {
+        saves,
+        cold_loads,
+        warm_loads,
+        size,
+    }
+}
+
+async fn token_figures() {
+    let fake = anthropic::FakeAnthropic::start().await;
+    fake.set_step(8);
+    let dir = tempfile::tempdir().unwrap();
+    let vars = [
+        ("ANTHROPIC_BASE_URL", fake.url.clone()),
+        ("ANTHROPIC_API_KEY", anthropic::API_KEY.to_owned()),
+    ];
+    let settings =
+        Settings::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+            .unwrap();
+    let client = ClaudeClient::new(&settings.claude, settings.claude.api_key.clone().unwrap());
+    let engine = engine(dir.path(), Some(Arc::new(client)));
+    let user = UserId(11);
+    engine
+        .begin(user, Lang::En, Style::MasterInterviewer)
+        .await
+        .unwrap();
+    let mut turns = 1;
+    loop {
+        turns += 1;
+        match engine
+            .answer(user, &answer_text(turns), std::future::pending())
+            .await
+            .unwrap()
+        {
+            Outcome::Reply(_) => {}
+            Outcome::Finished(_) => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    let received = fake.received();
+    let interview: Vec<_> = received
+        .iter()
+        .filter(|r| r.body.get("tools").is_some())
+        .collect();
+    let (mut input, mut write, mut read) = (0, 0, 0);
+    for r in &interview {
+        input += r.usage.input;
+        write += r.usage.cache_write;
+        read += r.usage.cache_read;
+    }
+    let total = input + write + read;
+    println!(
+        "  turns: {} model calls (the interview ended on its own after the wrap-up)",
+        interview.len()
+    );
+    println!("  input tokens, uncached:      {input:>10}");
+    println!("  input tokens, cache written: {write:>10}");
+    println!("  input tokens, cache read:    {read:>10}");
+    println!(
+        "  share read from cache:       {:>9.1} %",
+        read as f64 * 100.0 / total as f64
+    );
+    let per_turn =
+        |r: &anthropic::Received| r.usage.input + r.usage.cache_write + r.usage.cache_read;
+    let quarter = interview.len() / 4;
+    let avg = |part: &[&anthropic::Received]| {
+        part.iter().map(|r| per_turn(r)).sum::<u64>() / part.len().max(1) as u64
+    };
+    println!(
+        "  prompt tokens per turn, by quarter of the interview: {} / {} / {} / {}",
+        avg(&interview[..quarter]),
+        avg(&interview[quarter..2 * quarter]),
+        avg(&interview[2 * quarter..3 * quarter]),
+        avg(&interview[3 * quarter..])
+    );
+    let billed = input as f64 + write as f64 * 1.25 + read as f64 * 0.1;
+    println!(
+        "  billed input, in uncached-token equivalents: {:.0} ({:.0}% of {total} without caching)",
+        billed,
+        billed * 100.0 / total as f64
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    println!("engine overhead per turn, excluding Claude (window of 100 messages)");
+    for turns in [120, 300] {
+        if let Some(dir) = tmpfs_dir() {
+            let label = format!("answer(), {turns} turns, tmpfs");
+            summary(&label, overhead(dir.path(), turns).await);
+        }
+        let dir = disk_dir();
+        let label = format!("answer(), {turns} turns, disk (2 fsyncs)");
+        summary(&label, overhead(dir.path(), turns).await);
+    }
+
+    println!("\nsession with a 200-message transcript");
+    for (label, dir) in [("tmpfs", tmpfs_dir()), ("disk", Some(disk_dir()))] {
+        let Some(dir) = dir else { continue };
+        let figures = save_and_load(dir.path()).await;
+        summary(
+            &format!("save, {label} (encode, write, fsync, rename)"),
+            figures.saves,
+        );
+        summary(
+            &format!("load, {label}, cold (read, decode)"),
+            figures.cold_loads,
+        );
+        summary(
+            &format!("load, {label}, unchanged file (stat, copy)"),
+            figures.warm_loads,
+        );
+        println!("  file size: {} bytes", figures.size);
+    }
+
+    println!("\ninput tokens of a whole interview against the fake's prompt-cache model");
+    token_figures().await;
+}

@@ -1,0 +1,112 @@
+//! The Claude client on its own against the fake: success, errors, retries, timeouts.
+
+use std::time::Duration;
+
+use ai_interviewer::llm::{
+    ClaudeClient, LlmError, TurnRequest,
+    wire::{ChatMessage, ChatRole, TextBlock},
+};
+use secrecy::SecretString;
+
+use crate::support::{FakeAnthropic, Reply, anthropic::API_KEY, quick_retries, settings};
+
+fn client(fake: &FakeAnthropic, key: &str, timeout: Duration) -> ClaudeClient {
+    let mut s = settings(&[("ANTHROPIC_BASE_URL", fake.url.clone())]).claude;
+    s.timeout = timeout;
+    ClaudeClient::new(&s, SecretString::from(key.to_owned())).with_retry(quick_retries(2))
+}
+
+fn request() -> TurnRequest {
+    TurnRequest {
+        system: "You interview experts.".into(),
+        messages: vec![ChatMessage {
+            role: ChatRole::User,
+            content: vec![TextBlock::new(
+                "[Interview engine]\nStage: greeting (1 of 9).",
+            )],
+        }],
+    }
+}
+
+#[tokio::test]
+async fn a_valid_turn_comes_back_with_its_usage() {
+    let fake = FakeAnthropic::start().await;
+    let reply = client(&fake, API_KEY, Duration::from_secs(5))
+        .turn(&request())
+        .await
+        .unwrap();
+    assert_eq!(reply.turn.interview_stage.id(), "greeting");
+    assert!(!reply.repaired);
+    assert!(reply.usage.input_tokens > 0);
+    assert_eq!(reply.usage.output_tokens, 120);
+}
+
+#[tokio::test]
+async fn a_rejected_key_is_an_api_error_with_its_type_and_no_retry() {
+    let fake = FakeAnthropic::start().await;
+    let err = client(&fake, "sk-wrong", Duration::from_secs(5))
+        .turn(&request())
+        .await
+        .unwrap_err();
+    match err {
+        LlmError::Api {
+            status,
+            kind,
+            request_id,
+            ..
+        } => {
+            assert_eq!((status, kind.as_str()), (401, "authentication_error"));
+            assert_eq!(request_id.as_deref(), Some("req_fakeerror"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(fake.count(), 1);
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_until_the_retries_run_out() {
+    let fake = FakeAnthropic::start().await;
+    fake.always([Reply::server_error()]);
+    let err = client(&fake, API_KEY, Duration::from_secs(5))
+        .turn(&request())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LlmError::Api { status: 500, .. }), "{err:?}");
+    assert_eq!(fake.count(), 3, "one attempt and two retries");
+}
+
+#[tokio::test]
+async fn a_call_that_hangs_past_the_timeout_fails_as_a_timeout() {
+    let fake = FakeAnthropic::start().await;
+    fake.always([Reply::Hang(Duration::from_secs(10))]);
+    let started = std::time::Instant::now();
+    let err = client(&fake, API_KEY, Duration::from_millis(300))
+        .turn(&request())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LlmError::Timeout(_)), "{err:?}");
+    assert_eq!(fake.count(), 3);
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn free_text_comes_back_for_the_report() {
+    let fake = FakeAnthropic::start().await;
+    let (text, _) = client(&fake, API_KEY, Duration::from_secs(5))
+        .write("system", "body", 500)
+        .await
+        .unwrap();
+    assert!(text.contains("summarised"));
+}
+
+#[tokio::test]
+async fn a_base_url_with_a_path_prefix_is_respected() {
+    let fake = FakeAnthropic::start().await;
+    let mut s = settings(&[("ANTHROPIC_BASE_URL", format!("{}/proxy", fake.url))]).claude;
+    s.timeout = Duration::from_secs(5);
+    let client =
+        ClaudeClient::new(&s, SecretString::from(API_KEY.to_owned())).with_retry(quick_retries(0));
+    // The fake serves only /v1/messages, so a prefix must reach /proxy/v1/messages: a 404 proves it.
+    let err = client.turn(&request()).await.unwrap_err();
+    assert!(matches!(err, LlmError::Api { status: 404, .. }), "{err:?}");
+}

@@ -1,0 +1,553 @@
+//! The turn engine against the fake Anthropic server: stages, faults, restarts, the context
+//! bound and bad input.
+
+use std::{sync::Arc, time::Duration};
+
+use ai_interviewer::{
+    i18n::Lang,
+    interview::{
+        Outcome, Rejection, Reply as EngineReply, Role, Stage, Style, UserId,
+        engine::MAX_ANSWER_CHARS,
+    },
+};
+use serde_json::json;
+
+use crate::support::{
+    EngineOptions, FakeAnthropic, Reply, TestEngine, spawn_engine, spawn_engine_in,
+};
+
+const USER: UserId = UserId(1001);
+
+async fn begin(t: &TestEngine) -> EngineReply {
+    t.engine
+        .begin(USER, Lang::En, Style::MasterInterviewer)
+        .await
+        .unwrap()
+        .reply
+}
+
+async fn answer(t: &TestEngine, text: &str) -> Outcome {
+    t.engine
+        .answer(USER, text, std::future::pending())
+        .await
+        .unwrap()
+}
+
+fn reply(outcome: Outcome) -> EngineReply {
+    match outcome {
+        Outcome::Reply(reply) => reply,
+        other => panic!("expected a reply, got {other:?}"),
+    }
+}
+
+async fn online() -> (FakeAnthropic, TestEngine) {
+    let fake = FakeAnthropic::start().await;
+    let t = spawn_engine(Some(&fake), EngineOptions::default());
+    (fake, t)
+}
+
+#[tokio::test]
+async fn a_whole_interview_walks_the_nine_stages_in_order_and_is_archived() {
+    let (fake, t) = online().await;
+    let first = begin(&t).await;
+    let mut stages = vec![first.stage];
+    let finished = loop {
+        t.clock.advance(Duration::from_secs(90));
+        match answer(&t, "A detailed answer about my work.").await {
+            Outcome::Reply(r) => {
+                assert!(!r.offline);
+                stages.push(r.stage);
+            }
+            Outcome::Finished(f) => break f,
+            other => panic!("{other:?}"),
+        }
+        assert!(stages.len() < 100, "the interview never ends");
+    };
+    for pair in stages.windows(2) {
+        assert!(
+            pair[1] == pair[0] || Some(pair[1]) == pair[0].next(),
+            "{:?} -> {:?}",
+            pair[0],
+            pair[1]
+        );
+    }
+    let mut visited = stages.clone();
+    visited.dedup();
+    assert_eq!(visited, Stage::ALL);
+
+    assert!(
+        finished.closing.is_some(),
+        "the model's closing words are shown"
+    );
+    assert!(finished.report.contains("## 9."), "{}", finished.report);
+    assert!(
+        finished.report.contains("knowledge is summarised here"),
+        "Claude's summary opens the report"
+    );
+    assert!(finished.report_path.exists());
+    assert!(
+        finished
+            .report_path
+            .starts_with(t.dir.path().join("completed"))
+    );
+    assert!(finished.report_path.with_extension("json").exists());
+    assert!(
+        !t.dir.path().join("1001.json").exists(),
+        "the active file is gone"
+    );
+    assert!(t.engine.session(USER).await.unwrap().is_none());
+    // The last request was the report's summary: plain text, no tools.
+    let last = fake.received().last().unwrap().body.clone();
+    assert!(last.get("tools").is_none());
+}
+
+#[tokio::test]
+async fn a_proposal_to_skip_ahead_or_go_back_is_refused() {
+    let (fake, t) = online().await;
+    fake.script([Reply::Turn {
+        stage: "mastery",
+        completeness: 10,
+    }]);
+    assert_eq!(begin(&t).await.stage, Stage::Greeting);
+    fake.script([Reply::Turn {
+        stage: "profiling",
+        completeness: 10,
+    }]);
+    assert_eq!(reply(answer(&t, "I am Ann").await).stage, Stage::Profiling);
+    fake.script([Reply::Turn {
+        stage: "greeting",
+        completeness: 90,
+    }]);
+    let back = reply(answer(&t, "I weld").await);
+    assert_eq!(back.stage, Stage::Profiling);
+    assert!(!back.stage_changed);
+    let session = t.engine.session(USER).await.unwrap().unwrap();
+    assert_eq!(session.stage, Stage::Profiling);
+    assert_eq!(
+        session.record(Stage::Greeting).completeness,
+        0,
+        "a refused proposal sets nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_429_is_retried_after_the_wait_the_server_asked_for() {
+    let (fake, t) = online().await;
+    fake.script([Reply::rate_limited(1)]);
+    let first = begin(&t).await;
+    assert!(!first.offline);
+    let received = fake.received();
+    assert_eq!(received.len(), 2);
+    let waited = received[1].at - received[0].at;
+    assert!(waited >= Duration::from_secs(1), "retried after {waited:?}");
+}
+
+#[tokio::test]
+async fn overloaded_and_server_errors_are_retried_with_backoff() {
+    let (fake, t) = online().await;
+    fake.script([Reply::overloaded(), Reply::server_error()]);
+    assert!(!begin(&t).await.offline);
+    assert_eq!(fake.count(), 3);
+}
+
+#[tokio::test]
+async fn a_timed_out_call_is_retried() {
+    let fake = FakeAnthropic::start().await;
+    let t = spawn_engine(
+        Some(&fake),
+        EngineOptions {
+            timeout: Duration::from_secs(1),
+            ..EngineOptions::default()
+        },
+    );
+    fake.script([Reply::Hang(Duration::from_secs(5))]);
+    let started = std::time::Instant::now();
+    assert!(!begin(&t).await.offline);
+    assert_eq!(fake.count(), 2);
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the client gave up on the hung call"
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_turn_is_asked_for_again_with_the_reason() {
+    let (fake, t) = online().await;
+    fake.script([Reply::ToolInput(
+        json!({"interview_stage": "greeting", "response": "Hello"}),
+    )]);
+    assert!(!begin(&t).await.offline);
+    assert_eq!(fake.count(), 2);
+    let note = fake.last_user_blocks(1).last().unwrap().clone();
+    assert!(
+        note.contains("could not be used") && note.contains("metadata"),
+        "{note}"
+    );
+}
+
+#[tokio::test]
+async fn a_truncated_turn_is_asked_for_again_with_more_room() {
+    let (fake, t) = online().await;
+    fake.script([Reply::Truncated]);
+    assert!(!begin(&t).await.offline);
+    let received = fake.received();
+    assert_eq!(received[0].body["max_tokens"], 1000);
+    assert_eq!(received[1].body["max_tokens"], 1500);
+    assert!(fake.last_user_blocks(1).last().unwrap().contains("cut off"));
+}
+
+#[tokio::test]
+async fn a_turn_still_unusable_after_one_repair_falls_back_to_the_offline_bank() {
+    let (fake, t) = online().await;
+    fake.script([Reply::NoToolCall, Reply::NoToolCall]);
+    let first = begin(&t).await;
+    assert!(first.offline);
+    assert_eq!(fake.count(), 2);
+}
+
+#[tokio::test]
+async fn when_the_api_stays_down_the_interview_goes_on_offline_and_the_turn_is_marked() {
+    let (fake, t) = online().await;
+    begin(&t).await;
+    fake.always([Reply::server_error()]);
+    let before = fake.count();
+    let next = reply(answer(&t, "My name is Ann and I weld pipelines.").await);
+    assert!(next.offline);
+    assert_eq!(fake.count() - before, 4, "one attempt and three retries");
+    let catalog = ai_interviewer::i18n::Catalog::load().unwrap();
+    let bank = ai_interviewer::interview::QuestionBank::from_catalog(&catalog).unwrap();
+    assert_eq!(next.text, bank.get(Lang::En, Stage::Greeting, 0).unwrap());
+    let session = t.engine.session(USER).await.unwrap().unwrap();
+    let last = session.transcript.last().unwrap();
+    assert!(last.offline && last.role == Role::Interviewer);
+    assert_eq!(session.usage.offline_turns, 1);
+    assert!(!next.text.contains("api_error") && !next.text.contains("500"));
+}
+
+#[tokio::test]
+async fn authentication_errors_are_not_retried() {
+    let (fake, t) = online().await;
+    fake.always([Reply::unauthorized()]);
+    assert!(begin(&t).await.offline);
+    assert_eq!(fake.count(), 1);
+}
+
+#[tokio::test]
+async fn requests_carry_the_key_the_version_and_a_forced_tool_with_cached_prefixes() {
+    let (fake, t) = online().await;
+    begin(&t).await;
+    answer(&t, "Hello").await;
+    let body = fake.received()[1].body.clone();
+    assert_eq!(
+        body["tool_choice"],
+        json!({"type": "tool", "name": "record_turn"})
+    );
+    assert_eq!(body["system"][0]["cache_control"]["type"], "ephemeral");
+    assert!(
+        body["system"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Master Interviewer")
+            || body["system"][0]["text"]
+                .as_str()
+                .unwrap()
+                .contains("record_turn")
+    );
+    assert_eq!(body["model"], "claude-sonnet-4-6");
+    let messages = body["messages"].as_array().unwrap();
+    let last = messages.last().unwrap()["content"].as_array().unwrap();
+    assert_eq!(last[last.len() - 2]["text"], "Hello");
+    assert_eq!(last[last.len() - 2]["cache_control"]["type"], "ephemeral");
+    assert!(
+        last[last.len() - 1]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("[Interview engine]")
+    );
+}
+
+#[tokio::test]
+async fn an_empty_answer_gets_a_request_to_answer_and_no_call() {
+    let (fake, t) = online().await;
+    begin(&t).await;
+    let calls = fake.count();
+    assert!(matches!(
+        answer(&t, "  \n\t ").await,
+        Outcome::Rejected(Rejection::Empty)
+    ));
+    assert_eq!(fake.count(), calls);
+    assert_eq!(t.engine.session(USER).await.unwrap().unwrap().answers(), 0);
+}
+
+#[tokio::test]
+async fn a_long_answer_is_taken_whole_and_one_over_the_limit_is_refused_with_it() {
+    let (fake, t) = online().await;
+    begin(&t).await;
+    let long = "word ".repeat(1200);
+    reply(answer(&t, &long).await);
+    let session = t.engine.session(USER).await.unwrap().unwrap();
+    assert_eq!(session.transcript[1].text, long.trim());
+    let calls = fake.count();
+    let too_long = "x".repeat(MAX_ANSWER_CHARS + 1);
+    match answer(&t, &too_long).await {
+        Outcome::Rejected(Rejection::TooLong { length, limit }) => {
+            assert_eq!((length, limit), (MAX_ANSWER_CHARS + 1, MAX_ANSWER_CHARS));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(fake.count(), calls);
+}
+
+#[tokio::test]
+async fn a_message_saved_before_a_crash_is_answered_after_the_restart() {
+    let (fake, t) = online().await;
+    begin(&t).await;
+    fake.script([Reply::Hang(Duration::from_secs(30))]);
+    let engine = t.engine.clone();
+    let call = tokio::spawn(async move {
+        engine
+            .answer(USER, "The answer in flight", std::future::pending())
+            .await
+    });
+    while fake.count() < 2 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    call.abort();
+    let _ = call.await;
+    let TestEngine { dir, .. } = t;
+
+    let restarted = spawn_engine_in(dir, Some(&fake), EngineOptions::default());
+    assert_eq!(restarted.engine.pending_users().await.unwrap(), vec![USER]);
+    let next = reply(restarted.engine.answer_pending(USER).await.unwrap());
+    assert!(!next.offline);
+    let session = restarted.engine.session(USER).await.unwrap().unwrap();
+    let texts: Vec<_> = session
+        .transcript
+        .iter()
+        .map(|e| (e.role, e.text.as_str()))
+        .collect();
+    assert_eq!(texts[1], (Role::Expert, "The answer in flight"));
+    assert_eq!(texts[2].0, Role::Interviewer);
+    assert_eq!(texts.len(), 3);
+    assert!(restarted.engine.pending_users().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_session_saved_by_one_engine_resumes_in_a_fresh_one() {
+    let (fake, t) = online().await;
+    begin(&t).await;
+    reply(answer(&t, "first").await);
+    let before = t.engine.session(USER).await.unwrap().unwrap();
+    let TestEngine { dir, .. } = t;
+    let restarted = spawn_engine_in(dir, Some(&fake), EngineOptions::default());
+    assert_eq!(
+        restarted.engine.session(USER).await.unwrap().unwrap(),
+        before
+    );
+    reply(
+        restarted
+            .engine
+            .answer(USER, "second", std::future::pending())
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        restarted
+            .engine
+            .session(USER)
+            .await
+            .unwrap()
+            .unwrap()
+            .answers(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_corrupt_session_file_is_quarantined_and_a_new_interview_can_begin() {
+    let (_fake, t) = online().await;
+    std::fs::write(
+        t.dir.path().join("1001.json"),
+        b"{\"version\": 1, \"transcript\": [",
+    )
+    .unwrap();
+    assert!(matches!(answer(&t, "hello").await, Outcome::Quarantined));
+    let quarantined: Vec<_> = std::fs::read_dir(t.dir.path().join("quarantine"))
+        .unwrap()
+        .collect();
+    assert_eq!(quarantined.len(), 1);
+    let begun = t
+        .engine
+        .begin(USER, Lang::En, Style::default())
+        .await
+        .unwrap();
+    assert!(!begun.quarantined, "the file was already set aside");
+    std::fs::write(t.dir.path().join("1001.json"), b"").unwrap();
+    assert!(
+        t.engine
+            .begin(USER, Lang::En, Style::default())
+            .await
+            .unwrap()
+            .quarantined
+    );
+}
+
+#[tokio::test]
+async fn a_session_idle_past_the_timeout_asks_to_resume_and_the_break_is_not_counted() {
+    let fake = FakeAnthropic::start().await;
+    let t = spawn_engine(
+        Some(&fake),
+        EngineOptions {
+            session_timeout: Duration::from_secs(30 * 60),
+            ..EngineOptions::default()
+        },
+    );
+    let first = begin(&t).await;
+    t.clock.advance(Duration::from_secs(31 * 60));
+    let calls = fake.count();
+    match answer(&t, "back again").await {
+        Outcome::Idle {
+            stage, idle_for, ..
+        } => {
+            assert_eq!(stage, Stage::Greeting);
+            assert!(idle_for >= Duration::from_secs(31 * 60));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        fake.count(),
+        calls,
+        "nothing is sent while the user chooses"
+    );
+    let resumed = t.engine.resume(USER).await.unwrap().unwrap();
+    assert_eq!(resumed.text, first.text);
+    t.clock.advance(Duration::from_secs(60));
+    reply(answer(&t, "back again").await);
+    let session = t.engine.session(USER).await.unwrap().unwrap();
+    assert!(
+        session.active_time() < Duration::from_secs(5 * 60),
+        "{:?}",
+        session.active_time()
+    );
+}
+
+#[tokio::test]
+async fn complete_moves_to_the_wrap_up_and_a_second_complete_finishes() {
+    let (fake, t) = online().await;
+    begin(&t).await;
+    reply(answer(&t, "I am Ann").await);
+    let wrap = match t.engine.complete(USER).await.unwrap() {
+        Outcome::Reply(r) => r,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(wrap.stage, Stage::WrapUp);
+    assert!(
+        fake.last_user_blocks(fake.count() - 1)
+            .last()
+            .unwrap()
+            .contains("asked to finish now")
+    );
+    match t.engine.complete(USER).await.unwrap() {
+        Outcome::Finished(f) => assert!(f.report_path.exists()),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn input_arriving_while_the_model_thinks_joins_the_pending_answer_into_one_turn() {
+    let (fake, t) = online().await;
+    begin(&t).await;
+    fake.set_latency(Duration::from_millis(700));
+    let newer = Arc::new(tokio::sync::Notify::new());
+    let engine = t.engine.clone();
+    let signal = newer.clone();
+    let first = tokio::spawn(async move {
+        engine
+            .answer(USER, "part one", async move { signal.notified().await })
+            .await
+    });
+    while fake.count() < 2 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    newer.notify_one();
+    assert!(matches!(first.await.unwrap().unwrap(), Outcome::Superseded));
+    reply(answer(&t, "part two").await);
+    let session = t.engine.session(USER).await.unwrap().unwrap();
+    assert_eq!(session.answers(), 1);
+    assert_eq!(session.transcript[1].text, "part one\n\npart two");
+    assert_eq!(session.transcript.len(), 3);
+    let blocks = fake.last_user_blocks(fake.count() - 1);
+    assert_eq!(blocks[blocks.len() - 2], "part one\n\npart two");
+}
+
+#[tokio::test]
+async fn after_300_turns_the_request_stays_within_its_bound_and_mostly_reads_the_cache() {
+    let fake = FakeAnthropic::start().await;
+    fake.set_step(1);
+    let t = spawn_engine(Some(&fake), EngineOptions::default());
+    begin(&t).await;
+    let mut sizes = Vec::new();
+    for i in 0..300 {
+        t.clock.advance(Duration::from_secs(20));
+        let answer_text = format!("Answer {i}: {}", "with some concrete detail ".repeat(8));
+        reply(answer(&t, &answer_text).await);
+        let body = fake.received().last().unwrap().body.clone();
+        let blocks: usize = body["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["content"].as_array().unwrap().len())
+            .sum();
+        assert!(blocks <= 100 + 2, "turn {i}: {blocks} blocks");
+        sizes.push(body.to_string().len());
+    }
+    let max = *sizes.iter().max().unwrap();
+    assert!(max < 150_000, "largest request {max} bytes");
+    // The size stops growing: the last hundred turns are no bigger than the bound reached early.
+    let plateau = sizes[100..].iter().max().unwrap();
+    assert!(*plateau <= sizes[..150].iter().max().unwrap() + 20_000);
+    let session = t.engine.session(USER).await.unwrap().unwrap();
+    assert_eq!(session.answers(), 300);
+    assert!(session.context.folded > 400);
+    let read = session.usage.cache_read_input_tokens as f64;
+    let total =
+        read + session.usage.cache_creation_input_tokens as f64 + session.usage.input_tokens as f64;
+    assert!(read / total > 0.7, "cache share {:.2}", read / total);
+}
+
+#[tokio::test]
+async fn reset_archives_the_interview_and_delete_erases_every_file() {
+    let (_fake, t) = online().await;
+    begin(&t).await;
+    assert!(t.engine.reset(USER).await.unwrap());
+    assert_eq!(
+        std::fs::read_dir(t.dir.path().join("archive"))
+            .unwrap()
+            .count(),
+        1
+    );
+    assert!(t.engine.session(USER).await.unwrap().is_none());
+    begin(&t).await;
+    assert_eq!(t.engine.delete(USER).await.unwrap(), 2);
+    assert!(t.engine.store().files_of(USER).is_empty());
+}
+
+#[tokio::test]
+async fn offline_interviews_reach_the_end_of_all_nine_stages() {
+    let t = spawn_engine(None, EngineOptions::default());
+    let first = begin(&t).await;
+    assert!(first.offline);
+    let mut stages = vec![first.stage];
+    let finished = loop {
+        match answer(&t, "An answer.").await {
+            Outcome::Reply(r) => stages.push(r.stage),
+            Outcome::Finished(f) => break f,
+            other => panic!("{other:?}"),
+        }
+    };
+    stages.dedup();
+    assert_eq!(stages, Stage::ALL);
+    assert!(finished.closing.is_none());
+    assert!(finished.report.contains("## 9."));
+}

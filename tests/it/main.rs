@@ -1,0 +1,8 @@
+//! The integration suite: one binary, real components, every upstream faked on 127.0.0.1.
+
+mod support;
+
+mod claude_client;
+mod console;
+mod engine;
+mod startup;

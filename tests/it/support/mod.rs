@@ -1,0 +1,140 @@
+//! Shared test helpers: the fakes and a `spawn_engine` that builds the real engine over a
+//! temporary sessions directory, pointed at a fake Anthropic server.
+
+#![allow(dead_code)]
+
+pub mod anthropic;
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use ai_interviewer::{
+    i18n::Catalog,
+    interview::{Engine, EngineConfig, ManualClock, Prompts, QuestionBank},
+    llm::{ClaudeClient, Model, retry::RetryPolicy},
+    settings::Settings,
+    store::SessionStore,
+};
+use chrono::DateTime;
+
+pub use anthropic::{FakeAnthropic, Reply};
+
+/// The repository's prompts.
+pub fn prompts_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("prompts")
+}
+
+/// Settings as the process would load them, with `vars` set and everything else default.
+pub fn settings(vars: &[(&str, String)]) -> Settings {
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    Settings::from_lookup(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+        .expect("test settings are valid")
+}
+
+/// Fast retries for tests: the same policy with waits of milliseconds.
+pub fn quick_retries(max_retries: u32) -> RetryPolicy {
+    RetryPolicy {
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(40),
+        ..RetryPolicy::new(max_retries)
+    }
+}
+
+/// A running engine over a temporary sessions directory.
+pub struct TestEngine {
+    /// The engine.
+    pub engine: Arc<Engine>,
+    /// The engine's clock.
+    pub clock: Arc<ManualClock>,
+    /// The sessions directory (removed on drop).
+    pub dir: tempfile::TempDir,
+}
+
+/// Options of [`spawn_engine`].
+pub struct EngineOptions {
+    /// `MAX_CONVERSATION_HISTORY`.
+    pub max_history: usize,
+    /// `CLAUDE_TIMEOUT_SECONDS`, as a duration.
+    pub timeout: Duration,
+    /// `CLAUDE_MAX_RETRIES`.
+    pub max_retries: u32,
+    /// `SESSION_TIMEOUT_MINUTES`, as a duration.
+    pub session_timeout: Duration,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            max_history: 100,
+            timeout: Duration::from_secs(5),
+            max_retries: 3,
+            session_timeout: Duration::from_secs(180 * 60),
+        }
+    }
+}
+
+/// The start of every test clock.
+pub fn epoch() -> DateTime<chrono::Utc> {
+    DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+}
+
+/// Builds the real engine, online against `fake` or offline without it.
+pub fn spawn_engine(fake: Option<&FakeAnthropic>, options: EngineOptions) -> TestEngine {
+    let dir = tempfile::tempdir().unwrap();
+    spawn_engine_in(dir, fake, options)
+}
+
+/// Builds the real engine over an existing sessions directory (a "restart").
+pub fn spawn_engine_in(
+    dir: tempfile::TempDir,
+    fake: Option<&FakeAnthropic>,
+    options: EngineOptions,
+) -> TestEngine {
+    let clock = Arc::new(ManualClock::new(epoch()));
+    let engine = build_engine(dir.path(), fake, &options, clock.clone());
+    TestEngine {
+        engine: Arc::new(engine),
+        clock,
+        dir,
+    }
+}
+
+/// The engine's parts, built the way `app::build_engine` builds them, with quick retries.
+pub fn build_engine(
+    sessions: &std::path::Path,
+    fake: Option<&FakeAnthropic>,
+    options: &EngineOptions,
+    clock: Arc<ManualClock>,
+) -> Engine {
+    let mut vars = vec![(
+        "CLAUDE_TIMEOUT_SECONDS",
+        options.timeout.as_secs().max(1).to_string(),
+    )];
+    if let Some(fake) = fake {
+        vars.push(("ANTHROPIC_BASE_URL", fake.url.clone()));
+        vars.push(("ANTHROPIC_API_KEY", anthropic::API_KEY.to_owned()));
+    }
+    let settings = settings(&vars);
+    let catalog = Arc::new(Catalog::load().unwrap());
+    let bank = QuestionBank::from_catalog(&catalog).unwrap();
+    let claude = settings.claude.api_key.clone().map(|key| {
+        let mut claude_settings = settings.claude.clone();
+        claude_settings.timeout = options.timeout;
+        Arc::new(
+            ClaudeClient::new(&claude_settings, key).with_retry(quick_retries(options.max_retries)),
+        ) as Arc<dyn Model>
+    });
+    let mut config = EngineConfig::new(options.max_history, options.session_timeout);
+    config.limits.max_messages = options.max_history;
+    Engine::new(
+        SessionStore::open(sessions).unwrap(),
+        claude,
+        Prompts::load(&prompts_dir()).unwrap(),
+        catalog,
+        bank,
+        clock,
+        config,
+    )
+}
