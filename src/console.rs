@@ -118,7 +118,9 @@ impl<'a, R: AsyncBufRead + Unpin, W: AsyncWrite + Unpin> Console<'a, R, W> {
             Loaded::Session(session) => {
                 self.lang = session.language;
                 if session.pending().is_some() {
-                    let outcome = engine.answer_pending(CONSOLE_USER).await?;
+                    let outcome = engine
+                        .answer_pending(CONSOLE_USER, std::future::pending())
+                        .await?;
                     return self.show(outcome, None).await;
                 }
                 if session.idle_for(engine.now()) > engine.session_timeout() {
@@ -218,6 +220,7 @@ impl<'a, R: AsyncBufRead + Unpin, W: AsyncWrite + Unpin> Console<'a, R, W> {
                 stage,
                 idle_for,
                 language,
+                ..
             } => {
                 self.lang = language;
                 let flow = self.choose_resume(stage, idle_for).await?;

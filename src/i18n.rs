@@ -275,6 +275,90 @@ messages! {
     SpeakerInterviewer => "speaker-interviewer",
     /// The label of the expert in transcripts.
     SpeakerExpert => "speaker-expert",
+    /// Telegram: greeting and language question.
+    Welcome { name: String } => "welcome",
+    /// Telegram: the language question on /language.
+    ChooseLanguage => "choose-language",
+    /// Telegram: the language was chosen.
+    LanguageChosen => "language-chosen",
+    /// Telegram: the language was changed during an interview.
+    LanguageChanged => "language-changed",
+    /// Telegram: the personality question.
+    ChooseStyle => "choose-style",
+    /// Telegram: the personality was chosen.
+    StyleChosen { style: String } => "style-chosen",
+    /// Telegram: how the interview works.
+    Briefing => "briefing",
+    /// Telegram: the Begin button.
+    ButtonBegin => "button-begin",
+    /// Telegram: the English button.
+    ButtonEnglish => "button-english",
+    /// Telegram: the Russian button.
+    ButtonRussian => "button-russian",
+    /// Telegram: the Resume button.
+    ButtonResume => "button-resume",
+    /// Telegram: the Start over button.
+    ButtonStartOver => "button-start-over",
+    /// Telegram: the button confirming /reset.
+    ButtonResetConfirm => "button-reset-confirm",
+    /// Telegram: the button confirming /delete.
+    ButtonDeleteConfirm => "button-delete-confirm",
+    /// Telegram: the Cancel button.
+    ButtonCancel => "button-cancel",
+    /// Telegram: the line above a reply that opens a new stage.
+    StageHeader { number: usize, total: usize, stage: String } => "stage-header",
+    /// Telegram: /start during an interview.
+    InProgress { stage: String, answers: usize } => "in-progress",
+    /// Telegram: text sent while buttons are expected.
+    ChooseWithButtons => "choose-with-buttons",
+    /// Telegram: text sent with no interview in progress.
+    SendStart => "send-start",
+    /// Telegram: an old, unknown or forged button.
+    StaleButton => "stale-button",
+    /// Telegram: a confirmation was dismissed.
+    Cancelled => "cancelled",
+    /// Telegram: /reset asks for confirmation.
+    ResetConfirm => "reset-confirm",
+    /// Telegram: /reset done.
+    ResetDone => "reset-done",
+    /// Telegram: /delete asks for confirmation.
+    DeleteConfirm => "delete-confirm",
+    /// Telegram: /delete done.
+    DeleteDone => "delete-done",
+    /// Telegram: the caption of the /export documents.
+    ExportTranscript => "export-transcript",
+    /// Telegram: the caption of the report document.
+    ReportCaption => "report-caption",
+    /// Telegram: an unknown command.
+    UnknownCommand => "unknown-command",
+    /// Telegram: /help.
+    Help => "help",
+    /// Telegram: a user not on the allow list.
+    NotAllowed => "not-allowed",
+    /// Telegram: over the rate limit.
+    RateLimited { seconds: u64 } => "rate-limited",
+    /// Telegram: the bot was written to in a group.
+    PrivateOnly => "private-only",
+    /// Telegram: a message kind the bot does not read.
+    UnsupportedMessage => "unsupported-message",
+    /// Telegram: a voice note or audio file.
+    VoiceUnsupported => "voice-unsupported",
+    /// Telegram command menu: /start.
+    CmdStart => "cmd-start",
+    /// Telegram command menu: /status.
+    CmdStatus => "cmd-status",
+    /// Telegram command menu: /complete.
+    CmdComplete => "cmd-complete",
+    /// Telegram command menu: /reset.
+    CmdReset => "cmd-reset",
+    /// Telegram command menu: /language.
+    CmdLanguage => "cmd-language",
+    /// Telegram command menu: /export.
+    CmdExport => "cmd-export",
+    /// Telegram command menu: /delete.
+    CmdDelete => "cmd-delete",
+    /// Telegram command menu: /help.
+    CmdHelp => "cmd-help",
     /// Console: running without a key.
     ConsoleOffline => "console-offline",
     /// Console: how to use it.
@@ -302,5 +386,146 @@ impl Msg {
         Msg::StyleName {
             style: style.id().to_owned(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use fluent_syntax::ast;
+
+    use super::*;
+
+    type Signatures = BTreeMap<String, BTreeSet<String>>;
+
+    /// Every message id of a language with the variables its value references.
+    fn signatures(lang: Lang) -> Signatures {
+        let (_, files) = SOURCES.iter().find(|(l, _)| *l == lang).unwrap();
+        let mut out = Signatures::new();
+        for (file, source) in *files {
+            let resource = fluent_syntax::parser::parse(*source)
+                .unwrap_or_else(|(_, errs)| panic!("{lang}/{file}: {errs:?}"));
+            for entry in resource.body {
+                if let ast::Entry::Message(message) = entry {
+                    let mut vars = BTreeSet::new();
+                    if let Some(pattern) = &message.value {
+                        pattern_vars(pattern, &mut vars);
+                    }
+                    let id = message.id.name.to_owned();
+                    assert!(
+                        out.insert(id.clone(), vars).is_none(),
+                        "{lang}/{file}: {id} defined twice"
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    fn pattern_vars(pattern: &ast::Pattern<&str>, vars: &mut BTreeSet<String>) {
+        for element in &pattern.elements {
+            if let ast::PatternElement::Placeable { expression } = element {
+                expression_vars(expression, vars);
+            }
+        }
+    }
+
+    fn expression_vars(expression: &ast::Expression<&str>, vars: &mut BTreeSet<String>) {
+        match expression {
+            ast::Expression::Select { selector, variants } => {
+                inline_vars(selector, vars);
+                for variant in variants {
+                    pattern_vars(&variant.value, vars);
+                }
+            }
+            ast::Expression::Inline(inline) => inline_vars(inline, vars),
+        }
+    }
+
+    fn inline_vars(inline: &ast::InlineExpression<&str>, vars: &mut BTreeSet<String>) {
+        match inline {
+            ast::InlineExpression::VariableReference { id } => {
+                vars.insert(id.name.to_owned());
+            }
+            ast::InlineExpression::Placeable { expression } => expression_vars(expression, vars),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn both_locales_define_the_same_messages_with_the_same_variables() {
+        let en = signatures(Lang::En);
+        let ru = signatures(Lang::Ru);
+        let only_en: Vec<_> = en.keys().filter(|k| !ru.contains_key(*k)).collect();
+        let only_ru: Vec<_> = ru.keys().filter(|k| !en.contains_key(*k)).collect();
+        assert!(
+            only_en.is_empty() && only_ru.is_empty(),
+            "only en: {only_en:?}; only ru: {only_ru:?}"
+        );
+        for (id, vars) in &en {
+            assert_eq!(vars, &ru[id], "variables of {id} differ");
+        }
+    }
+
+    #[test]
+    fn every_typed_message_exists_with_exactly_its_variables() {
+        for lang in Lang::ALL {
+            let defined = signatures(lang);
+            for (id, fields) in Msg::SIGNATURES {
+                let vars = defined
+                    .get(*id)
+                    .unwrap_or_else(|| panic!("{lang}: {id} is missing"));
+                let fields: BTreeSet<String> = fields.iter().map(|f| f.to_string()).collect();
+                assert_eq!(vars, &fields, "{lang}: variables of {id}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_stage_and_personality_has_a_name_in_each_language() {
+        let catalog = Catalog::load().unwrap();
+        for lang in Lang::ALL {
+            let mut names = BTreeSet::new();
+            for stage in Stage::ALL {
+                names.insert(catalog.text(lang, &Msg::stage(stage)));
+            }
+            assert_eq!(names.len(), Stage::COUNT, "{lang}: stage names must differ");
+            let mut styles = BTreeSet::new();
+            for style in Style::ALL {
+                styles.insert(catalog.text(lang, &Msg::style(style)));
+                let description = Msg::StyleDescription {
+                    style: style.id().to_owned(),
+                };
+                styles.insert(catalog.text(lang, &description));
+            }
+            assert_eq!(
+                styles.len(),
+                2 * Style::ALL.len(),
+                "{lang}: personality texts must differ"
+            );
+        }
+    }
+
+    #[test]
+    fn messages_are_formatted_with_their_variables_and_no_isolation_marks() {
+        let catalog = Catalog::load().unwrap();
+        let text = catalog.text(
+            Lang::Ru,
+            &Msg::AnswerTooLong {
+                length: 12_001,
+                limit: 12_000,
+            },
+        );
+        assert!(text.contains("12001") && text.contains("12000"), "{text}");
+        assert!(!text.contains('\u{2068}'));
+    }
+
+    #[test]
+    fn client_language_codes_map_to_supported_languages() {
+        assert_eq!(Lang::from_code("ru-RU"), Some(Lang::Ru));
+        assert_eq!(Lang::from_code("en_GB"), Some(Lang::En));
+        assert_eq!(Lang::from_code("de"), None);
+        assert_eq!(Lang::from_code(""), None);
     }
 }

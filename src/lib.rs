@@ -14,6 +14,7 @@
 //! | [`llm`] | the Claude client, the turn schema and its validation, retries |
 //! | [`store`] | atomic JSON session files, archive, quarantine |
 //! | [`console`] | the terminal front end |
+//! | [`telegram`] | the Telegram front end: handler tree, flows, keyboards, sending |
 
 pub mod app;
 pub mod console;
@@ -22,4 +23,5 @@ pub mod interview;
 pub mod llm;
 pub mod settings;
 pub mod store;
+pub mod telegram;
 pub mod telemetry;

@@ -1,5 +1,5 @@
 //! The `ai-interviewer` binary: parses the command line, loads the settings, sets up logging,
-//! then runs the console interview.
+//! then runs the Telegram bot (the default) or the console interview.
 
 use std::process::ExitCode;
 
@@ -9,20 +9,23 @@ use ai_interviewer::{
     i18n::Lang,
     interview::Style,
     settings::Settings,
-    telemetry,
+    telegram, telemetry,
 };
 use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
 
 /// Structured expert interviews that turn into written knowledge.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the Telegram bot (the default).
+    Bot,
     /// Run an interview in the terminal.
     Console {
         /// The language of a new interview (default: DEFAULT_LANGUAGE).
@@ -63,10 +66,25 @@ impl<E: Into<StartupError>> From<E> for Failure {
 
 async fn run(cli: Cli) -> Result<(), Failure> {
     let settings = Settings::from_env()?;
-    match cli.command {
+    let secrets: Vec<String> = [&settings.claude.api_key, &settings.telegram.bot_token]
+        .into_iter()
+        .flatten()
+        .map(|s| s.expose_secret().to_owned())
+        .collect();
+    match cli.command.unwrap_or(Command::Bot) {
+        Command::Bot => {
+            let level = settings.log_level.as_deref().unwrap_or("info");
+            telemetry::init(level, settings.log_format, secrets);
+            let engine = app::build_engine(&settings)?;
+            if !engine.is_online() {
+                tracing::warn!("no ANTHROPIC_API_KEY: interviews run on the offline question bank");
+            }
+            telegram::run(&settings, engine).await?;
+            Ok(())
+        }
         Command::Console { lang, style } => {
             let level = settings.log_level.as_deref().unwrap_or("warn");
-            telemetry::init(level, settings.log_format);
+            telemetry::init(level, settings.log_format, secrets);
             let engine = app::build_engine(&settings)?;
             let options = ConsoleOptions {
                 language: lang.unwrap_or(settings.default_language),

@@ -1,1 +1,62 @@
-## Telegram bot text.
+## Telegram bot text: setup flow, buttons, commands and notices.
+
+welcome = Hello, { $name }! I interview experts and turn what they know into a written knowledge report. First, which language shall we use?
+choose-language = Which language shall we use?
+language-chosen = Language: English ✓
+language-changed = Done: I'll speak English from now on.
+choose-style = Choose your interviewer. Each covers the same nine stages, in its own manner:
+style-chosen = Interviewer: { $style } ✓
+briefing =
+    Here is how it works.
+
+    • The interview has nine stages, from getting to know you to what you'd pass on, and takes about 90–120 minutes. You can take breaks: your answers are saved after every message, and you can come back any time.
+    • Answer in your own words, as long or as short as you like. Concrete stories and examples are the most valuable.
+    • Voice notes are not supported yet: please type your answers.
+    • /status shows where we are; /complete wraps up early; /help lists all commands.
+
+    At the end you get a written knowledge report.
+button-begin = 🚀 Begin
+button-english = 🇬🇧 English
+button-russian = 🇷🇺 Русский
+button-resume = ▶️ Resume
+button-start-over = 🔄 Start over
+button-reset-confirm = ✅ Yes, archive it
+button-delete-confirm = 🗑 Delete everything
+button-cancel = ❌ Cancel
+stage-header = Stage { $number }/{ $total } · { $stage }
+in-progress = You have an interview in progress: stage “{ $stage }”, { $answers } answers so far. Resume it, or start over? Starting over archives the current interview; nothing is deleted.
+choose-with-buttons = Please choose with the buttons above.
+send-start = Send /start to begin an interview.
+stale-button = This button is no longer active.
+cancelled = Cancelled.
+reset-confirm = Archive this interview and start a new one? Nothing is deleted: the current interview is kept in the archive.
+reset-done = The interview is archived. Let's set up a new one.
+delete-confirm = This erases everything stored about you: the interview in progress, archived and finished interviews, reports and settings. It cannot be undone. Delete everything?
+delete-done = Done: everything stored about you has been erased. Send /start if you ever want to begin again.
+export-transcript = Your interview so far, as Markdown and as JSON.
+report-caption = Your knowledge report
+unknown-command = I don't know that command. /help lists what I can do.
+help =
+    I conduct a structured interview about your expertise and write it up as a knowledge report.
+
+    /start: begin or resume an interview
+    /status: the current stage, progress and time against the plan
+    /complete: finish early and go to the wrap-up
+    /reset: archive this interview and start a new one
+    /language: switch between English and Russian
+    /export: the transcript so far, as Markdown and JSON
+    /delete: erase everything stored about you
+    /help: this message
+not-allowed = Sorry, this bot is private: interviews are by invitation only.
+rate-limited = You're sending messages faster than I can take them in. Please wait about { $seconds } seconds and send that again.
+private-only = I run interviews one-to-one. Please message me in a private chat: open my profile and press Start.
+unsupported-message = I can only read text messages. Please type your answer.
+voice-unsupported = Voice notes are not supported yet. Please type your answer.
+cmd-start = Begin or resume an interview
+cmd-status = Progress and time against the plan
+cmd-complete = Finish early: go to the wrap-up
+cmd-reset = Archive this interview and start anew
+cmd-language = Switch language
+cmd-export = Transcript so far (Markdown, JSON)
+cmd-delete = Erase everything stored about me
+cmd-help = What I can do

@@ -116,6 +116,8 @@ pub enum Outcome {
     /// The session was idle past the timeout; nothing was recorded. The user chooses to
     /// [`Engine::resume`] or to start over with [`Engine::begin`].
     Idle {
+        /// The interview's id.
+        session: u32,
         /// The stage the interview stopped at.
         stage: Stage,
         /// How long it has been idle.
@@ -313,6 +315,7 @@ impl Engine {
         let idle_for = session.idle_for(now);
         if session.pending().is_none() && idle_for > self.config.session_timeout {
             return Ok(Outcome::Idle {
+                session: session.id,
                 stage: session.stage,
                 idle_for,
                 language: session.language,
@@ -325,17 +328,21 @@ impl Engine {
         self.take_turn(&mut session, None, interrupt).await
     }
 
-    /// Answers the user's saved but unanswered message, if there is one (after a restart).
-    pub async fn answer_pending(&self, user: UserId) -> Result<Outcome, EngineError> {
+    /// Answers the user's saved but unanswered message, if there is one (after a restart, or
+    /// after a superseded turn). `interrupt` works as for [`Engine::answer`].
+    pub async fn answer_pending(
+        &self,
+        user: UserId,
+        interrupt: impl Future<Output = ()>,
+    ) -> Result<Outcome, EngineError> {
         let _guard = self.locks.lock(user).await;
         let mut session = match self.store.load(user).await? {
             Loaded::Session(session) if session.pending().is_some() => *session,
             Loaded::Quarantined { .. } => return Ok(Outcome::Quarantined),
             _ => return Ok(Outcome::NoInterview),
         };
-        tracing::info!(%user, "answering a message saved before a restart");
-        self.take_turn(&mut session, None, std::future::pending())
-            .await
+        tracing::info!(%user, "answering a saved message");
+        self.take_turn(&mut session, None, interrupt).await
     }
 
     /// Users whose last message was saved but never answered.
@@ -391,6 +398,19 @@ impl Engine {
             std::future::pending(),
         )
         .await
+    }
+
+    /// Switches the language of the interview in progress. Returns whether there was one.
+    pub async fn set_language(&self, user: UserId, language: Lang) -> Result<bool, EngineError> {
+        let _guard = self.locks.lock(user).await;
+        let Loaded::Session(mut session) = self.store.load(user).await? else {
+            return Ok(false);
+        };
+        if session.language != language {
+            session.language = language;
+            self.store.save(&session).await?;
+        }
+        Ok(true)
     }
 
     /// Archives the interview in progress (nothing is deleted). Returns whether there was one.
@@ -467,7 +487,9 @@ impl Engine {
             Reply {
                 text: last.text.clone(),
                 stage: session.stage,
-                stage_changed: session.stage != stage_before,
+                // Finishing early moves to wrap_up before the turn: that is a change too.
+                stage_changed: session.stage != stage_before
+                    || directive == Some(Directive::FinishEarly),
                 offline: last.offline,
             }
         });
@@ -510,6 +532,8 @@ impl Engine {
             }
             Transition::Advance(next) => {
                 tracing::info!(user = %session.user, from = %before, to = %next, "stage advanced");
+                // Moving on closes the stage: the turn's completeness is the new stage's.
+                session.record_mut(before).completeness = 100;
                 session.touch(now);
                 session.stage = next;
                 let record = session.record_mut(next);
@@ -529,11 +553,11 @@ impl Engine {
         });
         tracing::debug!(user = %session.user, response = %response, "interviewer reply");
         session.push_question(response, false, now);
+        // Only a reply that completes wrap_up ends the interview: a reply that is still a
+        // question must be answered first, whatever the model's other flags say.
         before == Stage::WrapUp
             && session.stage == Stage::WrapUp
-            && (metadata.completeness >= 100
-                || internal_tracking.stage_transition_ready
-                || self.wrap_up_overrun(session))
+            && (metadata.completeness >= 100 || self.wrap_up_overrun(session))
     }
 
     fn wrap_up_overrun(&self, session: &Session) -> bool {

@@ -9,7 +9,7 @@ use crate::interview::Stage;
 pub const TOOL_NAME: &str = "record_turn";
 
 /// The most characters a reply may have; longer ones are treated as unusable.
-pub const MAX_RESPONSE_CHARS: usize = 6000;
+pub const MAX_RESPONSE_CHARS: usize = 12_000;
 
 /// How engaged the expert seems.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,7 +6,8 @@
 //!   completed/<user>-<time>.json, .md   finished interviews and their reports
 //!   archive/<user>-<time>.json  interviews set aside by /reset or by starting over
 //!   quarantine/<user>-<time>.json   files that could not be read
-//!   chats/<user>.json           the Telegram dialogue state and preferences
+//!   chats/<user>.json           the Telegram dialogue state
+//!   profiles/<user>.json        the user's preferences (language)
 //! ```
 //!
 //! File names are built from numeric user ids only, never from anything a user typed.
@@ -70,14 +71,17 @@ pub enum Folder {
     Quarantine,
     /// Telegram dialogue state.
     Chats,
+    /// Per-user preferences (the language).
+    Profiles,
 }
 
 impl Folder {
-    const ALL: [Folder; 4] = [
+    const ALL: [Folder; 5] = [
         Folder::Completed,
         Folder::Archive,
         Folder::Quarantine,
         Folder::Chats,
+        Folder::Profiles,
     ];
 
     fn name(self) -> &'static str {
@@ -86,6 +90,7 @@ impl Folder {
             Folder::Archive => "archive",
             Folder::Quarantine => "quarantine",
             Folder::Chats => "chats",
+            Folder::Profiles => "profiles",
         }
     }
 }

@@ -124,9 +124,14 @@ async fn a_proposal_to_skip_ahead_or_go_back_is_refused() {
     let session = t.engine.session(USER).await.unwrap().unwrap();
     assert_eq!(session.stage, Stage::Profiling);
     assert_eq!(
-        session.record(Stage::Greeting).completeness,
-        0,
+        session.record(Stage::Profiling).completeness,
+        10,
         "a refused proposal sets nothing"
+    );
+    assert_eq!(
+        session.record(Stage::Greeting).completeness,
+        100,
+        "moving on closed the greeting"
     );
 }
 
@@ -319,7 +324,13 @@ async fn a_message_saved_before_a_crash_is_answered_after_the_restart() {
 
     let restarted = spawn_engine_in(dir, Some(&fake), EngineOptions::default());
     assert_eq!(restarted.engine.pending_users().await.unwrap(), vec![USER]);
-    let next = reply(restarted.engine.answer_pending(USER).await.unwrap());
+    let next = reply(
+        restarted
+            .engine
+            .answer_pending(USER, std::future::pending())
+            .await
+            .unwrap(),
+    );
     assert!(!next.offline);
     let session = restarted.engine.session(USER).await.unwrap().unwrap();
     let texts: Vec<_> = session

@@ -2,7 +2,10 @@
 
 mod support;
 
+mod bot_process;
 mod claude_client;
 mod console;
 mod engine;
+mod fake_telegram;
 mod startup;
+mod telegram;

@@ -61,6 +61,10 @@ pub enum Reply {
     },
     /// Wait this long before answering (longer than the client's timeout).
     Hang(Duration),
+    /// The automatic interviewer's turn, after this delay.
+    Slow(Duration),
+    /// The automatic interviewer's turn with this response text.
+    Respond(String),
 }
 
 impl Reply {
@@ -285,6 +289,10 @@ async fn messages(
             tokio::time::sleep(wait).await;
             return error(500, "api_error", "hung", None);
         }
+        Reply::Slow(wait) => {
+            tokio::time::sleep(wait).await;
+            Reply::Auto
+        }
         reply => reply,
     };
     let usage = {
@@ -304,6 +312,11 @@ async fn messages(
     } else {
         match content {
             Reply::Auto => (vec![tool_use(auto_turn(&body, step))], "tool_use"),
+            Reply::Respond(text) => {
+                let mut turn = auto_turn(&body, step);
+                turn["response"] = Value::String(text);
+                (vec![tool_use(turn)], "tool_use")
+            }
             Reply::Turn {
                 stage,
                 completeness,
@@ -319,7 +332,7 @@ async fn messages(
                 vec![json!({"type": "text", "text": "Sure! Here is my question."})],
                 "end_turn",
             ),
-            Reply::Error { .. } | Reply::Hang(_) => unreachable!(),
+            Reply::Error { .. } | Reply::Hang(_) | Reply::Slow(_) => unreachable!(),
         }
     };
     let out = json!({
@@ -554,10 +567,9 @@ fn auto_turn(body: &Value, step: u8) -> Value {
 fn turn(stage: &str, completeness: u8, body: &Value) -> Value {
     let blocks = last_user_blocks(body);
     // The expert's words are the block before the engine's note, if there is one.
-    let answer = if blocks.len() >= 2 {
-        blocks[blocks.len() - 2].clone()
-    } else {
-        String::new()
+    let answer = match blocks.len() {
+        n if n >= 2 && !blocks[n - 2].starts_with("[Interview engine]") => blocks[n - 2].clone(),
+        _ => String::new(),
     };
     let gist: String = answer.chars().take(40).collect();
     let insights = if gist.is_empty() {

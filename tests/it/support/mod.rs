@@ -4,6 +4,8 @@
 #![allow(dead_code)]
 
 pub mod anthropic;
+pub mod bot;
+pub mod telegram;
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 

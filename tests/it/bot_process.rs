@@ -1,0 +1,182 @@
+//! The bot binary as an operator runs it: start-up failures, a crash and restart mid-interview,
+//! and no token in any output.
+
+use std::{
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use crate::support::{
+    FakeAnthropic, Reply,
+    anthropic::API_KEY,
+    bot::WAIT,
+    prompts_dir,
+    telegram::{FakeTelegram, SentMessage, TestUser},
+};
+
+fn bot_command(sessions: &std::path::Path, vars: &[(&str, String)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ai-interviewer"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("SESSIONS_DIR", sessions)
+        .env("PROMPTS_DIR", prompts_dir())
+        .current_dir(sessions)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+async fn output(mut cmd: Command) -> std::process::Output {
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn without_a_token_the_bot_stops_with_one_line_and_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = output(bot_command(dir.path(), &[])).await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<_> = stderr
+        .lines()
+        .filter(|l| l.starts_with("ai-interviewer:"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].contains("TELEGRAM_BOT_TOKEN is not set"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn a_token_telegram_rejects_stops_the_bot_with_exit_code_2_and_is_never_printed() {
+    let telegram = FakeTelegram::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let wrong = "987654321:AAWrongTokenThatMustNeverBePrinted";
+    let vars = [
+        ("TELEGRAM_BOT_TOKEN", wrong.to_owned()),
+        ("TELEGRAM_API_URL", telegram.api_url()),
+        ("LOG_LEVEL", "trace".into()),
+    ];
+    let out = output(bot_command(dir.path(), &vars)).await;
+    assert_eq!(out.status.code(), Some(2));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(all.contains("TELEGRAM_BOT_TOKEN was rejected"), "{all}");
+    assert!(!all.contains("AAWrongToken"), "the token leaked:\n{all}");
+}
+
+#[tokio::test]
+async fn while_telegram_is_unreachable_the_bot_waits_and_never_prints_its_token() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let token = "123456789:AAUnreachableSecretToken";
+    let vars = [
+        ("TELEGRAM_BOT_TOKEN", token.to_owned()),
+        ("TELEGRAM_API_URL", format!("http://127.0.0.1:{port}")),
+        ("LOG_LEVEL", "trace".into()),
+    ];
+    let mut child = bot_command(dir.path(), &vars).spawn().unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the bot keeps waiting for Telegram"
+    );
+    child.kill().unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Telegram unreachable at start-up"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("AAUnreachableSecretToken"),
+        "the token leaked:\n{stderr}"
+    );
+}
+
+struct RunningBot(Child);
+
+impl Drop for RunningBot {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn next_after(telegram: &FakeTelegram, user: &TestUser, seen: usize) -> SentMessage {
+    telegram
+        .wait_for_count(user.chat_id(), seen + 1, WAIT)
+        .await[seen]
+        .clone()
+}
+
+#[tokio::test]
+async fn a_bot_killed_mid_call_answers_the_saved_message_after_the_restart() {
+    let telegram = FakeTelegram::start().await;
+    let anthropic = FakeAnthropic::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let vars = [
+        ("TELEGRAM_BOT_TOKEN", telegram.token().to_owned()),
+        ("TELEGRAM_API_URL", telegram.api_url()),
+        ("ANTHROPIC_API_KEY", API_KEY.to_owned()),
+        ("ANTHROPIC_BASE_URL", anthropic.url.clone()),
+    ];
+    let first = RunningBot(bot_command(dir.path(), &vars).spawn().unwrap());
+    let ann = telegram.user(601, "Ann", Some("en"));
+    telegram.send_text(&ann, "/start");
+    let welcome = next_after(&telegram, &ann, 0).await;
+    telegram.press_button(&ann, welcome.message_id, "lang:en");
+    let styles = next_after(&telegram, &ann, 1).await;
+    telegram.press_button(&ann, styles.message_id, "style:0");
+    let briefing = next_after(&telegram, &ann, 2).await;
+    telegram.press_button(&ann, briefing.message_id, "begin");
+    next_after(&telegram, &ann, 3).await;
+
+    anthropic.script([Reply::Hang(Duration::from_secs(120))]);
+    telegram.send_text(&ann, "I build bridges for a living.");
+    let deadline = Instant::now() + WAIT;
+    while anthropic.count() < 2 {
+        assert!(Instant::now() < deadline, "the answer never reached Claude");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(first); // SIGKILL: no chance to clean up.
+    assert_eq!(
+        telegram.sent(ann.chat_id()).len(),
+        4,
+        "no reply before the crash"
+    );
+
+    let _second = RunningBot(bot_command(dir.path(), &vars).spawn().unwrap());
+    let reply = next_after(&telegram, &ann, 4).await;
+    assert!(
+        reply.plain().contains("Could you tell me more"),
+        "{}",
+        reply.plain()
+    );
+    let blocks = anthropic.last_user_blocks(anthropic.count() - 1);
+    assert_eq!(
+        blocks[blocks.len() - 2],
+        "I build bridges for a living.",
+        "answered once, not joined with a copy"
+    );
+    // The interview goes on normally.
+    telegram.send_text(&ann, "Mostly steel ones.");
+    let next = next_after(&telegram, &ann, 5).await;
+    assert!(next.plain().contains("Could you tell me more"));
+}

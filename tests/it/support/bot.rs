@@ -1,0 +1,143 @@
+//! `spawn_bot`: the real dispatcher in-process, against a fake Telegram and a fake Anthropic
+//! on 127.0.0.1, over a temporary sessions directory.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use ai_interviewer::{interview::ManualClock, telegram};
+
+use super::{
+    EngineOptions, FakeAnthropic, build_engine, epoch, settings,
+    telegram::{FakeTelegram, SentMessage, TestUser},
+};
+
+/// How long a test waits for the bot to answer.
+pub const WAIT: Duration = Duration::from_secs(15);
+
+/// A running bot and its fakes.
+pub struct TestBot {
+    /// The fake Bot API.
+    pub telegram: FakeTelegram,
+    /// The fake Messages API.
+    pub anthropic: FakeAnthropic,
+    /// The sessions directory.
+    pub dir: tempfile::TempDir,
+    /// The engine's clock.
+    pub clock: Arc<ManualClock>,
+    /// Bot messages already returned by [`TestBot::next`], per chat.
+    seen: Mutex<HashMap<i64, usize>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestBot {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// How to start the bot.
+#[derive(Default)]
+pub struct BotOptions {
+    /// Extra environment variables (ALLOWED_USER_IDS, RATE_LIMIT_MESSAGES...).
+    pub vars: Vec<(&'static str, String)>,
+    /// The engine's options.
+    pub engine: EngineOptions,
+}
+
+/// Starts the bot and waits until it polls for updates.
+pub async fn spawn_bot(options: BotOptions) -> TestBot {
+    // `TEST_LOG=debug cargo test ...` shows the bot's log lines.
+    if let Ok(level) = std::env::var("TEST_LOG") {
+        ai_interviewer::telemetry::init(
+            &level,
+            ai_interviewer::settings::LogFormat::Text,
+            Vec::new(),
+        );
+    }
+    let telegram = FakeTelegram::start().await;
+    let anthropic = FakeAnthropic::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(epoch()));
+    let mut vars = vec![
+        ("TELEGRAM_BOT_TOKEN", telegram.token().to_owned()),
+        ("TELEGRAM_API_URL", telegram.api_url()),
+    ];
+    vars.extend(options.vars);
+    let settings = settings(&vars);
+    let engine = build_engine(dir.path(), Some(&anthropic), &options.engine, clock.clone());
+    let task = tokio::spawn(async move {
+        telegram::run(&settings, engine)
+            .await
+            .expect("the bot starts");
+    });
+    telegram.wait_for_calls("getUpdates", 1, WAIT).await;
+    TestBot {
+        telegram,
+        anthropic,
+        dir,
+        clock,
+        seen: Mutex::default(),
+        task,
+    }
+}
+
+impl TestBot {
+    /// The next bot message in the user's chat that no earlier `next` returned.
+    pub async fn next(&self, user: &TestUser) -> SentMessage {
+        let chat = user.chat_id();
+        let seen = *self.seen.lock().unwrap().get(&chat).unwrap_or(&0);
+        let messages = self.telegram.wait_for_count(chat, seen + 1, WAIT).await;
+        self.seen.lock().unwrap().insert(chat, seen + 1);
+        messages[seen].clone()
+    }
+
+    /// Marks every bot message so far as seen.
+    pub fn skip_all(&self, user: &TestUser) {
+        let count = self.telegram.sent(user.chat_id()).len();
+        self.seen.lock().unwrap().insert(user.chat_id(), count);
+    }
+
+    /// How many bot messages are in the user's chat.
+    pub fn count(&self, user: &TestUser) -> usize {
+        self.telegram.sent(user.chat_id()).len()
+    }
+
+    /// Sends text and returns the bot's next message.
+    pub async fn say(&self, user: &TestUser, text: &str) -> SentMessage {
+        self.telegram.send_text(user, text);
+        self.next(user).await
+    }
+
+    /// Presses the button with `data` on `message`.
+    pub fn press(&self, user: &TestUser, message: &SentMessage, data: &str) -> String {
+        assert!(
+            message.callback_datas().iter().any(|d| d == data),
+            "no button {data} on {:?}",
+            message.plain()
+        );
+        self.telegram.press_button(user, message.message_id, data)
+    }
+
+    /// Goes through /start, the language, the personality and 🚀 Begin; returns the first
+    /// question.
+    pub async fn start_interview(&self, user: &TestUser, lang: &str, style: usize) -> SentMessage {
+        let welcome = self.say(user, "/start").await;
+        self.press(user, &welcome, &format!("lang:{lang}"));
+        let styles = self.next(user).await;
+        self.press(user, &styles, &format!("style:{style}"));
+        let briefing = self.next(user).await;
+        self.press(user, &briefing, "begin");
+        self.next(user).await
+    }
+
+    /// The user's session file, if an interview is in progress.
+    pub fn session(&self, user: &TestUser) -> Option<serde_json::Value> {
+        let path = self.dir.path().join(format!("{}.json", user.id));
+        std::fs::read(path)
+            .ok()
+            .map(|b| serde_json::from_slice(&b).unwrap())
+    }
+}
