@@ -11,6 +11,7 @@
 //! | [`turns`] | per-user turn workers; quick messages joined into one turn |
 //! | [`delivery`] | engine outcomes turned into messages and documents |
 //! | [`send`] | HTML sending with plain-text fallback, splitting, retries, typing |
+//! | [`flood`] | Telegram's flood limits on every message sent |
 //! | [`html`] | escaping and splitting |
 //! | [`access`] | allow list and rate limit |
 //! | [`services`] | what handlers share |
@@ -20,6 +21,7 @@ pub mod access;
 pub mod callback;
 pub mod delivery;
 pub mod error;
+pub mod flood;
 pub mod flows;
 pub mod html;
 pub mod keyboards;
@@ -34,7 +36,6 @@ use std::{sync::Arc, time::Duration};
 use secrecy::ExposeSecret;
 use teloxide::{
     ApiError, RequestError,
-    adaptors::throttle::Limits,
     dispatching::Dispatcher,
     prelude::*,
     types::{BotCommand, Me},
@@ -74,7 +75,7 @@ pub async fn run(settings: &Settings, engine: Engine) -> Result<(), StartupError
         .set_api_url(settings.telegram.api_url.clone());
     let me = verify_token(&bot).await?;
     tracing::info!(username = me.username(), "connected to Telegram");
-    let bot = bot.throttle(limits());
+    let bot = TgBot::new(bot);
 
     let engine = Arc::new(engine);
     let storage = FileStorage::new(engine.store().clone());
@@ -93,7 +94,7 @@ pub async fn run(settings: &Settings, engine: Engine) -> Result<(), StartupError
         bot: bot.clone(),
         catalog: engine.catalog().clone(),
     });
-    let mut dispatcher = Dispatcher::builder(bot, schema::schema())
+    let mut dispatcher = Dispatcher::builder(bot.api.clone(), schema::schema())
         .dependencies(dptree::deps![services, storage])
         .default_handler(|update| async move {
             tracing::debug!(kind = ?update.kind, "update ignored");
@@ -105,16 +106,6 @@ pub async fn run(settings: &Settings, engine: Engine) -> Result<(), StartupError
     dispatcher.dispatch().await;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Telegram's flood limits for this bot. The default per-minute chat limit (20) is Telegram's
-/// limit for groups; this bot talks only in private chats, where the limit is about one message
-/// a second, so the per-minute cap is raised to match (the per-second limits stay).
-fn limits() -> Limits {
-    Limits {
-        messages_per_min_chat: 60,
-        ..Limits::default()
-    }
 }
 
 /// Checks the token with getMe. A rejected token stops start-up; an unreachable Telegram is
@@ -156,6 +147,7 @@ async fn register_commands(services: &Services) {
         let result = send::retrying(|| {
             services
                 .bot
+                .api
                 .set_my_commands(commands.clone())
                 .language_code(lang.code())
                 .send()
@@ -167,7 +159,7 @@ async fn register_commands(services: &Services) {
     }
     let commands = menu(services.default_language);
     if let Err(error) =
-        send::retrying(|| services.bot.set_my_commands(commands.clone()).send()).await
+        send::retrying(|| services.bot.api.set_my_commands(commands.clone()).send()).await
     {
         tracing::warn!(%error, "could not register the default command menu");
     }
@@ -215,6 +207,3 @@ fn stop_on_sigterm(token: teloxide::dispatching::ShutdownToken) {
         }
     });
 }
-
-/// The bot type handlers receive.
-pub type BotHandle = TgBot;

@@ -108,6 +108,7 @@ async fn admit_callback(query: CallbackQuery, services: Services) -> Option<Who>
         let _ = send::retrying(|| {
             services
                 .bot
+                .api
                 .answer_callback_query(query.id.clone())
                 .text(text.clone())
                 .send()

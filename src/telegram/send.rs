@@ -1,20 +1,38 @@
 //! Sending: replies as HTML with every piece of text escaped, split to Telegram's limit, sent
-//! again as plain text if Telegram rejects the markup; retries on `RetryAfter` for the methods
-//! the `Throttle` adaptor does not queue; and the typing indicator.
+//! again as plain text if Telegram rejects the markup; every message through the flood gate;
+//! every call retried when Telegram answers `RetryAfter`; and the typing indicator.
 
-use std::{future::Future, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use teloxide::{
     ApiError, RequestError,
-    adaptors::Throttle,
     prelude::*,
     types::{ChatAction, InlineKeyboardMarkup, InputFile, MessageId, ParseMode},
 };
 
-use super::html::{self, MESSAGE_LIMIT};
+use super::{
+    flood::FloodGate,
+    html::{self, MESSAGE_LIMIT},
+};
 
-/// The bot as handlers use it: `send_*` methods queued within Telegram's flood limits.
-pub type TgBot = Throttle<Bot>;
+/// The bot as handlers use it: the Bot API client, and the flood limits every message passes.
+#[derive(Debug, Clone)]
+pub struct TgBot {
+    /// The Bot API client.
+    pub api: Bot,
+    /// Telegram's flood limits.
+    pub gate: Arc<FloodGate>,
+}
+
+impl TgBot {
+    /// A bot over `api` with fresh flood limits.
+    pub fn new(api: Bot) -> Self {
+        TgBot {
+            api,
+            gate: Arc::new(FloodGate::default()),
+        }
+    }
+}
 
 /// How often the typing indicator is renewed (it lasts at most 5 s).
 pub const TYPING_EVERY: Duration = Duration::from_secs(4);
@@ -66,20 +84,22 @@ pub async fn send_parts(
     let mut last = None;
     for (i, part) in parts.iter().enumerate() {
         let markup = keyboard.clone().filter(|_| i + 1 == parts.len());
-        let mut request = bot
-            .send_message(chat, part.html.clone())
-            .parse_mode(ParseMode::Html);
-        if let Some(markup) = &markup {
-            request = request.reply_markup(markup.clone());
-        }
-        let sent = match request.await {
+        let message = |text: &str, html: bool| {
+            let mut request = bot.api.send_message(chat, text);
+            if html {
+                request = request.parse_mode(ParseMode::Html);
+            }
+            if let Some(markup) = &markup {
+                request = request.reply_markup(markup.clone());
+            }
+            request.send()
+        };
+        bot.gate.admit(chat).await;
+        let sent = match retrying(|| message(&part.html, true)).await {
             Err(RequestError::Api(ApiError::CantParseEntities(reason))) => {
                 tracing::warn!(%reason, "Telegram rejected the markup; sending plain text");
-                let mut plain = bot.send_message(chat, part.plain.clone());
-                if let Some(markup) = markup {
-                    plain = plain.reply_markup(markup);
-                }
-                plain.await?
+                bot.gate.admit(chat).await;
+                retrying(|| message(&part.plain, false)).await?
             }
             other => other?,
         };
@@ -112,17 +132,24 @@ pub async fn document(
     bytes: Vec<u8>,
     caption: Option<String>,
 ) -> Result<Message, RequestError> {
-    let mut request = bot.send_document(chat, InputFile::memory(bytes).file_name(name));
-    if let Some(caption) = caption {
-        request = request.caption(caption);
-    }
-    request.await
+    bot.gate.admit(chat).await;
+    retrying(|| {
+        let mut request = bot
+            .api
+            .send_document(chat, InputFile::memory(bytes.clone()).file_name(name));
+        if let Some(caption) = &caption {
+            request = request.caption(caption.clone());
+        }
+        request.send()
+    })
+    .await
 }
 
 /// Replaces a message's text and removes its buttons: shows the choice made on it.
 pub async fn settle(bot: &TgBot, chat: ChatId, message: MessageId, text: &str) {
     let result = retrying(|| {
-        bot.edit_message_text(chat, message, html::escape(text))
+        bot.api
+            .edit_message_text(chat, message, html::escape(text))
             .parse_mode(ParseMode::Html)
             .send()
     })
@@ -133,9 +160,8 @@ pub async fn settle(bot: &TgBot, chat: ChatId, message: MessageId, text: &str) {
     }
 }
 
-/// Runs a Telegram call, waiting and trying again when Telegram answers `RetryAfter`.
-/// For the methods the `Throttle` adaptor does not handle (edits, chat actions, callback
-/// answers, commands).
+/// Runs a Telegram call, waiting and trying again when Telegram answers `RetryAfter`; used for
+/// every method the bot calls.
 pub async fn retrying<T, F, Fut>(mut call: F) -> Result<T, RequestError>
 where
     F: FnMut() -> Fut,
@@ -167,7 +193,7 @@ impl Typing {
         Typing(tokio::spawn(async move {
             loop {
                 if let Err(error) =
-                    retrying(|| bot.send_chat_action(chat, ChatAction::Typing).send()).await
+                    retrying(|| bot.api.send_chat_action(chat, ChatAction::Typing).send()).await
                 {
                     tracing::debug!(%error, "typing indicator failed");
                 }

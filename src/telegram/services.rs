@@ -40,7 +40,7 @@ pub struct Who {
 /// The bot's shared parts.
 #[derive(Clone)]
 pub struct Services {
-    /// The bot, throttled.
+    /// The bot and its flood limits.
     pub bot: TgBot,
     /// The interview engine.
     pub engine: Arc<Engine>,

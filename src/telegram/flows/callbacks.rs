@@ -34,7 +34,7 @@ pub async fn press(
         let id = query.id.clone();
         async move {
             let result = send::retrying(|| {
-                let mut request = bot.answer_callback_query(id.clone());
+                let mut request = bot.api.answer_callback_query(id.clone());
                 if let Some(text) = &text {
                     request = request.text(text.clone());
                 }

@@ -270,6 +270,8 @@ struct State {
     calls: Vec<Call>,
     downloads: Vec<String>,
     strict_ampersand: bool,
+    /// When each bot message (text or document) was stored, per chat, in order.
+    bot_sends: HashMap<i64, Vec<Instant>>,
 }
 
 #[derive(Debug, Clone)]
@@ -403,6 +405,7 @@ impl FakeTelegram {
             calls: Vec::new(),
             downloads: Vec::new(),
             strict_ampersand: true,
+            bot_sends: HashMap::new(),
         };
         let shared = Arc::new(Shared {
             token: token.to_owned(),
@@ -744,6 +747,36 @@ impl FakeTelegram {
     /// each in its current state (after edits).
     pub fn sent(&self, chat_id: i64) -> Vec<SentMessage> {
         self.shared.lock().sent(chat_id, false)
+    }
+
+    /// How many messages (texts and documents) the bot has sent to `chat_id`: cheap to call
+    /// often, unlike [`FakeTelegram::sent`].
+    pub fn bot_send_count(&self, chat_id: i64) -> usize {
+        self.shared
+            .lock()
+            .bot_sends
+            .get(&chat_id)
+            .map_or(0, Vec::len)
+    }
+
+    /// Waits until the bot has sent `n` messages to `chat_id` and returns when the `n`-th
+    /// arrived. Checks in constant time, so many tasks can wait at once (load tools).
+    pub async fn wait_for_bot_send(&self, chat_id: i64, n: usize, timeout: Duration) -> Instant {
+        let mut at = None;
+        self.wait_inner(timeout, || {
+            at = self
+                .shared
+                .lock()
+                .bot_sends
+                .get(&chat_id)
+                .and_then(|v| v.get(n.wrapping_sub(1)).copied());
+            at.is_some()
+        })
+        .await
+        .unwrap_or_else(|| {
+            panic!("wait_for_bot_send: no message #{n} in chat {chat_id} within {timeout:?}")
+        });
+        at.expect("found")
     }
 
     /// The bot's messages in that chat that it has deleted (last state).
@@ -2220,6 +2253,10 @@ fn send_message(st: &mut State, req: &Req) -> Result<Value, ApiError> {
     }
     let json = Value::Object(m);
     let order = st.bump_order();
+    st.bot_sends
+        .entry(chat_id)
+        .or_default()
+        .push(Instant::now());
     st.messages.insert(
         (chat_id, id),
         StoredMessage {
@@ -2334,6 +2371,10 @@ fn send_document(st: &mut State, req: &Req) -> Result<Value, ApiError> {
     }
     let json = Value::Object(m);
     let order = st.bump_order();
+    st.bot_sends
+        .entry(chat_id)
+        .or_default()
+        .push(Instant::now());
     st.messages.insert(
         (chat_id, id),
         StoredMessage {
