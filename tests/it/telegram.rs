@@ -819,3 +819,40 @@ async fn language_switches_the_running_interview() {
             .contains("/status — текущий этап")
     );
 }
+
+#[tokio::test]
+async fn the_typing_indicator_is_renewed_while_claude_thinks() {
+    let bot = spawn_bot(BotOptions {
+        engine: EngineOptions {
+            timeout: Duration::from_secs(30),
+            ..EngineOptions::default()
+        },
+        ..BotOptions::default()
+    })
+    .await;
+    let ann = bot.telegram.user(524, "Ann", Some("en"));
+    bot.start_interview(&ann, "en", 0).await;
+    bot.anthropic.script([Reply::Slow(Duration::from_secs(9))]);
+    let before = bot.telegram.chat_actions(ann.chat_id()).len();
+    let reply = bot.say(&ann, "A long think").await;
+    assert!(reply.plain().contains("Could you tell me more"));
+    let actions: Vec<_> = bot
+        .telegram
+        .chat_actions(ann.chat_id())
+        .into_iter()
+        .skip(before)
+        .collect();
+    assert!(actions.iter().all(|(action, _)| action == "typing"));
+    assert!(
+        actions.len() >= 3,
+        "{} typing actions in 9 s",
+        actions.len()
+    );
+    for pair in actions.windows(2) {
+        let gap = pair[1].1 - pair[0].1;
+        assert!(
+            gap >= Duration::from_millis(3500) && gap <= Duration::from_millis(4800),
+            "renewed after {gap:?}"
+        );
+    }
+}
