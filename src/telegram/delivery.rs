@@ -80,14 +80,15 @@ async fn try_deliver(
                 stage: services.text(who.lang, &Msg::stage(stage)),
             });
             let keyboard = keyboards::resume_or_restart(services.catalog(), who.lang, session);
-            let prompt = send::ask(bot, who.chat, &text, keyboard).await?;
             let held = texts.into_iter().filter(|t| !t.trim().is_empty()).collect();
+            let dialogue = services.dialogue(who.chat);
             services
-                .dialogue(who.chat)
-                .update(ChatState::ResumeOrRestart {
-                    prompt: prompt.id.0,
-                    session,
-                    held,
+                .await_choice(who, &dialogue, &text, keyboard, |prompt| {
+                    ChatState::ResumeOrRestart {
+                        prompt,
+                        session,
+                        held,
+                    }
                 })
                 .await?;
         }

@@ -5,12 +5,13 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use teloxide::types::ChatId;
+use teloxide::types::{ChatId, InlineKeyboardMarkup};
 
 use super::{
     access::Access,
-    send::TgBot,
-    state::{ChatDialogue, FileStorage},
+    error::BotError,
+    send::{self, TgBot},
+    state::{ChatDialogue, ChatState, FileStorage},
     turns::Turns,
 };
 use crate::{
@@ -90,6 +91,21 @@ impl Services {
                     .unwrap_or(self.default_language)
             }
         }
+    }
+
+    /// Sends `text` with `keyboard` and makes the chat wait on that message: `state` receives
+    /// its id, so presses on the buttons of any other message are stale.
+    pub async fn await_choice(
+        &self,
+        who: Who,
+        dialogue: &ChatDialogue,
+        text: &str,
+        keyboard: InlineKeyboardMarkup,
+        state: impl FnOnce(i32) -> ChatState,
+    ) -> Result<(), BotError> {
+        let prompt = send::ask(&self.bot, who.chat, text, keyboard).await?;
+        dialogue.update(state(prompt.id.0)).await?;
+        Ok(())
     }
 
     /// Remembers the user's language.

@@ -2,28 +2,20 @@
 //! and no token in any output.
 
 use std::{
-    process::{Child, Command, Stdio},
+    process::{Child, Command},
     time::{Duration, Instant},
 };
 
 use crate::support::{
     FakeAnthropic, Reply,
     anthropic::API_KEY,
+    binary,
     bot::WAIT,
-    prompts_dir,
     telegram::{FakeTelegram, SentMessage, TestUser},
 };
 
 fn bot_command(sessions: &std::path::Path, vars: &[(&str, String)]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ai-interviewer"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("SESSIONS_DIR", sessions)
-        .env("PROMPTS_DIR", prompts_dir())
-        .current_dir(sessions)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut cmd = binary(sessions);
     for (k, v) in vars {
         cmd.env(k, v);
     }

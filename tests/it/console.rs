@@ -6,20 +6,11 @@ use std::{
     time::Duration,
 };
 
-use crate::support::{FakeAnthropic, Reply, anthropic::API_KEY, prompts_dir};
+use crate::support::{FakeAnthropic, Reply, anthropic::API_KEY, binary};
 
 fn console(sessions: &std::path::Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ai-interviewer"));
-    cmd.arg("console")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("SESSIONS_DIR", sessions)
-        .env("PROMPTS_DIR", prompts_dir())
-        // An empty working directory: no stray .env is read.
-        .current_dir(sessions)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut cmd = binary(sessions);
+    cmd.arg("console").stdin(Stdio::piped());
     cmd
 }
 

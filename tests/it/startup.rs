@@ -1,18 +1,12 @@
 //! Start-up failures: one clear line naming the problem, exit code 2; and no secret in logs.
 
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-use crate::support::{FakeAnthropic, prompts_dir};
+use crate::support::{FakeAnthropic, binary, prompts_dir};
 
 fn run(vars: &[(&str, &str)], sessions: &std::path::Path) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ai-interviewer"));
-    cmd.arg("console")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("SESSIONS_DIR", sessions)
-        .env("PROMPTS_DIR", prompts_dir())
-        .current_dir(sessions)
-        .stdin(Stdio::null());
+    let mut cmd = binary(sessions);
+    cmd.arg("console");
     for (k, v) in vars {
         cmd.env(k, v);
     }

@@ -333,11 +333,7 @@ async fn a_429_from_telegram_is_waited_out_on_throttled_and_unthrottled_methods(
         .fail_next("answerCallbackQuery", 1, Failure::RetryAfter(1));
     let confirm = bot.say(&ann, "/reset").await;
     let query = bot.press(&ann, &confirm, "cancel");
-    bot.telegram
-        .wait_until(WAIT, "the callback answered", |t| {
-            t.callback_answers().iter().any(|a| a.query_id == query)
-        })
-        .await;
+    bot.callback_answer(&query).await;
     let answers = bot.telegram.calls("answerCallbackQuery");
     assert_eq!(answers.iter().filter(|c| c.status == 429).count(), 1);
     assert!(answers.last().unwrap().status == 200);
@@ -364,17 +360,7 @@ async fn forged_stale_and_unknown_buttons_change_nothing() {
         let query = bot
             .telegram
             .send_callback(&ann, ann.chat_id(), first.message_id, data);
-        bot.telegram
-            .wait_until(WAIT, "the forged press answered", |t| {
-                t.callback_answers().iter().any(|a| a.query_id == query)
-            })
-            .await;
-        let answer = bot
-            .telegram
-            .callback_answers()
-            .into_iter()
-            .find(|a| a.query_id == query)
-            .unwrap();
+        let answer = bot.callback_answer(&query).await;
         assert_eq!(
             answer.text.as_deref(),
             Some("This button is no longer active."),
@@ -386,11 +372,7 @@ async fn forged_stale_and_unknown_buttons_change_nothing() {
     let query = bot
         .telegram
         .send_callback(&ann, ann.chat_id(), welcome.message_id, "lang:ru");
-    bot.telegram
-        .wait_until(WAIT, "answered", |t| {
-            t.callback_answers().iter().any(|a| a.query_id == query)
-        })
-        .await;
+    bot.callback_answer(&query).await;
     assert_eq!(
         bot.session(&ann).unwrap(),
         before,
@@ -458,17 +440,7 @@ async fn reset_asks_for_confirmation_and_archives_the_interview() {
         confirm.message_id,
         &confirm.callback_datas()[0],
     );
-    bot.telegram
-        .wait_until(WAIT, "answered", |t| {
-            t.callback_answers().iter().any(|a| a.query_id == query)
-        })
-        .await;
-    let answer = bot
-        .telegram
-        .callback_answers()
-        .into_iter()
-        .find(|a| a.query_id == query)
-        .unwrap();
+    let answer = bot.callback_answer(&query).await;
     assert!(answer.text.is_some());
 }
 

@@ -42,11 +42,12 @@ pub async fn ask_language(
     during_interview: bool,
 ) -> HandlerResult {
     let keyboard = keyboards::languages(services.catalog(), who.lang);
-    let prompt = send::ask(&services.bot, who.chat, text, keyboard).await?;
-    dialogue
-        .update(ChatState::ChoosingLanguage {
-            prompt: prompt.id.0,
-            during_interview,
+    services
+        .await_choice(who, dialogue, text, keyboard, |prompt| {
+            ChatState::ChoosingLanguage {
+                prompt,
+                during_interview,
+            }
         })
         .await
         .tell(who)
@@ -113,10 +114,9 @@ pub async fn ask_style(
         text.push_str(&format!("\n\n• {name}: {description}"));
     }
     let keyboard = keyboards::styles(services.catalog(), who.lang);
-    let prompt = send::ask(&services.bot, who.chat, &text, keyboard).await?;
-    dialogue
-        .update(ChatState::ChoosingStyle {
-            prompt: prompt.id.0,
+    services
+        .await_choice(who, dialogue, &text, keyboard, |prompt| {
+            ChatState::ChoosingStyle { prompt }
         })
         .await
         .tell(who)
@@ -139,17 +139,10 @@ pub async fn style_chosen(
     )
     .await;
     let keyboard = keyboards::begin(services.catalog(), who.lang);
-    let briefing = send::ask(
-        &services.bot,
-        who.chat,
-        &services.text(who.lang, &Msg::Briefing),
-        keyboard,
-    )
-    .await?;
-    dialogue
-        .update(ChatState::Briefing {
-            style,
-            prompt: briefing.id.0,
+    let briefing = services.text(who.lang, &Msg::Briefing);
+    services
+        .await_choice(who, dialogue, &briefing, keyboard, |prompt| {
+            ChatState::Briefing { style, prompt }
         })
         .await
         .tell(who)
@@ -203,12 +196,14 @@ pub async fn offer_resume(
         },
     );
     let keyboard = keyboards::resume_or_restart(services.catalog(), who.lang, session.id);
-    let prompt = send::ask(&services.bot, who.chat, &text, keyboard).await?;
-    dialogue
-        .update(ChatState::ResumeOrRestart {
-            prompt: prompt.id.0,
-            session: session.id,
-            held,
+    let session = session.id;
+    services
+        .await_choice(who, dialogue, &text, keyboard, |prompt| {
+            ChatState::ResumeOrRestart {
+                prompt,
+                session,
+                held,
+            }
         })
         .await
         .tell(who)

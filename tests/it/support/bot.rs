@@ -11,7 +11,7 @@ use ai_interviewer::{interview::ManualClock, telegram};
 
 use super::{
     EngineOptions, FakeAnthropic, build_engine, epoch, settings,
-    telegram::{FakeTelegram, SentMessage, TestUser},
+    telegram::{CallbackAnswer, FakeTelegram, SentMessage, TestUser},
 };
 
 /// How long a test waits for the bot to answer.
@@ -119,6 +119,20 @@ impl TestBot {
             message.plain()
         );
         self.telegram.press_button(user, message.message_id, data)
+    }
+
+    /// Waits for the bot's answer to the button press `query`.
+    pub async fn callback_answer(&self, query: &str) -> CallbackAnswer {
+        self.telegram
+            .wait_until(WAIT, "the button press answered", |t| {
+                t.callback_answers().iter().any(|a| a.query_id == query)
+            })
+            .await;
+        self.telegram
+            .callback_answers()
+            .into_iter()
+            .find(|a| a.query_id == query)
+            .expect("answered")
     }
 
     /// Goes through /start, the language, the personality and 🚀 Begin; returns the first

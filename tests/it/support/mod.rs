@@ -25,6 +25,22 @@ pub fn prompts_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("prompts")
 }
 
+/// The `ai-interviewer` binary with a clean environment: `SESSIONS_DIR` and `PROMPTS_DIR`
+/// set, working in `sessions` (so no stray `.env` is read), output captured.
+pub fn binary(sessions: &std::path::Path) -> std::process::Command {
+    use std::process::Stdio;
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ai-interviewer"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("SESSIONS_DIR", sessions)
+        .env("PROMPTS_DIR", prompts_dir())
+        .current_dir(sessions)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
 /// Settings as the process would load them, with `vars` set and everything else default.
 pub fn settings(vars: &[(&str, String)]) -> Settings {
     let vars: Vec<(String, String)> = vars
