@@ -4,15 +4,13 @@
 //! The engine knows nothing of Telegram: the bot and the console drive it alike.
 
 use std::{
-    collections::HashMap,
     future::Future,
     path::PathBuf,
-    sync::{Arc, Mutex},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
 use chrono::{DateTime, Utc};
-use tokio::sync::OwnedMutexGuard;
 
 use super::{
     QuestionBank, Session, Stage, Style, UserId,
@@ -24,6 +22,7 @@ use super::{
 use crate::{
     i18n::{Catalog, Lang},
     llm::{Model, Turn, TurnReply},
+    locks::KeyedLocks,
     store::{Folder, Loaded, SessionStore, StoreError},
 };
 
@@ -143,23 +142,6 @@ pub struct Begun {
     pub quarantined: bool,
 }
 
-/// Per-user locks: one turn at a time per user, any number of users at once.
-#[derive(Debug, Default)]
-struct UserLocks(Mutex<HashMap<UserId, Arc<tokio::sync::Mutex<()>>>>);
-
-impl UserLocks {
-    async fn lock(&self, user: UserId) -> OwnedMutexGuard<()> {
-        let lock = self
-            .0
-            .lock()
-            .expect("lock map")
-            .entry(user)
-            .or_default()
-            .clone();
-        lock.lock_owned().await
-    }
-}
-
 /// The interview engine, shared by every front end and task.
 pub struct Engine {
     /// Where sessions live.
@@ -176,8 +158,8 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     /// Tunables.
     config: EngineConfig,
-    /// One turn at a time per user.
-    locks: UserLocks,
+    /// One turn at a time per user, any number of users at once.
+    locks: KeyedLocks<UserId>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -209,7 +191,7 @@ impl Engine {
             bank,
             clock,
             config,
-            locks: UserLocks::default(),
+            locks: KeyedLocks::default(),
         }
     }
 
@@ -259,7 +241,7 @@ impl Engine {
         language: Lang,
         style: Style,
     ) -> Result<Begun, EngineError> {
-        let _guard = self.locks.lock(user).await;
+        let _guard = self.locks.lock(&user).await;
         let quarantined = match self.store.load(user).await? {
             Loaded::Session(old) => {
                 self.store.retire(&old, Folder::Archive, &[]).await?;
@@ -305,7 +287,7 @@ impl Engine {
                 limit: self.config.max_answer_chars,
             }));
         }
-        let _guard = self.locks.lock(user).await;
+        let _guard = self.locks.lock(&user).await;
         let mut session = match self.store.load(user).await? {
             Loaded::Session(session) => *session,
             Loaded::Nothing => return Ok(Outcome::NoInterview),
@@ -335,7 +317,7 @@ impl Engine {
         user: UserId,
         interrupt: impl Future<Output = ()>,
     ) -> Result<Outcome, EngineError> {
-        let _guard = self.locks.lock(user).await;
+        let _guard = self.locks.lock(&user).await;
         let mut session = match self.store.load(user).await? {
             Loaded::Session(session) if session.pending().is_some() => *session,
             Loaded::Quarantined { .. } => return Ok(Outcome::Quarantined),
@@ -361,7 +343,7 @@ impl Engine {
     /// Resumes an idle interview: the break does not count as interview time. Returns the
     /// question the expert was last asked.
     pub async fn resume(&self, user: UserId) -> Result<Option<Reply>, EngineError> {
-        let _guard = self.locks.lock(user).await;
+        let _guard = self.locks.lock(&user).await;
         let Loaded::Session(mut session) = self.store.load(user).await? else {
             return Ok(None);
         };
@@ -378,7 +360,7 @@ impl Engine {
     /// Ends the interview early: it moves to wrap_up and the closing question is asked.
     /// Asked again during wrap_up, it finishes the interview at once.
     pub async fn complete(&self, user: UserId) -> Result<Outcome, EngineError> {
-        let _guard = self.locks.lock(user).await;
+        let _guard = self.locks.lock(&user).await;
         let mut session = match self.store.load(user).await? {
             Loaded::Session(session) => *session,
             Loaded::Nothing => return Ok(Outcome::NoInterview),
@@ -402,7 +384,7 @@ impl Engine {
 
     /// Switches the language of the interview in progress. Returns whether there was one.
     pub async fn set_language(&self, user: UserId, language: Lang) -> Result<bool, EngineError> {
-        let _guard = self.locks.lock(user).await;
+        let _guard = self.locks.lock(&user).await;
         let Loaded::Session(mut session) = self.store.load(user).await? else {
             return Ok(false);
         };
@@ -415,7 +397,7 @@ impl Engine {
 
     /// Archives the interview in progress (nothing is deleted). Returns whether there was one.
     pub async fn reset(&self, user: UserId) -> Result<bool, EngineError> {
-        let _guard = self.locks.lock(user).await;
+        let _guard = self.locks.lock(&user).await;
         match self.store.load(user).await? {
             Loaded::Session(session) => {
                 self.store.retire(&session, Folder::Archive, &[]).await?;
@@ -428,7 +410,7 @@ impl Engine {
 
     /// Erases every file of the user. Returns how many were removed.
     pub async fn delete(&self, user: UserId) -> Result<usize, EngineError> {
-        let _guard = self.locks.lock(user).await;
+        let _guard = self.locks.lock(&user).await;
         let removed = self.store.delete_user(user).await?;
         tracing::info!(%user, removed, "user data erased");
         Ok(removed)

@@ -82,6 +82,9 @@ async fn try_deliver(
             let keyboard = keyboards::resume_or_restart(services.catalog(), who.lang, session);
             let held = texts.into_iter().filter(|t| !t.trim().is_empty()).collect();
             let dialogue = services.dialogue(who.chat);
+            // This runs outside the chat's update queue: a press on the buttons must not be
+            // handled before the state naming this prompt is written.
+            let _writing = services.prompt_locks.lock(&who.user).await;
             services
                 .await_choice(who, &dialogue, &text, keyboard, |prompt| {
                     ChatState::ResumeOrRestart {

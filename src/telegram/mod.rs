@@ -86,6 +86,7 @@ pub async fn run(settings: &Settings, engine: Engine) -> Result<(), StartupError
         turns: Arc::new(Turns::default()),
         access: Arc::new(Access::new(&settings.telegram)),
         default_language: settings.default_language,
+        prompt_locks: Arc::default(),
     };
     register_commands(&services).await;
     answer_saved_messages(&services).await;

@@ -17,6 +17,7 @@ use super::{
 use crate::{
     i18n::{Catalog, Lang, Msg},
     interview::{Engine, UserId},
+    locks::KeyedLocks,
     store::{Folder, StoreError},
 };
 
@@ -53,6 +54,9 @@ pub struct Services {
     pub access: Arc<Access>,
     /// `DEFAULT_LANGUAGE`.
     pub default_language: Lang,
+    /// Held while a prompt is sent from outside the chat's update queue (by a turn worker),
+    /// until its state is written; a button press waits for it before reading the state.
+    pub prompt_locks: Arc<KeyedLocks<UserId>>,
 }
 
 impl Services {

@@ -823,7 +823,7 @@ async fn the_typing_indicator_is_renewed_while_claude_thinks() {
     for pair in actions.windows(2) {
         let gap = pair[1].1 - pair[0].1;
         assert!(
-            gap >= Duration::from_millis(3500) && gap <= Duration::from_millis(4800),
+            gap >= Duration::from_millis(3500) && gap <= Duration::from_secs(6),
             "renewed after {gap:?}"
         );
     }

@@ -23,9 +23,12 @@ pub async fn press(
     services: Services,
     who: Who,
     dialogue: ChatDialogue,
-    state: ChatState,
     query: CallbackQuery,
 ) -> HandlerResult {
+    // A turn worker may be sending a prompt right now: wait until its state is written, then
+    // read the state fresh.
+    drop(services.prompt_locks.lock(&who.user).await);
+    let state = dialogue.get().await.tell(who)?.unwrap_or_default();
     let message = query.message.as_ref().map(|m| m.id());
     let callback = query.data.as_deref().and_then(Callback::decode);
     let live = |prompt: i32| message == Some(MessageId(prompt));
