@@ -5,7 +5,6 @@
 
 use std::{
     future::Future,
-    path::PathBuf,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -16,6 +15,7 @@ use super::{
     QuestionBank, Session, Stage, Style, UserId,
     clock::Clock,
     context::{self, ContextLimits, Directive},
+    outcome::{Begun, Finished, Outcome, Rejection, Reply},
     report,
     stage::Transition,
 };
@@ -61,85 +61,6 @@ impl EngineConfig {
             max_answer_chars: MAX_ANSWER_CHARS,
         }
     }
-}
-
-/// An interviewer message for the expert.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reply {
-    /// The text to show.
-    pub text: String,
-    /// The stage the interview is in after this reply.
-    pub stage: Stage,
-    /// The reply moved the interview to a new stage.
-    pub stage_changed: bool,
-    /// The reply came from the offline bank.
-    pub offline: bool,
-}
-
-/// Why an answer was not taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rejection {
-    /// Nothing but whitespace.
-    Empty,
-    /// Over the length limit.
-    TooLong {
-        /// The answer's length in characters.
-        length: usize,
-        /// The limit.
-        limit: usize,
-    },
-}
-
-/// A finished interview.
-#[derive(Debug, Clone)]
-pub struct Finished {
-    /// The interviewer's closing message, if the model wrote one.
-    pub closing: Option<Reply>,
-    /// The knowledge report, as Markdown.
-    pub report: String,
-    /// Where the report was saved.
-    pub report_path: PathBuf,
-    /// The interview's language.
-    pub language: Lang,
-}
-
-/// What became of an answer.
-#[derive(Debug, Clone)]
-pub enum Outcome {
-    /// The next question.
-    Reply(Reply),
-    /// The interview is over.
-    Finished(Box<Finished>),
-    /// The answer was not taken; nothing changed.
-    Rejected(Rejection),
-    /// The session was idle past the timeout; nothing was recorded. The user chooses to
-    /// [`Engine::resume`] or to start over with [`Engine::begin`].
-    Idle {
-        /// The interview's id.
-        session: u32,
-        /// The stage the interview stopped at.
-        stage: Stage,
-        /// How long it has been idle.
-        idle_for: Duration,
-        /// The interview's language.
-        language: Lang,
-    },
-    /// There is no interview in progress.
-    NoInterview,
-    /// The session file could not be read and was set aside.
-    Quarantined,
-    /// Newer input arrived while the model was thinking; the answer is saved and will be
-    /// answered together with the newer input.
-    Superseded,
-}
-
-/// A newly begun interview.
-#[derive(Debug, Clone)]
-pub struct Begun {
-    /// The first question.
-    pub reply: Reply,
-    /// An unreadable earlier session file was set aside.
-    pub quarantined: bool,
 }
 
 /// The interview engine, shared by every front end and task.

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod context;
 pub mod engine;
 pub mod export;
+pub mod outcome;
 pub mod report;
 pub mod session;
 pub mod stage;
@@ -14,7 +15,8 @@ pub mod style;
 
 pub use bank::QuestionBank;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use engine::{Begun, Engine, EngineConfig, EngineError, Finished, Outcome, Rejection, Reply};
+pub use engine::{Engine, EngineConfig, EngineError};
+pub use outcome::{Begun, Finished, Outcome, Rejection, Reply};
 pub use session::{Entry, Role, SCHEMA_VERSION, Session, StageRecord, UserId};
 pub use stage::{Stage, Transition};
 pub use style::{PromptError, Prompts, Style};
