@@ -169,6 +169,7 @@ impl<'a, R: AsyncBufRead + Unpin, W: AsyncWrite + Unpin> Console<'a, R, W> {
                 return Ok(Flow::Stop);
             };
             match line.trim().to_lowercase().as_str() {
+                // "к" and "ы" are the r and s keys on a Russian keyboard layout.
                 "r" | "resume" | "к" => {
                     if let Some(reply) = self.engine.resume(CONSOLE_USER).await? {
                         self.print_question(&reply.text).await?;

@@ -413,11 +413,7 @@ impl Engine {
             internal_tracking,
         } = turn;
         let before = session.stage;
-        session.usage.input_tokens += usage.input_tokens;
-        session.usage.output_tokens += usage.output_tokens;
-        session.usage.cache_creation_input_tokens += usage.cache_creation_input_tokens;
-        session.usage.cache_read_input_tokens += usage.cache_read_input_tokens;
-        session.usage.online_turns += 1;
+        session.usage.record(usage);
         // The insights come from the answer just given, in the stage it was given in.
         let answered_in = session.pending().map_or(before, |e| e.stage);
         let record = session.record_mut(answered_in);

@@ -107,6 +107,17 @@ pub struct UsageTotals {
     pub offline_turns: u32,
 }
 
+impl UsageTotals {
+    /// Adds one model turn's token counts.
+    pub fn record(&mut self, usage: crate::llm::wire::Usage) {
+        self.input_tokens += usage.input_tokens;
+        self.output_tokens += usage.output_tokens;
+        self.cache_creation_input_tokens += usage.cache_creation_input_tokens;
+        self.cache_read_input_tokens += usage.cache_read_input_tokens;
+        self.online_turns += 1;
+    }
+}
+
 /// One interview, from greeting to report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {
