@@ -117,6 +117,16 @@ impl<'a, R: AsyncBufRead + Unpin, W: AsyncWrite + Unpin> Console<'a, R, W> {
             }
             Loaded::Session(session) => {
                 self.lang = session.language;
+                if let Some(path) = session
+                    .report_path
+                    .as_ref()
+                    .filter(|_| session.finished_at.is_some())
+                {
+                    // The interview ended but the process stopped before it was archived.
+                    let report = tokio::fs::read_to_string(path).await.unwrap_or_default();
+                    self.show_report(&report, path).await?;
+                    return Ok(Flow::Stop);
+                }
                 if session.pending().is_some() {
                     let outcome = engine
                         .answer_pending(CONSOLE_USER, std::future::pending())
@@ -207,10 +217,8 @@ impl<'a, R: AsyncBufRead + Unpin, W: AsyncWrite + Unpin> Console<'a, R, W> {
                     self.print_question(&closing.text).await?;
                 }
                 self.lang = finished.language;
-                self.say(&Msg::InterviewComplete).await?;
-                self.line(&finished.report).await?;
-                let path = finished.report_path.display().to_string();
-                self.say(&Msg::ConsoleReportSaved { path }).await?;
+                self.show_report(&finished.report, &finished.report_path)
+                    .await?;
                 return Ok(Flow::Stop);
             }
             Outcome::Rejected(Rejection::Empty) => self.say(&Msg::AnswerEmpty).await?,
@@ -243,10 +251,24 @@ impl<'a, R: AsyncBufRead + Unpin, W: AsyncWrite + Unpin> Console<'a, R, W> {
                 self.say(&Msg::SessionQuarantined).await?;
                 return self.begin().await;
             }
-            // The console never interrupts a turn.
-            Outcome::Superseded => {}
+            // The console never interrupts a turn, holds an answer or numbers its input.
+            Outcome::Superseded | Outcome::Held | Outcome::Duplicate => {}
         }
         Ok(Flow::Continue)
+    }
+
+    /// Prints the end of the interview and its report, then archives the interview.
+    async fn show_report(
+        &mut self,
+        report: &str,
+        path: &std::path::Path,
+    ) -> Result<(), ConsoleError> {
+        self.say(&Msg::InterviewComplete).await?;
+        self.line(report).await?;
+        let path = path.display().to_string();
+        self.say(&Msg::ConsoleReportSaved { path }).await?;
+        self.engine.retire_finished(CONSOLE_USER).await?;
+        Ok(())
     }
 
     async fn print_reply(&mut self, reply: &Reply) -> Result<(), ConsoleError> {

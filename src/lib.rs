@@ -12,17 +12,15 @@
 //! | [`i18n`] | languages and the fluent catalog behind typed message ids |
 //! | [`interview`] | stage plan, personalities, session model, turn engine, context window, offline bank, report |
 //! | [`llm`] | the Claude client, the turn schema and its validation, retries |
-//! | [`locks`] | async locks by key (one turn per user; prompts sent outside a chat's queue) |
 //! | [`store`] | atomic JSON session files, archive, quarantine |
 //! | [`console`] | the terminal front end |
-//! | [`telegram`] | the Telegram front end: handler tree, flows, keyboards, sending |
+//! | [`telegram`] | the Telegram front end: durable inbox, handler tree, one worker per chat, fair sending |
 
 pub mod app;
 pub mod console;
 pub mod i18n;
 pub mod interview;
 pub mod llm;
-pub mod locks;
 pub mod settings;
 pub mod store;
 pub mod telegram;

@@ -58,7 +58,8 @@ pub struct TelegramSettings {
     pub bot_token: Option<SecretString>,
     /// `TELEGRAM_API_URL`: the Bot API server.
     pub api_url: Url,
-    /// `RATE_LIMIT_MESSAGES`: messages a user may send per window.
+    /// `RATE_LIMIT_MESSAGES`: answers a user may have taken per window (each one a model
+    /// turn); answers over it wait, they are not dropped.
     pub rate_limit_messages: u32,
     /// `RATE_LIMIT_WINDOW_SECONDS`: the length of the rate-limit window.
     pub rate_limit_window: Duration,
@@ -66,6 +67,8 @@ pub struct TelegramSettings {
     pub allowed_user_ids: Vec<u64>,
     /// `ADMIN_USER_IDS`: operators, allowed even when not listed in `ALLOWED_USER_IDS`.
     pub admin_user_ids: Vec<u64>,
+    /// `SHUTDOWN_GRACE_SECONDS`: how long work in hand may take to finish on shutdown.
+    pub shutdown_grace: Duration,
 }
 
 /// The whole configuration of the process.
@@ -127,6 +130,11 @@ impl Settings {
             )?),
             allowed_user_ids: env.id_list("ALLOWED_USER_IDS")?,
             admin_user_ids: env.id_list("ADMIN_USER_IDS")?,
+            shutdown_grace: Duration::from_secs(env.number(
+                "SHUTDOWN_GRACE_SECONDS",
+                10,
+                1..=600,
+            )?),
         };
         Ok(Settings {
             claude,

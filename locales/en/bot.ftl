@@ -48,7 +48,7 @@ help =
     /delete: erase everything stored about you
     /help: this message
 not-allowed = Sorry, this bot is private: interviews are by invitation only.
-rate-limited = You're sending messages faster than I can take them in. Please wait about { $seconds } seconds and send that again.
+rate-limited = I have your answer. We are moving faster than I can keep up with, so I'll answer it in about { $seconds } seconds; anything you add meanwhile joins it.
 private-only = I run interviews one-to-one. Please message me in a private chat: open my profile and press Start.
 unsupported-message = I can only read text messages. Please type your answer.
 voice-unsupported = Voice notes are not supported yet. Please type your answer.

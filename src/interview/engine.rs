@@ -22,12 +22,21 @@ use super::{
 use crate::{
     i18n::{Catalog, Lang},
     llm::{Model, Turn, TurnReply},
-    locks::KeyedLocks,
     store::{Folder, Loaded, SessionStore, StoreError},
 };
 
 /// Answers longer than this many characters are refused with the limit stated.
 pub const MAX_ANSWER_CHARS: usize = 12_000;
+
+/// Whether `text` holds nothing a reader would see: whitespace and invisible characters
+/// (zero-width spaces and joiners, word joiners, byte-order marks, variation selectors).
+pub fn is_blank(text: &str) -> bool {
+    text.chars().all(|c| {
+        c.is_whitespace()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}'
+                | '\u{FE00}'..='\u{FE0F}' | '\u{180E}' | '\u{034F}' | '\u{00AD}')
+    })
+}
 
 /// How long wrap_up may run past its budget before the engine ends the interview itself.
 const WRAP_UP_HARD_LIMIT: u32 = 2;
@@ -79,8 +88,6 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     /// Tunables.
     config: EngineConfig,
-    /// One turn at a time per user, any number of users at once.
-    locks: KeyedLocks<UserId>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -112,7 +119,6 @@ impl Engine {
             bank,
             clock,
             config,
-            locks: KeyedLocks::default(),
         }
     }
 
@@ -162,7 +168,6 @@ impl Engine {
         language: Lang,
         style: Style,
     ) -> Result<Begun, EngineError> {
-        let _guard = self.locks.lock(&user).await;
         let quarantined = match self.store.load(user).await? {
             Loaded::Session(old) => {
                 self.store.retire(&old, Folder::Archive, &[]).await?;
@@ -191,44 +196,92 @@ impl Engine {
     /// while the model is thinking abandons the call (the answer stays saved) and returns
     /// [`Outcome::Superseded`]; the caller then sends the newer input, which joins the
     /// saved answer into one turn.
+    ///
+    /// The engine expects one caller per user at a time (the console, or the user's chat
+    /// worker): it does not serialise calls for the same user itself.
     pub async fn answer(
         &self,
         user: UserId,
         text: &str,
         interrupt: impl Future<Output = ()>,
     ) -> Result<Outcome, EngineError> {
+        self.answer_input(user, text, None, interrupt).await
+    }
+
+    /// [`Engine::answer`] for an input with an id (such as a Telegram update id): an input
+    /// already in the transcript is not taken twice ([`Outcome::Duplicate`]).
+    pub async fn answer_input(
+        &self,
+        user: UserId,
+        text: &str,
+        input: Option<u64>,
+        interrupt: impl Future<Output = ()>,
+    ) -> Result<Outcome, EngineError> {
+        match self.take_answer(user, text, input).await? {
+            Ok(mut session) => self.take_turn(&mut session, None, interrupt).await,
+            Err(outcome) => Ok(outcome),
+        }
+    }
+
+    /// Saves an answer without asking for the next question ([`Outcome::Held`]): used when
+    /// the user is over the rate limit. [`Engine::answer_pending`] answers it later, joined
+    /// with anything held meanwhile.
+    pub async fn hold(
+        &self,
+        user: UserId,
+        text: &str,
+        input: Option<u64>,
+    ) -> Result<Outcome, EngineError> {
+        Ok(match self.take_answer(user, text, input).await? {
+            Ok(_) => Outcome::Held,
+            Err(outcome) => outcome,
+        })
+    }
+
+    /// Checks an answer and saves it into the session, or says why it was not taken.
+    async fn take_answer(
+        &self,
+        user: UserId,
+        text: &str,
+        input: Option<u64>,
+    ) -> Result<Result<Session, Outcome>, EngineError> {
         let text = text.trim();
-        if text.is_empty() {
-            return Ok(Outcome::Rejected(Rejection::Empty));
+        if is_blank(text) {
+            return Ok(Err(Outcome::Rejected(Rejection::Empty)));
         }
         let length = text.chars().count();
         if length > self.config.max_answer_chars {
-            return Ok(Outcome::Rejected(Rejection::TooLong {
+            return Ok(Err(Outcome::Rejected(Rejection::TooLong {
                 length,
                 limit: self.config.max_answer_chars,
-            }));
+            })));
         }
-        let _guard = self.locks.lock(&user).await;
         let mut session = match self.store.load(user).await? {
-            Loaded::Session(session) => *session,
-            Loaded::Nothing => return Ok(Outcome::NoInterview),
-            Loaded::Quarantined { .. } => return Ok(Outcome::Quarantined),
+            Loaded::Session(session) if session.finished_at.is_none() => *session,
+            Loaded::Session(_) | Loaded::Nothing => return Ok(Err(Outcome::NoInterview)),
+            Loaded::Quarantined { .. } => return Ok(Err(Outcome::Quarantined)),
         };
+        if input.is_some_and(|id| session.has_input(id)) {
+            return Ok(Err(Outcome::Duplicate));
+        }
         let now = self.clock.now();
         let idle_for = session.idle_for(now);
         if session.pending().is_none() && idle_for > self.config.session_timeout {
-            return Ok(Outcome::Idle {
+            return Ok(Err(Outcome::Idle {
                 session: session.id,
                 stage: session.stage,
                 idle_for,
                 language: session.language,
-            });
+            }));
         }
         session.push_answer(text, now);
+        if input.is_some() {
+            session.last_input = input.max(session.last_input);
+        }
         // Saved before the model is asked: a crash from here on loses nothing.
         self.store.save(&session).await?;
         tracing::debug!(%user, answer = text, "answer saved");
-        self.take_turn(&mut session, None, interrupt).await
+        Ok(Ok(session))
     }
 
     /// Answers the user's saved but unanswered message, if there is one (after a restart, or
@@ -238,9 +291,12 @@ impl Engine {
         user: UserId,
         interrupt: impl Future<Output = ()>,
     ) -> Result<Outcome, EngineError> {
-        let _guard = self.locks.lock(&user).await;
         let mut session = match self.store.load(user).await? {
-            Loaded::Session(session) if session.pending().is_some() => *session,
+            Loaded::Session(session)
+                if session.pending().is_some() && session.finished_at.is_none() =>
+            {
+                *session
+            }
             Loaded::Quarantined { .. } => return Ok(Outcome::Quarantined),
             _ => return Ok(Outcome::NoInterview),
         };
@@ -264,7 +320,6 @@ impl Engine {
     /// Resumes an idle interview: the break does not count as interview time. Returns the
     /// question the expert was last asked.
     pub async fn resume(&self, user: UserId) -> Result<Option<Reply>, EngineError> {
-        let _guard = self.locks.lock(&user).await;
         let Loaded::Session(mut session) = self.store.load(user).await? else {
             return Ok(None);
         };
@@ -281,10 +336,9 @@ impl Engine {
     /// Ends the interview early: it moves to wrap_up and the closing question is asked.
     /// Asked again during wrap_up, it finishes the interview at once.
     pub async fn complete(&self, user: UserId) -> Result<Outcome, EngineError> {
-        let _guard = self.locks.lock(&user).await;
         let mut session = match self.store.load(user).await? {
-            Loaded::Session(session) => *session,
-            Loaded::Nothing => return Ok(Outcome::NoInterview),
+            Loaded::Session(session) if session.finished_at.is_none() => *session,
+            Loaded::Session(_) | Loaded::Nothing => return Ok(Outcome::NoInterview),
             Loaded::Quarantined { .. } => return Ok(Outcome::Quarantined),
         };
         if session.stage == Stage::WrapUp {
@@ -303,9 +357,47 @@ impl Engine {
         .await
     }
 
+    /// Records that the interviewer message at `index` of interview `session` reached the
+    /// expert. Returns whether it was found (an interview reset meanwhile has moved on).
+    pub async fn mark_delivered(
+        &self,
+        user: UserId,
+        session: u32,
+        index: usize,
+    ) -> Result<bool, EngineError> {
+        let Loaded::Session(mut current) = self.store.load(user).await? else {
+            return Ok(false);
+        };
+        if current.id != session {
+            return Ok(false);
+        }
+        match current.transcript.get_mut(index) {
+            Some(entry) if entry.role == super::Role::Interviewer => {
+                if !entry.delivered {
+                    entry.delivered = true;
+                    self.store.save(&current).await?;
+                }
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Moves an ended interview (its report written, its closing words delivered) from the
+    /// active files to `completed/`. Returns whether there was one.
+    pub async fn retire_finished(&self, user: UserId) -> Result<bool, EngineError> {
+        match self.store.load(user).await? {
+            Loaded::Session(session) if session.finished_at.is_some() => {
+                self.store.retire(&session, Folder::Completed, &[]).await?;
+                tracing::info!(%user, session = session.id, "completed interview archived");
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     /// Switches the language of the interview in progress. Returns whether there was one.
     pub async fn set_language(&self, user: UserId, language: Lang) -> Result<bool, EngineError> {
-        let _guard = self.locks.lock(&user).await;
         let Loaded::Session(mut session) = self.store.load(user).await? else {
             return Ok(false);
         };
@@ -318,7 +410,6 @@ impl Engine {
 
     /// Archives the interview in progress (nothing is deleted). Returns whether there was one.
     pub async fn reset(&self, user: UserId) -> Result<bool, EngineError> {
-        let _guard = self.locks.lock(&user).await;
         match self.store.load(user).await? {
             Loaded::Session(session) => {
                 self.store.retire(&session, Folder::Archive, &[]).await?;
@@ -331,7 +422,6 @@ impl Engine {
 
     /// Erases every file of the user. Returns how many were removed.
     pub async fn delete(&self, user: UserId) -> Result<usize, EngineError> {
-        let _guard = self.locks.lock(&user).await;
         let removed = self.store.delete_user(user).await?;
         tracing::info!(%user, removed, "user data erased");
         Ok(removed)
@@ -498,7 +588,9 @@ impl Engine {
         }
     }
 
-    /// Ends the interview: writes the report, moves the session to `completed/`.
+    /// Ends the interview: writes the report into `completed/` and marks the session ended.
+    /// The session file stays until the front end has delivered the closing words and the
+    /// report and calls [`Engine::retire_finished`], so a crash in between loses neither.
     async fn finish(
         &self,
         mut session: Session,
@@ -511,12 +603,13 @@ impl Engine {
         let summary = self.write_summary(&session).await;
         let report = report::compose(&session, &self.catalog, summary.as_deref());
         let report_path = self.store.retired_path(&session, Folder::Completed, "md");
-        self.store
-            .retire(&session, Folder::Completed, &[("md", &report)])
-            .await?;
+        self.store.write_report(&report_path, &report).await?;
+        session.report_path = Some(report_path.clone());
+        self.store.save(&session).await?;
         tracing::info!(user = %session.user, session = session.id, answers = session.answers(),
             minutes = session.active_time().as_secs() / 60, "interview completed");
         Ok(Outcome::Finished(Box::new(Finished {
+            session: session.id,
             closing,
             report,
             report_path,

@@ -36,6 +36,8 @@ pub enum Rejection {
 /// A finished interview.
 #[derive(Debug, Clone)]
 pub struct Finished {
+    /// The interview's id.
+    pub session: u32,
     /// The interviewer's closing message, if the model wrote one.
     pub closing: Option<Reply>,
     /// The knowledge report, as Markdown.
@@ -74,6 +76,11 @@ pub enum Outcome {
     /// Newer input arrived while the model was thinking; the answer is saved and will be
     /// answered together with the newer input.
     Superseded,
+    /// The answer is saved and waits for [`Engine::answer_pending`](super::Engine::answer_pending)
+    /// (the user is over the rate limit).
+    Held,
+    /// This input was already taken (redelivered after a crash); nothing changed.
+    Duplicate,
 }
 
 /// A newly begun interview.

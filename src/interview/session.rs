@@ -49,6 +49,18 @@ pub struct Entry {
     /// For interviewer entries: the question came from the offline bank, not from the model.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub offline: bool,
+    /// For interviewer entries: the front end has delivered the message to the expert. New
+    /// messages start undelivered; files written before delivery was tracked count as delivered.
+    #[serde(default = "delivered_by_default", skip_serializing_if = "is_true")]
+    pub delivered: bool,
+}
+
+fn delivered_by_default() -> bool {
+    true
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 /// What the interview has gathered in one stage.
@@ -154,6 +166,13 @@ pub struct Session {
     /// Token usage over the interview.
     #[serde(default)]
     pub usage: UsageTotals,
+    /// The highest input id (a front end's sequence number, such as a Telegram update id)
+    /// whose text is in the transcript: the same input arriving again changes nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_input: Option<u64>,
+    /// Where the knowledge report was written when the interview ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_path: Option<std::path::PathBuf>,
 }
 
 impl Session {
@@ -175,6 +194,8 @@ impl Session {
             wrap_up_requested: false,
             last_reading: None,
             usage: UsageTotals::default(),
+            last_input: None,
+            report_path: None,
         }
     }
 
@@ -249,6 +270,7 @@ impl Session {
                 at: now,
                 stage: self.stage,
                 offline: false,
+                delivered: true,
             }),
         }
     }
@@ -262,7 +284,21 @@ impl Session {
             at: now,
             stage: self.stage,
             offline,
+            delivered: false,
         });
+    }
+
+    /// Interviewer messages not yet delivered, oldest first, with their transcript index.
+    pub fn undelivered(&self) -> impl Iterator<Item = (usize, &Entry)> {
+        self.transcript
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.role == Role::Interviewer && !e.delivered)
+    }
+
+    /// Whether an input id has already been taken into the transcript.
+    pub fn has_input(&self, input: u64) -> bool {
+        self.last_input.is_some_and(|last| input <= last)
     }
 }
 

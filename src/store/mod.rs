@@ -265,6 +265,12 @@ impl SessionStore {
         Ok(target)
     }
 
+    /// Writes a report at a path this store handed out ([`SessionStore::retired_path`]).
+    pub async fn write_report(&self, path: &Path, text: &str) -> Result<(), StoreError> {
+        self.write(path.to_path_buf(), text.as_bytes().to_vec())
+            .await
+    }
+
     /// The path a file with extension `ext` gets when `session` is retired into `folder`.
     pub fn retired_path(&self, session: &Session, folder: Folder, ext: &str) -> PathBuf {
         let at = session.finished_at.unwrap_or_else(Utc::now);

@@ -2,12 +2,16 @@
 //! anything that does not decode is refused, and what decodes is still checked against the
 //! chat's state before it changes anything.
 //!
-//! The encoding is short (`kind:value`) to stay far below Telegram's 64-byte limit.
+//! The encoding is short (`kind:value`) to stay far below Telegram's 64-byte limit; the same
+//! encoding is used when a keyboard is saved with a message waiting to be sent.
+
+use serde::{Deserialize, Serialize};
 
 use crate::{i18n::Lang, interview::Style};
 
 /// What a button asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub enum Callback {
     /// Choose the language.
     Language(Lang),
@@ -62,6 +66,20 @@ impl Callback {
             ("cancel", "") => Callback::Cancel,
             _ => return None,
         })
+    }
+}
+
+impl From<Callback> for String {
+    fn from(callback: Callback) -> String {
+        callback.encode()
+    }
+}
+
+impl TryFrom<String> for Callback {
+    type Error = String;
+
+    fn try_from(data: String) -> Result<Callback, String> {
+        Callback::decode(&data).ok_or_else(|| format!("unknown button data {data:?}"))
     }
 }
 

@@ -80,6 +80,40 @@ fn best_cut(window: &str) -> Option<usize> {
         .or_else(|| after(" "))
 }
 
+/// One message to send, as HTML and as the plain text to fall back on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    /// The HTML form (escaped text, our own tags).
+    pub html: String,
+    /// The same text without markup.
+    pub plain: String,
+}
+
+/// `body` split into messages, with `header` in bold at the top of the first. The split is
+/// made on the plain text, so escaping never pushes a part over the limit.
+pub fn parts(header: Option<&str>, body: &str) -> Vec<Part> {
+    let header_len = header.map_or(0, |h| telegram_len(h) + 2);
+    let mut chunks = split(body, MESSAGE_LIMIT - header_len);
+    if chunks.is_empty() {
+        chunks.push(String::new());
+    }
+    chunks
+        .into_iter()
+        .enumerate()
+        .map(|(i, chunk)| match header.filter(|_| i == 0) {
+            Some(h) => Part {
+                html: format!("<b>{}</b>\n\n{}", escape(h), escape(&chunk)),
+                plain: format!("{h}\n\n{chunk}").trim().to_owned(),
+            },
+            None => Part {
+                html: escape(&chunk),
+                plain: chunk,
+            },
+        })
+        .filter(|p| !p.plain.trim().is_empty())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,5 +180,27 @@ mod tests {
         let joined: Vec<_> = parts.iter().flat_map(|p| p.split_whitespace()).collect();
         let original: Vec<_> = text.split_whitespace().collect();
         assert_eq!(joined, original);
+    }
+
+    #[test]
+    fn model_text_is_escaped_and_the_header_is_bold() {
+        let p = parts(Some("Stage 2/9 · Profile"), "Is <b> & </b> markup?");
+        assert_eq!(p.len(), 1);
+        assert_eq!(
+            p[0].html,
+            "<b>Stage 2/9 · Profile</b>\n\nIs &lt;b&gt; &amp; &lt;/b&gt; markup?"
+        );
+        assert_eq!(p[0].plain, "Stage 2/9 · Profile\n\nIs <b> & </b> markup?");
+    }
+
+    #[test]
+    fn a_long_body_with_a_header_stays_within_the_limit() {
+        let body = "Ampersands & angles <> everywhere. ".repeat(400);
+        let p = parts(Some("Stage 9/9 · Wrap-up"), &body);
+        assert!(p.len() >= 4);
+        for part in &p {
+            assert!(telegram_len(&part.plain) <= MESSAGE_LIMIT);
+        }
+        assert!(p[1].html.starts_with("Ampersands &amp;"));
     }
 }

@@ -1,5 +1,7 @@
-//! Inline keyboards. Every button's data is a [`Callback`].
+//! Inline keyboards, typed: every button carries a [`Callback`], and a keyboard can be saved
+//! with a message that is still waiting to be sent.
 
+use serde::{Deserialize, Serialize};
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
 use super::callback::Callback;
@@ -8,12 +10,41 @@ use crate::{
     interview::Style,
 };
 
-fn button(text: String, callback: Callback) -> InlineKeyboardButton {
-    InlineKeyboardButton::callback(text, callback.encode())
+/// One button: its label and what pressing it asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Button {
+    /// The label.
+    pub label: String,
+    /// The button's data.
+    pub callback: Callback,
+}
+
+/// Rows of buttons.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Keyboard(pub Vec<Vec<Button>>);
+
+impl Keyboard {
+    /// The Bot API form.
+    pub fn markup(&self) -> InlineKeyboardMarkup {
+        InlineKeyboardMarkup::new(self.0.iter().map(|row| {
+            row.iter()
+                .map(|b| InlineKeyboardButton::callback(b.label.clone(), b.callback.encode()))
+                .collect::<Vec<_>>()
+        }))
+    }
+
+    /// Every callback on the keyboard.
+    pub fn callbacks(&self) -> impl Iterator<Item = Callback> + '_ {
+        self.0.iter().flatten().map(|b| b.callback)
+    }
+}
+
+fn button(label: String, callback: Callback) -> Button {
+    Button { label, callback }
 }
 
 /// 🇬🇧 English / 🇷🇺 Русский, the detected language first.
-pub fn languages(catalog: &Catalog, detected: Lang) -> InlineKeyboardMarkup {
+pub fn languages(catalog: &Catalog, detected: Lang) -> Keyboard {
     let en = button(
         catalog.text(Lang::En, &Msg::ButtonEnglish),
         Callback::Language(Lang::En),
@@ -22,34 +53,38 @@ pub fn languages(catalog: &Catalog, detected: Lang) -> InlineKeyboardMarkup {
         catalog.text(Lang::Ru, &Msg::ButtonRussian),
         Callback::Language(Lang::Ru),
     );
-    let row = match detected {
+    Keyboard(vec![match detected {
         Lang::En => vec![en, ru],
         Lang::Ru => vec![ru, en],
-    };
-    InlineKeyboardMarkup::new([row])
+    }])
 }
 
 /// One button per personality.
-pub fn styles(catalog: &Catalog, lang: Lang) -> InlineKeyboardMarkup {
-    InlineKeyboardMarkup::new(Style::ALL.map(|style| {
-        [button(
-            catalog.text(lang, &Msg::style(style)),
-            Callback::Style(style),
-        )]
-    }))
+pub fn styles(catalog: &Catalog, lang: Lang) -> Keyboard {
+    Keyboard(
+        Style::ALL
+            .iter()
+            .map(|style| {
+                vec![button(
+                    catalog.text(lang, &Msg::style(*style)),
+                    Callback::Style(*style),
+                )]
+            })
+            .collect(),
+    )
 }
 
 /// 🚀 Begin.
-pub fn begin(catalog: &Catalog, lang: Lang) -> InlineKeyboardMarkup {
-    InlineKeyboardMarkup::new([[button(
+pub fn begin(catalog: &Catalog, lang: Lang) -> Keyboard {
+    Keyboard(vec![vec![button(
         catalog.text(lang, &Msg::ButtonBegin),
         Callback::Begin,
     )]])
 }
 
 /// ▶️ Resume / 🔄 Start over, for the interview `session`.
-pub fn resume_or_restart(catalog: &Catalog, lang: Lang, session: u32) -> InlineKeyboardMarkup {
-    InlineKeyboardMarkup::new([[
+pub fn resume_or_restart(catalog: &Catalog, lang: Lang, session: u32) -> Keyboard {
+    Keyboard(vec![vec![
         button(
             catalog.text(lang, &Msg::ButtonResume),
             Callback::Resume(session),
@@ -62,14 +97,25 @@ pub fn resume_or_restart(catalog: &Catalog, lang: Lang, session: u32) -> InlineK
 }
 
 /// A confirmation: `confirm` or ❌ Cancel.
-pub fn confirm(
-    catalog: &Catalog,
-    lang: Lang,
-    label: Msg,
-    confirm: Callback,
-) -> InlineKeyboardMarkup {
-    InlineKeyboardMarkup::new([[
+pub fn confirm(catalog: &Catalog, lang: Lang, label: Msg, confirm: Callback) -> Keyboard {
+    Keyboard(vec![vec![
         button(catalog.text(lang, &label), confirm),
         button(catalog.text(lang, &Msg::ButtonCancel), Callback::Cancel),
     ]])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_keyboard_survives_a_json_round_trip_with_its_typed_callbacks() {
+        let catalog = Catalog::load().unwrap();
+        let keyboard = resume_or_restart(&catalog, Lang::Ru, 77);
+        let json = serde_json::to_string(&keyboard).unwrap();
+        assert!(json.contains("\"resume:77\""), "{json}");
+        let back: Keyboard = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, keyboard);
+        assert!(serde_json::from_str::<Keyboard>(&json.replace("resume:77", "drop")).is_err());
+    }
 }

@@ -1,35 +1,44 @@
-//! The Telegram front end: a teloxide long-polling dispatcher whose dialogue walks the setup
-//! flow and hands answers to the interview engine.
+//! The Telegram front end: a teloxide long-polling dispatcher in front of one worker per
+//! chat, with a durable inbox and outbox so nothing a user sends, and no reply, is lost.
+//!
+//! ```text
+//! getUpdates ─► inbox (saved, fsync) ─► dispatcher: schema() ─► router ─► chat worker ─► engine
+//!                                                                             │
+//!                     Telegram ◄─ sender (fair queue, limits) ◄─ outbox / transcript (saved)
+//! ```
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`schema`] | the handler tree |
-//! | [`flows`] | one file per flow: setup, commands, button presses, other messages |
-//! | [`state`] | the dialogue state enum and its JSON-file storage |
-//! | [`callback`] | callback data as a typed enum |
-//! | [`keyboards`] | inline keyboards |
-//! | [`turns`] | per-user turn workers; quick messages joined into one turn |
-//! | [`delivery`] | engine outcomes turned into messages and documents |
-//! | [`send`] | HTML sending with plain-text fallback, splitting, retries, typing |
-//! | [`flood`] | Telegram's flood limits on every message sent |
-//! | [`html`] | escaping and splitting |
-//! | [`access`] | allow list and rate limit |
-//! | [`services`] | what handlers share |
-//! | [`error`] | handler errors: what is logged vs what the user is told |
+//! | [`poller`] | getUpdates, saving each batch before it is confirmed |
+//! | [`inbox`] | the journal of updates not yet handled |
+//! | [`schema`] | the handler tree: what arrived, routed to its chat |
+//! | [`router`] | one worker per active chat, restarted if it fails, removed when quiet |
+//! | [`worker`] | the chat worker: dialogue state machine, engine turns, limits |
+//! | [`record`] | the chat's saved state and outbox |
+//! | [`state`] | the dialogue state enum |
+//! | [`outbox`] | outgoing messages as data |
+//! | [`sender`] | fair sending within Telegram's limits; callback answers and chat actions at once |
+//! | [`event`], [`command`], [`callback`] | what a worker is told: typed inputs, commands, button data |
+//! | [`keyboards`], [`html`], [`typing`] | buttons, escaping and splitting, the typing indicator |
+//! | [`access`], [`profile`] | the allow list; the remembered language |
 
 pub mod access;
 pub mod callback;
-pub mod delivery;
-pub mod error;
-pub mod flood;
-pub mod flows;
+pub mod command;
+pub mod event;
 pub mod html;
+pub mod inbox;
 pub mod keyboards;
+pub mod outbox;
+pub mod poller;
+pub mod profile;
+pub mod record;
+pub mod router;
 pub mod schema;
-pub mod send;
-pub mod services;
+pub mod sender;
 pub mod state;
-pub mod turns;
+pub mod typing;
+pub mod worker;
 
 use std::{sync::Arc, time::Duration};
 
@@ -37,31 +46,52 @@ use secrecy::ExposeSecret;
 use teloxide::{
     ApiError, RequestError,
     dispatching::Dispatcher,
+    error_handlers::LoggingErrorHandler,
     prelude::*,
     types::{BotCommand, Me},
 };
+use tokio::sync::mpsc;
 
 use self::{
-    access::Access,
-    error::Reporter,
-    flows::commands::Command,
-    send::TgBot,
-    services::{Services, Who},
-    state::FileStorage,
-    turns::Turns,
+    access::Access, command::Command, event::Event, inbox::Inbox, outbox::Key, poller::PollHealth,
+    router::Router, schema::Notices, sender::Sender, worker::Deps,
 };
-use crate::{
-    app::StartupError,
-    i18n::Lang,
-    interview::{Engine, UserId},
-    settings::Settings,
-};
+use crate::{app::StartupError, i18n::Lang, interview::Engine, settings::Settings};
 
 /// The longest wait between attempts to reach Telegram at start-up.
 const MAX_STARTUP_BACKOFF: Duration = Duration::from_secs(60);
 
-/// Runs the bot until it is stopped (Ctrl-C or SIGTERM).
+/// How long a chat's worker stays with nothing to do before it ends.
+pub const WORKER_IDLE: Duration = Duration::from_secs(600);
+
+/// Tunables of a running bot that are not settings.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// How long a chat's worker stays with nothing to do before it ends.
+    pub worker_idle: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            worker_idle: WORKER_IDLE,
+        }
+    }
+}
+
+/// Runs the bot until it is stopped (Ctrl-C or SIGTERM), then shuts down without losing
+/// anything: polling stops, work in hand finishes within `SHUTDOWN_GRACE_SECONDS`, saved
+/// updates are confirmed to Telegram.
 pub async fn run(settings: &Settings, engine: Engine) -> Result<(), StartupError> {
+    run_with(settings, engine, Options::default()).await
+}
+
+/// [`run`] with explicit [`Options`].
+pub async fn run_with(
+    settings: &Settings,
+    engine: Engine,
+    options: Options,
+) -> Result<(), StartupError> {
     let token = settings.telegram.bot_token.clone().ok_or_else(|| {
         StartupError::Telegram(
             "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and put its token in .env"
@@ -75,36 +105,105 @@ pub async fn run(settings: &Settings, engine: Engine) -> Result<(), StartupError
         .set_api_url(settings.telegram.api_url.clone());
     let me = verify_token(&bot).await?;
     tracing::info!(username = me.username(), "connected to Telegram");
-    let bot = TgBot::new(bot);
-
     let engine = Arc::new(engine);
-    let storage = FileStorage::new(engine.store().clone());
-    let services = Services {
-        bot: bot.clone(),
-        engine: engine.clone(),
-        storage: storage.clone(),
-        turns: Arc::new(Turns::default()),
-        access: Arc::new(Access::new(&settings.telegram)),
-        default_language: settings.default_language,
-        prompt_locks: Arc::default(),
-    };
-    register_commands(&services).await;
-    answer_saved_messages(&services).await;
+    register_commands(&bot, &engine, settings.default_language).await;
 
-    let reporter = Arc::new(Reporter {
-        bot: bot.clone(),
-        catalog: engine.catalog().clone(),
+    let inbox_dir = engine.store().root().join("inbox");
+    let (inbox, saved) = Inbox::open(&inbox_dir)
+        .map_err(|e| StartupError::Telegram(format!("SESSIONS_DIR: {e}")))?;
+    let (sender, mut reports) = Sender::start(bot.clone());
+    let access = Arc::new(Access::new(&settings.telegram));
+    let deps = Arc::new(Deps {
+        engine: engine.clone(),
+        sender: sender.clone(),
+        inbox: inbox.clone(),
+        access: access.clone(),
+        default_language: settings.default_language,
+        turns_per_window: settings.telegram.rate_limit_messages,
+        turn_window: settings.telegram.rate_limit_window,
+        idle_after: options.worker_idle,
     });
-    let mut dispatcher = Dispatcher::builder(bot.api.clone(), schema::schema())
-        .dependencies(dptree::deps![services, storage])
-        .default_handler(|update| async move {
-            tracing::debug!(kind = ?update.kind, "update ignored");
+    let (updates_tx, updates_rx) = mpsc::unbounded_channel();
+    let router = Router::new(deps, updates_tx.clone());
+    {
+        let router = router.clone();
+        tokio::spawn(async move {
+            while let Some(report) = reports.recv().await {
+                if report.key != Key::Unsaved {
+                    router.route(
+                        report.chat,
+                        Event::Delivered {
+                            key: report.key,
+                            delivery: report.delivery,
+                        },
+                    );
+                }
+            }
+        });
+    }
+    // What was saved but not handled before the last stop goes first, in order.
+    for update in saved {
+        let _ = updates_tx.send(update);
+    }
+    if inbox.is_new() {
+        wake_unanswered(engine.clone(), router.clone());
+    }
+
+    let (listener, stop) = poller::listener(updates_rx);
+    let health = Arc::new(PollHealth::default());
+    let polling = tokio::spawn(poller::poll(
+        bot.clone(),
+        inbox.clone(),
+        updates_tx,
+        stop,
+        health,
+    ));
+    let notices = Notices {
+        sender: sender.clone(),
+        catalog: engine.catalog().clone(),
+        default_language: settings.default_language,
+    };
+    let handled = inbox.clone();
+    let mut dispatcher = Dispatcher::builder(bot.clone(), schema::schema())
+        .dependencies(dptree::deps![
+            router.clone(),
+            access,
+            notices,
+            inbox.clone()
+        ])
+        .default_handler(move |update| {
+            let inbox = handled.clone();
+            async move {
+                tracing::debug!(kind = ?update.kind, "update ignored");
+                inbox.handled(update.id.0);
+            }
         })
-        .error_handler(reporter)
+        .error_handler(LoggingErrorHandler::with_custom_text("a handler failed"))
         .enable_ctrlc_handler()
         .build();
     stop_on_sigterm(dispatcher.shutdown_token());
-    dispatcher.dispatch().await;
+    dispatcher
+        .dispatch_with_listener(
+            listener,
+            LoggingErrorHandler::with_custom_text("the update listener failed"),
+        )
+        .await;
+
+    tracing::info!("stopping: finishing the work in hand");
+    let grace = settings.telegram.shutdown_grace;
+    let finished = tokio::time::timeout(grace, async {
+        router.stop().await;
+        sender.idle().await;
+    })
+    .await;
+    if finished.is_err() {
+        tracing::warn!(
+            ?grace,
+            workers = router.running(),
+            "shutdown grace over: unfinished turns stay saved and are answered after the restart"
+        );
+    }
+    let _ = polling.await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -127,7 +226,7 @@ async fn verify_token(bot: &Bot) -> Result<Me, StartupError> {
                 )));
             }
             Err(error) => {
-                tracing::warn!(%error, ?wait, "Telegram unreachable at start-up; retrying");
+                tracing::warn!(error = %sender::describe(&error), ?wait, "Telegram unreachable at start-up; retrying");
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(MAX_STARTUP_BACKOFF);
             }
@@ -136,61 +235,48 @@ async fn verify_token(bot: &Bot) -> Result<Me, StartupError> {
 }
 
 /// Registers the command menu in English and Russian (and the default language for others).
-async fn register_commands(services: &Services) {
+async fn register_commands(bot: &Bot, engine: &Engine, default: Lang) {
     let menu = |lang: Lang| -> Vec<BotCommand> {
         Command::MENU
             .iter()
-            .map(|(name, msg)| BotCommand::new(*name, services.text(lang, msg)))
+            .map(|(name, msg)| BotCommand::new(*name, engine.catalog().text(lang, msg)))
             .collect()
     };
     for lang in Lang::ALL {
         let commands = menu(lang);
-        let result = send::retrying(|| {
-            services
-                .bot
-                .api
-                .set_my_commands(commands.clone())
+        let result = sender::retrying(|| {
+            bot.set_my_commands(commands.clone())
                 .language_code(lang.code())
                 .send()
         })
         .await;
         if let Err(error) = result {
-            tracing::warn!(%error, %lang, "could not register the command menu");
+            tracing::warn!(error = %sender::describe(&error), %lang, "could not register the command menu");
         }
     }
-    let commands = menu(services.default_language);
-    if let Err(error) =
-        send::retrying(|| services.bot.api.set_my_commands(commands.clone()).send()).await
-    {
-        tracing::warn!(%error, "could not register the default command menu");
+    let commands = menu(default);
+    if let Err(error) = sender::retrying(|| bot.set_my_commands(commands.clone()).send()).await {
+        tracing::warn!(error = %sender::describe(&error), "could not register the default command menu");
     }
 }
 
-/// Answers every message saved before the last stop and never answered.
-async fn answer_saved_messages(services: &Services) {
-    let users = match services.engine.pending_users().await {
-        Ok(users) => users,
-        Err(error) => {
-            tracing::error!(%error, "could not look for unanswered messages");
-            return;
+/// On the first start with an inbox, sessions saved by an earlier version may hold an
+/// answer never answered: their chats are woken, in the background, so polling starts at
+/// once.
+fn wake_unanswered(engine: Arc<Engine>, router: Arc<Router>) {
+    tokio::spawn(async move {
+        match engine.pending_users().await {
+            Ok(users) => {
+                for user in users {
+                    if let Some(chat) = i64::try_from(user.0).ok().filter(|id| *id > 0) {
+                        tracing::info!(%user, "answering a message saved before the upgrade");
+                        router.route(ChatId(chat), Event::Wake);
+                    }
+                }
+            }
+            Err(error) => tracing::error!(%error, "could not look for unanswered messages"),
         }
-    };
-    for user in users {
-        // User 0 is the console's; it answers its own.
-        let Some(chat) = i64::try_from(user.0).ok().filter(|id| *id > 0).map(ChatId) else {
-            continue;
-        };
-        let lang = services.language_of(user, None).await;
-        tracing::info!(%user, "answering a message saved before the restart");
-        turns::answer_saved(
-            services,
-            Who {
-                user: UserId(user.0),
-                chat,
-                lang,
-            },
-        );
-    }
+    });
 }
 
 fn stop_on_sigterm(token: teloxide::dispatching::ShutdownToken) {
@@ -202,9 +288,7 @@ fn stop_on_sigterm(token: teloxide::dispatching::ShutdownToken) {
             return;
         };
         term.recv().await;
-        tracing::info!("SIGTERM: finishing the updates in hand");
-        if let Ok(done) = token.shutdown() {
-            done.await;
-        }
+        tracing::info!("SIGTERM: stopping");
+        let _ = token.shutdown();
     });
 }

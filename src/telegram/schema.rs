@@ -1,126 +1,232 @@
-//! The handler tree, in one place.
+//! The handler tree, in one place. Handlers only identify what arrived and route it to the
+//! chat's worker; nothing here changes a chat's state.
 //!
 //! ```text
 //! update
 //! ├─ message
-//! │  ├─ in a group ─────────────────────────────► explain once: interviews are private
-//! │  └─ admitted (allow list, rate limit) → dialogue
-//! │     ├─ a known /command ────────────────────► commands::run
-//! │     ├─ another /command ────────────────────► commands::unknown
-//! │     ├─ text ────────────────────────────────► messages::text (by state)
-//! │     ├─ voice or audio ──────────────────────► messages::audio
-//! │     └─ anything else ───────────────────────► messages::unsupported
-//! └─ callback query
-//!    └─ admitted (allow list) → dialogue ──────► callbacks::press
+//! │  ├─ in a group ───────────────────────► one explanation per group: interviews are private
+//! │  └─ from a person
+//! │     ├─ not on the allow list ─────────► one polite refusal an hour, nothing stored
+//! │     ├─ a known /command ──────────────► worker: Command
+//! │     ├─ another /command ──────────────► worker: UnknownCommand
+//! │     ├─ text ──────────────────────────► worker: Text
+//! │     ├─ voice note or audio ───────────► worker: Audio
+//! │     └─ anything else ─────────────────► worker: Unsupported
+//! ├─ callback query in a private chat
+//! │  ├─ not on the allow list ────────────► answered with the refusal
+//! │  └─ ──────────────────────────────────► worker: Press (data decoded into a Callback)
+//! └─ anything else ───────────────────────► marked handled (default handler)
 //! ```
+
+use std::{convert::Infallible, sync::Arc};
 
 use teloxide::{
     dispatching::{UpdateHandler, dialogue::GetChatId},
     prelude::*,
+    types::Update,
 };
 
 use super::{
-    access::Admission,
-    error::HandlerError,
-    flows::{
-        callbacks,
-        commands::{self, Command},
-        messages,
-    },
-    send,
-    services::{Services, Who},
-    state::{ChatState, FileStorage},
+    access::Access,
+    callback::Callback,
+    command::Command,
+    event::{Event, Incoming, Input, Person, Press},
+    inbox::Inbox,
+    outbox::{Body, Key},
+    router::Router,
+    sender::Sender,
 };
-use crate::{i18n::Msg, interview::UserId};
+use crate::{
+    i18n::{Catalog, Lang, Msg},
+    interview::UserId,
+};
+
+/// A handler's result: routing cannot fail.
+pub type HandlerResult = Result<(), Infallible>;
+
+/// Who sent an update, in a private chat.
+#[derive(Debug, Clone)]
+pub struct Who {
+    /// The user.
+    pub user: UserId,
+    /// Their private chat.
+    pub chat: ChatId,
+    /// Their name and client language.
+    pub person: Person,
+}
+
+/// What the handlers share besides the router.
+#[derive(Debug, Clone)]
+pub struct Notices {
+    /// To tell groups and refused users.
+    pub sender: Sender,
+    /// The text.
+    pub catalog: Arc<Catalog>,
+    /// `DEFAULT_LANGUAGE`.
+    pub default_language: Lang,
+}
 
 /// The bot's handler tree.
-pub fn schema() -> UpdateHandler<HandlerError> {
+pub fn schema() -> UpdateHandler<Infallible> {
     let messages = Update::filter_message()
-        .branch(dptree::filter(|msg: Message| !msg.chat.is_private()).endpoint(messages::group))
-        .filter_map_async(admit_message)
-        .enter_dialogue::<Message, FileStorage, ChatState>()
-        .branch(
-            dptree::entry()
-                .filter_command::<Command>()
-                .endpoint(commands::run),
-        )
-        .branch(
-            dptree::filter(|msg: Message| msg.text().is_some_and(|t| t.starts_with('/')))
-                .endpoint(commands::unknown),
-        )
-        .branch(Message::filter_text().endpoint(messages::text))
-        .branch(dptree::filter(|msg: Message| messages::is_audio(&msg)).endpoint(messages::audio))
-        .branch(dptree::endpoint(messages::unsupported));
-    let callbacks = Update::filter_callback_query()
-        .filter_map_async(admit_callback)
-        .enter_dialogue::<CallbackQuery, FileStorage, ChatState>()
-        .endpoint(callbacks::press);
-    dptree::entry().branch(messages).branch(callbacks)
-}
-
-/// Identifies the sender of a private message and lets them through if they are allowed and
-/// within the rate limit; refused and limited users are told (once) and go no further.
-async fn admit_message(msg: Message, services: Services) -> Option<Who> {
-    let from = msg.from.as_ref().filter(|u| !u.is_bot)?;
-    let user = UserId(from.id.0);
-    let lang = services
-        .language_of(user, from.language_code.as_deref())
-        .await;
-    let who = Who {
-        user,
-        chat: msg.chat.id,
-        lang,
-    };
-    if !services.access.is_allowed(user) {
-        tracing::info!(%user, "message from a user not on the allow list");
-        if services.access.tell_refused(user) {
-            tell(&services, who, Msg::NotAllowed).await;
-        }
-        return None;
-    }
-    match services.access.admit(user) {
-        Admission::Allowed => Some(who),
-        Admission::LimitedTell(wait) => {
-            tracing::info!(%user, ?wait, "rate limit reached");
-            tell(
-                &services,
-                who,
-                Msg::RateLimited {
-                    seconds: wait.as_secs().max(1),
+        .branch(dptree::filter(|msg: Message| !msg.chat.is_private()).endpoint(group))
+        .filter_map(|msg: Message| {
+            let from = msg.from.as_ref().filter(|u| !u.is_bot)?;
+            Some(Who {
+                user: UserId(from.id.0),
+                chat: msg.chat.id,
+                person: Person {
+                    first_name: from.first_name.clone(),
+                    language_code: from.language_code.clone(),
                 },
-            )
-            .await;
-            None
-        }
-        Admission::LimitedQuiet => None,
-    }
-}
-
-/// Identifies the sender of a button press in a private chat and lets allowed users through.
-async fn admit_callback(query: CallbackQuery, services: Services) -> Option<Who> {
-    let chat = query.chat_id().filter(|c| c.is_user())?;
-    let user = UserId(query.from.id.0);
-    let lang = services
-        .language_of(user, query.from.language_code.as_deref())
-        .await;
-    if !services.access.is_allowed(user) {
-        let text = services.text(lang, &Msg::NotAllowed);
-        let _ = send::retrying(|| {
-            services
-                .bot
-                .api
-                .answer_callback_query(query.id.clone())
-                .text(text.clone())
-                .send()
+            })
         })
-        .await;
-        return None;
-    }
-    Some(Who { user, chat, lang })
+        .branch(
+            dptree::filter(|who: Who, access: Arc<Access>| !access.is_allowed(who.user))
+                .endpoint(refuse),
+        )
+        .branch(dptree::entry().filter_command::<Command>().endpoint(
+            |command: Command, who: Who, update: Update, router: Arc<Router>| {
+                route(router, who, update, Input::Command(command))
+            },
+        ))
+        .branch(
+            dptree::filter(|msg: Message| msg.text().is_some_and(|t| t.starts_with('/'))).endpoint(
+                |who: Who, update: Update, router: Arc<Router>| {
+                    route(router, who, update, Input::UnknownCommand)
+                },
+            ),
+        )
+        .branch(Message::filter_text().endpoint(
+            |text: String, who: Who, update: Update, router: Arc<Router>| {
+                route(router, who, update, Input::Text(text))
+            },
+        ))
+        .branch(dptree::filter(is_audio).endpoint(
+            |who: Who, update: Update, router: Arc<Router>| {
+                route(router, who, update, Input::Audio)
+            },
+        ))
+        .endpoint(|who: Who, update: Update, router: Arc<Router>| {
+            route(router, who, update, Input::Unsupported)
+        });
+    let presses = Update::filter_callback_query()
+        .filter_map(|query: CallbackQuery| {
+            let chat = query.chat_id().filter(|c| c.is_user())?;
+            Some(Who {
+                user: UserId(query.from.id.0),
+                chat,
+                person: Person {
+                    first_name: query.from.first_name.clone(),
+                    language_code: query.from.language_code.clone(),
+                },
+            })
+        })
+        .branch(
+            dptree::filter(|who: Who, access: Arc<Access>| !access.is_allowed(who.user))
+                .endpoint(refuse_press),
+        )
+        .endpoint(
+            |query: CallbackQuery, who: Who, update: Update, router: Arc<Router>| {
+                let press = Press {
+                    query: query.id.0.clone(),
+                    message: query.message.as_ref().map(|m| m.id().0),
+                    callback: query.data.as_deref().and_then(Callback::decode),
+                    answered: false,
+                };
+                route(router, who, update, Input::Press(press))
+            },
+        );
+    dptree::entry().branch(messages).branch(presses)
 }
 
-async fn tell(services: &Services, who: Who, msg: Msg) {
-    if let Err(error) = send::say(&services.bot, who.chat, &services.text(who.lang, &msg)).await {
-        tracing::warn!(%error, "could not send a notice");
+/// Hands what arrived to the chat's worker.
+async fn route(router: Arc<Router>, who: Who, update: Update, input: Input) -> HandlerResult {
+    router.route(
+        who.chat,
+        Event::Incoming(Incoming {
+            update: update.id.0,
+            person: who.person,
+            input,
+        }),
+    );
+    Ok(())
+}
+
+/// Whether a message is a voice note, an audio file, a round video note, or a document
+/// whose type is audio.
+pub fn is_audio(msg: Message) -> bool {
+    msg.voice().is_some()
+        || msg.audio().is_some()
+        || msg.video_note().is_some()
+        || msg
+            .document()
+            .and_then(|d| d.mime_type.as_ref())
+            .is_some_and(|m| m.type_() == "audio")
+}
+
+/// A user not on the allow list: one polite refusal an hour; nothing is stored.
+async fn refuse(
+    who: Who,
+    update: Update,
+    access: Arc<Access>,
+    notices: Notices,
+    inbox: Inbox,
+) -> HandlerResult {
+    tracing::info!(user = %who.user, "message from a user not on the allow list");
+    if access.tell_refused(who.user) {
+        let text = notices.text(&who.person, &Msg::NotAllowed);
+        notices
+            .sender
+            .send(who.chat, Key::Unsaved, Body::text(text));
+    }
+    inbox.handled(update.id.0);
+    Ok(())
+}
+
+/// A button press from a user not on the allow list.
+async fn refuse_press(
+    query: CallbackQuery,
+    who: Who,
+    update: Update,
+    notices: Notices,
+    inbox: Inbox,
+) -> HandlerResult {
+    let text = notices.text(&who.person, &Msg::NotAllowed);
+    notices.sender.answer_callback(query.id.0, Some(text));
+    inbox.handled(update.id.0);
+    Ok(())
+}
+
+/// Anything in a group: one explanation per group that interviews run in private chats.
+async fn group(
+    msg: Message,
+    update: Update,
+    access: Arc<Access>,
+    notices: Notices,
+    inbox: Inbox,
+) -> HandlerResult {
+    if access.tell_group(msg.chat.id.0) {
+        let person = Person {
+            first_name: String::new(),
+            language_code: msg.from.as_ref().and_then(|u| u.language_code.clone()),
+        };
+        let text = notices.text(&person, &Msg::PrivateOnly);
+        notices
+            .sender
+            .send(msg.chat.id, Key::Unsaved, Body::text(text));
+    }
+    inbox.handled(update.id.0);
+    Ok(())
+}
+
+impl Notices {
+    fn text(&self, person: &Person, msg: &Msg) -> String {
+        let lang = person
+            .language_code
+            .as_deref()
+            .and_then(Lang::from_code)
+            .unwrap_or(self.default_language);
+        self.catalog.text(lang, msg)
     }
 }

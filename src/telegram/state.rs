@@ -1,22 +1,13 @@
-//! The chat's dialogue state, and its storage as JSON files beside the sessions.
-//!
-//! The interview itself lives in the engine's session; the dialogue only records where the
-//! chat is in the setup flow and which message holds the buttons it is waiting on, so that a
-//! press on any other message's buttons is recognised as stale.
-
-use std::sync::Arc;
+//! Where a chat is in the dialogue. The interview itself lives in the engine's session; the
+//! dialogue only records where the chat is in the setup flow and which message holds the
+//! buttons it waits on, so that a press on any other message is recognised as stale.
 
 use serde::{Deserialize, Serialize};
-use teloxide::{dispatching::dialogue::Storage, prelude::Dialogue, types::ChatId};
 
-use crate::{
-    interview::{Style, UserId},
-    llm::BoxFuture,
-    store::{Folder, SessionStore, StoreError},
-};
+use crate::interview::Style;
 
 /// Where a chat is in the flow. Variants waiting on buttons carry the id of the message that
-/// holds them.
+/// holds them (`None` while that message is still on its way to Telegram).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum ChatState {
@@ -26,99 +17,57 @@ pub enum ChatState {
     /// The language buttons are shown.
     ChoosingLanguage {
         /// The message with the buttons.
-        prompt: i32,
+        prompt: Option<i32>,
         /// The choice switches the language of a running interview.
         during_interview: bool,
     },
     /// The personality buttons are shown.
     ChoosingStyle {
         /// The message with the buttons.
-        prompt: i32,
+        prompt: Option<i32>,
     },
     /// The briefing and its Begin button are shown.
     Briefing {
         /// The personality chosen.
         style: Style,
         /// The message with the button.
-        prompt: i32,
+        prompt: Option<i32>,
     },
     /// An interview is running: text is an answer.
     Interviewing,
     /// Resume or start over? (after /start during an interview, or a long break)
     ResumeOrRestart {
         /// The message with the buttons.
-        prompt: i32,
+        prompt: Option<i32>,
         /// The interview the buttons are for.
         session: u32,
-        /// Answers typed while the choice is pending; sent on resume.
+        /// Answers typed while the choice is pending; taken as answers on resume.
         held: Vec<String>,
     },
 }
 
-/// The dialogue of one chat.
-pub type ChatDialogue = Dialogue<ChatState, FileStorage>;
-
-/// Dialogue state as JSON files in `SESSIONS_DIR/chats/`, one per private chat.
-#[derive(Debug, Clone)]
-pub struct FileStorage {
-    store: SessionStore,
-}
-
-impl FileStorage {
-    /// Storage inside `store`.
-    pub fn new(store: SessionStore) -> Arc<Self> {
-        Arc::new(FileStorage { store })
-    }
-}
-
-/// Private chats have the user's (positive) id; nothing is stored for any other chat.
-fn private(chat: ChatId) -> Option<UserId> {
-    u64::try_from(chat.0).ok().filter(|id| *id > 0).map(UserId)
-}
-
-impl Storage<ChatState> for FileStorage {
-    type Error = StoreError;
-
-    fn remove_dialogue(
-        self: Arc<Self>,
-        chat_id: ChatId,
-    ) -> BoxFuture<'static, Result<(), StoreError>> {
-        Box::pin(async move {
-            match private(chat_id) {
-                Some(user) => self.store.remove_keyed(Folder::Chats, user).await,
-                None => Ok(()),
-            }
-        })
+impl ChatState {
+    /// The message whose buttons the state waits on, once it is known.
+    pub fn prompt(&self) -> Option<i32> {
+        match self {
+            ChatState::ChoosingLanguage { prompt, .. }
+            | ChatState::ChoosingStyle { prompt }
+            | ChatState::Briefing { prompt, .. }
+            | ChatState::ResumeOrRestart { prompt, .. } => *prompt,
+            ChatState::Idle | ChatState::Interviewing => None,
+        }
     }
 
-    fn update_dialogue(
-        self: Arc<Self>,
-        chat_id: ChatId,
-        dialogue: ChatState,
-    ) -> BoxFuture<'static, Result<(), StoreError>> {
-        Box::pin(async move {
-            match private(chat_id) {
-                // Idle is the absence of state: nothing is kept for a chat that is not in a flow,
-                // and a user who erased their data is not written back by their next message.
-                Some(user) if dialogue == ChatState::Idle => {
-                    self.store.remove_keyed(Folder::Chats, user).await
-                }
-                Some(user) => self.store.save_keyed(Folder::Chats, user, &dialogue).await,
-                None => Ok(()),
-            }
-        })
-    }
-
-    fn get_dialogue(
-        self: Arc<Self>,
-        chat_id: ChatId,
-    ) -> BoxFuture<'static, Result<Option<ChatState>, StoreError>> {
-        Box::pin(async move {
-            match private(chat_id) {
-                Some(user) => self.store.load_keyed(Folder::Chats, user).await,
-                None => Ok(None),
-            }
-        })
+    /// The same state, waiting on `message`.
+    pub fn with_prompt(mut self, message: i32) -> ChatState {
+        match &mut self {
+            ChatState::ChoosingLanguage { prompt, .. }
+            | ChatState::ChoosingStyle { prompt }
+            | ChatState::Briefing { prompt, .. }
+            | ChatState::ResumeOrRestart { prompt, .. } => *prompt = Some(message),
+            ChatState::Idle | ChatState::Interviewing => {}
+        }
+        self
     }
 }
 
@@ -126,38 +75,25 @@ impl Storage<ChatState> for FileStorage {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn states_round_trip_through_files_and_groups_store_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let storage = FileStorage::new(SessionStore::open(dir.path()).unwrap());
-        let state = ChatState::ResumeOrRestart {
-            prompt: 4,
-            session: 9,
-            held: vec!["hi".into()],
+    #[test]
+    fn states_saved_by_earlier_versions_still_load() {
+        let old: ChatState =
+            serde_json::from_str(r#"{"state":"choosing_style","prompt":12}"#).unwrap();
+        assert_eq!(old, ChatState::ChoosingStyle { prompt: Some(12) });
+        let old: ChatState = serde_json::from_str(
+            r#"{"state":"resume_or_restart","prompt":4,"session":9,"held":["hi"]}"#,
+        )
+        .unwrap();
+        assert_eq!(old.prompt(), Some(4));
+    }
+
+    #[test]
+    fn a_prompt_is_attached_to_states_that_wait_on_buttons_only() {
+        let state = ChatState::ChoosingLanguage {
+            prompt: None,
+            during_interview: false,
         };
-        storage
-            .clone()
-            .update_dialogue(ChatId(42), state.clone())
-            .await
-            .unwrap();
-        assert_eq!(
-            storage.clone().get_dialogue(ChatId(42)).await.unwrap(),
-            Some(state)
-        );
-        storage
-            .clone()
-            .update_dialogue(ChatId(-100), ChatState::Interviewing)
-            .await
-            .unwrap();
-        assert_eq!(
-            storage.clone().get_dialogue(ChatId(-100)).await.unwrap(),
-            None
-        );
-        storage.clone().remove_dialogue(ChatId(42)).await.unwrap();
-        assert_eq!(storage.get_dialogue(ChatId(42)).await.unwrap(), None);
-        assert_eq!(
-            std::fs::read_dir(dir.path().join("chats")).unwrap().count(),
-            0
-        );
+        assert_eq!(state.with_prompt(5).prompt(), Some(5));
+        assert_eq!(ChatState::Interviewing.with_prompt(5).prompt(), None);
     }
 }

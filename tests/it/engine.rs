@@ -90,6 +90,11 @@ async fn a_whole_interview_walks_the_nine_stages_in_order_and_is_archived() {
             .report_path
             .starts_with(t.dir.path().join("completed"))
     );
+    // The session stays until the front end has delivered the ending, then moves.
+    let ended = t.engine.session(USER).await.unwrap().unwrap();
+    assert!(ended.finished_at.is_some());
+    assert_eq!(ended.report_path.as_ref(), Some(&finished.report_path));
+    assert!(t.engine.retire_finished(USER).await.unwrap());
     assert!(finished.report_path.with_extension("json").exists());
     assert!(
         !t.dir.path().join("1001.json").exists(),

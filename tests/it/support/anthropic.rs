@@ -133,6 +133,10 @@ struct Inner {
     cache: HashSet<u64>,
     latency: Duration,
     step: u8,
+    /// Replies to held requests wait while this is false (see [`FakeAnthropic::hold_replies`]).
+    open: Option<tokio::sync::watch::Sender<bool>>,
+    /// Requests whose body contains this text are held; `""` holds every request.
+    hold: String,
 }
 
 /// The running fake.
@@ -179,6 +183,35 @@ impl FakeAnthropic {
     /// What to answer once the script is used up (cycled).
     pub fn always(&self, replies: impl IntoIterator<Item = Reply>) {
         self.inner.lock().unwrap().fallback = replies.into_iter().collect();
+    }
+
+    /// Makes every reply wait until [`FakeAnthropic::release_replies`]: a gate instead of a
+    /// timed delay, for tests that need a call to be in flight.
+    pub fn hold_replies(&self) {
+        self.hold_replies_to("");
+    }
+
+    /// Holds only the replies to requests whose body contains `text` (an answer, say).
+    pub fn hold_replies_to(&self, text: &str) {
+        self.inner.lock().unwrap().hold = serde_json::to_string(text)
+            .unwrap()
+            .trim_matches('"')
+            .to_owned();
+        self.gate().send_replace(false);
+    }
+
+    /// Lets held and future replies go.
+    pub fn release_replies(&self) {
+        self.gate().send_replace(true);
+    }
+
+    fn gate(&self) -> tokio::sync::watch::Sender<bool> {
+        self.inner
+            .lock()
+            .unwrap()
+            .open
+            .get_or_insert_with(|| tokio::sync::watch::channel(true).0)
+            .clone()
     }
 
     /// A delay before every answer.
@@ -260,6 +293,15 @@ async fn messages(
         });
         (reply, inner.latency, inner.step, inner.received.len() - 1)
     };
+    let (gate, hold) = {
+        let inner = inner.lock().unwrap();
+        (inner.open.clone(), inner.hold.clone())
+    };
+    if let Some(gate) = gate
+        && body.to_string().contains(&hold)
+    {
+        let _ = gate.subscribe().wait_for(|open| *open).await;
+    }
     if headers.get("x-api-key").and_then(|v| v.to_str().ok()) != Some(API_KEY) {
         return error(401, "authentication_error", "invalid x-api-key", None);
     }

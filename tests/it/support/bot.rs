@@ -73,7 +73,9 @@ pub async fn spawn_bot(options: BotOptions) -> TestBot {
             .await
             .expect("the bot starts");
     });
-    telegram.wait_for_calls("getUpdates", 1, WAIT).await;
+    telegram
+        .wait_until(WAIT, "the bot polls", |t| !t.calls("getUpdates").is_empty())
+        .await;
     TestBot {
         telegram,
         anthropic,
@@ -135,16 +137,86 @@ impl TestBot {
             .expect("answered")
     }
 
-    /// Goes through /start, the language, the personality and 🚀 Begin; returns the first
-    /// question.
+    /// Waits until the bot's message `message_id` in the user's chat satisfies `done` (after
+    /// an edit), and returns it.
+    pub async fn edited(
+        &self,
+        user: &TestUser,
+        message_id: i32,
+        what: &str,
+        done: impl Fn(&SentMessage) -> bool,
+    ) -> SentMessage {
+        let chat = user.chat_id();
+        let find = |t: &FakeTelegram| {
+            t.sent(chat)
+                .into_iter()
+                .find(|m| m.message_id == message_id)
+                .filter(|m| done(m))
+        };
+        self.telegram
+            .wait_until(WAIT, what, |t| find(t).is_some())
+            .await;
+        find(&self.telegram).expect("found above")
+    }
+
+    /// Waits until `message` offers the button `data`.
+    pub async fn offers(&self, user: &TestUser, message: &SentMessage, data: &str) -> SentMessage {
+        self.edited(user, message.message_id, data, |m| {
+            m.callback_datas().iter().any(|d| d == data)
+        })
+        .await
+    }
+
+    /// Goes through /start, the language, the personality and 🚀 Begin (one message, edited
+    /// at each step); returns the first question.
     pub async fn start_interview(&self, user: &TestUser, lang: &str, style: usize) -> SentMessage {
         let welcome = self.say(user, "/start").await;
         self.press(user, &welcome, &format!("lang:{lang}"));
-        let styles = self.next(user).await;
+        let styles = self.offers(user, &welcome, &format!("style:{style}")).await;
         self.press(user, &styles, &format!("style:{style}"));
-        let briefing = self.next(user).await;
+        let briefing = self.offers(user, &welcome, "begin").await;
         self.press(user, &briefing, "begin");
         self.next(user).await
+    }
+
+    /// Update ids the bot saved in its inbox and has not marked handled yet.
+    pub fn unhandled(&self) -> std::collections::BTreeSet<u64> {
+        let path = self.dir.path().join("inbox/journal.jsonl");
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let mut open = std::collections::BTreeSet::new();
+        for line in text.lines() {
+            let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            if let Some(id) = value["update"]["update_id"].as_u64() {
+                open.insert(id);
+            } else if let Some(id) = value["handled"].as_u64() {
+                open.remove(&id);
+            }
+        }
+        open
+    }
+
+    /// Waits until the bot has fetched every update and finished with each: everything they
+    /// caused was delivered. The sentinel for "nothing more will happen".
+    pub async fn settled(&self) {
+        self.until("the bot settles", || {
+            self.telegram.pending_updates() == 0 && self.unhandled().is_empty()
+        })
+        .await;
+    }
+
+    /// Waits until `cond` holds, checking every 20 ms; panics after [`WAIT`].
+    pub async fn until(&self, what: &str, cond: impl Fn() -> bool) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while !cond() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{what} did not happen within {WAIT:?}\n{}",
+                self.telegram.dump(0)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// The user's session file, if an interview is in progress.

@@ -261,7 +261,9 @@ struct State {
     /// build realistic `file_path`s.
     file_kinds: HashMap<String, (&'static str, String)>,
     next_file_no: u64,
-    queries: HashMap<String, bool>,
+    /// Callback queries: answered yet, and when the press happened (Telegram refuses an
+    /// answer after 15 s: "query is too old").
+    queries: HashMap<String, (bool, Instant)>,
     next_query: u64,
     answers: Vec<CallbackAnswer>,
     actions: HashMap<i64, Vec<(String, Instant)>>,
@@ -295,6 +297,9 @@ fn api_err(code: u16, description: impl Into<String>) -> ApiError {
 fn bad(description: &str) -> ApiError {
     api_err(400, format!("Bad Request: {description}"))
 }
+
+/// How long after a press Telegram accepts its answerCallbackQuery.
+pub const CALLBACK_ANSWER_WINDOW: Duration = Duration::from_secs(15);
 
 const DESC_NOT_MODIFIED: &str = "message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message";
 const DESC_QUERY_INVALID: &str =
@@ -681,7 +686,7 @@ impl FakeTelegram {
         };
         st.next_query += 1;
         let id = format!("{}", 4_611_686_018_427_387_904u64 + st.next_query * 7_919);
-        st.queries.insert(id.clone(), false);
+        st.queries.insert(id.clone(), (false, Instant::now()));
         let q = json!({
             "id": id,
             "from": from.json(),
@@ -1909,7 +1914,9 @@ fn dispatch(st: &mut State, sh: &Shared, method: &str, req: &Req) -> Result<Valu
         "answerCallbackQuery" => {
             let id = req.str("callback_query_id").unwrap_or_default();
             match st.queries.get_mut(&id) {
-                Some(answered) if !*answered => *answered = true,
+                Some((answered, at)) if !*answered && at.elapsed() <= CALLBACK_ANSWER_WINDOW => {
+                    *answered = true
+                }
                 _ => return Err(bad(DESC_QUERY_INVALID)),
             }
             if req.str("text").is_some_and(|t| t.chars().count() > 200) {

@@ -1,0 +1,75 @@
+//! What a chat's worker is told: what its user did, and what became of the messages it sent.
+
+use super::{
+    callback::Callback,
+    command::Command,
+    outbox::{Delivery, Key},
+};
+
+/// One event for a chat's worker.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// Something the user did, from one update.
+    Incoming(Incoming),
+    /// A message reached Telegram, or did not.
+    Delivered {
+        /// Which message.
+        key: Key,
+        /// What became of it.
+        delivery: Delivery,
+    },
+    /// Nothing new: start if not running, and pick up any work left undelivered.
+    Wake,
+    /// Finish the work in hand and stop (shutdown).
+    Stop,
+}
+
+/// Something the user did.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    /// The update it came in.
+    pub update: u32,
+    /// Who did it.
+    pub person: Person,
+    /// What they did.
+    pub input: Input,
+}
+
+/// The sender of an update, as far as the flow needs them.
+#[derive(Debug, Clone, Default)]
+pub struct Person {
+    /// Their first name, for the welcome.
+    pub first_name: String,
+    /// Their client's language (`en`, `ru-RU`...), if it says.
+    pub language_code: Option<String>,
+}
+
+/// What the user did.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// A known command.
+    Command(Command),
+    /// A `/word` the bot does not know.
+    UnknownCommand,
+    /// Text: an answer during an interview.
+    Text(String),
+    /// A button press.
+    Press(Press),
+    /// A voice note or an audio file.
+    Audio,
+    /// Anything else (photos, stickers, locations...).
+    Unsupported,
+}
+
+/// A button press.
+#[derive(Debug, Clone)]
+pub struct Press {
+    /// The callback query to answer.
+    pub query: String,
+    /// The message that holds the button, if Telegram still has it.
+    pub message: Option<i32>,
+    /// The button's data, if it decodes.
+    pub callback: Option<Callback>,
+    /// The callback query has been answered.
+    pub answered: bool,
+}

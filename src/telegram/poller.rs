@@ -1,0 +1,157 @@
+//! Long polling that loses nothing: each batch from getUpdates is saved in the [`Inbox`]
+//! (fsync'd) before the next call confirms it, and the poller never waits for the bot's
+//! handling or sending: it only hands updates on.
+//!
+//! The dispatcher reads the handed-on updates through [`listener`]; shutting the dispatcher
+//! down stops the poller, which then confirms the saved updates' offset to Telegram.
+
+use std::{
+    convert::Infallible,
+    sync::{
+        Arc,
+        atomic::{AtomicI64, Ordering},
+    },
+    time::Duration,
+};
+
+use teloxide::{
+    RequestError,
+    prelude::*,
+    stop::{StopFlag, StopToken, mk_stop_token},
+    types::{AllowedUpdate, Update},
+    update_listeners::{StatefulListener, UpdateListener},
+};
+use tokio::sync::mpsc;
+
+use super::{inbox::Inbox, sender};
+
+/// The long-poll timeout, below teloxide's 17 s HTTP timeout.
+pub const POLL_TIMEOUT_SECS: u32 = 10;
+
+/// The longest wait between attempts while Telegram cannot be reached.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// When polling last succeeded, for health checks.
+#[derive(Debug, Default)]
+pub struct PollHealth {
+    /// Unix seconds of the last successful getUpdates; 0 before the first.
+    last_success: AtomicI64,
+}
+
+impl PollHealth {
+    /// Unix seconds of the last successful getUpdates, if any.
+    pub fn last_success(&self) -> Option<i64> {
+        Some(self.last_success.load(Ordering::Relaxed)).filter(|t| *t > 0)
+    }
+
+    fn succeeded(&self) {
+        self.last_success
+            .store(chrono::Utc::now().timestamp(), Ordering::Relaxed);
+    }
+}
+
+/// The state of the dispatcher's update listener.
+pub struct Listening {
+    updates: mpsc::UnboundedReceiver<Update>,
+    token: StopToken,
+    flag: StopFlag,
+}
+
+/// An update listener fed by the poller (and by restarts), and the flag that stops the
+/// poller when the dispatcher shuts down.
+pub fn listener(
+    updates: mpsc::UnboundedReceiver<Update>,
+) -> (impl UpdateListener<Err = Infallible>, StopFlag) {
+    let (token, flag) = mk_stop_token();
+    let state = Listening {
+        updates,
+        token,
+        flag: flag.clone(),
+    };
+    let listener =
+        StatefulListener::new(state, stream, |state: &mut Listening| state.token.clone());
+    (listener, flag)
+}
+
+/// The listener's stream: the handed-on updates, until the stop flag is raised.
+fn stream(
+    state: &mut Listening,
+) -> impl futures::Stream<Item = Result<Update, Infallible>> + Send + '_ {
+    futures::stream::poll_fn(move |cx| {
+        use std::future::Future;
+        if std::pin::Pin::new(&mut state.flag).poll(cx).is_ready() {
+            return std::task::Poll::Ready(None);
+        }
+        state.updates.poll_recv(cx).map(|u| u.map(Ok))
+    })
+}
+
+/// Polls until `stop` is raised, saving every update before handing it to `out`; then
+/// confirms the saved updates to Telegram.
+pub async fn poll(
+    bot: Bot,
+    inbox: Inbox,
+    out: mpsc::UnboundedSender<Update>,
+    stop: StopFlag,
+    health: Arc<PollHealth>,
+) {
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        let request = bot
+            .get_updates()
+            .offset(inbox.offset())
+            .timeout(POLL_TIMEOUT_SECS)
+            .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery]);
+        let result = tokio::select! {
+            () = stop.clone() => break,
+            result = request.send() => result,
+        };
+        match result {
+            Ok(updates) => {
+                backoff = Duration::from_secs(1);
+                health.succeeded();
+                if updates.is_empty() {
+                    continue;
+                }
+                let (fresh, error) = inbox.save(updates).await;
+                if let Some(error) = error {
+                    tracing::error!(%error, "updates could not be saved: they are handled, but a crash now would lose them");
+                }
+                for update in fresh {
+                    tracing::debug!(update = update.id.0, "update saved");
+                    let _ = out.send(update);
+                }
+            }
+            Err(RequestError::RetryAfter(wait)) => {
+                let wait = wait.duration().min(sender::MAX_RETRY_AFTER);
+                tracing::warn!(?wait, "Telegram asked to poll later");
+                tokio::select! {
+                    () = stop.clone() => break,
+                    () = tokio::time::sleep(wait) => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(error = %sender::describe(&error), ?backoff, "getUpdates failed; retrying");
+                tokio::select! {
+                    () = stop.clone() => break,
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+    // Confirm what was saved, so it is not delivered again after the restart.
+    let confirm = bot
+        .get_updates()
+        .offset(inbox.offset())
+        .timeout(0)
+        .limit(1)
+        .send();
+    match tokio::time::timeout(Duration::from_secs(5), confirm).await {
+        Ok(Ok(_)) => tracing::info!("saved updates confirmed to Telegram"),
+        Ok(Err(error)) => {
+            tracing::warn!(error = %sender::describe(&error), "could not confirm the saved updates")
+        }
+        Err(_) => tracing::warn!("confirming the saved updates timed out"),
+    }
+}

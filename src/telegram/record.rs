@@ -1,0 +1,148 @@
+//! The chat's record: its dialogue state and the messages decided but not yet accepted by
+//! Telegram, in one JSON file (`SESSIONS_DIR/chats/<user>.json`) written atomically. Only the
+//! chat's worker reads and writes it.
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    outbox::{Body, Outgoing},
+    state::ChatState,
+};
+use crate::{
+    interview::UserId,
+    store::{Folder, SessionStore, StoreError},
+};
+
+/// Everything the Telegram side keeps about one chat.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChatRecord {
+    /// Where the chat is in the flow.
+    pub dialogue: ChatState,
+    /// Messages waiting for Telegram to accept them, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outbox: Vec<Outgoing>,
+    /// The number of the next outgoing message.
+    #[serde(default)]
+    pub next_outgoing: u64,
+    /// The highest update whose effect this record holds: a redelivered update at or below it
+    /// has no second effect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen: Option<u32>,
+    /// The user blocked the bot: what is waiting is sent when they write again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub blocked: bool,
+    /// The interview whose ending (notice and report) is already in the outbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed: Option<u32>,
+}
+
+/// What an older version stored: the dialogue state alone.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Stored {
+    Record(ChatRecord),
+    Legacy(ChatState),
+}
+
+impl ChatRecord {
+    /// Queues `body` and returns its number.
+    pub fn push(&mut self, body: Body, prompt: bool) -> u64 {
+        let id = self.next_outgoing;
+        self.next_outgoing += 1;
+        self.outbox.push(Outgoing { id, body, prompt });
+        id
+    }
+
+    /// Notes that update `id` has had its effect.
+    pub fn see(&mut self, id: u32) {
+        self.seen = self.seen.max(Some(id));
+    }
+
+    /// Whether update `id`'s effect is already recorded.
+    pub fn has_seen(&self, id: u32) -> bool {
+        self.seen.is_some_and(|seen| id <= seen)
+    }
+
+    /// Whether nothing but the `seen` mark is worth keeping on disk.
+    pub fn is_empty(&self) -> bool {
+        self.dialogue == ChatState::Idle
+            && self.outbox.is_empty()
+            && !self.blocked
+            && self.closed.is_none()
+    }
+
+    /// Loads the record of `user` (an empty one if there is none).
+    pub async fn load(store: &SessionStore, user: UserId) -> Result<ChatRecord, StoreError> {
+        Ok(
+            match store.load_keyed::<Stored>(Folder::Chats, user).await? {
+                Some(Stored::Record(record)) => record,
+                Some(Stored::Legacy(dialogue)) => ChatRecord {
+                    dialogue,
+                    ..ChatRecord::default()
+                },
+                None => ChatRecord::default(),
+            },
+        )
+    }
+
+    /// Saves the record atomically (an empty one leaves no file).
+    pub async fn save(&self, store: &SessionStore, user: UserId) -> Result<(), StoreError> {
+        if self.is_empty() && self.seen.is_none() {
+            store.remove_keyed(Folder::Chats, user).await
+        } else {
+            store.save_keyed(Folder::Chats, user, self).await
+        }
+    }
+
+    /// Removes the file of a record that holds nothing but its `seen` mark, once the updates
+    /// it covers are marked handled in the inbox: a user with nothing under way leaves no
+    /// file behind.
+    pub async fn tidy(&mut self, store: &SessionStore, user: UserId) -> Result<(), StoreError> {
+        if self.is_empty() && self.seen.is_some() {
+            self.seen = None;
+            store.remove_keyed(Folder::Chats, user).await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_record_round_trips_and_an_older_state_file_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SessionStore::open(dir.path()).unwrap();
+        let user = UserId(42);
+        let mut record = ChatRecord {
+            dialogue: ChatState::ChoosingStyle { prompt: Some(3) },
+            ..ChatRecord::default()
+        };
+        assert_eq!(record.push(Body::text("hello"), false), 0);
+        record.see(17);
+        record.save(&store, user).await.unwrap();
+        assert_eq!(ChatRecord::load(&store, user).await.unwrap(), record);
+        assert!(record.has_seen(17) && record.has_seen(3) && !record.has_seen(18));
+
+        std::fs::write(
+            dir.path().join("chats/42.json"),
+            br#"{"state":"briefing","style":"stage_specific","prompt":8}"#,
+        )
+        .unwrap();
+        let legacy = ChatRecord::load(&store, user).await.unwrap();
+        assert_eq!(legacy.dialogue.prompt(), Some(8));
+        assert!(legacy.outbox.is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_empty_record_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SessionStore::open(dir.path()).unwrap();
+        ChatRecord::default().save(&store, UserId(5)).await.unwrap();
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("chats")).unwrap().count(),
+            0
+        );
+    }
+}

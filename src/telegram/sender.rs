@@ -1,0 +1,509 @@
+//! Sending, fairly and within Telegram's limits.
+//!
+//! Messages (and edits and documents) go through one queue in the order they were decided,
+//! across all chats. A chat gets a short burst, then about one message a second; the bot as a
+//! whole about thirty a second. A message whose chat must wait does not hold up the messages of
+//! other chats behind it, and a chat's own messages always go out in order, one at a time.
+//! Callback answers and chat actions are not messages: they are sent at once, beside the
+//! queue. A 429's `retry_after` pauses the chat it was for, and nothing else.
+//!
+//! Each message's outcome is reported back to its chat's worker as a [`Delivery`].
+
+use std::{
+    collections::{HashMap, HashSet, VecDeque},
+    time::Duration,
+};
+
+use teloxide::{
+    ApiError, RequestError,
+    prelude::*,
+    types::{ChatAction, InputFile, MessageId, ParseMode},
+};
+use tokio::{
+    sync::mpsc,
+    time::{Instant, sleep_until},
+};
+
+use super::{
+    html,
+    keyboards::Keyboard,
+    outbox::{Body, Delivery, Key},
+};
+
+/// Messages a private chat may receive in a quick burst before the one-a-second pace applies
+/// (a reply split into parts).
+const CHAT_BURST: u32 = 3;
+
+/// Messages a second for the whole bot.
+const OVERALL_PER_SECOND: u32 = 30;
+
+/// The longest pause honoured for one 429, whatever `retry_after` says.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
+/// The longest wait between attempts while Telegram cannot be reached.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// The outcome of one delivery, for the chat's worker.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The chat.
+    pub chat: ChatId,
+    /// Which message.
+    pub key: Key,
+    /// What became of it.
+    pub delivery: Delivery,
+}
+
+/// Where reports go.
+type Reporter = mpsc::UnboundedSender<Report>;
+
+fn report(reporter: &Reporter, chat: ChatId, key: Key, delivery: Delivery) {
+    let _ = reporter.send(Report {
+        chat,
+        key,
+        delivery,
+    });
+}
+
+/// A message to send.
+#[derive(Debug)]
+struct Job {
+    chat: ChatId,
+    key: Key,
+    body: Body,
+}
+
+/// The handle every part of the bot sends through. Cheap to clone.
+#[derive(Clone)]
+pub struct Sender {
+    api: Bot,
+    queue: mpsc::UnboundedSender<Job>,
+    /// Messages queued and not yet finished with.
+    outstanding: tokio::sync::watch::Sender<usize>,
+}
+
+impl std::fmt::Debug for Sender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sender").finish_non_exhaustive()
+    }
+}
+
+impl Sender {
+    /// Starts the sending task; the outcome of every message comes back as a [`Report`].
+    pub fn start(api: Bot) -> (Sender, mpsc::UnboundedReceiver<Report>) {
+        let (reporter, reports) = mpsc::unbounded_channel();
+        let (queue, jobs) = mpsc::unbounded_channel();
+        let (outstanding, _) = tokio::sync::watch::channel(0);
+        tokio::spawn(Dispatch::new(api.clone(), reporter, jobs, outstanding.clone()).run());
+        let sender = Sender {
+            api,
+            queue,
+            outstanding,
+        };
+        (sender, reports)
+    }
+
+    /// Queues a message; its outcome is reported for `key`.
+    pub fn send(&self, chat: ChatId, key: Key, body: Body) {
+        self.outstanding.send_modify(|n| *n += 1);
+        if self.queue.send(Job { chat, key, body }).is_err() {
+            self.outstanding.send_modify(|n| *n = n.saturating_sub(1));
+            tracing::error!("the sending task has stopped");
+        }
+    }
+
+    /// Waits until every queued message has been sent (or given up on).
+    pub async fn idle(&self) {
+        let mut watch = self.outstanding.subscribe();
+        let _ = watch.wait_for(|n| *n == 0).await;
+    }
+
+    /// Answers a button press at once (with a short notice, if any).
+    pub fn answer_callback(&self, query: String, text: Option<String>) {
+        let api = self.api.clone();
+        tokio::spawn(async move {
+            let result = retrying(|| {
+                let mut request = api.answer_callback_query(query.clone().into());
+                if let Some(text) = &text {
+                    request = request.text(text.clone());
+                }
+                request.send()
+            })
+            .await;
+            if let Err(error) = result {
+                tracing::debug!(error = %describe(&error), "callback answer failed");
+            }
+        });
+    }
+
+    /// Shows a chat action ("typing…") at once.
+    pub fn chat_action(&self, chat: ChatId, action: ChatAction) {
+        let api = self.api.clone();
+        tokio::spawn(async move {
+            if let Err(error) = api.send_chat_action(chat, action).send().await {
+                tracing::debug!(error = %describe(&error), "chat action failed");
+            }
+        });
+    }
+
+    /// The Bot API client, for calls that are neither messages nor replies (start-up).
+    pub fn api(&self) -> &Bot {
+        &self.api
+    }
+}
+
+/// Telegram's pace for one chat, as a "theoretical arrival time": a message may go when the
+/// chat's time is no more than the burst allowance ahead of now.
+#[derive(Debug, Clone, Copy)]
+struct Pace {
+    /// When the chat's next message would be due at exactly one a second.
+    due: Instant,
+}
+
+/// How far ahead of the one-a-second schedule a chat may run (the burst).
+const BURST_AHEAD: Duration = Duration::from_secs((CHAT_BURST - 1) as u64);
+
+/// The sending task's state.
+struct Dispatch {
+    api: Bot,
+    reporter: Reporter,
+    jobs: mpsc::UnboundedReceiver<Job>,
+    /// Messages not yet sent, in the order they were queued.
+    waiting: VecDeque<Job>,
+    /// Chats with a message being sent right now.
+    busy: HashSet<ChatId>,
+    /// Chats paused by a 429, until when.
+    paused: HashMap<ChatId, Instant>,
+    /// Each recent chat's pace.
+    paces: HashMap<ChatId, Pace>,
+    /// The times of the last `OVERALL_PER_SECOND` sends, oldest first.
+    recent: VecDeque<Instant>,
+    /// Messages queued and not yet finished with (shared with [`Sender`]).
+    outstanding: tokio::sync::watch::Sender<usize>,
+}
+
+/// What a finished send tells the dispatcher.
+struct Done {
+    chat: ChatId,
+    /// Paused by Telegram until then; the job comes back to the front of the queue.
+    retry: Option<(Instant, Job)>,
+}
+
+impl Dispatch {
+    fn new(
+        api: Bot,
+        reporter: Reporter,
+        jobs: mpsc::UnboundedReceiver<Job>,
+        outstanding: tokio::sync::watch::Sender<usize>,
+    ) -> Self {
+        Dispatch {
+            outstanding,
+            api,
+            reporter,
+            jobs,
+            waiting: VecDeque::new(),
+            busy: HashSet::new(),
+            paused: HashMap::new(),
+            paces: HashMap::new(),
+            recent: VecDeque::new(),
+        }
+    }
+
+    /// When `chat` may send next (now or earlier means at once).
+    fn chat_ready_at(&self, chat: ChatId, now: Instant) -> Instant {
+        let paced = self
+            .paces
+            .get(&chat)
+            .map(|p| p.due.checked_sub(BURST_AHEAD).unwrap_or(p.due));
+        let paused = self.paused.get(&chat).copied();
+        match (paced, paused) {
+            (Some(a), Some(b)) => a.max(b),
+            (a, b) => a.or(b).unwrap_or(now),
+        }
+    }
+
+    /// When the bot as a whole may send next.
+    fn overall_ready_at(&self, now: Instant) -> Instant {
+        if self.recent.len() < OVERALL_PER_SECOND as usize {
+            now
+        } else {
+            self.recent[0] + Duration::from_secs(1)
+        }
+    }
+
+    fn record_send(&mut self, chat: ChatId, now: Instant) {
+        let due = self.paces.get(&chat).map_or(now, |p| p.due.max(now));
+        self.paces.insert(
+            chat,
+            Pace {
+                due: due + Duration::from_secs(1),
+            },
+        );
+        self.recent.push_back(now);
+        while self.recent.len() > OVERALL_PER_SECOND as usize {
+            self.recent.pop_front();
+        }
+    }
+
+    /// Starts every job that may go now, oldest first; returns when to look again.
+    fn start_ready(&mut self, done: &mpsc::UnboundedSender<Done>) -> Option<Instant> {
+        let now = Instant::now();
+        self.paused.retain(|_, until| *until > now);
+        if self.paces.len() > 4096 {
+            self.paces.retain(|_, p| p.due > now);
+        }
+        let mut next: Option<Instant> = None;
+        let mut i = 0;
+        while i < self.waiting.len() {
+            let chat = self.waiting[i].chat;
+            if self.busy.contains(&chat) {
+                i += 1;
+                continue;
+            }
+            let overall = self.overall_ready_at(now);
+            if overall > now {
+                next = Some(next.map_or(overall, |n| n.min(overall)));
+                break;
+            }
+            let ready = self.chat_ready_at(chat, now);
+            if ready > now {
+                next = Some(next.map_or(ready, |n| n.min(ready)));
+                i += 1;
+                continue;
+            }
+            let job = self.waiting.remove(i).expect("index in range");
+            self.busy.insert(chat);
+            self.record_send(chat, now);
+            let api = self.api.clone();
+            let reporter = self.reporter.clone();
+            let done = done.clone();
+            tokio::spawn(async move {
+                let retry = deliver(&api, &reporter, job).await;
+                let _ = done.send(Done { chat, retry });
+            });
+        }
+        next
+    }
+
+    async fn run(mut self) {
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
+        let mut open = true;
+        loop {
+            let wake = self.start_ready(&done_tx);
+            if !open && self.waiting.is_empty() && self.busy.is_empty() {
+                return;
+            }
+            tokio::select! {
+                job = self.jobs.recv(), if open => match job {
+                    Some(job) => self.waiting.push_back(job),
+                    None => open = false,
+                },
+                Some(done) = done_rx.recv() => {
+                    self.busy.remove(&done.chat);
+                    match done.retry {
+                        Some((until, job)) => {
+                            self.paused.insert(done.chat, until);
+                            self.waiting.push_front(job);
+                        }
+                        None => self.outstanding.send_modify(|n| *n = n.saturating_sub(1)),
+                    }
+                }
+                () = async {
+                    match wake {
+                        Some(at) => sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                } => {}
+            }
+        }
+    }
+}
+
+/// Sends one job, retrying network failures; reports the outcome. A 429 hands the job back
+/// with the time the chat may send again.
+async fn deliver(api: &Bot, reporter: &Reporter, job: Job) -> Option<(Instant, Job)> {
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        match send_body(api, job.chat, &job.body).await {
+            Ok(message) => {
+                report(reporter, job.chat, job.key, Delivery::Sent(message));
+                return None;
+            }
+            Err(RequestError::RetryAfter(wait)) => {
+                let wait = wait.duration().min(MAX_RETRY_AFTER);
+                tracing::warn!(chat = job.chat.0, ?wait, "Telegram asked to slow down");
+                return Some((Instant::now() + wait, job));
+            }
+            Err(RequestError::Api(
+                ApiError::BotBlocked
+                | ApiError::UserDeactivated
+                | ApiError::ChatNotFound
+                | ApiError::BotKicked
+                | ApiError::BotKickedFromSupergroup,
+            )) => {
+                tracing::info!(
+                    chat = job.chat.0,
+                    "the user blocked the bot: the message waits"
+                );
+                report(reporter, job.chat, job.key, Delivery::Blocked);
+                return None;
+            }
+            Err(RequestError::Api(error)) => {
+                tracing::error!(chat = job.chat.0, %error, "Telegram refused a message");
+                report(
+                    reporter,
+                    job.chat,
+                    job.key,
+                    Delivery::Refused(error.to_string()),
+                );
+                return None;
+            }
+            Err(error) => {
+                tracing::warn!(chat = job.chat.0, error = %describe(&error), ?backoff, "sending failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
+
+/// Sends a body; returns the id of the (last) message holding it.
+async fn send_body(api: &Bot, chat: ChatId, body: &Body) -> Result<Option<i32>, RequestError> {
+    match body {
+        Body::Text {
+            header,
+            text,
+            keyboard,
+        } => send_text(api, chat, header.as_deref(), text, keyboard.as_ref()).await,
+        Body::Edit {
+            message,
+            text,
+            keyboard,
+        } => {
+            let edit = |html: bool| {
+                let content = if html {
+                    html::escape(text)
+                } else {
+                    text.clone()
+                };
+                let mut request = api.edit_message_text(chat, MessageId(*message), content);
+                if html {
+                    request = request.parse_mode(ParseMode::Html);
+                }
+                if let Some(keyboard) = keyboard {
+                    request = request.reply_markup(keyboard.markup());
+                }
+                request.send()
+            };
+            let result = match edit(true).await {
+                Err(RequestError::Api(ApiError::CantParseEntities(_))) => edit(false).await,
+                other => other,
+            };
+            match result {
+                Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(Some(*message)),
+                Err(RequestError::Api(
+                    ApiError::MessageToEditNotFound
+                    | ApiError::MessageIdInvalid
+                    | ApiError::MessageCantBeEdited,
+                )) => send_text(api, chat, None, text, keyboard.as_ref()).await,
+                Err(error) => Err(error),
+            }
+        }
+        Body::Document {
+            name,
+            content,
+            caption,
+        } => {
+            let mut request = api.send_document(
+                chat,
+                InputFile::memory(content.clone().into_bytes()).file_name(name.clone()),
+            );
+            if let Some(caption) = caption {
+                request = request.caption(caption.clone());
+            }
+            Ok(Some(request.send().await?.id.0))
+        }
+    }
+}
+
+async fn send_text(
+    api: &Bot,
+    chat: ChatId,
+    header: Option<&str>,
+    text: &str,
+    keyboard: Option<&Keyboard>,
+) -> Result<Option<i32>, RequestError> {
+    let parts = html::parts(header, text);
+    let mut last = None;
+    for (i, part) in parts.iter().enumerate() {
+        let markup = keyboard.filter(|_| i + 1 == parts.len());
+        let message = |content: &str, html: bool| {
+            let mut request = api.send_message(chat, content);
+            if html {
+                request = request.parse_mode(ParseMode::Html);
+            }
+            if let Some(keyboard) = markup {
+                request = request.reply_markup(keyboard.markup());
+            }
+            request.send()
+        };
+        let sent = match message(&part.html, true).await {
+            Err(RequestError::Api(ApiError::CantParseEntities(reason))) => {
+                tracing::warn!(%reason, "Telegram rejected the markup; sending plain text");
+                message(&part.plain, false).await?
+            }
+            other => other?,
+        };
+        last = Some(sent.id.0);
+    }
+    Ok(last)
+}
+
+/// Runs a call that is not a queued message (a callback answer, a start-up call), waiting
+/// out a 429 up to three times (each wait capped).
+pub async fn retrying<T, F, Fut>(mut call: F) -> Result<T, RequestError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, RequestError>>,
+{
+    let mut attempts = 0;
+    loop {
+        match call().await {
+            Err(RequestError::RetryAfter(wait)) if attempts < 3 => {
+                tokio::time::sleep(wait.duration().min(MAX_RETRY_AFTER)).await;
+                attempts += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// A Bot API error as text, without the request URL (which holds the token).
+pub fn describe(error: &RequestError) -> String {
+    match error {
+        RequestError::Network(error) => {
+            let error: &reqwest::Error = error;
+            format!("network error: {}", strip_url(error))
+        }
+        other => other.to_string(),
+    }
+}
+
+fn strip_url(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    if let Some(url) = error.url() {
+        text = text.replace(url.as_str(), "<Bot API URL>");
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_retry_after_is_capped() {
+        let wait = teloxide::types::Seconds::from_seconds(u32::MAX);
+        assert_eq!(wait.duration().min(MAX_RETRY_AFTER), MAX_RETRY_AFTER);
+    }
+}

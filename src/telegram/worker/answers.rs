@@ -1,0 +1,313 @@
+//! Answers: text during an interview becomes a turn of the engine (or waits for the rate
+//! limit), and the engine's outcome becomes messages.
+
+use teloxide::types::ChatAction;
+use tokio::time::Instant;
+
+use super::{ChatWorker, Done, Op, Step};
+use crate::{
+    i18n::Msg,
+    interview::{Finished, Outcome, Rejection, Session},
+    telegram::{event::Input, keyboards, outbox::Body, state::ChatState, typing::Typing},
+};
+
+impl ChatWorker {
+    /// Text from the user, by the chat's state.
+    pub(super) async fn text(&mut self, text: String, update: u32) -> Step {
+        match self.record.dialogue.clone() {
+            ChatState::Interviewing => self.answer(text, update).await,
+            ChatState::Idle => match self.deps.engine.session(self.user).await? {
+                // The chat state was lost (a deleted file), but the interview is there.
+                Some(session) if session.finished_at.is_none() => {
+                    self.record.dialogue = ChatState::Interviewing;
+                    self.save().await?;
+                    self.answer(text, update).await
+                }
+                _ => self.notice(Msg::SendStart, update).await,
+            },
+            ChatState::ResumeOrRestart {
+                prompt,
+                session,
+                mut held,
+            } => {
+                held.push(text);
+                self.record.dialogue = ChatState::ResumeOrRestart {
+                    prompt,
+                    session,
+                    held,
+                };
+                self.notice(Msg::ChooseWithButtons, update).await
+            }
+            ChatState::ChoosingLanguage { .. }
+            | ChatState::ChoosingStyle { .. }
+            | ChatState::Briefing { .. } => self.notice(Msg::ChooseWithButtons, update).await,
+        }
+    }
+
+    /// An answer: a turn now, or kept for when the rate limit allows.
+    async fn answer(&mut self, text: String, update: u32) -> Step {
+        if self.wake.is_none() && self.turns.take().is_ok() {
+            self.start_turn(Some((text, update)));
+            return Ok(());
+        }
+        let outcome = self
+            .deps
+            .engine
+            .hold(self.user, &text, Some(u64::from(update)))
+            .await;
+        match outcome {
+            Ok(Outcome::Held) => self.answer_pending().await,
+            other => self.outcome(other, Some(text), Some(update)).await,
+        }
+    }
+
+    /// Answers the saved answer now, or when the rate limit allows (telling the user once).
+    pub(super) async fn answer_pending(&mut self) -> Step {
+        if self.op.is_some() {
+            return Ok(());
+        }
+        if self.wake.is_none() {
+            match self.turns.take() {
+                Ok(()) => {
+                    self.told_limited = false;
+                    self.start_turn(None);
+                    return Ok(());
+                }
+                Err(wait) => self.wake = Some(Instant::now() + wait),
+            }
+        }
+        if !self.told_limited {
+            self.told_limited = true;
+            let wait = self.wake.map_or(0, |at| {
+                at.saturating_duration_since(Instant::now()).as_secs()
+            });
+            let text = self.text_of(&Msg::RateLimited {
+                seconds: wait.max(1),
+            });
+            tracing::info!(user = %self.user, wait, "rate limit reached: the answer waits");
+            self.record.push(Body::text(text), false);
+            self.save().await?;
+            self.flush(false).await?;
+        }
+        Ok(())
+    }
+
+    /// The rate limit's wait is over: the held answer is taken.
+    pub(super) async fn take_held(&mut self) -> Step {
+        self.answer_pending().await
+    }
+
+    /// Starts a turn: `text` (with its update) as a new answer, or the saved answer.
+    fn start_turn(&mut self, text: Option<(String, u32)>) {
+        let (interrupt, interrupted) = tokio::sync::oneshot::channel::<()>();
+        let engine = self.deps.engine.clone();
+        let user = self.user;
+        let future = async move {
+            let interrupted = async move {
+                let _ = interrupted.await;
+            };
+            let outcome = match &text {
+                Some((answer, update)) => {
+                    engine
+                        .answer_input(user, answer, Some(u64::from(*update)), interrupted)
+                        .await
+                }
+                None => engine.answer_pending(user, interrupted).await,
+            };
+            Done::Turn {
+                outcome,
+                text: text.map(|(t, update)| (t, Some(update))),
+                command: None,
+            }
+        };
+        self.op = Some(Op::new(
+            future,
+            Some(interrupt),
+            Typing::start(&self.deps.sender, self.chat, ChatAction::Typing),
+        ));
+    }
+
+    /// Starts the wrap-up (/complete): not interrupted by text, which waits for it.
+    pub(super) fn start_complete(&mut self, update: u32) {
+        let engine = self.deps.engine.clone();
+        let user = self.user;
+        self.op = Some(Op::new(
+            async move {
+                Done::Turn {
+                    outcome: engine.complete(user).await,
+                    text: None,
+                    command: Some(update),
+                }
+            },
+            None,
+            Typing::start(&self.deps.sender, self.chat, ChatAction::Typing),
+        ));
+    }
+
+    /// What the engine's work came to.
+    pub(super) async fn on_done(&mut self, done: Done) -> Step {
+        match done {
+            Done::Turn {
+                outcome,
+                text,
+                command,
+            } => {
+                if let Some(update) = command {
+                    self.record.see(update);
+                    self.save().await?;
+                }
+                let (text, update) = match text {
+                    Some((text, update)) => (Some(text), update),
+                    None => (None, command),
+                };
+                self.outcome(outcome, text, update).await
+            }
+            Done::Begun { result, update } => {
+                let begun = result?;
+                self.record.dialogue = ChatState::Interviewing;
+                self.record.see(update);
+                if begun.quarantined {
+                    let text = self.text_of(&Msg::SessionQuarantined);
+                    self.record.push(Body::text(text), false);
+                }
+                self.save().await?;
+                self.flush(true).await
+            }
+        }
+    }
+
+    /// Turns an engine outcome into messages. `text` and `update` are the answer the outcome
+    /// is about, if it was a new one.
+    pub(super) async fn outcome(
+        &mut self,
+        outcome: Result<Outcome, crate::interview::EngineError>,
+        text: Option<String>,
+        update: Option<u32>,
+    ) -> Step {
+        let say = |worker: &mut ChatWorker, msg: Msg| {
+            let text = worker.text_of(&msg);
+            worker.record.push(Body::text(text), false);
+            if let Some(update) = update {
+                worker.record.see(update);
+            }
+        };
+        match outcome? {
+            Outcome::Reply(_) => return self.flush(true).await,
+            Outcome::Finished(finished) => return self.finished(*finished).await,
+            Outcome::Rejected(Rejection::Empty) => say(self, Msg::AnswerEmpty),
+            Outcome::Rejected(Rejection::TooLong { length, limit }) => {
+                say(self, Msg::AnswerTooLong { length, limit })
+            }
+            Outcome::Idle {
+                session,
+                stage,
+                idle_for,
+                ..
+            } => {
+                let stage = self.text_of(&Msg::stage(stage));
+                let prompt = self.text_of(&Msg::IdlePrompt {
+                    minutes: (idle_for.as_secs() / 60) as i64,
+                    stage,
+                });
+                let keyboard =
+                    keyboards::resume_or_restart(self.deps.engine.catalog(), self.lang, session);
+                self.record.dialogue = ChatState::ResumeOrRestart {
+                    prompt: None,
+                    session,
+                    held: text.into_iter().collect(),
+                };
+                self.record.push(Body::ask(prompt, keyboard), true);
+                if let Some(update) = update {
+                    self.record.see(update);
+                }
+            }
+            Outcome::NoInterview => {
+                self.record.dialogue = ChatState::Idle;
+                say(self, Msg::SendStart);
+            }
+            Outcome::Quarantined => {
+                self.record.dialogue = ChatState::Idle;
+                let text = format!(
+                    "{}\n\n{}",
+                    self.text_of(&Msg::SessionQuarantined),
+                    self.text_of(&Msg::SendStart)
+                );
+                self.record.push(Body::text(text), false);
+            }
+            Outcome::Superseded => return self.join_deferred_texts().await,
+            Outcome::Held => return self.answer_pending().await,
+            Outcome::Duplicate => return self.recover().await,
+        }
+        self.save().await?;
+        self.flush(false).await
+    }
+
+    /// Newer text arrived while the model was thinking: every text waiting is added to the
+    /// saved answer, and one turn answers them all.
+    async fn join_deferred_texts(&mut self) -> Step {
+        let mut rest = std::collections::VecDeque::new();
+        while let Some(incoming) = self.deferred.pop_front() {
+            let Input::Text(text) = &incoming.input else {
+                rest.push_back(incoming);
+                continue;
+            };
+            self.waiting.push(incoming.update);
+            let outcome = self
+                .deps
+                .engine
+                .hold(self.user, text, Some(u64::from(incoming.update)))
+                .await;
+            match outcome {
+                Ok(Outcome::Held | Outcome::Duplicate) => {}
+                other => {
+                    Box::pin(self.outcome(other, Some(text.clone()), Some(incoming.update))).await?
+                }
+            }
+        }
+        self.deferred = rest;
+        self.answer_pending().await
+    }
+
+    /// The interview ended: the closing words, a notice and the report.
+    async fn finished(&mut self, finished: Finished) -> Step {
+        self.lang = finished.language;
+        self.queue_ending(finished.session, finished.report).await
+    }
+
+    /// An ended interview found on disk (the process stopped before it was archived).
+    pub(super) async fn close(&mut self, session: &Session) -> Step {
+        if self.record.closed == Some(session.id) {
+            return self.flush(true).await;
+        }
+        let report = match &session.report_path {
+            Some(path) => tokio::fs::read_to_string(path).await.unwrap_or_default(),
+            None => String::new(),
+        };
+        self.lang = session.language;
+        self.queue_ending(session.id, report).await
+    }
+
+    /// Queues the end of interview `session` once: the notice and the report, after the
+    /// closing words still in the transcript.
+    async fn queue_ending(&mut self, session: u32, report: String) -> Step {
+        if self.record.closed != Some(session) {
+            let notice = self.text_of(&Msg::InterviewComplete);
+            self.record.push(Body::text(notice), false);
+            if !report.trim().is_empty() {
+                let caption = self.text_of(&Msg::ReportCaption);
+                self.record.push(
+                    Body::Document {
+                        name: "knowledge-report.md".into(),
+                        content: report,
+                        caption: Some(caption),
+                    },
+                    false,
+                );
+            }
+            self.record.closed = Some(session);
+            self.record.dialogue = ChatState::Idle;
+            self.save().await?;
+        }
+        self.flush(true).await
+    }
+}

@@ -1,0 +1,129 @@
+//! The commands: /start, /status, /reset, /complete, /language, /help, /export, /delete.
+
+use tokio::time::Instant;
+
+use super::{ChatWorker, REPEAT_WINDOW, Step, presses::unix_minutes};
+use crate::{
+    i18n::Msg,
+    interview::{export, status},
+    telegram::{callback::Callback, command::Command, event::Incoming, keyboards, outbox::Body},
+};
+
+impl ChatWorker {
+    /// Runs a command. A command repeated within a few seconds, with nothing changed since
+    /// the first (a /start flood), gets no second answer.
+    pub(super) async fn command(&mut self, command: Command, incoming: &Incoming) -> Step {
+        let update = incoming.update;
+        if let Some((last, at, state)) = &self.last_command
+            && *last == command
+            && at.elapsed() < REPEAT_WINDOW
+            && *state == self.record.dialogue
+        {
+            tracing::info!(user = %self.user, ?command, "repeated command ignored");
+            return Ok(());
+        }
+        let result = self.run_command(command, incoming).await;
+        self.last_command = Some((command, Instant::now(), self.record.dialogue.clone()));
+        tracing::debug!(user = %self.user, update, ?command, "command taken");
+        result
+    }
+
+    async fn run_command(&mut self, command: Command, incoming: &Incoming) -> Step {
+        let update = incoming.update;
+        let session = self
+            .deps
+            .engine
+            .session(self.user)
+            .await?
+            .filter(|s| s.finished_at.is_none());
+        match command {
+            Command::Start => {
+                self.start_command(&incoming.person.first_name, update)
+                    .await
+            }
+            Command::Help => self.notice(Msg::Help, update).await,
+            Command::Status => match session {
+                Some(session) => {
+                    let text = status::render(&session, self.deps.engine.catalog());
+                    let (title, body) = text.split_once('\n').unwrap_or((&text, ""));
+                    let body = Body::Text {
+                        header: Some(title.to_owned()),
+                        text: body.to_owned(),
+                        keyboard: None,
+                    };
+                    self.say(body, update).await
+                }
+                None => self.no_interview(update).await,
+            },
+            Command::Reset => match session {
+                Some(session) => {
+                    let keyboard = keyboards::confirm(
+                        self.deps.engine.catalog(),
+                        self.lang,
+                        Msg::ButtonResetConfirm,
+                        Callback::ResetConfirm(session.id),
+                    );
+                    let text = self.text_of(&Msg::ResetConfirm);
+                    self.say(Body::ask(text, keyboard), update).await
+                }
+                None => self.no_interview(update).await,
+            },
+            Command::Complete => match session {
+                Some(_) => {
+                    self.start_complete(update);
+                    Ok(())
+                }
+                None => self.no_interview(update).await,
+            },
+            Command::Language => {
+                let text = self.text_of(&Msg::ChooseLanguage);
+                self.ask_language(text, session.is_some(), update).await
+            }
+            Command::Export => match session {
+                Some(session) => {
+                    let catalog = self.deps.engine.catalog();
+                    let markdown = export::markdown(&session, catalog);
+                    let json = export::json(&session);
+                    let caption = self.text_of(&Msg::ExportTranscript);
+                    self.record.push(
+                        Body::Document {
+                            name: "interview-transcript.md".into(),
+                            content: markdown,
+                            caption: Some(caption),
+                        },
+                        false,
+                    );
+                    self.say(
+                        Body::Document {
+                            name: "interview-transcript.json".into(),
+                            content: json,
+                            caption: None,
+                        },
+                        update,
+                    )
+                    .await
+                }
+                None => self.no_interview(update).await,
+            },
+            Command::Delete => {
+                let keyboard = keyboards::confirm(
+                    self.deps.engine.catalog(),
+                    self.lang,
+                    Msg::ButtonDeleteConfirm,
+                    Callback::DeleteConfirm(unix_minutes()),
+                );
+                let text = self.text_of(&Msg::DeleteConfirm);
+                self.say(Body::ask(text, keyboard), update).await
+            }
+        }
+    }
+
+    async fn no_interview(&mut self, update: u32) -> Step {
+        let text = format!(
+            "{}\n{}",
+            self.text_of(&Msg::NoInterview),
+            self.text_of(&Msg::SendStart)
+        );
+        self.say(Body::text(text), update).await
+    }
+}

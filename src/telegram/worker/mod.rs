@@ -1,0 +1,572 @@
+//! The chat worker: one task per active chat, the only place that changes the chat's state.
+//!
+//! It takes the chat's events in arrival order: what the user did (text, buttons, commands)
+//! and what became of the messages it sent. It runs the engine, writes the dialogue state and
+//! the outbox, and hands messages to the [`Sender`]. While the engine works (a turn, the first
+//! question, the wrap-up), it keeps listening: button presses are answered at once, text
+//! interrupts a turn so quick messages join into one answer, anything else waits its turn.
+//!
+//! Durability, step by step: an update's effect is saved with its id (the chat record's
+//! `seen`, or the session's `last_input` for answers) before the next update is taken, and
+//! a message is saved (in the record's outbox, or in the transcript) before it is sent. The
+//! updates behind the chat's work are marked handled in the inbox only once everything they
+//! caused has reached Telegram, so after a crash they come back, are recognised, and the work
+//! left undone is picked up: an unanswered answer is answered, an undelivered reply is sent.
+
+mod answers;
+mod commands;
+pub mod limits;
+mod presses;
+mod setup;
+
+use std::{
+    collections::{HashSet, VecDeque},
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    time::Duration,
+};
+
+use teloxide::types::ChatId;
+use tokio::{sync::mpsc, time::Instant};
+
+use self::limits::TurnLimiter;
+use super::{
+    access::Access,
+    command::Command,
+    event::{Event, Incoming, Input},
+    inbox::Inbox,
+    outbox::{Body, Delivery, Key},
+    profile::Profile,
+    record::ChatRecord,
+    router::Router,
+    sender::Sender,
+    state::ChatState,
+    typing::Typing,
+};
+use crate::{
+    i18n::{Lang, Msg},
+    interview::{Begun, Engine, EngineError, Outcome, Role, Session, Stage, UserId},
+    store::StoreError,
+};
+
+/// What every chat worker is built with.
+#[derive(Debug)]
+pub struct Deps {
+    /// The interview engine.
+    pub engine: Arc<Engine>,
+    /// Where messages go.
+    pub sender: Sender,
+    /// The durable inbox, to mark updates handled.
+    pub inbox: Inbox,
+    /// The allow list and operators.
+    pub access: Arc<Access>,
+    /// `DEFAULT_LANGUAGE`.
+    pub default_language: Lang,
+    /// Turns a user may start per window (`RATE_LIMIT_MESSAGES`).
+    pub turns_per_window: u32,
+    /// The rate limit's window (`RATE_LIMIT_WINDOW_SECONDS`).
+    pub turn_window: Duration,
+    /// How long a worker with nothing to do stays before it ends.
+    pub idle_after: Duration,
+}
+
+/// Why handling an event failed: storage. The user is told to try again; the log gets this.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// The engine failed (storage).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The chat record or the profile could not be saved.
+    #[error("chat storage: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// The result of a worker step.
+type Step = Result<(), WorkerError>;
+
+/// What the engine is doing for the chat.
+struct Op {
+    /// The work. (In a mutex only so the worker is `Sync` and its own methods may hold `&self`
+    /// across an await; it is only ever reached through `&mut`, never locked.)
+    future: std::sync::Mutex<Pin<Box<dyn Future<Output = Done> + Send>>>,
+    /// Resolving it abandons a turn's model call (newer text arrived); `None` when the work
+    /// cannot be interrupted.
+    interrupt: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The typing indicator while it runs.
+    _typing: Typing,
+}
+
+/// What the engine's work came to.
+enum Done {
+    /// A turn: the outcome, and the text it was given (kept if the session turns out idle).
+    Turn {
+        outcome: Result<Outcome, EngineError>,
+        text: Option<(String, Option<u32>)>,
+        /// A command whose effect this turn is: recorded as seen once the turn is saved.
+        command: Option<u32>,
+    },
+    /// The first question of a new interview.
+    Begun {
+        result: Result<Begun, EngineError>,
+        update: u32,
+    },
+}
+
+/// One chat's worker.
+pub struct ChatWorker {
+    /// The (private) chat, which is also the user's id.
+    chat: ChatId,
+    /// The user.
+    user: UserId,
+    /// Shared parts.
+    deps: Arc<Deps>,
+    /// This chat's events.
+    events: mpsc::UnboundedReceiver<Event>,
+    /// To leave when quiet.
+    router: Arc<Router>,
+    /// The dialogue state and outbox, as saved.
+    record: ChatRecord,
+    /// The language to speak.
+    lang: Lang,
+    /// The user chose the language (else it follows their client's).
+    language_chosen: bool,
+    /// The engine's work in progress.
+    op: Option<Op>,
+    /// Events that arrived while the engine worked, to take afterwards.
+    deferred: VecDeque<Incoming>,
+    /// Updates whose consequences are not all delivered yet.
+    waiting: Vec<u32>,
+    /// Messages handed to the sender and not yet reported back.
+    in_flight: HashSet<Key>,
+    /// The per-user rate limit.
+    turns: TurnLimiter,
+    /// When a held answer may be taken.
+    wake: Option<Instant>,
+    /// The user was told their answer waits for the rate limit.
+    told_limited: bool,
+    /// The last command taken, when, and the state it left: a repeat of it that changes
+    /// nothing gets no second answer.
+    last_command: Option<(Command, Instant, ChatState)>,
+    /// Shutdown: stop once the work in hand is done.
+    stopping: bool,
+}
+
+/// A repeated command within this time, with nothing changed since, gets no second answer.
+const REPEAT_WINDOW: Duration = Duration::from_secs(10);
+
+impl Op {
+    /// Work in progress, interruptible by `interrupt` if given.
+    fn new(
+        future: impl Future<Output = Done> + Send + 'static,
+        interrupt: Option<tokio::sync::oneshot::Sender<()>>,
+        typing: Typing,
+    ) -> Op {
+        Op {
+            future: std::sync::Mutex::new(Box::pin(future)),
+            interrupt,
+            _typing: typing,
+        }
+    }
+}
+
+impl ChatWorker {
+    /// A worker for `chat`, taking `events`.
+    pub fn new(
+        chat: ChatId,
+        deps: Arc<Deps>,
+        events: mpsc::UnboundedReceiver<Event>,
+        router: Arc<Router>,
+    ) -> Self {
+        let turns = TurnLimiter::new(deps.turns_per_window, deps.turn_window);
+        let lang = deps.default_language;
+        ChatWorker {
+            chat,
+            user: UserId(u64::try_from(chat.0).unwrap_or_default()),
+            deps,
+            events,
+            router,
+            record: ChatRecord::default(),
+            lang,
+            language_chosen: false,
+            op: None,
+            deferred: VecDeque::new(),
+            waiting: Vec::new(),
+            in_flight: HashSet::new(),
+            turns,
+            wake: None,
+            told_limited: false,
+            last_command: None,
+            stopping: false,
+        }
+    }
+
+    /// Runs until the chat has been quiet for a while, or shutdown.
+    pub async fn run(mut self) {
+        if let Err(error) = self.start().await {
+            self.failed(error);
+        }
+        loop {
+            let idle = self.deps.idle_after;
+            let quiet = self.op.is_none()
+                && self.wake.is_none()
+                && self.in_flight.is_empty()
+                && self.deferred.is_empty();
+            let busy = self.op.is_some();
+            let next = {
+                let ChatWorker {
+                    events, op, wake, ..
+                } = &mut self;
+                tokio::select! {
+                    event = events.recv() => match event {
+                        Some(event) => Next::Event(event),
+                        None => Next::Closed,
+                    },
+                    done = async {
+                        match op.as_mut() {
+                            Some(op) => {
+                                let future = op.future.get_mut().unwrap_or_else(|e| e.into_inner());
+                                future.await
+                            }
+                            None => std::future::pending().await,
+                        }
+                    } => Next::Done(done),
+                    () = async {
+                        match wake {
+                            Some(at) if !busy => tokio::time::sleep_until(*at).await,
+                            _ => std::future::pending().await,
+                        }
+                    } => Next::Wake,
+                    () = tokio::time::sleep(idle), if quiet => Next::Quiet,
+                }
+            };
+            let result = match next {
+                Next::Event(Event::Stop) => {
+                    self.stopping = true;
+                    Ok(())
+                }
+                Next::Event(event) => self.on_event(event).await,
+                Next::Done(done) => {
+                    self.op = None;
+                    self.on_done(done).await
+                }
+                Next::Wake => {
+                    self.wake = None;
+                    self.take_held().await
+                }
+                Next::Quiet | Next::Closed => {
+                    if self.router.retire(self.chat, &self.events) {
+                        return;
+                    }
+                    Ok(())
+                }
+            };
+            if let Err(error) = result {
+                self.failed(error);
+            }
+            if let Err(error) = self.take_deferred().await {
+                self.failed(error);
+            }
+            self.settle().await;
+            if self.stopping && self.op.is_none() && self.router.retire(self.chat, &self.events) {
+                return;
+            }
+        }
+    }
+
+    /// Loads the chat's record and language, then picks up any work left undone.
+    async fn start(&mut self) -> Step {
+        let store = self.deps.engine.store();
+        self.record = ChatRecord::load(store, self.user).await?;
+        if let Some(profile) = Profile::load(store, self.user).await {
+            self.lang = profile.language;
+            self.language_chosen = true;
+        }
+        self.recover().await
+    }
+
+    async fn on_event(&mut self, event: Event) -> Step {
+        match event {
+            Event::Incoming(incoming) => {
+                if self.op.is_some() {
+                    self.arrived_while_busy(incoming);
+                    return Ok(());
+                }
+                self.take(incoming).await
+            }
+            Event::Delivered { key, delivery } => self.delivered(key, delivery).await,
+            Event::Wake => self.recover().await,
+            Event::Stop => Ok(()),
+        }
+    }
+
+    /// An event arriving while the engine works: text interrupts a turn and joins the answer;
+    /// a press is answered now and acted on afterwards; anything else waits.
+    fn arrived_while_busy(&mut self, mut incoming: Incoming) {
+        match &mut incoming.input {
+            Input::Text(_) => {
+                if let Some(interrupt) = self.op.as_mut().and_then(|op| op.interrupt.take()) {
+                    let _ = interrupt.send(());
+                }
+            }
+            Input::Press(press) => {
+                let live = self.is_live(press);
+                self.answer_press(press, live);
+            }
+            _ => {}
+        }
+        self.deferred.push_back(incoming);
+    }
+
+    /// Takes what the user did, with the chat idle.
+    async fn take(&mut self, incoming: Incoming) -> Step {
+        self.waiting.push(incoming.update);
+        if self.record.blocked {
+            // They are back: what waited for them goes first.
+            self.record.blocked = false;
+            self.save().await?;
+            self.flush(true).await?;
+        }
+        if !self.language_chosen
+            && let Some(lang) = incoming
+                .person
+                .language_code
+                .as_deref()
+                .and_then(Lang::from_code)
+        {
+            self.lang = lang;
+        }
+        if self.record.has_seen(incoming.update) {
+            tracing::info!(user = %self.user, update = incoming.update, "update already handled");
+            return self.recover().await;
+        }
+        match incoming.input {
+            Input::Command(command) => self.command(command, &incoming).await,
+            Input::UnknownCommand => self.notice(Msg::UnknownCommand, incoming.update).await,
+            Input::Text(text) => self.text(text, incoming.update).await,
+            Input::Press(press) => self.press(press, incoming.update).await,
+            Input::Audio => self.notice(Msg::VoiceUnsupported, incoming.update).await,
+            Input::Unsupported => self.notice(Msg::UnsupportedMessage, incoming.update).await,
+        }
+    }
+
+    /// Takes the events that waited for the engine, until one starts new work.
+    async fn take_deferred(&mut self) -> Step {
+        while self.op.is_none() {
+            let Some(incoming) = self.deferred.pop_front() else {
+                break;
+            };
+            self.take(incoming).await?;
+        }
+        Ok(())
+    }
+
+    /// Picks up work left undone: an ended interview's report, an unanswered answer,
+    /// undelivered messages.
+    async fn recover(&mut self) -> Step {
+        if self.op.is_some() {
+            return Ok(());
+        }
+        if let Some(session) = self.deps.engine.session(self.user).await? {
+            if session.finished_at.is_some() {
+                return self.close(&session).await;
+            }
+            if session.pending().is_some() && self.wake.is_none() {
+                if self.record.dialogue == ChatState::Idle {
+                    self.record.dialogue = ChatState::Interviewing;
+                    self.save().await?;
+                }
+                self.flush(true).await?;
+                return self.answer_pending().await;
+            }
+        }
+        self.flush(true).await
+    }
+
+    /// Queues a notice and remembers that `update` produced it.
+    async fn notice(&mut self, msg: Msg, update: u32) -> Step {
+        let text = self.text_of(&msg);
+        self.say(Body::text(text), update).await
+    }
+
+    /// Queues `body` (saved first) for `update`.
+    async fn say(&mut self, body: Body, update: u32) -> Step {
+        self.record.push(body, false);
+        self.record.see(update);
+        self.save().await?;
+        self.flush(false).await
+    }
+
+    /// Saves the chat record.
+    async fn save(&self) -> Result<(), StoreError> {
+        self.record.save(self.deps.engine.store(), self.user).await
+    }
+
+    /// Hands every saved, undelivered message to the sender (unless the user blocked the bot):
+    /// the transcript's questions first when `transcript` is set, then the outbox.
+    async fn flush(&mut self, transcript: bool) -> Step {
+        if self.record.blocked {
+            return Ok(());
+        }
+        if transcript && let Some(session) = self.deps.engine.session(self.user).await? {
+            self.send_transcript(&session);
+        }
+        for outgoing in &self.record.outbox {
+            let key = Key::Outbox(outgoing.id);
+            if self.in_flight.insert(key) {
+                self.deps.sender.send(self.chat, key, outgoing.body.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands the session's undelivered questions to the sender, a stage header above each
+    /// question that opens a stage.
+    fn send_transcript(&mut self, session: &Session) {
+        for (index, entry) in session.undelivered() {
+            let key = Key::Transcript {
+                session: session.id,
+                index,
+            };
+            if !self.in_flight.insert(key) {
+                continue;
+            }
+            let opens_stage = session.transcript[..index]
+                .iter()
+                .rev()
+                .find(|e| e.role == Role::Interviewer)
+                .is_none_or(|previous| previous.stage != entry.stage);
+            let header = opens_stage.then(|| self.stage_title(entry.stage));
+            self.deps.sender.send(
+                self.chat,
+                key,
+                Body::Text {
+                    header,
+                    text: entry.text.clone(),
+                    keyboard: None,
+                },
+            );
+        }
+    }
+
+    /// What became of a message sent.
+    async fn delivered(&mut self, key: Key, delivery: Delivery) -> Step {
+        self.in_flight.remove(&key);
+        match delivery {
+            Delivery::Sent(message) => match key {
+                Key::Outbox(id) => {
+                    if let Some(at) = self.record.outbox.iter().position(|o| o.id == id) {
+                        let outgoing = self.record.outbox.remove(at);
+                        if outgoing.prompt
+                            && let Some(message) = message
+                        {
+                            self.record.dialogue =
+                                self.record.dialogue.clone().with_prompt(message);
+                        }
+                        self.save().await?;
+                    }
+                }
+                Key::Transcript { session, index } => {
+                    self.deps
+                        .engine
+                        .mark_delivered(self.user, session, index)
+                        .await?;
+                }
+                Key::Unsaved => {}
+            },
+            Delivery::Blocked => {
+                if key != Key::Unsaved && !self.record.blocked {
+                    self.record.blocked = true;
+                    self.save().await?;
+                }
+                self.in_flight.clear();
+            }
+            Delivery::Refused(reason) => {
+                tracing::error!(user = %self.user, ?key, %reason, "a message was dropped");
+                match key {
+                    Key::Outbox(id) => {
+                        self.record.outbox.retain(|o| o.id != id);
+                        self.save().await?;
+                    }
+                    Key::Transcript { session, index } => {
+                        self.deps
+                            .engine
+                            .mark_delivered(self.user, session, index)
+                            .await?;
+                    }
+                    Key::Unsaved => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// When nothing is left to do for the updates behind the chat's work, marks them handled;
+    /// archives an ended interview once its closing words and report are delivered.
+    async fn settle(&mut self) {
+        let quiet = self.op.is_none()
+            && self.in_flight.is_empty()
+            && self.deferred.is_empty()
+            && self.wake.is_none()
+            && (self.record.outbox.is_empty() || self.record.blocked);
+        if !quiet {
+            return;
+        }
+        if self.record.closed.is_some() && !self.record.blocked {
+            match self.deps.engine.retire_finished(self.user).await {
+                Ok(_) => {
+                    self.record.closed = None;
+                    if let Err(error) = self.save().await {
+                        self.failed(error.into());
+                        return;
+                    }
+                }
+                Err(error) => {
+                    self.failed(error.into());
+                    return;
+                }
+            }
+        }
+        for update in self.waiting.drain(..) {
+            self.deps.inbox.handled(update);
+        }
+        if let Err(error) = self.record.tidy(self.deps.engine.store(), self.user).await {
+            tracing::warn!(user = %self.user, %error, "could not remove an empty chat record");
+        }
+    }
+
+    /// Logs a failure and tells the user, in their language, to try again. The message is
+    /// not saved (saving is what failed), and nothing the user sent is lost: the update stays
+    /// unhandled and comes back after a restart.
+    fn failed(&mut self, error: WorkerError) {
+        tracing::error!(user = %self.user, %error, "could not handle an update");
+        let text = self.text_of(&Msg::InternalError);
+        self.deps
+            .sender
+            .send(self.chat, Key::Unsaved, Body::text(text));
+        self.waiting.clear();
+    }
+
+    /// The text of `msg` in the chat's language.
+    fn text_of(&self, msg: &Msg) -> String {
+        self.deps.engine.catalog().text(self.lang, msg)
+    }
+
+    /// "Stage 3/9 · Essence of the expertise".
+    fn stage_title(&self, stage: Stage) -> String {
+        self.text_of(&Msg::StageHeader {
+            number: stage.number(),
+            total: Stage::COUNT,
+            stage: self.text_of(&Msg::stage(stage)),
+        })
+    }
+}
+
+/// What woke the worker.
+enum Next {
+    Event(Event),
+    Done(Done),
+    Wake,
+    Quiet,
+    Closed,
+}

@@ -1,0 +1,171 @@
+//! Button presses. The data decodes into a [`Callback`], which is then checked against the
+//! chat's state: a button is live only on the message the state waits on, and buttons tied to
+//! an interview only for that interview. Anything else (an old button, another interview's
+//! button, forged or unknown data) is answered with a short notice and changes nothing.
+//! Every press is answered at once, so the client never shows a spinner.
+
+use super::{ChatWorker, Step};
+use crate::{
+    i18n::Msg,
+    telegram::{
+        callback::Callback,
+        event::Press,
+        outbox::{Body, Key},
+        state::ChatState,
+    },
+};
+
+/// How long a /delete confirmation stays valid, in minutes.
+pub const DELETE_CONFIRM_MINUTES: u32 = 10;
+
+/// Minutes since the Unix epoch: the stamp on a /delete confirmation.
+pub fn unix_minutes() -> u32 {
+    u32::try_from(chrono::Utc::now().timestamp() / 60).unwrap_or(u32::MAX)
+}
+
+/// Whether a /delete confirmation issued at `issued` (unix minutes) is still valid.
+fn fresh(issued: u32) -> bool {
+    let now = unix_minutes();
+    issued <= now.saturating_add(1) && now.saturating_sub(issued) <= DELETE_CONFIRM_MINUTES
+}
+
+impl ChatWorker {
+    /// Whether a press would act now, judged from the state alone (for presses that arrive
+    /// while the engine works: answered at once, acted on afterwards).
+    pub(super) fn is_live(&self, press: &Press) -> bool {
+        let Some(callback) = press.callback else {
+            return false;
+        };
+        let on_prompt = press.message.is_some() && press.message == self.record.dialogue.prompt();
+        match (callback, &self.record.dialogue) {
+            (Callback::Language(_), ChatState::ChoosingLanguage { .. })
+            | (Callback::Style(_), ChatState::ChoosingStyle { .. })
+            | (Callback::Begin, ChatState::Briefing { .. }) => on_prompt,
+            (
+                Callback::Resume(id) | Callback::StartOver(id),
+                ChatState::ResumeOrRestart { session, .. },
+            ) => on_prompt && id == *session,
+            (Callback::ResetConfirm(_) | Callback::DeleteConfirm(_) | Callback::Cancel, _) => {
+                press.message.is_some()
+            }
+            _ => false,
+        }
+    }
+
+    /// Answers the press's callback query (once).
+    pub(super) fn answer_press(&self, press: &mut Press, live: bool) {
+        if press.answered {
+            return;
+        }
+        press.answered = true;
+        let notice = (!live).then(|| self.text_of(&Msg::StaleButton));
+        self.deps
+            .sender
+            .answer_callback(press.query.clone(), notice);
+    }
+
+    /// Handles a button press.
+    pub(super) async fn press(&mut self, mut press: Press, update: u32) -> Step {
+        let message = press.message;
+        let state = self.record.dialogue.clone();
+        let live = |prompt: &Option<i32>| message.is_some() && message == *prompt;
+        let (Some(callback), Some(message)) = (press.callback, message) else {
+            return self.stale(&mut press).await;
+        };
+        match (callback, state) {
+            (
+                Callback::Language(lang),
+                ChatState::ChoosingLanguage {
+                    prompt,
+                    during_interview,
+                },
+            ) if live(&prompt) => {
+                self.answer_press(&mut press, true);
+                self.language_chosen(lang, message, during_interview, update)
+                    .await
+            }
+            (Callback::Style(style), ChatState::ChoosingStyle { prompt }) if live(&prompt) => {
+                self.answer_press(&mut press, true);
+                self.style_chosen(style, message, update).await
+            }
+            (Callback::Begin, ChatState::Briefing { style, prompt }) if live(&prompt) => {
+                self.answer_press(&mut press, true);
+                self.begin(style, message, update).await
+            }
+            (
+                Callback::Resume(id),
+                ChatState::ResumeOrRestart {
+                    prompt,
+                    session,
+                    held,
+                },
+            ) if live(&prompt) && id == session => {
+                self.answer_press(&mut press, true);
+                self.resume(message, held, update).await
+            }
+            (
+                Callback::StartOver(id),
+                ChatState::ResumeOrRestart {
+                    prompt, session, ..
+                },
+            ) if live(&prompt) && id == session => {
+                self.answer_press(&mut press, true);
+                self.start_over(message, update).await
+            }
+            (Callback::ResetConfirm(id), _) if self.current_session().await? == Some(id) => {
+                self.answer_press(&mut press, true);
+                self.start_over(message, update).await
+            }
+            (Callback::DeleteConfirm(issued), _) if fresh(issued) => {
+                self.answer_press(&mut press, true);
+                self.erase(message).await
+            }
+            (Callback::Cancel, _) => {
+                self.answer_press(&mut press, true);
+                let text = self.text_of(&Msg::Cancelled);
+                self.edit(message, text, None, update).await
+            }
+            (callback, state) => {
+                tracing::info!(user = %self.user, ?callback, ?state, "stale button");
+                self.stale(&mut press).await
+            }
+        }
+    }
+
+    async fn stale(&mut self, press: &mut Press) -> Step {
+        self.answer_press(press, false);
+        Ok(())
+    }
+
+    /// The id of the interview in progress, if any.
+    async fn current_session(&self) -> Result<Option<u32>, super::WorkerError> {
+        Ok(self
+            .deps
+            .engine
+            .session(self.user)
+            .await?
+            .filter(|s| s.finished_at.is_none())
+            .map(|s| s.id))
+    }
+
+    /// A confirmed /delete: every file of the user is erased, and nothing is written back
+    /// (the confirmation is sent without being saved).
+    async fn erase(&mut self, message: i32) -> Step {
+        let removed = self.deps.engine.delete(self.user).await?;
+        self.deps.inbox.forget(self.chat);
+        tracing::info!(user = %self.user, removed, "erased on request");
+        self.record = Default::default();
+        self.language_chosen = false;
+        let text = self.text_of(&Msg::DeleteDone);
+        self.deps.sender.send(
+            self.chat,
+            Key::Unsaved,
+            Body::Edit {
+                message,
+                text,
+                keyboard: None,
+            },
+        );
+        Ok(())
+    }
+}

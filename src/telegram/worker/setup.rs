@@ -1,0 +1,248 @@
+//! The setup flow in one message: /start shows the language buttons; the choice edits that
+//! message into the interviewer choice, then into the briefing with its 🚀 Begin button; the
+//! first question comes as a new message. Also the Resume / Start over choice for an
+//! interview already under way.
+
+use teloxide::types::ChatAction;
+
+use super::{ChatWorker, Done, Op, Step};
+use crate::{
+    i18n::{Lang, Msg},
+    interview::{Session, Style},
+    telegram::{keyboards, outbox::Body, profile::Profile, state::ChatState, typing::Typing},
+};
+
+impl ChatWorker {
+    /// /start: offers to resume an interview under way, else asks for the language.
+    pub(super) async fn start_command(&mut self, first_name: &str, update: u32) -> Step {
+        match self.deps.engine.session(self.user).await? {
+            Some(session) if session.finished_at.is_none() => {
+                self.offer_resume(&session, Vec::new(), update).await
+            }
+            _ => {
+                let text = self.text_of(&Msg::Welcome {
+                    name: first_name.to_owned(),
+                });
+                self.ask_language(text, false, update).await
+            }
+        }
+    }
+
+    /// Shows the language buttons (the chat's language first) in a new message.
+    pub(super) async fn ask_language(
+        &mut self,
+        text: String,
+        during_interview: bool,
+        update: u32,
+    ) -> Step {
+        let keyboard = keyboards::languages(self.deps.engine.catalog(), self.lang);
+        self.record.dialogue = ChatState::ChoosingLanguage {
+            prompt: None,
+            during_interview,
+        };
+        self.record.push(Body::ask(text, keyboard), true);
+        self.record.see(update);
+        self.save().await?;
+        self.flush(false).await
+    }
+
+    /// A language button on `message`: remembers it, then goes on with the setup in the same
+    /// message, or switches the running interview.
+    pub(super) async fn language_chosen(
+        &mut self,
+        lang: Lang,
+        message: i32,
+        during_interview: bool,
+        update: u32,
+    ) -> Step {
+        self.lang = lang;
+        self.language_chosen = true;
+        Profile { language: lang }
+            .save(self.deps.engine.store(), self.user)
+            .await?;
+        let chosen = self.text_of(&Msg::LanguageChosen);
+        if during_interview && self.deps.engine.set_language(self.user, lang).await? {
+            self.record.dialogue = ChatState::Interviewing;
+            let text = format!("{chosen}\n\n{}", self.text_of(&Msg::LanguageChanged));
+            return self.edit(message, text, None, update).await;
+        }
+        self.ask_style(message, chosen, update).await
+    }
+
+    /// Edits `message` into the interviewer choice, under `intro`.
+    pub(super) async fn ask_style(&mut self, message: i32, intro: String, update: u32) -> Step {
+        let mut text = intro;
+        text.push_str("\n\n");
+        text.push_str(&self.text_of(&Msg::ChooseStyle));
+        for style in Style::ALL {
+            let name = self.text_of(&Msg::style(style));
+            let description = self.text_of(&Msg::StyleDescription {
+                style: style.id().to_owned(),
+            });
+            text.push_str(&format!("\n\n• {name}: {description}"));
+        }
+        let keyboard = keyboards::styles(self.deps.engine.catalog(), self.lang);
+        self.record.dialogue = ChatState::ChoosingStyle {
+            prompt: Some(message),
+        };
+        self.edit(message, text, Some(keyboard), update).await
+    }
+
+    /// A personality button: the same message becomes the briefing with its Begin button.
+    pub(super) async fn style_chosen(&mut self, style: Style, message: i32, update: u32) -> Step {
+        let keyboard = keyboards::begin(self.deps.engine.catalog(), self.lang);
+        self.record.dialogue = ChatState::Briefing {
+            style,
+            prompt: Some(message),
+        };
+        let text = self.briefing(style);
+        self.edit(message, text, Some(keyboard), update).await
+    }
+
+    /// 🚀 Begin: the button goes, and the interview's first question is asked. The state
+    /// moves to the interview once the question is saved, so a crash before then leaves the
+    /// button live and the press is taken again.
+    pub(super) async fn begin(&mut self, style: Style, message: i32, update: u32) -> Step {
+        let text = self.briefing(style);
+        self.record.push(
+            Body::Edit {
+                message,
+                text,
+                keyboard: None,
+            },
+            false,
+        );
+        self.save().await?;
+        self.flush(false).await?;
+        let engine = self.deps.engine.clone();
+        let (user, lang) = (self.user, self.lang);
+        self.op = Some(Op::new(
+            async move {
+                Done::Begun {
+                    result: engine.begin(user, lang, style).await,
+                    update,
+                }
+            },
+            None,
+            Typing::start(&self.deps.sender, self.chat, ChatAction::Typing),
+        ));
+        Ok(())
+    }
+
+    /// "Interviewer: … ✓" and the briefing.
+    fn briefing(&self, style: Style) -> String {
+        let name = self.text_of(&Msg::style(style));
+        format!(
+            "{}\n\n{}",
+            self.text_of(&Msg::StyleChosen { style: name }),
+            self.text_of(&Msg::Briefing)
+        )
+    }
+
+    /// Offers Resume / Start over for `session` in a new message; `held` are answers typed
+    /// meanwhile.
+    pub(super) async fn offer_resume(
+        &mut self,
+        session: &Session,
+        held: Vec<String>,
+        update: u32,
+    ) -> Step {
+        let stage = self.text_of(&Msg::stage(session.stage));
+        let text = self.text_of(&Msg::InProgress {
+            stage,
+            answers: session.answers(),
+        });
+        let keyboard =
+            keyboards::resume_or_restart(self.deps.engine.catalog(), self.lang, session.id);
+        self.record.dialogue = ChatState::ResumeOrRestart {
+            prompt: None,
+            session: session.id,
+            held,
+        };
+        self.record.push(Body::ask(text, keyboard), true);
+        self.record.see(update);
+        self.save().await?;
+        self.flush(false).await
+    }
+
+    /// ▶️ Resume: the last question again, or the answers typed while the choice was
+    /// pending, taken as one answer.
+    pub(super) async fn resume(&mut self, message: i32, held: Vec<String>, update: u32) -> Step {
+        let Some(reply) = self.deps.engine.resume(self.user).await? else {
+            self.record.dialogue = ChatState::Idle;
+            let text = self.text_of(&Msg::SendStart);
+            return self.edit(message, text, None, update).await;
+        };
+        let stage = self.text_of(&Msg::stage(reply.stage));
+        let resumed = self.text_of(&Msg::Resumed { stage });
+        if held.is_empty() {
+            self.record.dialogue = ChatState::Interviewing;
+            self.record.push(
+                Body::Edit {
+                    message,
+                    text: resumed,
+                    keyboard: None,
+                },
+                false,
+            );
+            let header = self.stage_title(reply.stage);
+            self.record.push(
+                Body::Text {
+                    header: Some(header),
+                    text: reply.text,
+                    keyboard: None,
+                },
+                false,
+            );
+            self.record.see(update);
+            self.save().await?;
+            return self.flush(false).await;
+        }
+        // Saved into the session under this press's update before the state moves on, so a
+        // crash in between takes them once, not twice.
+        let outcome = self
+            .deps
+            .engine
+            .hold(self.user, &held.join("\n\n"), Some(u64::from(update)))
+            .await?;
+        self.record.dialogue = ChatState::Interviewing;
+        self.edit(message, resumed, None, update).await?;
+        match outcome {
+            crate::interview::Outcome::Held | crate::interview::Outcome::Duplicate => {
+                self.answer_pending().await
+            }
+            other => self.outcome(Ok(other), None, Some(update)).await,
+        }
+    }
+
+    /// 🔄 Start over (or a confirmed /reset): the interview is archived and the same message
+    /// becomes the interviewer choice.
+    pub(super) async fn start_over(&mut self, message: i32, update: u32) -> Step {
+        self.deps.engine.reset(self.user).await?;
+        let intro = self.text_of(&Msg::ResetDone);
+        self.ask_style(message, intro, update).await
+    }
+
+    /// Queues an edit of `message` (which becomes the state's prompt if the state waits on
+    /// one) and saves the state.
+    pub(super) async fn edit(
+        &mut self,
+        message: i32,
+        text: String,
+        keyboard: Option<keyboards::Keyboard>,
+        update: u32,
+    ) -> Step {
+        let prompt = keyboard.is_some();
+        self.record.push(
+            Body::Edit {
+                message,
+                text,
+                keyboard,
+            },
+            prompt,
+        );
+        self.record.see(update);
+        self.save().await?;
+        self.flush(false).await
+    }
+}
