@@ -13,11 +13,13 @@
 //! | [`interview`] | stage plan, personalities, session model, turn engine, context window, offline bank, report |
 //! | [`llm`] | the Claude client, the turn schema and its validation, retries |
 //! | [`store`] | atomic JSON session files, archive, quarantine |
+//! | [`faults`] | crash points for the crash tests (debug builds only) |
 //! | [`console`] | the terminal front end |
 //! | [`telegram`] | the Telegram front end: durable inbox, handler tree, one worker per chat, fair sending |
 
 pub mod app;
 pub mod console;
+pub mod faults;
 pub mod i18n;
 pub mod interview;
 pub mod llm;

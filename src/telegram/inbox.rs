@@ -17,7 +17,7 @@
 use std::{
     collections::BTreeMap,
     fs::{File, OpenOptions},
-    io::{self, BufRead, BufReader, Write},
+    io::{self, Write},
     path::{Path, PathBuf},
     sync::{Arc, Mutex},
 };
@@ -86,13 +86,18 @@ impl Inbox {
         let mut seen = None;
         let mut unhandled = BTreeMap::new();
         let mut lines = 0;
+        // A line cut short by a crash: the journal is rewritten before anything is appended,
+        // so the next line does not join it.
+        let mut torn = false;
         let new = !path.exists();
-        match File::open(&path) {
-            Ok(file) => {
-                for line in BufReader::new(file).lines() {
-                    let line = line.map_err(fail)?;
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                if !bytes.is_empty() && !bytes.ends_with(b"\n") {
+                    torn = true;
+                }
+                for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
                     lines += 1;
-                    match serde_json::from_str::<Line>(&line) {
+                    match serde_json::from_slice::<Line>(line) {
                         Ok(Line::Seen(id)) => seen = seen.max(Some(id)),
                         Ok(Line::Update(update)) => {
                             seen = seen.max(Some(update.id.0));
@@ -102,6 +107,7 @@ impl Inbox {
                             unhandled.remove(&id);
                         }
                         Err(error) => {
+                            torn = true;
                             tracing::warn!(%error, "skipping an unreadable inbox line (an interrupted write)")
                         }
                     }
@@ -118,6 +124,9 @@ impl Inbox {
             lines,
             new,
         };
+        if torn {
+            journal.lines = usize::MAX;
+        }
         journal.compact().map_err(fail)?;
         let pending: Vec<Update> = journal.unhandled.values().cloned().collect();
         if !pending.is_empty() {
@@ -390,6 +399,19 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_last_line_without_its_newline_does_not_swallow_the_next_one() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(JOURNAL), br#"{"seen":3}"#).unwrap();
+        let (inbox, _) = Inbox::open(dir.path()).unwrap();
+        assert_eq!(inbox.offset(), 4);
+        inbox.save(vec![update(4, 1, "kept")]).await;
+        drop(inbox);
+        let (_, pending) = Inbox::open(dir.path()).unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].id.0, 4);
+    }
+
+    #[tokio::test]
     async fn the_journal_stays_small_as_updates_are_handled() {
         let dir = tempfile::tempdir().unwrap();
         let (inbox, _) = Inbox::open(dir.path()).unwrap();
@@ -403,5 +425,171 @@ mod tests {
             .count();
         assert!(lines <= COMPACT_LINES + 2, "{lines} lines");
         assert_eq!(inbox.offset(), 2001);
+    }
+
+    mod crashes {
+        use std::collections::{BTreeMap, VecDeque};
+
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// One step of the simulation.
+        #[derive(Debug, Clone)]
+        enum Step {
+            /// getUpdates (up to this many), then save what came back.
+            Poll(usize),
+            /// getUpdates, then the process dies before saving.
+            PollThenCrash(usize),
+            /// The worker takes this many handed-out updates (effect and watermark saved
+            /// together, as a chat record or a session is).
+            Take(usize),
+            /// This many taken updates are marked handled.
+            Mark(usize),
+            /// The process dies; `torn` leaves half a line at the end of the journal.
+            Crash { torn: bool },
+        }
+
+        fn step() -> impl Strategy<Value = Step> {
+            prop_oneof![
+                (1usize..6).prop_map(Step::Poll),
+                (1usize..6).prop_map(Step::PollThenCrash),
+                (1usize..6).prop_map(Step::Take),
+                (1usize..6).prop_map(Step::Mark),
+                any::<bool>().prop_map(|torn| Step::Crash { torn }),
+            ]
+        }
+
+        /// What survives a crash of the worker's side: per chat, the messages in its history
+        /// and the highest update taken.
+        #[derive(Default)]
+        struct Durable {
+            history: BTreeMap<i64, Vec<u32>>,
+            seen: BTreeMap<i64, u32>,
+        }
+
+        /// The process: the inbox and what it has handed out, lost on a crash.
+        struct Process {
+            inbox: Inbox,
+            handed: VecDeque<Update>,
+            taken: VecDeque<u32>,
+        }
+
+        fn start(dir: &Path) -> Process {
+            let (inbox, pending) = Inbox::open(dir).unwrap();
+            Process {
+                inbox,
+                handed: pending.into(),
+                taken: VecDeque::new(),
+            }
+        }
+
+        /// Telegram: every update above the confirmed offset is delivered again.
+        fn get_updates(
+            all: &[Update],
+            offset: &mut i32,
+            new_offset: i32,
+            limit: usize,
+        ) -> Vec<Update> {
+            *offset = (*offset).max(new_offset);
+            all.iter()
+                .filter(|u| u.id.0 as i32 >= *offset)
+                .take(limit)
+                .cloned()
+                .collect()
+        }
+
+        fn take(process: &mut Process, durable: &mut Durable, n: usize) {
+            for _ in 0..n {
+                let Some(update) = process.handed.pop_front() else {
+                    return;
+                };
+                let chat = update.chat().unwrap().id.0;
+                let id = update.id.0;
+                let seen = durable.seen.entry(chat).or_default();
+                if id > *seen {
+                    durable.history.entry(chat).or_default().push(id);
+                    *seen = id;
+                }
+                process.taken.push_back(id);
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+
+            #[test]
+            fn any_interleaving_of_crashes_and_redeliveries_keeps_each_message_once(
+                steps in proptest::collection::vec(step(), 1..40),
+                chats in proptest::collection::vec(1i64..4, 12..30),
+            ) {
+                let all: Vec<Update> = chats
+                    .iter()
+                    .enumerate()
+                    .map(|(i, chat)| update(i as u32 + 1, *chat, "text"))
+                    .collect();
+                let dir = tempfile::tempdir().unwrap();
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let mut confirmed = 0i32;
+                let mut durable = Durable::default();
+                let mut process = start(dir.path());
+                let crash = |process: Process, torn: bool| {
+                    drop(process);
+                    if torn {
+                        let mut file = OpenOptions::new()
+                            .create(true)
+                            .append(true)
+                            .open(dir.path().join(JOURNAL))
+                            .unwrap();
+                        // Half an update line: a crash in the middle of an append.
+                        file.write_all(br#"{"update":{"update_id":"#).unwrap();
+                    }
+                    start(dir.path())
+                };
+                for step in steps {
+                    match step {
+                        Step::Poll(limit) => {
+                            let batch = get_updates(&all, &mut confirmed, process.inbox.offset(), limit);
+                            let (fresh, error) = runtime.block_on(process.inbox.save(batch));
+                            prop_assert!(error.is_none());
+                            process.handed.extend(fresh);
+                        }
+                        Step::PollThenCrash(limit) => {
+                            get_updates(&all, &mut confirmed, process.inbox.offset(), limit);
+                            process = crash(process, false);
+                        }
+                        Step::Take(n) => take(&mut process, &mut durable, n),
+                        Step::Mark(n) => {
+                            for _ in 0..n {
+                                if let Some(id) = process.taken.pop_front() {
+                                    process.inbox.handled(id);
+                                }
+                            }
+                        }
+                        Step::Crash { torn } => process = crash(process, torn),
+                    }
+                }
+                // Then the process runs without crashing until Telegram has nothing left.
+                for _ in 0..all.len() * 2 + 2 {
+                    let batch = get_updates(&all, &mut confirmed, process.inbox.offset(), 100);
+                    let (fresh, _) = runtime.block_on(process.inbox.save(batch));
+                    process.handed.extend(fresh);
+                    take(&mut process, &mut durable, usize::MAX);
+                    while let Some(id) = process.taken.pop_front() {
+                        process.inbox.handled(id);
+                    }
+                }
+                for chat in 1..4 {
+                    let expected: Vec<u32> = all
+                        .iter()
+                        .filter(|u| u.chat().unwrap().id.0 == chat)
+                        .map(|u| u.id.0)
+                        .collect();
+                    let got = durable.history.get(&chat).cloned().unwrap_or_default();
+                    prop_assert_eq!(got, expected, "chat {}", chat);
+                }
+                prop_assert_eq!(process.inbox.backlog(), 0);
+            }
+        }
     }
 }

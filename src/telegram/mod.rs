@@ -64,18 +64,29 @@ const MAX_STARTUP_BACKOFF: Duration = Duration::from_secs(60);
 /// How long a chat's worker stays with nothing to do before it ends.
 pub const WORKER_IDLE: Duration = Duration::from_secs(600);
 
-/// Tunables of a running bot that are not settings.
-#[derive(Debug, Clone)]
+/// Tunables of a running bot that are not settings, and a way to look inside it (for tests
+/// and load tools).
 pub struct Options {
     /// How long a chat's worker stays with nothing to do before it ends.
     pub worker_idle: Duration,
+    /// Called once the bot is wired, with its router (to count running workers).
+    pub observe: Option<Box<dyn FnOnce(Arc<Router>) + Send>>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             worker_idle: WORKER_IDLE,
+            observe: None,
         }
+    }
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("worker_idle", &self.worker_idle)
+            .finish_non_exhaustive()
     }
 }
 
@@ -125,6 +136,9 @@ pub async fn run_with(
     });
     let (updates_tx, updates_rx) = mpsc::unbounded_channel();
     let router = Router::new(deps, updates_tx.clone());
+    if let Some(observe) = options.observe {
+        observe(router.clone());
+    }
     {
         let router = router.clone();
         tokio::spawn(async move {

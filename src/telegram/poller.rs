@@ -113,6 +113,7 @@ pub async fn poll(
                 if updates.is_empty() {
                     continue;
                 }
+                crate::faults::crash_point("updates-fetched");
                 let (fresh, error) = inbox.save(updates).await;
                 if let Some(error) = error {
                     tracing::error!(%error, "updates could not be saved: they are handled, but a crash now would lose them");

@@ -185,3 +185,161 @@ async fn a_bot_killed_mid_call_answers_the_saved_message_after_the_restart() {
     let next = next_after(&telegram, &ann, 3).await;
     assert!(next.plain().contains("Could you tell me more"));
 }
+
+/// The bot binary against the fakes, with `crash_at` naming a crash point (or none).
+fn crashing_bot(
+    dir: &std::path::Path,
+    telegram: &FakeTelegram,
+    anthropic: &FakeAnthropic,
+    crash_at: Option<&str>,
+) -> RunningBot {
+    let mut vars = vec![
+        ("TELEGRAM_BOT_TOKEN", telegram.token().to_owned()),
+        ("TELEGRAM_API_URL", telegram.api_url()),
+        ("ANTHROPIC_API_KEY", API_KEY.to_owned()),
+        ("ANTHROPIC_BASE_URL", anthropic.url.clone()),
+    ];
+    if let Some(point) = crash_at {
+        vars.push((ai_interviewer::faults::CRASH_AT, point.to_owned()));
+    }
+    RunningBot(bot_command(dir, &vars).spawn().unwrap())
+}
+
+impl RunningBot {
+    /// Waits for the process to end by itself (a crash point), and returns how it ended.
+    async fn crashed(mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the bot did not reach its crash point"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_kill_right_after_updates_are_fetched_loses_nothing() {
+    let telegram = FakeTelegram::start().await;
+    let anthropic = FakeAnthropic::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ann = telegram.user(602, "Ann", Some("en"));
+    let first = crashing_bot(dir.path(), &telegram, &anthropic, Some("updates-fetched"));
+    telegram.send_text(&ann, "/start");
+    let status = first.crashed().await;
+    assert!(!status.success(), "killed before saving the update");
+    assert!(telegram.sent(ann.chat_id()).is_empty());
+    assert_eq!(
+        telegram.pending_updates(),
+        1,
+        "the offset was never confirmed"
+    );
+
+    let _second = crashing_bot(dir.path(), &telegram, &anthropic, None);
+    let welcome = next_after(&telegram, &ann, 0).await;
+    assert!(
+        welcome.plain().starts_with("Hello, Ann!"),
+        "{}",
+        welcome.plain()
+    );
+    // Answered once: the next message is the first question, after the setup.
+    for data in ["lang:en", "style:0", "begin"] {
+        telegram
+            .wait_until(WAIT, data, |t| {
+                t.sent(ann.chat_id())[0]
+                    .callback_datas()
+                    .iter()
+                    .any(|d| d == data)
+            })
+            .await;
+        telegram.press_button(&ann, welcome.message_id, data);
+    }
+    let question = next_after(&telegram, &ann, 1).await;
+    assert!(
+        question.plain().starts_with("Stage 1/9"),
+        "{}",
+        question.plain()
+    );
+}
+
+#[tokio::test]
+async fn a_kill_after_a_reply_is_saved_and_before_it_is_sent_delivers_it_once_after_the_restart() {
+    let telegram = FakeTelegram::start().await;
+    let anthropic = FakeAnthropic::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ann = telegram.user(603, "Ann", Some("en"));
+    let first = crashing_bot(dir.path(), &telegram, &anthropic, Some("reply-saved"));
+    onboard(&telegram, &ann).await;
+    telegram.send_text(&ann, "I build bridges.");
+    first.crashed().await;
+    assert_eq!(
+        telegram.sent(ann.chat_id()).len(),
+        2,
+        "the reply was not sent"
+    );
+    let session: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("603.json")).unwrap()).unwrap();
+    let transcript = session["transcript"].as_array().unwrap();
+    assert_eq!(transcript.len(), 3, "the reply was saved");
+    assert_eq!(transcript[2]["delivered"], false);
+
+    let _second = crashing_bot(dir.path(), &telegram, &anthropic, None);
+    let reply = next_after(&telegram, &ann, 2).await;
+    assert!(
+        reply.plain().contains("Could you tell me more"),
+        "{}",
+        reply.plain()
+    );
+    let calls = anthropic.count();
+    // Once: the next message is the reply to the next answer.
+    telegram.send_text(&ann, "Steel ones.");
+    let next = next_after(&telegram, &ann, 3).await;
+    assert!(next.plain().contains("Could you tell me more"));
+    assert_eq!(
+        anthropic.count(),
+        calls + 1,
+        "the saved reply was not asked for again"
+    );
+    assert_eq!(telegram.sent(ann.chat_id()).len(), 4);
+}
+
+#[tokio::test]
+async fn a_kill_after_a_reply_is_delivered_and_before_its_update_is_marked_sends_nothing_twice() {
+    let telegram = FakeTelegram::start().await;
+    let anthropic = FakeAnthropic::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ann = telegram.user(604, "Ann", Some("en"));
+    let setup = crashing_bot(dir.path(), &telegram, &anthropic, None);
+    onboard(&telegram, &ann).await;
+    let session = dir.path().join("604.json");
+    crate::support::eventually("the first question is marked delivered", || {
+        std::fs::read_to_string(&session).is_ok_and(|s| !s.contains("\"delivered\":false"))
+    })
+    .await;
+    drop(setup);
+    let first = crashing_bot(dir.path(), &telegram, &anthropic, Some("reply-delivered"));
+    telegram.send_text(&ann, "I build bridges.");
+    first.crashed().await;
+    assert_eq!(telegram.sent(ann.chat_id()).len(), 3, "the reply went out");
+
+    let _second = crashing_bot(dir.path(), &telegram, &anthropic, None);
+    // The answer's update comes back from the inbox; it has no second effect: the next
+    // message is the reply to the next answer.
+    telegram.send_text(&ann, "Steel ones.");
+    let next = next_after(&telegram, &ann, 3).await;
+    assert!(next.plain().contains("Could you tell me more"));
+    let session: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("604.json")).unwrap()).unwrap();
+    let answers: Vec<_> = session["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["role"] == "expert")
+        .map(|e| e["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(answers, vec!["I build bridges.", "Steel ones."]);
+}

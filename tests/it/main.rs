@@ -5,6 +5,7 @@ mod support;
 mod bot_process;
 mod claude_client;
 mod console;
+mod durability;
 mod engine;
 mod fake_telegram;
 mod startup;

@@ -192,7 +192,10 @@ impl ChatWorker {
             }
         };
         match outcome? {
-            Outcome::Reply(_) => return self.flush(true).await,
+            Outcome::Reply(_) => {
+                crate::faults::crash_point("reply-saved");
+                return self.flush(true).await;
+            }
             Outcome::Finished(finished) => return self.finished(*finished).await,
             Outcome::Rejected(Rejection::Empty) => say(self, Msg::AnswerEmpty),
             Outcome::Rejected(Rejection::TooLong { length, limit }) => {

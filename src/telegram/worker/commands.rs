@@ -17,13 +17,15 @@ impl ChatWorker {
         if let Some((last, at, state)) = &self.last_command
             && *last == command
             && at.elapsed() < REPEAT_WINDOW
-            && *state == self.record.dialogue
+            && std::mem::discriminant(state) == std::mem::discriminant(&self.record.dialogue)
         {
             tracing::info!(user = %self.user, ?command, "repeated command ignored");
             return Ok(());
         }
         let result = self.run_command(command, incoming).await;
-        self.last_command = Some((command, Instant::now(), self.record.dialogue.clone()));
+        if result.is_ok() {
+            self.last_command = Some((command, Instant::now(), self.record.dialogue.clone()));
+        }
         tracing::debug!(user = %self.user, update, ?command, "command taken");
         result
     }

@@ -135,6 +135,9 @@ pub struct ChatWorker {
     op: Option<Op>,
     /// Events that arrived while the engine worked, to take afterwards.
     deferred: VecDeque<Incoming>,
+    /// Presses on a message whose delivery report has not come back yet (the user can press
+    /// as soon as Telegram shows it): taken once its id is known.
+    parked: Vec<Incoming>,
     /// Updates whose consequences are not all delivered yet.
     waiting: Vec<u32>,
     /// Messages handed to the sender and not yet reported back.
@@ -145,8 +148,8 @@ pub struct ChatWorker {
     wake: Option<Instant>,
     /// The user was told their answer waits for the rate limit.
     told_limited: bool,
-    /// The last command taken, when, and the state it left: a repeat of it that changes
-    /// nothing gets no second answer.
+    /// The last command taken, when, and the state it left: a repeat of it while the chat is
+    /// still in the same kind of state gets no second answer.
     last_command: Option<(Command, Instant, ChatState)>,
     /// Shutdown: stop once the work in hand is done.
     stopping: bool,
@@ -191,6 +194,7 @@ impl ChatWorker {
             language_chosen: false,
             op: None,
             deferred: VecDeque::new(),
+            parked: Vec::new(),
             waiting: Vec::new(),
             in_flight: HashSet::new(),
             turns,
@@ -204,14 +208,17 @@ impl ChatWorker {
     /// Runs until the chat has been quiet for a while, or shutdown.
     pub async fn run(mut self) {
         if let Err(error) = self.start().await {
-            self.failed(error);
+            // The event that started the worker gets the user their reply (or their notice
+            // that something failed); this is for the log.
+            tracing::error!(user = %self.user, %error, "could not load the chat's record");
         }
         loop {
             let idle = self.deps.idle_after;
             let quiet = self.op.is_none()
                 && self.wake.is_none()
                 && self.in_flight.is_empty()
-                && self.deferred.is_empty();
+                && self.deferred.is_empty()
+                && self.parked.is_empty();
             let busy = self.op.is_some();
             let next = {
                 let ChatWorker {
@@ -240,6 +247,8 @@ impl ChatWorker {
                     () = tokio::time::sleep(idle), if quiet => Next::Quiet,
                 }
             };
+            // A step that fails leaves the chat as it was saved: its changes in memory go.
+            let saved = self.record.clone();
             let result = match next {
                 Next::Event(Event::Stop) => {
                     self.stopping = true;
@@ -262,9 +271,12 @@ impl ChatWorker {
                 }
             };
             if let Err(error) = result {
+                self.record = saved;
                 self.failed(error);
             }
+            let saved = self.record.clone();
             if let Err(error) = self.take_deferred().await {
+                self.record = saved;
                 self.failed(error);
             }
             self.settle().await;
@@ -319,7 +331,7 @@ impl ChatWorker {
     }
 
     /// Takes what the user did, with the chat idle.
-    async fn take(&mut self, incoming: Incoming) -> Step {
+    async fn take(&mut self, mut incoming: Incoming) -> Step {
         self.waiting.push(incoming.update);
         if self.record.blocked {
             // They are back: what waited for them goes first.
@@ -336,6 +348,16 @@ impl ChatWorker {
         {
             self.lang = lang;
         }
+        if let Input::Press(press) = &mut incoming.input
+            && press.message.is_some()
+            && self.record.dialogue.prompt().is_none()
+            && self.prompt_in_flight()
+        {
+            // Answered now, acted on once the prompt's delivery report names its message.
+            self.answer_press(press, true);
+            self.parked.push(incoming);
+            return Ok(());
+        }
         if self.record.has_seen(incoming.update) {
             tracing::info!(user = %self.user, update = incoming.update, "update already handled");
             return self.recover().await;
@@ -350,8 +372,26 @@ impl ChatWorker {
         }
     }
 
+    /// Whether a message that will hold the state's buttons is on its way to Telegram.
+    fn prompt_in_flight(&self) -> bool {
+        self.record
+            .outbox
+            .iter()
+            .any(|o| o.prompt && self.in_flight.contains(&Key::Outbox(o.id)))
+    }
+
+    /// Presses that waited for a prompt's delivery go back in line once it is settled.
+    fn unpark(&mut self) {
+        if !self.parked.is_empty() && !self.prompt_in_flight() {
+            for incoming in self.parked.drain(..).rev() {
+                self.deferred.push_front(incoming);
+            }
+        }
+    }
+
     /// Takes the events that waited for the engine, until one starts new work.
     async fn take_deferred(&mut self) -> Step {
+        self.unpark();
         while self.op.is_none() {
             let Some(incoming) = self.deferred.pop_front() else {
                 break;
@@ -471,6 +511,7 @@ impl ChatWorker {
                         .engine
                         .mark_delivered(self.user, session, index)
                         .await?;
+                    crate::faults::crash_point("reply-delivered");
                 }
                 Key::Unsaved => {}
             },
@@ -507,6 +548,7 @@ impl ChatWorker {
         let quiet = self.op.is_none()
             && self.in_flight.is_empty()
             && self.deferred.is_empty()
+            && self.parked.is_empty()
             && self.wake.is_none()
             && (self.record.outbox.is_empty() || self.record.blocked);
         if !quiet {

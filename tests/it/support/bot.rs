@@ -29,6 +29,8 @@ pub struct TestBot {
     pub clock: Arc<ManualClock>,
     /// Bot messages already returned by [`TestBot::next`], per chat.
     seen: Mutex<HashMap<i64, usize>>,
+    /// The bot's router, once it is wired.
+    router: Arc<Mutex<Option<Arc<telegram::router::Router>>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -45,6 +47,8 @@ pub struct BotOptions {
     pub vars: Vec<(&'static str, String)>,
     /// The engine's options.
     pub engine: EngineOptions,
+    /// How long a quiet chat's worker stays (the product's default when `None`).
+    pub worker_idle: Option<Duration>,
 }
 
 /// Starts the bot and waits until it polls for updates.
@@ -68,8 +72,14 @@ pub async fn spawn_bot(options: BotOptions) -> TestBot {
     vars.extend(options.vars);
     let settings = settings(&vars);
     let engine = build_engine(dir.path(), Some(&anthropic), &options.engine, clock.clone());
+    let router = Arc::new(Mutex::new(None));
+    let observed = router.clone();
+    let options = telegram::Options {
+        worker_idle: options.worker_idle.unwrap_or(telegram::WORKER_IDLE),
+        observe: Some(Box::new(move |r| *observed.lock().unwrap() = Some(r))),
+    };
     let task = tokio::spawn(async move {
-        telegram::run(&settings, engine)
+        telegram::run_with(&settings, engine, options)
             .await
             .expect("the bot starts");
     });
@@ -82,6 +92,7 @@ pub async fn spawn_bot(options: BotOptions) -> TestBot {
         dir,
         clock,
         seen: Mutex::default(),
+        router,
         task,
     }
 }
@@ -94,6 +105,15 @@ impl TestBot {
         let messages = self.telegram.wait_for_count(chat, seen + 1, WAIT).await;
         self.seen.lock().unwrap().insert(chat, seen + 1);
         messages[seen].clone()
+    }
+
+    /// How many chat workers are running.
+    pub fn workers(&self) -> usize {
+        self.router
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map_or(0, |r| r.running())
     }
 
     /// Marks every bot message so far as seen.

@@ -20,6 +20,20 @@ use chrono::DateTime;
 
 pub use anthropic::{FakeAnthropic, Reply};
 
+/// Waits until `cond` holds, checking every 20 ms; panics naming `what` after
+/// [`bot::WAIT`]. A wait for a sentinel, never a bound on how fast anything is.
+pub async fn eventually(what: &str, cond: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + bot::WAIT;
+    while !cond() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what} did not happen within {:?}",
+            bot::WAIT
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// The repository's prompts.
 pub fn prompts_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("prompts")

@@ -272,6 +272,8 @@ struct State {
     calls: Vec<Call>,
     downloads: Vec<String>,
     strict_ampersand: bool,
+    /// Every update ever queued, by id (to deliver one again).
+    history: HashMap<i64, Value>,
     /// When each bot message (text or document) was stored, per chat, in order.
     bot_sends: HashMap<i64, Vec<Instant>>,
 }
@@ -411,6 +413,7 @@ impl FakeTelegram {
             downloads: Vec::new(),
             strict_ampersand: true,
             bot_sends: HashMap::new(),
+            history: HashMap::new(),
         };
         let shared = Arc::new(Shared {
             token: token.to_owned(),
@@ -711,6 +714,24 @@ impl FakeTelegram {
         let id = self.shared.lock().push_update(&kind, payload);
         self.notify_update();
         id
+    }
+
+    /// Delivers update `id` again, as Telegram does when its offset was never confirmed
+    /// (after a crash). Returns whether there was such an update.
+    pub fn redeliver(&self, id: i64) -> bool {
+        let mut st = self.shared.lock();
+        let Some(json) = st.history.get(&id).cloned() else {
+            return false;
+        };
+        st.queue.push_back(QueuedUpdate { id, json });
+        drop(st);
+        self.notify_update();
+        true
+    }
+
+    /// The id of the newest update queued so far.
+    pub fn last_update_id(&self) -> Option<i64> {
+        self.shared.lock().history.keys().max().copied()
     }
 
     /// Registers a file so that `getFile` and the download route can serve it.
@@ -1182,6 +1203,7 @@ impl State {
         let mut u = Map::new();
         u.insert("update_id".into(), json!(id));
         u.insert(kind.to_owned(), payload);
+        self.history.insert(id, Value::Object(u.clone()));
         self.queue.push_back(QueuedUpdate {
             id,
             json: Value::Object(u),
