@@ -1,74 +1,84 @@
 ## Offline question bank for ai-interviewer (English).
-## These questions are used when the language model is unavailable or no API key
-## is configured. They cannot react to the expert's answers, so each one is
-## open, works for any field and builds on the previous questions of its stage.
+## These questions are asked in order when the language model is unavailable or no API key
+## is configured. They cannot react to the expert's answers, so each stage is written as
+## a sequence: it opens with a real case and probes it before asking for the general rule,
+## and later questions refer back to the case the earlier ones asked for.
+## Rules: one question per message (one question mark); no two questions ask the same thing;
+## the first question of each stage carries its own short transition.
 ## Ids: question-<stage>-<n>, numbered from 1 without gaps within each stage.
 
-## Stage: greeting — welcome, format, rapport, how to address the expert.
+## Stage: greeting — welcome, format, how to address the expert, what stays private.
 
-question-greeting-1 = Welcome, and thank you for making time for this. We'll go through nine stages over roughly 90–120 minutes, and you can answer in as much detail as you like — the more concrete, the better. To start, how would you like me to address you, and what field do you work in?
-question-greeting-2 = What made you agree to share your expertise, and what would you like to come out of this conversation?
+question-greeting-1 = Welcome, and thank you for making time for this. Over the next 90–120 minutes I'll ask about your work, one question at a time: who you are and what you do, how the work actually runs, where it goes wrong, and how you learned it all. Answer in your own words; real cases and examples are worth the most, and you can skip any question or stop and continue later. At the end you'll receive a written report of your knowledge. To start, how would you like me to address you?
+question-greeting-2 = In a sentence or two, what field do you work in?
+question-greeting-3 = What would make this conversation worth your time?
+question-greeting-4 = Before we begin: is there anything you'd rather not go into, such as client names or exact figures?
 
-## Stage: profiling — role, domain, years of experience, context, reputation.
+## Stage: profiling — role, domain, years of practice, context, reputation.
 
-question-profiling-1 = Let's start with a picture of your work. What is your current role, and what does it actually involve on a typical week?
-question-profiling-2 = How long have you been doing this kind of work, and what were the main steps or turning points that brought you to where you are now?
-question-profiling-3 = In what setting do you work — the kind of organisation or clients, the size of the team, the scale of what's at stake when things go well or badly?
-question-profiling-4 = What are you known for among colleagues? When people come to you specifically, what do they usually come with?
+question-profiling-1 = Let's start with your work as it is today. What is your role, and what fills a typical week?
+question-profiling-2 = How long have you been in this field, and which roles have you held along the way?
+question-profiling-3 = What setting do you work in: the kind of organisation or clients, the size of the team, and what is at stake when something goes wrong?
+question-profiling-4 = Think of the last time a colleague came to you specifically for help. What did they need, and why did they come to you rather than someone else?
 
-## Stage: essence — the core of the expertise, what sets it apart, principles.
+## Stage: essence — the core of the expertise, from a piece of work to its principles.
 
-question-essence-1 = Let's get to the heart of your expertise. If you had to explain to a smart outsider what your work really comes down to, how would you put it in a few sentences?
-question-essence-2 = What do you do, or notice, that a competent colleague with less experience typically doesn't? Please give a specific example.
-question-essence-3 = Which principles or rules of thumb guide your work, even if you rarely say them out loud? Name two or three and say where each one came from.
-question-essence-4 = Which widely held belief in your field do you disagree with, and what has your experience shown you instead?
-question-essence-5 = Think of a piece of work you're genuinely proud of. What was it, and what in it shows your expertise best?
+question-essence-1 = Now to the heart of your expertise. Think of a piece of work from the last year or two that shows what you do best: what was it, and how did it go?
+question-essence-2 = What in that piece of work would a competent but less experienced colleague have done differently?
+question-essence-3 = If you had to tell a smart outsider what your work really comes down to, what would you say?
+question-essence-4 = Which rule do you work by without ever saying it out loud, and what experience taught it to you?
+question-essence-5 = Which common belief in your field has your own experience proved wrong?
 
-## Stage: operations — day-to-day workflows, tools, decisions, heuristics.
+## Stage: operations — the task diagram: one real task, its steps, the hard ones, their cues.
 
-question-operations-1 = Let's turn to how your work actually gets done. Pick a typical task or project and walk me through it step by step, from the moment it lands on your desk to the moment it's finished.
-question-operations-2 = In that process, where are the key decision points, and what information do you look at to make each decision?
-question-operations-3 = Which tools, instruments, documents or checklists do you rely on, and which of them would you find hardest to work without?
-question-operations-4 = What quick rules or shortcuts do you use to decide faster — for example, "if I see X, I do Y"? Please share a few with the situations they apply to.
-question-operations-5 = How do you decide what to do first when several things need your attention at once? Tell me about a recent day when you had to make that call.
-question-operations-6 = How do you know a piece of work is done and done well? What do you check before you let it go?
+question-operations-1 = Let's turn to how the work actually gets done. Think of the last time you carried out the central task of your job from start to finish: what was the task, and what was the situation?
+question-operations-2 = If you split that task into three to six big steps, from the first move to the finished result, what would the steps be?
+question-operations-3 = Which of those steps are the hardest, the ones where experience makes the biggest difference?
+question-operations-4 = In the hardest of those steps, what do you look at or listen for to decide what to do next?
+question-operations-5 = Which tool, document or checklist would you miss most in that work, and why?
+question-operations-6 = Beyond that one task, which rules of thumb help you decide quickly, of the kind "when I see this, I do that"?
 
-## Stage: expertise_map — areas of knowledge, sub-skills, basic vs advanced, connections.
+## Stage: expertise_map — knowledge-audit probes on real cases, then the map and its learning order.
 
-question-expertise_map-1 = Let's map out your knowledge. If you split your expertise into its main areas or sub-skills, what would they be?
-question-expertise_map-2 = Which of those areas are the foundation that everyone in your field must have, and which are advanced skills that only experienced people master?
-question-expertise_map-3 = How do those areas connect? Give an example of a situation where you had to combine several of them at once.
-question-expertise_map-4 = Which part of your knowledge is hardest to put into words or to find in any textbook or course, and how did you acquire it?
-question-expertise_map-5 = What do you need to know from neighbouring fields or disciplines to do your job well, and how did that knowledge come into play in a real case?
-question-expertise_map-6 = Which parts of your field have changed the most in recent years, and which parts of your knowledge have stayed just as useful?
+question-expertise_map-1 = Now let's look at what your experience lets you see. Recall a situation where you noticed something that the people around you missed: what was it, and what gave it away?
+question-expertise_map-2 = Think of a time you saw where a situation was heading well before it got there: what told you?
+question-expertise_map-3 = What trick or habit of yours saves time or trouble but isn't written down anywhere?
+question-expertise_map-4 = Recall a case where something felt off not because of what happened, but because of what didn't: what was missing, and what did it tell you?
+question-expertise_map-5 = In situations like the ones you've just described, what would a newcomer most likely get wrong?
+question-expertise_map-6 = Stepping back from the cases: what are the main areas of knowledge and skill your work rests on?
+question-expertise_map-7 = In what order should someone learn those areas, from the foundations to the most advanced?
 
-## Stage: failure_modes — mistakes, what goes wrong, warning signs, recoveries, novice errors.
+## Stage: failure_modes — one real incident in three passes: timeline, decision points, what if; then warning signs.
 
-question-failure_modes-1 = Let's talk about what goes wrong. What are the most common ways work in your field fails, or turns out worse than it should?
-question-failure_modes-2 = Tell me about a mistake you made yourself that taught you something important. What happened, and what do you do differently because of it?
-question-failure_modes-3 = What early warning signs tell you that something is starting to go wrong, before it becomes obvious to everyone else?
-question-failure_modes-4 = When something has already gone wrong, how do you recover? Walk me through a specific case where you had to put things right.
-question-failure_modes-5 = What do newcomers most often get wrong, and why do you think they fall into those traps?
-question-failure_modes-6 = Which mistakes are the most expensive or dangerous in your field, and what do you do to make sure they never happen on your watch?
+question-failure_modes-1 = Let's talk about failures, through one real incident from your own work: a time when something went wrong, or nearly did, and your judgement made a difference. A near miss counts too. Briefly, what happened, from start to finish?
+question-failure_modes-2 = Let's lay that incident out in order. What were the key moments, from the first sign of trouble to the end?
+question-failure_modes-3 = Take the moment in that incident when the most depended on your decision. What did you notice then that told you what was going on?
+question-failure_modes-4 = At that moment, what were you trying to achieve first of all, and what were you prepared to give up?
+question-failure_modes-5 = Which options did you have at that point, and what made you choose the one you did?
+question-failure_modes-6 = Which detail of that situation, had it been different, would have made you act differently?
+question-failure_modes-7 = If a newcomer had been in your place that day, what would they most likely have done, and where would it have led?
+question-failure_modes-8 = Beyond that incident: which early warning signs do you watch for now, so that things never get that far?
 
-## Stage: mastery — what separates the best from the good, judgement, intuition made explicit.
+## Stage: mastery — expert and novice contrasted on a real case; intuition; judgement; the best in the field.
 
-question-mastery-1 = Let's look at what real mastery means in your field. Think of the very best person you've worked with or know of: what did they do that merely good professionals don't?
-question-mastery-2 = Tell me about a time your gut told you something before you could explain it. What did you sense, and what do you think you were actually picking up on?
-question-mastery-3 = In which situations do you deliberately break the standard rules or procedures, and how do you judge when that is the right call?
-question-mastery-4 = Describe a tough call where the situation was ambiguous and reasonable people would have disagreed. How did you weigh the options, and how did it turn out?
-question-mastery-5 = If you were judging someone's level in your field, what would you watch them do or ask them, to tell a true master from a solid professional?
+question-mastery-1 = Let's turn to mastery. Think of a recent hard case where your experience really showed: what did you see at a glance that a newcomer would have missed or worked out only slowly?
+question-mastery-2 = What did you deliberately leave aside in that case that a newcomer would have spent time worrying about?
+question-mastery-3 = Recall a moment when your instinct told you something before you could explain it: looking back, what was it picking up on?
+question-mastery-4 = When do you knowingly depart from the standard rules of your field, and how do you know it's the right call?
+question-mastery-5 = Think of the best person in your field you have worked with: what did they do that a merely good professional doesn't?
 
-## Stage: growth_path — how they learned, faster learning, resources, milestones.
+## Stage: growth_path — how the expert learned, how to learn faster, and teach-back.
 
-question-growth_path-1 = Let's turn to how expertise like yours is built. How did you actually learn your craft, and which experiences taught you the most?
-question-growth_path-2 = Which people, books, courses or other resources made a real difference to your development, and what exactly did you take from each?
-question-growth_path-3 = What are the key milestones on the way from beginner to expert in your field, and how can someone tell they've reached each one?
-question-growth_path-4 = If you were mentoring a motivated newcomer today, what would you have them do in their first year to learn faster than you did?
-question-growth_path-5 = Looking back on how you learned, what do you wish you had started paying attention to much earlier, and why?
+question-growth_path-1 = Now to how you got this good. Which experience taught you the most, and what exactly did it teach you?
+question-growth_path-2 = Which people, books, courses or other sources really shaped the way you work, and what did you take from each?
+question-growth_path-3 = Looking back, what do you wish you had started doing much earlier?
+question-growth_path-4 = How can someone tell they have moved from competent to truly good in your field?
+question-growth_path-5 = Suppose you had three months to teach a capable newcomer the hardest part of your work: how would you spend those three months, month by month?
+question-growth_path-6 = At the end of those three months, how would you check that they had really got it?
 
-## Stage: wrap_up — anything missed, the most important thing to pass on, closing.
+## Stage: wrap_up — what was missed, corrections, who it is for, the one thing to pass on.
 
-question-wrap_up-1 = We're nearly at the end. Is there anything important about your work that we haven't touched on, or that you'd like to add to an earlier answer?
-question-wrap_up-2 = If only one thing from this whole conversation could be passed on to the next generation in your field, what should it be?
-question-wrap_up-3 = Thank you very much for your time and for sharing so openly — this is the last question. What is your final word, or the one piece of advice you'd leave for someone starting out in your field?
+question-wrap_up-1 = We're nearly done. What about your work have we not talked about that we should have?
+question-wrap_up-2 = Is there anything you said earlier that you would now correct or put differently?
+question-wrap_up-3 = Who do you most hope will read the report of this conversation, and what should it change in how they work?
+question-wrap_up-4 = Thank you for your time and for speaking so openly. One last question: if only one thing from today could be passed on, what should it be?

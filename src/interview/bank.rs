@@ -62,12 +62,22 @@ impl QuestionBank {
 mod tests {
     use super::*;
 
+    fn shipped() -> QuestionBank {
+        QuestionBank::from_catalog(&Catalog::load().unwrap()).unwrap()
+    }
+
+    fn questions(bank: &QuestionBank, lang: Lang, stage: Stage) -> Vec<&str> {
+        (0..bank.len(lang, stage))
+            .map(|i| bank.get(lang, stage, i).unwrap())
+            .collect()
+    }
+
     #[test]
     fn every_stage_has_several_questions_in_both_languages() {
-        let bank = QuestionBank::from_catalog(&Catalog::load().unwrap()).unwrap();
+        let bank = shipped();
         for stage in Stage::ALL {
             let en = bank.len(Lang::En, stage);
-            assert!(en >= 2, "{stage} has {en} questions");
+            assert!(en >= 4, "{stage} has {en} questions");
             assert_eq!(en, bank.len(Lang::Ru, stage), "{stage}");
         }
         assert!(
@@ -76,5 +86,68 @@ mod tests {
                 .chars()
                 .any(|c| ('а'..='я').contains(&c))
         );
+    }
+
+    #[test]
+    fn every_bank_message_asks_exactly_one_question_at_its_end() {
+        let bank = shipped();
+        for lang in Lang::ALL {
+            for stage in Stage::ALL {
+                for question in questions(&bank, lang, stage) {
+                    assert_eq!(
+                        question.matches('?').count(),
+                        1,
+                        "{lang} {stage}: {question}"
+                    );
+                    assert!(question.ends_with('?'), "{lang} {stage}: {question}");
+                }
+            }
+        }
+    }
+
+    /// The lowercase words of a question, without the short ones that carry no topic.
+    fn topic_words(q: &str) -> std::collections::BTreeSet<String> {
+        q.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.chars().count() > 3)
+            .map(str::to_lowercase)
+            .collect()
+    }
+
+    #[test]
+    fn no_two_questions_of_a_stage_ask_the_same_thing() {
+        let bank = shipped();
+        let opening = |q: &str| -> String { q.to_lowercase().chars().take(40).collect() };
+        for lang in Lang::ALL {
+            for stage in Stage::ALL {
+                let list = questions(&bank, lang, stage);
+                for (i, a) in list.iter().enumerate() {
+                    for b in &list[i + 1..] {
+                        assert_ne!(opening(a), opening(b), "{lang} {stage}: {a} / {b}");
+                        // Near-identical wording: half or more of their topic words shared.
+                        let (wa, wb) = (topic_words(a), topic_words(b));
+                        let shared = wa.intersection(&wb).count();
+                        let all = wa.union(&wb).count();
+                        assert!(shared * 2 < all, "{lang} {stage}: {a} / {b}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_offline_interview_opens_with_a_welcome_and_the_format() {
+        let bank = shipped();
+        let en = bank.get(Lang::En, Stage::Greeting, 0).unwrap();
+        assert!(
+            en.starts_with("Welcome") && en.contains("90–120 minutes"),
+            "{en}"
+        );
+        assert!(en.contains("report"), "{en}");
+        let ru = bank.get(Lang::Ru, Stage::Greeting, 0).unwrap();
+        assert!(
+            ru.starts_with("Здравствуйте") && ru.contains("полтора-два часа"),
+            "{ru}"
+        );
+        assert!(ru.contains("отчёт"), "{ru}");
     }
 }

@@ -199,15 +199,81 @@ mod tests {
         );
     }
 
+    /// Every field of the JSON turn, as the plan names it.
+    const TURN_FIELDS: [&str; 11] = [
+        "`interview_stage`",
+        "`response`",
+        "`metadata.question_depth`",
+        "`metadata.completeness`",
+        "`metadata.engagement_level`",
+        "`metadata.estimated_time_remaining`",
+        "`internal_tracking.key_insights`",
+        "`internal_tracking.examples_collected`",
+        "`internal_tracking.follow_up_needed`",
+        "`internal_tracking.stage_transition_ready`",
+        "`internal_tracking.conversation_quality`",
+    ];
+
     #[test]
-    fn the_shipped_prompts_load() {
+    fn every_shipped_system_prompt_names_every_stage_and_every_turn_field() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
         let prompts = Prompts::load(&dir).unwrap();
         for style in Style::ALL {
-            let text = prompts.system_prompt(style, Lang::En);
+            let text = prompts.system_prompt(style, Lang::Ru);
+            for stage in crate::interview::Stage::ALL {
+                let id = format!("`{}`", stage.id());
+                assert!(text.contains(&id), "{style} prompt lacks the stage {id}");
+            }
+            for field in TURN_FIELDS {
+                assert!(
+                    text.contains(field),
+                    "{style} prompt lacks the field {field}"
+                );
+            }
             assert!(
-                text.contains("record_turn"),
-                "{style} prompt lacks the turn contract"
+                text.contains("[Interview engine]"),
+                "{style} prompt lacks the engine notes"
+            );
+        }
+    }
+
+    #[test]
+    fn the_shipped_prompts_ask_for_a_json_reply_not_a_tool_call() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
+        let prompts = Prompts::load(&dir).unwrap();
+        let mut texts: Vec<String> = Style::ALL
+            .into_iter()
+            .map(|style| prompts.system_prompt(style, Lang::En))
+            .collect();
+        texts.push(prompts.report_prompt(Lang::En));
+        for text in texts {
+            let lower = text.to_lowercase();
+            assert!(!lower.contains("record_turn"), "{text}");
+            assert!(!lower.contains("tool call"), "{text}");
+        }
+        assert!(prompts.plan.contains("ONE JSON object"));
+    }
+
+    #[test]
+    fn the_personalities_leave_the_methods_to_the_plan() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
+        let prompts = Prompts::load(&dir).unwrap();
+        // The plan teaches the elicitation methods once, for every personality.
+        for method in [
+            "task diagram",
+            "three passes",
+            "teach-back",
+            "knowledge-audit",
+        ] {
+            assert!(prompts.plan.contains(method), "the plan lacks {method}");
+        }
+        for (style, text) in &prompts.styles {
+            for section in ["## Voice", "## Message length", "## Pace"] {
+                assert!(text.contains(section), "{style} lacks {section}");
+            }
+            assert!(
+                !text.contains("## Technique"),
+                "{style} teaches its own technique"
             );
         }
     }
