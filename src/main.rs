@@ -12,7 +12,6 @@ use ai_interviewer::{
     telegram, telemetry,
 };
 use clap::{Parser, Subcommand};
-use secrecy::ExposeSecret;
 
 /// Structured expert interviews that turn into written knowledge.
 #[derive(Debug, Parser)]
@@ -66,11 +65,7 @@ impl<E: Into<StartupError>> From<E> for Failure {
 
 async fn run(cli: Cli) -> Result<(), Failure> {
     let settings = Settings::from_env()?;
-    let secrets: Vec<String> = [&settings.claude.api_key, &settings.telegram.bot_token]
-        .into_iter()
-        .flatten()
-        .map(|s| s.expose_secret().to_owned())
-        .collect();
+    let secrets = settings.secrets();
     match cli.command.unwrap_or(Command::Bot) {
         Command::Bot => {
             let level = settings.log_level.as_deref().unwrap_or("info");
