@@ -7,13 +7,14 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`settings`] | typed settings from the environment, validated at start-up |
-//! | [`app`] | start-up: building the engine from the settings |
+//! | [`app`] | start-up: building the engine, starting metrics, health and retention |
 //! | [`telemetry`] | tracing set-up (`LOG_LEVEL`, `LOG_FORMAT`) |
 //! | [`i18n`] | languages and the fluent catalog behind typed message ids |
 //! | [`interview`] | stage plan, personalities, session model, turn engine, context window, offline bank, report |
 //! | [`llm`] | the Claude client, the turn schema and its validation, retries |
 //! | [`locks`] | async locks by key (one turn per user; prompts sent outside a chat's queue) |
-//! | [`store`] | atomic JSON session files, archive, quarantine |
+//! | [`store`] | atomic JSON session files, archive, quarantine, retention |
+//! | [`metrics`] | counters and gauges for operators: `/metrics` text, Prometheus, health |
 //! | [`console`] | the terminal front end |
 //! | [`telegram`] | the Telegram front end: handler tree, flows, keyboards, sending |
 
@@ -23,6 +24,7 @@ pub mod i18n;
 pub mod interview;
 pub mod llm;
 pub mod locks;
+pub mod metrics;
 pub mod settings;
 pub mod store;
 pub mod telegram;

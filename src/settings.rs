@@ -4,7 +4,7 @@
 //! names the variable and the form it expects; secret values are held in [`SecretString`] and are
 //! never printed, not even in errors.
 
-use std::{cell::RefCell, path::PathBuf, str::FromStr, time::Duration};
+use std::{cell::RefCell, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
 
 use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
@@ -90,6 +90,12 @@ pub struct Settings {
     pub log_level: Option<String>,
     /// `LOG_FORMAT`: `text` or `json`.
     pub log_format: LogFormat,
+    /// `METRICS_ADDR`: where `/metrics` (Prometheus) and `/healthz` are served, such as
+    /// `0.0.0.0:9090`; unset, there is no server.
+    pub metrics_addr: Option<SocketAddr>,
+    /// `SESSION_RETENTION_DAYS`: completed, archived and quarantined files older than this
+    /// many days are purged; 0 keeps everything.
+    pub session_retention_days: u32,
     /// Every secret value read, whatever setting it belongs to.
     secrets: Vec<SecretString>,
 }
@@ -145,6 +151,11 @@ impl Settings {
             default_language: env.parse("DEFAULT_LANGUAGE", Lang::En, "`en` or `ru`")?,
             log_level: env.filter("LOG_LEVEL")?,
             log_format: env.parse("LOG_FORMAT", LogFormat::Text, "`text` or `json`")?,
+            metrics_addr: env.optional(
+                "METRICS_ADDR",
+                "an address and port to listen on, such as 0.0.0.0:9090",
+            )?,
+            session_retention_days: env.number("SESSION_RETENTION_DAYS", 30, 0..=36_500)?,
             secrets: env.secrets.take(),
         })
     }
@@ -193,6 +204,22 @@ impl Env<'_> {
         let secret = self.get(name).map(SecretString::from)?;
         self.secrets.borrow_mut().push(secret.clone());
         Some(secret)
+    }
+
+    fn optional<T: FromStr>(
+        &self,
+        name: &'static str,
+        expected: &str,
+    ) -> Result<Option<T>, SettingsError> {
+        self.get(name)
+            .map(|raw| {
+                raw.parse().map_err(|_| SettingsError {
+                    variable: name,
+                    expected: expected.to_owned(),
+                    got: raw,
+                })
+            })
+            .transpose()
     }
 
     fn parse<T: FromStr>(
@@ -392,6 +419,23 @@ mod tests {
         secrets.sort();
         assert_eq!(secrets, vec!["123:ABC", "sk-ant-very-secret"]);
         assert!(load(&[]).unwrap().secrets().is_empty());
+    }
+
+    #[test]
+    fn the_metrics_server_is_off_unless_an_address_is_given() {
+        assert_eq!(load(&[]).unwrap().metrics_addr, None);
+        let s = load(&[("METRICS_ADDR", "0.0.0.0:9090")]).unwrap();
+        assert_eq!(s.metrics_addr, Some("0.0.0.0:9090".parse().unwrap()));
+        let err = load(&[("METRICS_ADDR", "9090")]).unwrap_err();
+        assert_eq!(err.variable, "METRICS_ADDR");
+    }
+
+    #[test]
+    fn retention_defaults_to_thirty_days_and_zero_keeps_everything() {
+        assert_eq!(load(&[]).unwrap().session_retention_days, 30);
+        let s = load(&[("SESSION_RETENTION_DAYS", "0")]).unwrap();
+        assert_eq!(s.session_retention_days, 0);
+        assert!(load(&[("SESSION_RETENTION_DAYS", "-1")]).is_err());
     }
 
     #[test]

@@ -7,6 +7,8 @@ mod claude_client;
 mod console;
 mod engine;
 mod fake_telegram;
+mod operations;
+mod retention;
 mod startup;
 mod telegram;
 mod telemetry;
