@@ -6,6 +6,7 @@ mod bot_process;
 mod claude_client;
 mod console;
 mod engine;
+mod env_example;
 mod fake_telegram;
 mod operations;
 mod retention;
