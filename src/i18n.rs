@@ -371,6 +371,98 @@ messages! {
     ConsoleReportSaved { path: String } => "console-report-saved",
     /// Console: goodbye on /quit.
     ConsoleBye => "console-bye",
+    /// /metrics: the heading with the version and uptime.
+    MetricsTitle { version: String, uptime: String } => "metrics-title",
+    /// /metrics: how to read the figures (today / all time).
+    MetricsLegend => "metrics-legend",
+    /// /metrics: interviews in progress, started, completed, abandoned; completion rate.
+    MetricsInterviews {
+        active: String,
+        started_today: String,
+        started_all: String,
+        completed_today: String,
+        completed_all: String,
+        abandoned_today: String,
+        abandoned_all: String,
+        rate: String,
+    } => "metrics-interviews",
+    /// /metrics: answers by kind.
+    MetricsAnswers { text_today: String, text_all: String, voice_today: String, voice_all: String } => "metrics-answers",
+    /// /metrics: Claude calls and their success rate.
+    MetricsClaude { calls_today: String, calls_all: String, success_today: String, success_all: String } => "metrics-claude",
+    /// /metrics: Claude latency percentiles.
+    MetricsLatency { calls: String, p50: String, p95: String } => "metrics-latency",
+    /// /metrics: no Claude call yet.
+    MetricsLatencyNone => "metrics-latency-none",
+    /// /metrics: turns taken from the offline bank, by reason.
+    MetricsFallbacks {
+        upstream_today: String,
+        upstream_all: String,
+        unusable_today: String,
+        unusable_all: String,
+        configuration_today: String,
+        configuration_all: String,
+    } => "metrics-fallbacks",
+    /// /metrics: tokens of one period (`today` or `all`).
+    MetricsTokens { period: String, input: String, output: String, cache_write: String, cache_read: String } => "metrics-tokens",
+    /// /metrics: estimated cost.
+    MetricsCost { today: String, all: String, per_interview: String } => "metrics-cost",
+    /// /metrics: transcriptions and failures.
+    MetricsTranscriptions {
+        done_today: String,
+        done_all: String,
+        failed_today: String,
+        failed_all: String,
+        audio_minutes: String,
+    } => "metrics-transcriptions",
+    /// /metrics: failed transcriptions of one kind.
+    MetricsTranscriptionFailure { kind: String, today: String, all: String } => "metrics-transcription-failure",
+    /// /metrics: no error ever.
+    MetricsErrorsNone => "metrics-errors-none",
+    /// /metrics: the heading of the errors by kind.
+    MetricsErrors => "metrics-errors",
+    /// /metrics: errors of one kind.
+    MetricsError { kind: String, today: String, all: String } => "metrics-error",
+    /// /metrics: files removed by the retention policy.
+    MetricsPurged { today: String, all: String } => "metrics-purged",
+    /// /metrics: the last successful poll.
+    MetricsPolled { ago: String } => "metrics-polled",
+    /// /metrics: no successful poll recorded.
+    MetricsPolledNever => "metrics-polled-never",
+    /// /metrics: resident memory.
+    MetricsMemory { megabytes: String } => "metrics-memory",
+    /// /metrics: memory not reported.
+    MetricsMemoryUnknown => "metrics-memory-unknown",
+    /// /metrics: the heading of the alarms.
+    MetricsAlarms => "metrics-alarms",
+    /// /metrics alarm: Claude refused requests (key, model, parameters).
+    AlarmConfiguration { count: String } => "alarm-configuration",
+    /// /metrics alarm: Claude unreachable or overloaded.
+    AlarmUpstream { count: String } => "alarm-upstream",
+    /// /metrics alarm: unusable turns.
+    AlarmUnusable { count: String } => "alarm-unusable",
+    /// /metrics alarm: storage errors.
+    AlarmStorage { count: String } => "alarm-storage",
+    /// /metrics alarm: messages not delivered.
+    AlarmDelivery { count: String } => "alarm-delivery",
+    /// /metrics alarm: internal errors.
+    AlarmInternal { count: String } => "alarm-internal",
+    /// /metrics alarm: files quarantined.
+    AlarmQuarantine { count: String } => "alarm-quarantine",
+    /// /metrics alarm: failed transcriptions.
+    AlarmTranscription { failed: String, total: String } => "alarm-transcription",
+    /// /metrics alarm: a model without a price.
+    AlarmUnpriced { model: String } => "alarm-unpriced",
+    /// /metrics alarm: polling stopped.
+    AlarmPolling { ago: String } => "alarm-polling",
+    /// A number of days, short.
+    UnitDays { n: u64 } => "unit-days",
+    /// A number of hours, short.
+    UnitHours { n: u64 } => "unit-hours",
+    /// A number of minutes, short.
+    UnitMinutes { n: u64 } => "unit-minutes",
+    /// A number of seconds, short.
+    UnitSeconds { n: u64 } => "unit-seconds",
 }
 
 impl Msg {

@@ -7,12 +7,13 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`settings`] | typed settings from the environment, validated at start-up |
-//! | [`app`] | start-up: building the engine from the settings |
+//! | [`app`] | start-up: building the engine, starting metrics, health and retention |
 //! | [`telemetry`] | tracing set-up (`LOG_LEVEL`, `LOG_FORMAT`) |
 //! | [`i18n`] | languages and the fluent catalog behind typed message ids |
 //! | [`interview`] | stage plan, personalities, session model, turn engine, context window, offline bank, report |
 //! | [`llm`] | the Claude client, the turn schema and its validation, retries |
-//! | [`store`] | atomic JSON session files, archive, quarantine |
+//! | [`store`] | atomic JSON session files, archive, quarantine, retention |
+//! | [`metrics`] | counters and gauges for operators: `/metrics` text, Prometheus, health |
 //! | [`faults`] | crash points for the crash tests (debug builds only) |
 //! | [`console`] | the terminal front end |
 //! | [`telegram`] | the Telegram front end: durable inbox, handler tree, one worker per chat, fair sending |
@@ -23,6 +24,7 @@ pub mod faults;
 pub mod i18n;
 pub mod interview;
 pub mod llm;
+pub mod metrics;
 pub mod settings;
 pub mod store;
 pub mod telegram;

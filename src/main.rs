@@ -1,18 +1,22 @@
 //! The `ai-interviewer` binary: parses the command line, loads the settings, sets up logging,
-//! then runs the Telegram bot (the default) or the console interview.
+//! then runs the Telegram bot (the default), the console interview, or the health check.
 
-use std::process::ExitCode;
+use std::{process::ExitCode, sync::Arc, time::Duration};
 
 use ai_interviewer::{
     app::{self, STARTUP_FAILURE, StartupError},
     console::{self, ConsoleOptions},
     i18n::Lang,
-    interview::Style,
+    interview::{Style, SystemClock},
+    llm::pricing::PriceTable,
+    metrics,
     settings::Settings,
     telegram, telemetry,
 };
 use clap::{Parser, Subcommand};
-use secrecy::ExposeSecret;
+
+/// How long `healthcheck` waits for the bot's answer.
+const HEALTHCHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Structured expert interviews that turn into written knowledge.
 #[derive(Debug, Parser)]
@@ -35,11 +39,17 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Style::MasterInterviewer)]
         style: Style,
     },
+    /// Ask the running bot whether it is healthy, through METRICS_ADDR's /healthz: exit code 0
+    /// when it is, 1 when it is not or cannot be asked (for a container HEALTHCHECK).
+    Healthcheck,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Healthcheck) = cli.command {
+        return healthcheck().await;
+    }
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Startup(error)) => {
@@ -66,11 +76,7 @@ impl<E: Into<StartupError>> From<E> for Failure {
 
 async fn run(cli: Cli) -> Result<(), Failure> {
     let settings = Settings::from_env()?;
-    let secrets: Vec<String> = [&settings.claude.api_key, &settings.telegram.bot_token]
-        .into_iter()
-        .flatten()
-        .map(|s| s.expose_secret().to_owned())
-        .collect();
+    let secrets = settings.secrets();
     match cli.command.unwrap_or(Command::Bot) {
         Command::Bot => {
             let level = settings.log_level.as_deref().unwrap_or("info");
@@ -79,7 +85,12 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             if !engine.is_online() {
                 tracing::warn!("no ANTHROPIC_API_KEY: interviews run on the offline question bank");
             }
-            telegram::run(&settings, engine).await?;
+            let operations =
+                app::start_operations(&settings, Arc::new(SystemClock), PriceTable::published())
+                    .await?;
+            let result = telegram::run(&settings, engine).await;
+            operations.shutdown().await;
+            result?;
             Ok(())
         }
         Command::Console { lang, style } => {
@@ -93,6 +104,33 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             console::run_stdio(&engine, options)
                 .await
                 .map_err(|e| Failure::Runtime(e.into()))
+        }
+        Command::Healthcheck => unreachable!("answered before the settings are loaded"),
+    }
+}
+
+/// `ai-interviewer healthcheck`: 0 when `/healthz` answers 200, 1 otherwise, whatever the cause
+/// (exit code 2 means something else to a container runtime).
+async fn healthcheck() -> ExitCode {
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("healthcheck: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let Some(addr) = settings.metrics_addr else {
+        eprintln!("healthcheck: METRICS_ADDR is not set, so the bot serves no /healthz");
+        return ExitCode::FAILURE;
+    };
+    match metrics::http::probe(addr, HEALTHCHECK_TIMEOUT).await {
+        Ok(body) => {
+            print!("{body}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("healthcheck: {error}");
+            ExitCode::FAILURE
         }
     }
 }

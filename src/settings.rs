@@ -4,10 +4,10 @@
 //! names the variable and the form it expects; secret values are held in [`SecretString`] and are
 //! never printed, not even in errors.
 
-use std::{path::PathBuf, str::FromStr, time::Duration};
+use std::{cell::RefCell, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
 
 use reqwest::Url;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::i18n::Lang;
 
@@ -93,6 +93,14 @@ pub struct Settings {
     pub log_level: Option<String>,
     /// `LOG_FORMAT`: `text` or `json`.
     pub log_format: LogFormat,
+    /// `METRICS_ADDR`: where `/metrics` (Prometheus) and `/healthz` are served, such as
+    /// `0.0.0.0:9090`; unset, there is no server.
+    pub metrics_addr: Option<SocketAddr>,
+    /// `SESSION_RETENTION_DAYS`: completed, archived and quarantined files older than this
+    /// many days are purged; 0 keeps everything.
+    pub session_retention_days: u32,
+    /// Every secret value read, whatever setting it belongs to.
+    secrets: Vec<SecretString>,
 }
 
 /// The model used when `CLAUDE_MODEL` is not set.
@@ -109,7 +117,10 @@ impl Settings {
     /// Reads settings through `lookup`, so tests can supply variables without touching the
     /// process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        let env = Env(&lookup);
+        let env = Env {
+            lookup: &lookup,
+            secrets: RefCell::default(),
+        };
         let claude = ClaudeSettings {
             api_key: env.secret("ANTHROPIC_API_KEY"),
             base_url: env.url("ANTHROPIC_BASE_URL", "https://api.anthropic.com")?,
@@ -148,7 +159,22 @@ impl Settings {
             default_language: env.parse("DEFAULT_LANGUAGE", Lang::En, "`en` or `ru`")?,
             log_level: env.filter("LOG_LEVEL")?,
             log_format: env.parse("LOG_FORMAT", LogFormat::Text, "`text` or `json`")?,
+            metrics_addr: env.optional(
+                "METRICS_ADDR",
+                "an address and port to listen on, such as 0.0.0.0:9090",
+            )?,
+            session_retention_days: env.number("SESSION_RETENTION_DAYS", 30, 0..=36_500)?,
+            secrets: env.secrets.take(),
         })
+    }
+
+    /// Every secret value present (API keys, the bot token): what the logs must never show.
+    /// A secret read through the loader's secret accessor is included without further ado.
+    pub fn secrets(&self) -> Vec<String> {
+        self.secrets
+            .iter()
+            .map(|s| s.expose_secret().to_owned())
+            .collect()
     }
 }
 
@@ -164,12 +190,16 @@ impl FromStr for LogFormat {
     }
 }
 
-/// A view of the environment that treats an empty value as unset.
-struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+/// A view of the environment that treats an empty value as unset, and keeps every secret it
+/// hands out.
+struct Env<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    secrets: RefCell<Vec<SecretString>>,
+}
 
 impl Env<'_> {
     fn get(&self, name: &str) -> Option<String> {
-        (self.0)(name)
+        (self.lookup)(name)
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
     }
@@ -179,7 +209,25 @@ impl Env<'_> {
     }
 
     fn secret(&self, name: &str) -> Option<SecretString> {
-        self.get(name).map(SecretString::from)
+        let secret = self.get(name).map(SecretString::from)?;
+        self.secrets.borrow_mut().push(secret.clone());
+        Some(secret)
+    }
+
+    fn optional<T: FromStr>(
+        &self,
+        name: &'static str,
+        expected: &str,
+    ) -> Result<Option<T>, SettingsError> {
+        self.get(name)
+            .map(|raw| {
+                raw.parse().map_err(|_| SettingsError {
+                    variable: name,
+                    expected: expected.to_owned(),
+                    got: raw,
+                })
+            })
+            .transpose()
     }
 
     fn parse<T: FromStr>(
@@ -366,6 +414,36 @@ mod tests {
             s.claude.api_key.unwrap().expose_secret(),
             "sk-ant-very-secret"
         );
+    }
+
+    #[test]
+    fn every_secret_present_is_listed_for_redaction() {
+        let s = load(&[
+            ("ANTHROPIC_API_KEY", "sk-ant-very-secret"),
+            ("TELEGRAM_BOT_TOKEN", "123:ABC"),
+        ])
+        .unwrap();
+        let mut secrets = s.secrets();
+        secrets.sort();
+        assert_eq!(secrets, vec!["123:ABC", "sk-ant-very-secret"]);
+        assert!(load(&[]).unwrap().secrets().is_empty());
+    }
+
+    #[test]
+    fn the_metrics_server_is_off_unless_an_address_is_given() {
+        assert_eq!(load(&[]).unwrap().metrics_addr, None);
+        let s = load(&[("METRICS_ADDR", "0.0.0.0:9090")]).unwrap();
+        assert_eq!(s.metrics_addr, Some("0.0.0.0:9090".parse().unwrap()));
+        let err = load(&[("METRICS_ADDR", "9090")]).unwrap_err();
+        assert_eq!(err.variable, "METRICS_ADDR");
+    }
+
+    #[test]
+    fn retention_defaults_to_thirty_days_and_zero_keeps_everything() {
+        assert_eq!(load(&[]).unwrap().session_retention_days, 30);
+        let s = load(&[("SESSION_RETENTION_DAYS", "0")]).unwrap();
+        assert_eq!(s.session_retention_days, 0);
+        assert!(load(&[("SESSION_RETENTION_DAYS", "-1")]).is_err());
     }
 
     #[test]

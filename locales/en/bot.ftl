@@ -60,3 +60,58 @@ cmd-language = Switch language
 cmd-export = Transcript so far (Markdown, JSON)
 cmd-delete = Erase everything stored about me
 cmd-help = What I can do
+
+## /metrics, for operators. Figures read "today / all time"; numbers arrive formatted.
+metrics-title = 📊 ai-interviewer { $version }, up { $uptime }
+metrics-legend = Figures: today (UTC) / all time.
+metrics-interviews = Interviews: { $active } in progress · started { $started_today } / { $started_all } · completed { $completed_today } / { $completed_all } ({ $rate } of those started) · abandoned { $abandoned_today } / { $abandoned_all }
+metrics-answers = Answers: text { $text_today } / { $text_all } · voice { $voice_today } / { $voice_all }
+metrics-claude = Claude calls: { $calls_today } / { $calls_all } · successful { $success_today } / { $success_all }
+metrics-latency = Claude latency over the last { $calls } calls: p50 { $p50 } s · p95 { $p95 } s
+metrics-latency-none = Claude latency: no calls yet
+metrics-fallbacks = Offline questions instead of Claude: upstream down { $upstream_today } / { $upstream_all } · unusable turn { $unusable_today } / { $unusable_all } · configuration error { $configuration_today } / { $configuration_all }
+metrics-tokens =
+    { $period ->
+        [today] Tokens today
+       *[all] Tokens, all time
+    }: in { $input } · out { $output } · cache written { $cache_write } · cache read { $cache_read }
+metrics-cost = Estimated Claude cost: { $today } today · { $all } all time · { $per_interview } per completed interview
+metrics-transcriptions = Voice notes transcribed: { $done_today } / { $done_all } · failed { $failed_today } / { $failed_all } · { $audio_minutes } min of audio all time
+metrics-transcription-failure =
+    • { $kind ->
+        [download] not downloaded from Telegram
+        [rejected] refused (too long, too large or not audio)
+        [upstream] transcription service failed
+        [timeout] timed out
+       *[empty] no speech found
+    }: { $today } / { $all }
+metrics-errors-none = Errors: none
+metrics-errors = Errors:
+metrics-error =
+    • { $kind ->
+        [polling] Telegram polling
+        [delivery] messages not delivered
+        [storage] storage
+        [quarantine] unreadable files set aside
+       *[internal] internal
+    }: { $today } / { $all }
+metrics-purged = Old files purged (SESSION_RETENTION_DAYS): { $today } / { $all }
+metrics-polled = Last successful Telegram poll: { $ago } ago
+metrics-polled-never = Last successful Telegram poll: none recorded
+metrics-memory = Memory (RSS): { $megabytes } MB
+metrics-memory-unknown = Memory: not reported on this platform
+metrics-alarms = ⚠️ Needs attention
+alarm-configuration = Turns sent to the offline bank today because Claude refused the request (configuration error): { $count }. Check ANTHROPIC_API_KEY and CLAUDE_MODEL, then the log.
+alarm-upstream = Turns sent to the offline bank today because Claude was unreachable or overloaded: { $count }.
+alarm-unusable = Turns sent to the offline bank today because Claude's turn was unusable (cut off or malformed): { $count }. If it keeps happening, raise CLAUDE_MAX_TOKENS.
+alarm-storage = Storage errors today: { $count }. Check free space and permissions of SESSIONS_DIR.
+alarm-delivery = Messages not delivered to Telegram today: { $count }.
+alarm-internal = Internal errors today: { $count }. See the log.
+alarm-quarantine = Unreadable files set aside in quarantine/ today: { $count }.
+alarm-transcription = Voice notes not transcribed today: { $failed } of { $total }.
+alarm-unpriced = No price is known for model { $model }: its tokens are left out of the cost.
+alarm-polling = No successful Telegram poll for { $ago }.
+unit-days = { $n } d
+unit-hours = { $n } h
+unit-minutes = { $n } min
+unit-seconds = { $n } s

@@ -60,3 +60,58 @@ cmd-language = Сменить язык
 cmd-export = Стенограмма на текущий момент (Markdown, JSON)
 cmd-delete = Удалить все мои данные
 cmd-help = Что я умею
+
+## /metrics, для операторов. Цифры: «сегодня / за всё время»; числа приходят отформатированными.
+metrics-title = 📊 ai-interviewer { $version }, работает { $uptime }
+metrics-legend = Цифры: сегодня (UTC) / за всё время.
+metrics-interviews = Интервью: идёт сейчас { $active } · начато { $started_today } / { $started_all } · завершено { $completed_today } / { $completed_all } ({ $rate } от начатых) · брошено { $abandoned_today } / { $abandoned_all }
+metrics-answers = Ответы: текстом { $text_today } / { $text_all } · голосом { $voice_today } / { $voice_all }
+metrics-claude = Запросы к Claude: { $calls_today } / { $calls_all } · успешных { $success_today } / { $success_all }
+metrics-latency = Время ответа Claude по последним запросам ({ $calls }): p50 { $p50 } с · p95 { $p95 } с
+metrics-latency-none = Время ответа Claude: запросов ещё не было
+metrics-fallbacks = Вопросы из офлайн-банка вместо Claude: сервис недоступен { $upstream_today } / { $upstream_all } · непригодный ответ { $unusable_today } / { $unusable_all } · ошибка настройки { $configuration_today } / { $configuration_all }
+metrics-tokens =
+    { $period ->
+        [today] Токены сегодня
+       *[all] Токены за всё время
+    }: на входе { $input } · на выходе { $output } · записано в кэш { $cache_write } · прочитано из кэша { $cache_read }
+metrics-cost = Примерные расходы на Claude: { $today } сегодня · { $all } за всё время · { $per_interview } на завершённое интервью
+metrics-transcriptions = Расшифровано голосовых: { $done_today } / { $done_all } · не удалось { $failed_today } / { $failed_all } · всего аудио { $audio_minutes } мин
+metrics-transcription-failure =
+    • { $kind ->
+        [download] не скачалось из Telegram
+        [rejected] отклонено (слишком длинное, слишком большое или не аудио)
+        [upstream] сбой сервиса расшифровки
+        [timeout] не уложилось во время
+       *[empty] речь не найдена
+    }: { $today } / { $all }
+metrics-errors-none = Ошибки: нет
+metrics-errors = Ошибки:
+metrics-error =
+    • { $kind ->
+        [polling] опрос Telegram
+        [delivery] сообщения не доставлены
+        [storage] хранилище
+        [quarantine] нечитаемые файлы отложены
+       *[internal] внутренние
+    }: { $today } / { $all }
+metrics-purged = Удалено старых файлов (SESSION_RETENTION_DAYS): { $today } / { $all }
+metrics-polled = Последний успешный опрос Telegram: { $ago } назад
+metrics-polled-never = Последний успешный опрос Telegram: не зафиксирован
+metrics-memory = Память (RSS): { $megabytes } МБ
+metrics-memory-unknown = Память: на этой платформе не измеряется
+metrics-alarms = ⚠️ Требует внимания
+alarm-configuration = Ходов сегодня ушло в офлайн-банк, потому что Claude отклонил запрос (ошибка настройки): { $count }. Проверьте ANTHROPIC_API_KEY и CLAUDE_MODEL, затем журнал.
+alarm-upstream = Ходов сегодня ушло в офлайн-банк, потому что Claude был недоступен или перегружен: { $count }.
+alarm-unusable = Ходов сегодня ушло в офлайн-банк из-за непригодного ответа Claude (обрезан или искажён): { $count }. Если это повторяется, увеличьте CLAUDE_MAX_TOKENS.
+alarm-storage = Ошибок хранилища сегодня: { $count }. Проверьте свободное место и права доступа к SESSIONS_DIR.
+alarm-delivery = Сообщений, не доставленных в Telegram сегодня: { $count }.
+alarm-internal = Внутренних ошибок сегодня: { $count }. Подробности в журнале.
+alarm-quarantine = Нечитаемых файлов, отложенных сегодня в quarantine/: { $count }.
+alarm-transcription = Не удалось расшифровать голосовых сегодня: { $failed } из { $total }.
+alarm-unpriced = Цена модели { $model } неизвестна: её токены не вошли в расходы.
+alarm-polling = Успешных опросов Telegram нет уже { $ago }.
+unit-days = { $n } д
+unit-hours = { $n } ч
+unit-minutes = { $n } мин
+unit-seconds = { $n } с

@@ -3,6 +3,7 @@
 
 mod client;
 mod model;
+pub mod pricing;
 pub mod retry;
 pub mod turn;
 pub mod wire;

@@ -10,11 +10,13 @@
 //!   profiles/<user>.json        the user's preferences (language)
 //! ```
 //!
-//! File names are built from numeric user ids only, never from anything a user typed.
+//! File names are built from numeric user ids only, never from anything a user typed; the time
+//! in a retired file's name is when it was retired, and [`retention`] purges by it.
 //! Every write is atomic ([`atomic::write`]); a file that cannot be read is moved to
 //! `quarantine/` with a warning and never stops the process.
 
 pub mod atomic;
+pub mod retention;
 
 mod cache;
 
@@ -28,6 +30,9 @@ use chrono::{DateTime, Utc};
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::interview::{SCHEMA_VERSION, Session, UserId};
+
+/// The UTC time in the name of a retired or quarantined file: `<user>-<stamp>.<ext>`.
+pub const STAMP_FORMAT: &str = "%Y%m%dT%H%M%S%.3fZ";
 
 /// A storage failure: the path and what went wrong.
 #[derive(Debug, thiserror::Error)]
@@ -84,7 +89,8 @@ impl Folder {
         Folder::Profiles,
     ];
 
-    fn name(self) -> &'static str {
+    /// The folder's name inside `SESSIONS_DIR`.
+    pub fn name(self) -> &'static str {
         match self {
             Folder::Completed => "completed",
             Folder::Archive => "archive",
@@ -167,7 +173,7 @@ impl SessionStore {
     }
 
     fn stamped_path(&self, folder: Folder, user: UserId, at: DateTime<Utc>, ext: &str) -> PathBuf {
-        let stamp = at.format("%Y%m%dT%H%M%S%.3fZ");
+        let stamp = at.format(STAMP_FORMAT);
         self.root
             .join(folder.name())
             .join(format!("{user}-{stamp}.{ext}"))

@@ -5,6 +5,7 @@
 
 pub mod anthropic;
 pub mod bot;
+pub mod prometheus;
 pub mod telegram;
 
 use std::{path::PathBuf, sync::Arc, time::Duration};

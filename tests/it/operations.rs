@@ -1,0 +1,451 @@
+//! The operator's side: the `METRICS_ADDR` server (Prometheus text and `/healthz`) started the
+//! way the binary starts it, the `healthcheck` subcommand, and the binary serving metrics,
+//! purging old files and saving its counters on SIGTERM.
+
+use std::{path::PathBuf, process::Command, sync::Arc, time::Duration};
+
+use ai_interviewer::{
+    app::{self, Operations},
+    interview::ManualClock,
+    llm::{pricing::PriceTable, wire::Usage},
+    metrics::{
+        AnswerKind, CallOutcome, FallbackReason, Ledger, Metrics, TranscriptionFailure,
+        health::POLL_STALE_AFTER,
+    },
+    store::SessionStore,
+};
+
+use crate::support::{binary, bot::WAIT, epoch, prometheus, settings, telegram::FakeTelegram};
+
+const MODEL: &str = "claude-sonnet-4-6";
+
+/// A sessions directory with the operations started on it, serving on 127.0.0.1.
+struct Ops {
+    operations: Operations,
+    clock: Arc<ManualClock>,
+    sessions: PathBuf,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Ops {
+    async fn start() -> Ops {
+        let dir = tempfile::tempdir().unwrap();
+        let sessions = dir.path().join("sessions");
+        SessionStore::open(&sessions).unwrap();
+        let clock = Arc::new(ManualClock::new(epoch()));
+        let settings = settings(&[
+            ("SESSIONS_DIR", sessions.display().to_string()),
+            ("METRICS_ADDR", "127.0.0.1:0".into()),
+        ]);
+        let operations = app::start_operations(&settings, clock.clone(), PriceTable::published())
+            .await
+            .unwrap();
+        let base = format!("http://{}", operations.metrics_addr.unwrap());
+        Ops {
+            operations,
+            clock,
+            sessions,
+            base,
+            _dir: dir,
+        }
+    }
+
+    fn metrics(&self) -> &Metrics {
+        &self.operations.metrics
+    }
+
+    async fn get(&self, path: &str) -> (u16, String, String) {
+        let response = reqwest::get(format!("{}{path}", self.base)).await.unwrap();
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (status, content_type, response.text().await.unwrap())
+    }
+
+    async fn scrape(&self) -> prometheus::Exposition {
+        let (status, content_type, body) = self.get("/metrics").await;
+        assert_eq!(status, 200);
+        assert!(
+            content_type.starts_with("text/plain; version=0.0.4"),
+            "{content_type}"
+        );
+        prometheus::parse(&body).unwrap_or_else(|e| panic!("{e}\n{body}"))
+    }
+}
+
+#[tokio::test]
+async fn the_prometheus_output_parses_follows_the_naming_conventions_and_has_process_metrics() {
+    let ops = Ops::start().await;
+    let scrape = ops.scrape().await;
+    for (name, family) in &scrape.families {
+        if family.kind == "counter" {
+            assert!(name.ends_with("_total"), "counter {name} lacks _total");
+        } else {
+            assert!(
+                !name.ends_with("_total"),
+                "{} {name} ends in _total",
+                family.kind
+            );
+        }
+        assert!(
+            name.starts_with("ai_interviewer_") || name.starts_with("process_"),
+            "{name} has no namespace"
+        );
+        assert!(!family.help.is_empty(), "{name} has no help");
+        assert!(
+            !name.contains("millis") && !name.contains("_ms") && !name.contains("bytes_mb"),
+            "{name} is not in base units"
+        );
+    }
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        scrape.value("ai_interviewer_build_info", &[("version", version)]),
+        Some(1.0)
+    );
+    assert!(scrape.value("process_resident_memory_bytes", &[]).unwrap() > 0.0);
+    assert!(scrape.value("process_start_time_seconds", &[]).is_some());
+    // Every label value of a counter is there from the first scrape, at zero.
+    for reason in ["upstream_down", "unusable", "configuration"] {
+        assert_eq!(
+            scrape.value("ai_interviewer_offline_turns_total", &[("reason", reason)]),
+            Some(0.0)
+        );
+    }
+    assert_eq!(
+        scrape.value("ai_interviewer_answers_total", &[("kind", "voice")]),
+        Some(0.0)
+    );
+}
+
+#[tokio::test]
+async fn counters_move_after_a_turn_a_fallback_and_a_transcription() {
+    let ops = Ops::start().await;
+    let metrics = ops.metrics();
+    let usage = Usage {
+        input_tokens: 1200,
+        output_tokens: 120,
+        cache_creation_input_tokens: 4000,
+        cache_read_input_tokens: 30_000,
+    };
+    metrics.answer(AnswerKind::Text);
+    metrics.claude_call(
+        MODEL,
+        CallOutcome::Success,
+        Duration::from_millis(2400),
+        usage,
+    );
+    metrics.answer(AnswerKind::Voice);
+    metrics.transcribed(Duration::from_secs(42));
+    metrics.transcription_failed(TranscriptionFailure::Upstream);
+    metrics.claude_call(
+        MODEL,
+        CallOutcome::Failure,
+        Duration::from_secs(9),
+        Usage::default(),
+    );
+    metrics.turn_fell_back(FallbackReason::UpstreamDown);
+    metrics.interview_started();
+
+    let scrape = ops.scrape().await;
+    let value = |name: &str, labels: &[(&str, &str)]| {
+        scrape
+            .value(name, labels)
+            .unwrap_or_else(|| panic!("no {name} {labels:?}"))
+    };
+    assert_eq!(
+        value("ai_interviewer_answers_total", &[("kind", "text")]),
+        1.0
+    );
+    assert_eq!(
+        value("ai_interviewer_answers_total", &[("kind", "voice")]),
+        1.0
+    );
+    let calls = "ai_interviewer_claude_calls_total";
+    assert_eq!(
+        value(calls, &[("model", MODEL), ("outcome", "success")]),
+        1.0
+    );
+    assert_eq!(
+        value(calls, &[("model", MODEL), ("outcome", "failure")]),
+        1.0
+    );
+    let tokens = "ai_interviewer_claude_tokens_total";
+    for (kind, count) in [
+        ("input", 1200.0),
+        ("output", 120.0),
+        ("cache_write", 4000.0),
+        ("cache_read", 30_000.0),
+    ] {
+        assert_eq!(value(tokens, &[("model", MODEL), ("kind", kind)]), count);
+    }
+    // Sonnet 4.6: $3 in, $15 out, $3.75 cache write, $0.30 cache read, per million tokens.
+    let expected = (1200.0 * 3.0 + 120.0 * 15.0 + 4000.0 * 3.75 + 30_000.0 * 0.3) / 1e6;
+    let cost = value(
+        "ai_interviewer_claude_cost_dollars_total",
+        &[("model", MODEL)],
+    );
+    assert!((cost - expected).abs() < 1e-12, "{cost} != {expected}");
+    assert_eq!(
+        value(
+            "ai_interviewer_offline_turns_total",
+            &[("reason", "upstream_down")]
+        ),
+        1.0
+    );
+    assert_eq!(value("ai_interviewer_transcriptions_total", &[]), 1.0);
+    assert_eq!(
+        value("ai_interviewer_transcribed_audio_seconds_total", &[]),
+        42.0
+    );
+    assert_eq!(
+        value(
+            "ai_interviewer_transcription_failures_total",
+            &[("kind", "upstream")]
+        ),
+        1.0
+    );
+    assert_eq!(value("ai_interviewer_interviews_started_total", &[]), 1.0);
+    assert_eq!(value("ai_interviewer_interviews_active", &[]), 1.0);
+    let latency = "ai_interviewer_claude_call_duration_seconds";
+    assert_eq!(value(&format!("{latency}_count"), &[]), 2.0);
+    assert!((value(&format!("{latency}_sum"), &[]) - 11.4).abs() < 1e-9);
+    assert_eq!(value(&format!("{latency}_bucket"), &[("le", "3")]), 1.0);
+}
+
+#[tokio::test]
+async fn healthz_is_200_while_polling_succeeds_and_sessions_dir_takes_a_write() {
+    let ops = Ops::start().await;
+    let (status, _, body) = ops.get("/healthz").await;
+    assert_eq!(status, 503, "no poll yet: {body}");
+    assert!(body.contains("no successful getUpdates yet"), "{body}");
+
+    ops.metrics().polled();
+    let (status, _, body) = ops.get("/healthz").await;
+    assert_eq!((status, body.as_str()), (200, "ok\n"));
+    // The probe leaves nothing behind.
+    let names: Vec<_> = std::fs::read_dir(&ops.sessions)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
+}
+
+#[tokio::test]
+async fn healthz_is_503_with_the_reason_when_polling_goes_stale() {
+    let ops = Ops::start().await;
+    ops.metrics().polled();
+    ops.clock.advance(POLL_STALE_AFTER);
+    assert_eq!(ops.get("/healthz").await.0, 200, "at the limit");
+    ops.clock.advance(Duration::from_secs(1));
+    let (status, _, body) = ops.get("/healthz").await;
+    assert_eq!(status, 503);
+    assert!(
+        body.contains("last successful getUpdates 121 s ago (limit 120 s)"),
+        "{body}"
+    );
+    ops.metrics().polled();
+    assert_eq!(ops.get("/healthz").await.0, 200);
+}
+
+#[tokio::test]
+async fn healthz_is_503_with_the_reason_when_sessions_dir_cannot_be_written() {
+    let ops = Ops::start().await;
+    ops.metrics().polled();
+    assert_eq!(ops.get("/healthz").await.0, 200);
+    // The directory gives way to a file: no write can succeed there, whoever runs the test
+    // (permission bits do not stop root).
+    std::fs::remove_dir_all(&ops.sessions).unwrap();
+    std::fs::write(&ops.sessions, b"").unwrap();
+    let (status, _, body) = ops.get("/healthz").await;
+    assert_eq!(status, 503);
+    assert!(body.contains("SESSIONS_DIR"), "{body}");
+    assert!(body.contains("is not writable"), "{body}");
+    assert!(!body.contains("getUpdates"), "polling is fine: {body}");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn healthz_is_503_when_sessions_dir_turns_read_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let ops = Ops::start().await;
+    ops.metrics().polled();
+    std::fs::set_permissions(&ops.sessions, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let restore =
+        || std::fs::set_permissions(&ops.sessions, std::fs::Permissions::from_mode(0o755)).unwrap();
+    if std::fs::write(ops.sessions.join("probe"), b"").is_ok() {
+        restore();
+        eprintln!(
+            "skipped: permission bits do not stop this user (root); the replaced-directory test covers it"
+        );
+        return;
+    }
+    let (status, _, body) = ops.get("/healthz").await;
+    restore();
+    assert_eq!(status, 503);
+    assert!(body.contains("Permission denied"), "{body}");
+}
+
+#[tokio::test]
+async fn the_healthcheck_command_exits_0_when_healthy_and_1_otherwise() {
+    let ops = Ops::start().await;
+    let addr = ops.base.trim_start_matches("http://").to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |vars: Vec<(&'static str, String)>| {
+        let mut cmd = binary(dir.path());
+        cmd.arg("healthcheck");
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        async move {
+            tokio::task::spawn_blocking(move || cmd.output().unwrap())
+                .await
+                .unwrap()
+        }
+    };
+
+    let out = run(vec![("METRICS_ADDR", addr.clone())]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no successful getUpdates"),
+        "{out:?}"
+    );
+
+    ops.metrics().polled();
+    let out = run(vec![("METRICS_ADDR", addr.clone())]).await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ok\n");
+
+    // The server listens everywhere; the check asks the loopback address.
+    let port = addr.rsplit(':').next().unwrap();
+    let out = run(vec![("METRICS_ADDR", format!("0.0.0.0:{port}"))]).await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+
+    let out = run(vec![]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("METRICS_ADDR is not set"),
+        "{out:?}"
+    );
+
+    let out = run(vec![("METRICS_ADDR", format!("127.0.0.1:{}", free_port()))]).await;
+    assert_eq!(out.status.code(), Some(1), "nothing listens: {out:?}");
+
+    let out = run(vec![
+        ("METRICS_ADDR", addr),
+        ("CLAUDE_MAX_TOKENS", "lots".into()),
+    ])
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "bad settings are unhealthy, not 2"
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The binary, killed on drop.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_bot_serves_metrics_purges_old_files_and_saves_its_counters_on_sigterm() {
+    let telegram = FakeTelegram::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    SessionStore::open(dir.path()).unwrap();
+    // A report finished long ago, and one from yesterday.
+    let old = dir.path().join("completed/7-20200101T000000.000Z.md");
+    std::fs::write(&old, b"# old").unwrap();
+    let yesterday = chrono::Utc::now() - chrono::Duration::days(1);
+    let recent = dir.path().join(format!(
+        "completed/7-{}.md",
+        yesterday.format(ai_interviewer::store::STAMP_FORMAT)
+    ));
+    std::fs::write(&recent, b"# recent").unwrap();
+
+    let port = free_port();
+    let mut cmd = binary(dir.path());
+    cmd.env("TELEGRAM_BOT_TOKEN", telegram.token())
+        .env("TELEGRAM_API_URL", telegram.api_url())
+        .env("METRICS_ADDR", format!("127.0.0.1:{port}"));
+    let mut bot = Running(cmd.spawn().unwrap());
+
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let body = loop {
+        if let Ok(response) = reqwest::get(&url).await {
+            let body = response.text().await.unwrap();
+            // The purge runs at start-up, right after the server.
+            if body.contains("ai_interviewer_retention_purged_files_total 1") {
+                break body;
+            }
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no metrics served");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    prometheus::parse(&body).unwrap();
+    assert!(!old.exists());
+    assert!(recent.exists());
+
+    // SIGTERM is handled once the bot polls.
+    telegram.wait_for_calls("getUpdates", 1, WAIT).await;
+    let pid = bot.0.id().to_string();
+    let status = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {pid}")])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let child = &mut bot.0;
+    let deadline = std::time::Instant::now() + WAIT;
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(std::time::Instant::now() < deadline, "the bot did not stop");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(exit.code(), Some(0));
+    let ledger = Ledger::decode(&std::fs::read(dir.path().join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(ledger.all_time.files_purged, 1);
+}
+
+#[tokio::test]
+async fn a_metrics_address_in_use_stops_the_bot_with_one_line_and_exit_code_2() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = binary(dir.path());
+    cmd.env("TELEGRAM_BOT_TOKEN", "1:unused")
+        .env("METRICS_ADDR", addr.to_string());
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<_> = stderr
+        .lines()
+        .filter(|l| l.starts_with("ai-interviewer:"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].contains(&format!("METRICS_ADDR {addr}: cannot listen")),
+        "{stderr}"
+    );
+}
