@@ -79,6 +79,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             if !engine.is_online() {
                 tracing::warn!("no ANTHROPIC_API_KEY: interviews run on the offline question bank");
             }
+            app::check_claude(&settings).await?;
             telegram::run(&settings, engine).await?;
             Ok(())
         }
@@ -86,6 +87,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let level = settings.log_level.as_deref().unwrap_or("warn");
             telemetry::init(level, settings.log_format, secrets);
             let engine = app::build_engine(&settings)?;
+            app::check_claude(&settings).await?;
             let options = ConsoleOptions {
                 language: lang.unwrap_or(settings.default_language),
                 style,

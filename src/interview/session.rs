@@ -6,7 +6,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{Stage, Style};
-use crate::i18n::Lang;
+use crate::{
+    i18n::Lang,
+    llm::{Fallback, FallbackCounts, wire::Usage},
+};
 
 /// The version of the session file format this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -49,6 +52,9 @@ pub struct Entry {
     /// For interviewer entries: the question came from the offline bank, not from the model.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub offline: bool,
+    /// For offline questions: why the model did not write it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<Fallback>,
 }
 
 /// What the interview has gathered in one stage.
@@ -105,16 +111,40 @@ pub struct UsageTotals {
     pub online_turns: u32,
     /// Interviewer turns taken from the offline bank.
     pub offline_turns: u32,
+    /// The offline turns by why the model did not write them.
+    #[serde(default)]
+    pub offline_by_reason: FallbackCounts,
 }
 
 impl UsageTotals {
     /// Adds one model turn's token counts.
-    pub fn record(&mut self, usage: crate::llm::wire::Usage) {
+    pub fn record(&mut self, usage: Usage) {
+        self.add_tokens(usage);
+        self.online_turns += 1;
+    }
+
+    /// Adds token counts without counting a turn (a billed reply that could not be used).
+    pub fn add_tokens(&mut self, usage: Usage) {
         self.input_tokens += usage.input_tokens;
         self.output_tokens += usage.output_tokens;
         self.cache_creation_input_tokens += usage.cache_creation_input_tokens;
         self.cache_read_input_tokens += usage.cache_read_input_tokens;
-        self.online_turns += 1;
+    }
+
+    /// Counts one turn from the offline bank and why.
+    pub fn record_offline(&mut self, reason: Fallback) {
+        self.offline_turns += 1;
+        self.offline_by_reason.add(reason);
+    }
+
+    /// The token counts, in the API's shape (for pricing).
+    pub fn tokens(&self) -> Usage {
+        Usage {
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            cache_creation_input_tokens: self.cache_creation_input_tokens,
+            cache_read_input_tokens: self.cache_read_input_tokens,
+        }
     }
 }
 
@@ -249,6 +279,7 @@ impl Session {
                 at: now,
                 stage: self.stage,
                 offline: false,
+                fallback: None,
             }),
         }
     }
@@ -262,7 +293,17 @@ impl Session {
             at: now,
             stage: self.stage,
             offline,
+            fallback: None,
         });
+    }
+
+    /// Records a question from the offline bank in the current stage, and why the model did
+    /// not write it.
+    pub fn push_fallback_question(&mut self, text: String, reason: Fallback, now: DateTime<Utc>) {
+        self.push_question(text, true, now);
+        if let Some(entry) = self.transcript.last_mut() {
+            entry.fallback = Some(reason);
+        }
     }
 }
 

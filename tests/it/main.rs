@@ -7,5 +7,6 @@ mod claude_client;
 mod console;
 mod engine;
 mod fake_telegram;
+mod models;
 mod startup;
 mod telegram;
