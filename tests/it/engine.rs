@@ -595,3 +595,113 @@ async fn offline_interviews_reach_the_end_of_all_nine_stages() {
     assert!(finished.closing.is_none());
     assert!(finished.report.contains("## 9."));
 }
+
+/// The stage whose bank questions include `text`.
+fn bank_stage(text: &str) -> Option<Stage> {
+    let catalog = ai_interviewer::i18n::Catalog::load().unwrap();
+    let bank = ai_interviewer::interview::QuestionBank::from_catalog(&catalog).unwrap();
+    Lang::ALL.into_iter().find_map(|lang| {
+        Stage::ALL.into_iter().find(|&stage| {
+            (0..bank.len(lang, stage)).any(|i| bank.get(lang, stage, i) == Some(text))
+        })
+    })
+}
+
+#[tokio::test]
+async fn after_an_outage_mid_interview_the_offline_question_is_the_current_stages() {
+    let (fake, t) = online().await;
+    begin(&t).await;
+    // Claude leads the interview to operations, with a refused skip-ahead on the way.
+    fake.script([Reply::Turn {
+        stage: "mastery",
+        completeness: 30,
+    }]);
+    reply(answer(&t, "I am Ann, I weld pipelines.").await);
+    for _ in 0..6 {
+        t.clock.advance(Duration::from_secs(120));
+        reply(answer(&t, "A detailed answer.").await);
+    }
+    let before = t.engine.session(USER).await.unwrap().unwrap().stage;
+    assert_eq!(before, Stage::Operations);
+    fake.always([Reply::server_error()]);
+    for n in 0..3 {
+        let next = reply(answer(&t, "Another answer.").await);
+        assert!(next.offline);
+        assert_eq!(next.stage, Stage::Operations, "question {n}");
+        assert_eq!(
+            bank_stage(&next.text),
+            Some(Stage::Operations),
+            "{}",
+            next.text
+        );
+        let session = t.engine.session(USER).await.unwrap().unwrap();
+        assert_eq!(session.transcript.last().unwrap().stage, Stage::Operations);
+    }
+}
+
+#[tokio::test]
+async fn offline_questions_always_come_from_the_stage_the_interview_is_in() {
+    // Deterministic pseudo-random sequences of answers, outages, unusable replies, stage
+    // proposals (accepted or refused), language switches, early finishes and restarts.
+    let mut seed: u64 = 0x5eed;
+    let mut random = move |n: u64| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % n
+    };
+    const STAGES: [&str; 9] = [
+        "greeting",
+        "profiling",
+        "essence",
+        "operations",
+        "expertise_map",
+        "failure_modes",
+        "mastery",
+        "growth_path",
+        "wrap_up",
+    ];
+    let options = || EngineOptions {
+        max_retries: 0,
+        ..EngineOptions::default()
+    };
+    for run in 0..12 {
+        let fake = FakeAnthropic::start().await;
+        let mut t = spawn_engine(Some(&fake), options());
+        begin(&t).await;
+        for step in 0..50 {
+            match random(12) {
+                0 | 1 => fake.script([Reply::server_error()]),
+                2 => fake.script([Reply::NotJson, Reply::NotJson]),
+                3 => fake.script([Reply::Turn {
+                    stage: STAGES[random(9) as usize],
+                    completeness: random(101) as u8,
+                }]),
+                4 => {
+                    let lang = if random(2) == 0 { Lang::Ru } else { Lang::En };
+                    t.engine.set_language(USER, lang).await.unwrap();
+                }
+                5 if random(3) == 0 => {
+                    if let Outcome::Finished(_) = t.engine.complete(USER).await.unwrap() {
+                        break;
+                    }
+                }
+                6 => {
+                    let TestEngine { dir, .. } = t;
+                    t = spawn_engine_in(dir, Some(&fake), options());
+                }
+                _ => {}
+            }
+            t.clock.advance(Duration::from_secs(60 * random(8)));
+            match answer(&t, "An answer.").await {
+                Outcome::Reply(r) if r.offline => {
+                    let stage = t.engine.session(USER).await.unwrap().unwrap().stage;
+                    assert_eq!(r.stage, stage, "run {run}, step {step}");
+                    assert_eq!(bank_stage(&r.text), Some(stage), "run {run}, step {step}");
+                }
+                Outcome::Finished(_) => break,
+                _ => {}
+            }
+        }
+    }
+}
