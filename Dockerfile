@@ -5,6 +5,7 @@ FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+# The locales and the prompts are compiled into the binary.
 COPY locales ./locales
 COPY prompts ./prompts
 # Declared benchmarks must exist for the manifest to load; they are not built.
@@ -24,9 +25,7 @@ RUN apt-get update \
     && chown interviewer /app/sessions
 WORKDIR /app
 COPY --from=build /usr/local/bin/ai-interviewer /usr/local/bin/ai-interviewer
-COPY prompts ./prompts
 ENV SESSIONS_DIR=/app/sessions \
-    PROMPTS_DIR=/app/prompts \
     LOG_FORMAT=json
 USER interviewer
 VOLUME ["/app/sessions"]

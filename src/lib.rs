@@ -7,11 +7,11 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`settings`] | typed settings from the environment, validated at start-up |
-//! | [`app`] | start-up: building the engine from the settings |
+//! | [`app`] | start-up: building the engine from the settings, checking the Claude key and model |
 //! | [`telemetry`] | tracing set-up (`LOG_LEVEL`, `LOG_FORMAT`) |
 //! | [`i18n`] | languages and the fluent catalog behind typed message ids |
 //! | [`interview`] | stage plan, personalities, session model, turn engine, context window, offline bank, report |
-//! | [`llm`] | the Claude client, the turn schema and its validation, retries |
+//! | [`llm`] | the Claude client, the request shape per model generation, the turn schema and its reading, offline fallback reasons, prices, retries |
 //! | [`locks`] | async locks by key (one turn per user; prompts sent outside a chat's queue) |
 //! | [`store`] | atomic JSON session files, archive, quarantine |
 //! | [`console`] | the terminal front end |
