@@ -258,7 +258,8 @@ impl Env<'_> {
         let overrides = PriceTable::parse_overrides(&raw).map_err(|e| SettingsError {
             variable: name,
             expected: format!(
-                "model=input/output/cache_write/cache_read dollars per million tokens,                  separated by `;` ({e})"
+                "model=input/output/cache_write/cache_read dollars per million tokens, \
+                 separated by `;` ({e})"
             ),
             got: raw.clone(),
         })?;

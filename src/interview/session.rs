@@ -350,6 +350,30 @@ mod tests {
     }
 
     #[test]
+    fn offline_questions_carry_their_reason_and_older_files_still_load() {
+        let mut s = session();
+        s.push_fallback_question("q".into(), Fallback::UpstreamDown, at(0));
+        s.usage.record_offline(Fallback::UpstreamDown);
+        let entry = s.transcript.last().unwrap();
+        assert!(entry.offline && entry.fallback == Some(Fallback::UpstreamDown));
+        let mut json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["transcript"][0]["fallback"], "upstream_down");
+        assert_eq!(json["usage"]["offline_by_reason"]["upstream_down"], 1);
+        // A file written before reasons were recorded.
+        json["transcript"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("fallback");
+        json["usage"]
+            .as_object_mut()
+            .unwrap()
+            .remove("offline_by_reason");
+        let back: Session = serde_json::from_value(json).unwrap();
+        assert_eq!(back.transcript[0].fallback, None);
+        assert_eq!(back.usage.offline_by_reason.total(), 0);
+    }
+
+    #[test]
     fn a_session_survives_a_json_round_trip() {
         let mut s = session();
         s.push_question("q".into(), true, at(0));
