@@ -4,15 +4,11 @@
 //!    context fold, request build and serialisation, turn validation, save after) with an
 //!    instant model, on tmpfs and on the disk;
 //! 2. save and load time (cold, and for a file unchanged since the store wrote it) and file size
-//!    of a session with a 200-message transcript;
-//! 3. the input tokens of a ~120-turn interview against the fake Anthropic server's prompt-cache
-//!    model: uncached, written to the cache, read from it, and the share read.
+//!    of a session with a 200-message transcript.
+//!
+//! Tokens and cost of a whole interview are measured by `cargo bench --bench interview_cost`.
 //!
 //! Run with `cargo bench --bench engine`.
-
-#[path = "../tests/it/support/anthropic.rs"]
-#[allow(dead_code)]
-mod anthropic;
 
 use std::{
     path::Path,
@@ -25,8 +21,7 @@ use ai_interviewer::{
     interview::{
         Engine, EngineConfig, ManualClock, Outcome, Prompts, QuestionBank, Session, Style, UserId,
     },
-    llm::{BoxFuture, ClaudeClient, LlmError, Model, Turn, TurnReply, TurnRequest, wire::Usage},
-    settings::Settings,
+    llm::{BoxFuture, LlmError, Model, Turn, TurnReply, TurnRequest, wire::Usage},
     store::{Loaded, SessionStore, decode_session},
 };
 use serde_json::json;
@@ -36,7 +31,7 @@ use serde_json::json;
 #[derive(Debug)]
 struct InstantModel;
 
-const RESPONSE: &str = r#"{"id":"msg_1","type":"message","role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"record_turn","input":{"interview_stage":"operations","response":"Walk me through the last time that happened: what did you notice first, and what did you do about it?","metadata":{"question_depth":3,"completeness":40,"engagement_level":"high","estimated_time_remaining":"about an hour"},"internal_tracking":{"key_insights":["Checks the supplier's batch numbers before anything else"],"examples_collected":2,"follow_up_needed":["the second supplier"],"stage_transition_ready":false,"conversation_quality":"rich"}}}],"stop_reason":"tool_use","usage":{"input_tokens":12,"output_tokens":150,"cache_creation_input_tokens":0,"cache_read_input_tokens":9000}}"#;
+const RESPONSE: &str = r#"{"id":"msg_1","type":"message","role":"assistant","content":[{"type":"text","text":"{\"interview_stage\":\"operations\",\"response\":\"Walk me through the last time that happened: what did you notice first, and what did you do about it?\",\"metadata\":{\"question_depth\":3,\"completeness\":40,\"engagement_level\":\"high\",\"estimated_time_remaining\":\"about an hour\"},\"internal_tracking\":{\"key_insights\":[\"Checks the supplier's batch numbers before anything else\"],\"examples_collected\":2,\"follow_up_needed\":[\"the second supplier\"],\"stage_transition_ready\":false,\"conversation_quality\":\"rich\"}}"}],"stop_reason":"end_turn","usage":{"input_tokens":12,"output_tokens":150,"cache_creation_input_tokens":0,"cache_read_input_tokens":9000}}"#;
 
 impl Model for InstantModel {
     fn turn<'a>(&'a self, request: &'a TurnRequest) -> BoxFuture<'a, Result<TurnReply, LlmError>> {
@@ -47,8 +42,13 @@ impl Model for InstantModel {
             .unwrap();
             std::hint::black_box(body);
             let response: serde_json::Value = serde_json::from_str(RESPONSE).unwrap();
-            let turn = Turn::from_input(response["content"][0]["input"].clone())
-                .map_err(|e| LlmError::Unusable(e.0))?;
+            let text = response["content"][0]["text"].as_str().unwrap();
+            let turn = Turn::from_input(serde_json::from_str(text).unwrap()).map_err(|e| {
+                LlmError::Unusable {
+                    reason: e.0,
+                    usage: Usage::default(),
+                }
+            })?;
             Ok(TurnReply {
                 turn,
                 usage: Usage::default(),
@@ -70,7 +70,7 @@ impl Model for InstantModel {
 fn engine(dir: &Path, model: Option<Arc<dyn Model>>) -> Engine {
     let catalog = Arc::new(Catalog::load().unwrap());
     let bank = QuestionBank::from_catalog(&catalog).unwrap();
-    let prompts = Prompts::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts")).unwrap();
+    let prompts = Prompts::embedded();
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     Engine::new(
         SessionStore::open(dir).unwrap(),
@@ -187,81 +187,6 @@ async fn save_and_load(dir: &Path) -> StoreFigures {
     }
 }
 
-async fn token_figures() {
-    let fake = anthropic::FakeAnthropic::start().await;
-    fake.set_step(8);
-    let dir = tempfile::tempdir().unwrap();
-    let vars = [
-        ("ANTHROPIC_BASE_URL", fake.url.clone()),
-        ("ANTHROPIC_API_KEY", anthropic::API_KEY.to_owned()),
-    ];
-    let settings =
-        Settings::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
-            .unwrap();
-    let client = ClaudeClient::new(&settings.claude, settings.claude.api_key.clone().unwrap());
-    let engine = engine(dir.path(), Some(Arc::new(client)));
-    let user = UserId(11);
-    engine
-        .begin(user, Lang::En, Style::MasterInterviewer)
-        .await
-        .unwrap();
-    let mut turns = 1;
-    loop {
-        turns += 1;
-        match engine
-            .answer(user, &answer_text(turns), std::future::pending())
-            .await
-            .unwrap()
-        {
-            Outcome::Reply(_) => {}
-            Outcome::Finished(_) => break,
-            other => panic!("{other:?}"),
-        }
-    }
-    let received = fake.received();
-    let interview: Vec<_> = received
-        .iter()
-        .filter(|r| r.body.get("tools").is_some())
-        .collect();
-    let (mut input, mut write, mut read) = (0, 0, 0);
-    for r in &interview {
-        input += r.usage.input;
-        write += r.usage.cache_write;
-        read += r.usage.cache_read;
-    }
-    let total = input + write + read;
-    println!(
-        "  turns: {} model calls (the interview ended on its own after the wrap-up)",
-        interview.len()
-    );
-    println!("  input tokens, uncached:      {input:>10}");
-    println!("  input tokens, cache written: {write:>10}");
-    println!("  input tokens, cache read:    {read:>10}");
-    println!(
-        "  share read from cache:       {:>9.1} %",
-        read as f64 * 100.0 / total as f64
-    );
-    let per_turn =
-        |r: &anthropic::Received| r.usage.input + r.usage.cache_write + r.usage.cache_read;
-    let quarter = interview.len() / 4;
-    let avg = |part: &[&anthropic::Received]| {
-        part.iter().map(|r| per_turn(r)).sum::<u64>() / part.len().max(1) as u64
-    };
-    println!(
-        "  prompt tokens per turn, by quarter of the interview: {} / {} / {} / {}",
-        avg(&interview[..quarter]),
-        avg(&interview[quarter..2 * quarter]),
-        avg(&interview[2 * quarter..3 * quarter]),
-        avg(&interview[3 * quarter..])
-    );
-    let billed = input as f64 + write as f64 * 1.25 + read as f64 * 0.1;
-    println!(
-        "  billed input, in uncached-token equivalents: {:.0} ({:.0}% of {total} without caching)",
-        billed,
-        billed * 100.0 / total as f64
-    );
-}
-
 #[tokio::main]
 async fn main() {
     println!("engine overhead per turn, excluding Claude (window of 100 messages)");
@@ -293,7 +218,4 @@ async fn main() {
         );
         println!("  file size: {} bytes", figures.size);
     }
-
-    println!("\ninput tokens of a whole interview against the fake's prompt-cache model");
-    token_figures().await;
 }

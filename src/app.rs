@@ -9,13 +9,18 @@ use crate::{
         Clock, Engine, EngineConfig, PromptError, Prompts, QuestionBank, SystemClock,
         bank::BankError,
     },
-    llm::{ClaudeClient, Model, pricing::PriceTable},
+    llm::{
+        ClaudeClient, Fallback, LlmError, Model,
+        generation::{Generation, Purpose},
+        pricing::PriceTable,
+        wire::ModelInfo,
+    },
     metrics::{
         FLUSH_INTERVAL, Metrics, MetricsError,
         health::HealthCheck,
         http::{self, Endpoints},
     },
-    settings::{Settings, SettingsError},
+    settings::{DEFAULT_MODEL, Settings, SettingsError},
     store::{SessionStore, StoreError, retention},
 };
 
@@ -28,7 +33,7 @@ pub enum StartupError {
     /// A setting is malformed.
     #[error(transparent)]
     Settings(#[from] SettingsError),
-    /// A prompt is missing or empty.
+    /// A prompt override is empty or unreadable.
     #[error("PROMPTS_DIR: {0}")]
     Prompts(#[from] PromptError),
     /// The sessions directory cannot be used.
@@ -40,6 +45,9 @@ pub enum StartupError {
     /// The offline bank lacks a stage.
     #[error("{0}")]
     Bank(#[from] BankError),
+    /// The Anthropic API refused the key or the model.
+    #[error("{0}")]
+    Claude(String),
     /// The Telegram front end cannot start.
     #[error("{0}")]
     Telegram(String),
@@ -66,7 +74,10 @@ pub fn build_engine_with_clock(
     settings: &Settings,
     clock: Arc<dyn Clock>,
 ) -> Result<Engine, StartupError> {
-    let prompts = Prompts::load(&settings.prompts_dir)?;
+    let prompts = Prompts::load(settings.prompts_dir.as_deref())?;
+    if !prompts.overridden().is_empty() {
+        tracing::info!(overridden = ?prompts.overridden(), "prompts from PROMPTS_DIR replace the built-in ones");
+    }
     let store = SessionStore::open(&settings.sessions_dir)?;
     let catalog = Arc::new(Catalog::load()?);
     let bank = QuestionBank::from_catalog(&catalog)?;
@@ -75,7 +86,8 @@ pub fn build_engine_with_clock(
         .api_key
         .clone()
         .map(|key| Arc::new(ClaudeClient::new(&settings.claude, key)) as Arc<dyn Model>);
-    let config = EngineConfig::new(settings.max_conversation_history, settings.session_timeout);
+    let mut config = EngineConfig::new(settings.max_conversation_history, settings.session_timeout);
+    config.price = settings.claude.prices.price(&settings.claude.model);
     Ok(Engine::new(
         store, claude, prompts, catalog, bank, clock, config,
     ))
@@ -153,5 +165,116 @@ impl Operations {
         if let Err(error) = self.metrics.flush().await {
             tracing::error!(%error, "could not save the metrics at shutdown");
         }
+    }
+}
+
+/// Checks the Anthropic key and model with `GET /v1/models/{CLAUDE_MODEL}` and logs what the
+/// requests will look like. Without a key nothing is checked.
+///
+/// A rejected key (401), a key without access (403) or an unknown model (404) stops the
+/// process: every turn would fail. A network failure or a 5xx only warns: the offline bank
+/// covers an outage, and the bot should be up when the API comes back.
+pub async fn check_claude(settings: &Settings) -> Result<Option<ModelInfo>, StartupError> {
+    let Some(key) = settings.claude.api_key.clone() else {
+        return Ok(None);
+    };
+    let client = ClaudeClient::new(&settings.claude, key);
+    let model = &settings.claude.model;
+    let checked = client.model_info().await;
+    if !matches!(
+        &checked,
+        Err(LlmError::Api {
+            status: 401 | 403 | 404,
+            ..
+        })
+    ) {
+        log_request_shape(settings, &client);
+    }
+    match checked {
+        Ok(info) => {
+            tracing::info!(
+                model = %info.id,
+                display_name = %info.display_name,
+                max_input_tokens = info.max_input_tokens,
+                max_tokens = info.max_tokens,
+                "Claude model available"
+            );
+            if let Some(limit) = info.max_tokens
+                && u64::from(client.max_tokens()) > limit
+            {
+                tracing::warn!(
+                    budget = client.max_tokens(),
+                    limit,
+                    "CLAUDE_MAX_TOKENS is above the model's output limit: lower it"
+                );
+            }
+            Ok(Some(info))
+        }
+        Err(LlmError::Api { status, kind, .. }) if status == 401 => {
+            Err(StartupError::Claude(format!(
+                "ANTHROPIC_API_KEY was rejected by the Anthropic API ({status} {kind}): set a \
+                 valid key, or remove it to run on the offline question bank"
+            )))
+        }
+        Err(LlmError::Api { status, kind, .. }) if status == 403 => {
+            Err(StartupError::Claude(format!(
+                "ANTHROPIC_API_KEY may not use CLAUDE_MODEL {model:?} ({status} {kind}): check \
+                 the key's permissions or choose another model"
+            )))
+        }
+        Err(LlmError::Api { status, kind, .. }) if status == 404 => {
+            Err(StartupError::Claude(format!(
+                "CLAUDE_MODEL {model:?} was not found by the Anthropic API ({status} {kind}): \
+                 set a current model id, such as {DEFAULT_MODEL}"
+            )))
+        }
+        Err(error) => {
+            tracing::warn!(
+                %error,
+                fallback = %Fallback::UpstreamDown,
+                "the Anthropic API could not be checked at start-up; starting anyway: turns \
+                 come from the offline question bank until it answers"
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// Logs the request shape the model gets, and warns about settings it will not use.
+fn log_request_shape(settings: &Settings, client: &ClaudeClient) {
+    let claude = &settings.claude;
+    let rules = client.rules();
+    let shape = rules.shape(Purpose::Turn, claude.effort, claude.temperature);
+    tracing::info!(
+        model = %claude.model,
+        generation = %rules.generation,
+        effort = shape.effort.map(|e| e.as_str()).unwrap_or("not sent"),
+        thinking = if rules.thinks(&shape) { "adaptive" } else { "none" },
+        max_tokens = client.max_tokens(),
+        min_cacheable_tokens = rules.min_cacheable_tokens,
+        "Claude request shape"
+    );
+    if claude.temperature.is_some() && !rules.sampling_parameters {
+        tracing::warn!(
+            model = %claude.model,
+            "CLAUDE_TEMPERATURE is set, but this model refuses sampling parameters: it is not \
+             sent; remove CLAUDE_TEMPERATURE from the settings"
+        );
+    }
+    if rules.generation == Generation::Claude4 && shape.effort.is_none() {
+        tracing::debug!("CLAUDE_EFFORT is not sent: 4.x models take no effort");
+    }
+    match claude.prices.price(&claude.model) {
+        Some(price) => tracing::info!(
+            input = price.input,
+            output = price.output,
+            cache_write = price.cache_write,
+            cache_read = price.cache_read,
+            "prices per million tokens"
+        ),
+        None => tracing::info!(
+            model = %claude.model,
+            "no price known for this model: set CLAUDE_PRICES to have interview costs logged"
+        ),
     }
 }

@@ -7,11 +7,11 @@
 //! | module | what it holds |
 //! |---|---|
 //! | [`settings`] | typed settings from the environment, validated at start-up |
-//! | [`app`] | start-up: building the engine, starting metrics, health and retention |
+//! | [`app`] | start-up: building the engine, checking the Claude key and model, starting metrics, health and retention |
 //! | [`telemetry`] | tracing set-up (`LOG_LEVEL`, `LOG_FORMAT`) |
 //! | [`i18n`] | languages and the fluent catalog behind typed message ids |
 //! | [`interview`] | stage plan, personalities, session model, turn engine, context window, offline bank, report |
-//! | [`llm`] | the Claude client, the turn schema and its validation, retries |
+//! | [`llm`] | the Claude client, the request shape per model generation, the turn schema and its reading, offline fallback reasons, prices, retries |
 //! | [`store`] | atomic JSON session files, archive, quarantine, retention |
 //! | [`metrics`] | counters and gauges for operators: `/metrics` text, Prometheus, health |
 //! | [`faults`] | crash points for the crash tests (debug builds only) |

@@ -8,7 +8,6 @@ use ai_interviewer::{
     console::{self, ConsoleOptions},
     i18n::Lang,
     interview::{Style, SystemClock},
-    llm::pricing::PriceTable,
     metrics,
     settings::Settings,
     telegram, telemetry,
@@ -85,9 +84,13 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             if !engine.is_online() {
                 tracing::warn!("no ANTHROPIC_API_KEY: interviews run on the offline question bank");
             }
-            let operations =
-                app::start_operations(&settings, Arc::new(SystemClock), PriceTable::published())
-                    .await?;
+            app::check_claude(&settings).await?;
+            let operations = app::start_operations(
+                &settings,
+                Arc::new(SystemClock),
+                settings.claude.prices.clone(),
+            )
+            .await?;
             let result = telegram::run(&settings, engine).await;
             operations.shutdown().await;
             result?;
@@ -97,6 +100,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let level = settings.log_level.as_deref().unwrap_or("warn");
             telemetry::init(level, settings.log_format, secrets);
             let engine = app::build_engine(&settings)?;
+            app::check_claude(&settings).await?;
             let options = ConsoleOptions {
                 language: lang.unwrap_or(settings.default_language),
                 style,

@@ -9,7 +9,10 @@ use std::{cell::RefCell, net::SocketAddr, path::PathBuf, str::FromStr, time::Dur
 use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::i18n::Lang;
+use crate::{
+    i18n::Lang,
+    llm::{Effort, PriceTable},
+};
 
 /// Why the settings could not be loaded: always names the variable at fault.
 #[derive(Debug, thiserror::Error)]
@@ -41,10 +44,16 @@ pub struct ClaudeSettings {
     pub base_url: Url,
     /// `CLAUDE_MODEL`: the model id sent with every request.
     pub model: String,
-    /// `CLAUDE_MAX_TOKENS`: the output budget of one interview turn.
-    pub max_tokens: u32,
-    /// `CLAUDE_TEMPERATURE`: sampling temperature, 0 to 1.
-    pub temperature: f32,
+    /// `CLAUDE_EFFORT`: how much the model deliberates, on models that take an effort.
+    pub effort: Effort,
+    /// `CLAUDE_MAX_TOKENS`: the output budget of one interview turn, thinking included;
+    /// unset, [`Effort::default_max_tokens`] of the effort.
+    pub max_tokens: Option<u32>,
+    /// `CLAUDE_TEMPERATURE`: sampling temperature, 0 to 1; unset, none is sent (the only
+    /// choice on models from generation 5 on, which refuse sampling parameters).
+    pub temperature: Option<f32>,
+    /// `CLAUDE_PRICES` over the published prices: what tokens cost, per model.
+    pub prices: PriceTable,
     /// `CLAUDE_TIMEOUT_SECONDS`: the limit on one HTTP attempt.
     pub timeout: Duration,
     /// `CLAUDE_MAX_RETRIES`: retries after the first attempt on retryable failures.
@@ -80,8 +89,9 @@ pub struct Settings {
     pub telegram: TelegramSettings,
     /// `SESSIONS_DIR`: where session files live.
     pub sessions_dir: PathBuf,
-    /// `PROMPTS_DIR`: where the interviewer prompts are read from at start-up.
-    pub prompts_dir: PathBuf,
+    /// `PROMPTS_DIR`: a directory whose prompt files replace the built-in ones, file by file;
+    /// unset, the prompts compiled into the binary are used.
+    pub prompts_dir: Option<PathBuf>,
     /// `SESSION_TIMEOUT_MINUTES`: idle time after which the user chooses to resume or start over.
     pub session_timeout: Duration,
     /// `MAX_CONVERSATION_HISTORY`: the most recent messages sent to Claude verbatim.
@@ -104,7 +114,15 @@ pub struct Settings {
 }
 
 /// The model used when `CLAUDE_MODEL` is not set.
-pub const DEFAULT_MODEL: &str = "claude-sonnet-4-6";
+pub const DEFAULT_MODEL: &str = "claude-sonnet-5-5";
+
+impl ClaudeSettings {
+    /// The output budget of one turn: `CLAUDE_MAX_TOKENS`, or the effort's default.
+    pub fn turn_max_tokens(&self) -> u32 {
+        self.max_tokens
+            .unwrap_or_else(|| self.effort.default_max_tokens())
+    }
+}
 
 impl Settings {
     /// Loads `.env` if there is one, then reads the process environment.
@@ -125,8 +143,14 @@ impl Settings {
             api_key: env.secret("ANTHROPIC_API_KEY"),
             base_url: env.url("ANTHROPIC_BASE_URL", "https://api.anthropic.com")?,
             model: env.text("CLAUDE_MODEL", DEFAULT_MODEL),
-            max_tokens: env.number("CLAUDE_MAX_TOKENS", 1000, 64..=64_000)?,
-            temperature: env.number("CLAUDE_TEMPERATURE", 0.7, 0.0..=1.0)?,
+            effort: env.parse(
+                "CLAUDE_EFFORT",
+                Effort::Low,
+                "`low`, `medium`, `high`, `xhigh` or `max`",
+            )?,
+            max_tokens: env.optional_number("CLAUDE_MAX_TOKENS", 256..=64_000)?,
+            temperature: env.optional_number("CLAUDE_TEMPERATURE", 0.0..=1.0)?,
+            prices: env.prices("CLAUDE_PRICES")?,
             timeout: Duration::from_secs(env.number("CLAUDE_TIMEOUT_SECONDS", 60, 1..=600)?),
             max_retries: env.number("CLAUDE_MAX_RETRIES", 3, 0..=10)?,
         };
@@ -151,7 +175,7 @@ impl Settings {
             claude,
             telegram,
             sessions_dir: PathBuf::from(env.text("SESSIONS_DIR", "./sessions")),
-            prompts_dir: PathBuf::from(env.text("PROMPTS_DIR", "./prompts")),
+            prompts_dir: env.get("PROMPTS_DIR").map(PathBuf::from),
             session_timeout: Duration::from_secs(
                 60 * env.number::<u64>("SESSION_TIMEOUT_MINUTES", 180, 1..=525_600)?,
             ),
@@ -268,6 +292,38 @@ impl Env<'_> {
         }
     }
 
+    fn optional_number<T>(
+        &self,
+        name: &'static str,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<Option<T>, SettingsError>
+    where
+        T: FromStr + PartialOrd + std::fmt::Display + Copy,
+    {
+        match self.get(name) {
+            None => Ok(None),
+            Some(_) => self.number(name, *range.start(), range).map(Some),
+        }
+    }
+
+    fn prices(&self, name: &'static str) -> Result<PriceTable, SettingsError> {
+        let table = PriceTable::published();
+        let Some(raw) = self.get(name) else {
+            return Ok(table);
+        };
+        let overrides = PriceTable::parse_overrides(&raw).map_err(|e| SettingsError {
+            variable: name,
+            expected: format!(
+                "model=input/output/cache_write/cache_read dollars per million tokens, \
+                 separated by `;` ({e})"
+            ),
+            got: raw.clone(),
+        })?;
+        Ok(overrides.into_iter().fold(table, |table, (model, price)| {
+            table.with_override(&model, price)
+        }))
+    }
+
     fn url(&self, name: &'static str, default: &str) -> Result<Url, SettingsError> {
         let raw = self.text(name, default);
         Url::parse(&raw)
@@ -335,8 +391,18 @@ mod tests {
             settings.claude.base_url.as_str(),
             "https://api.anthropic.com/"
         );
-        assert_eq!(settings.claude.max_tokens, 1000);
-        assert_eq!(settings.claude.temperature, 0.7);
+        assert_eq!(settings.claude.model, "claude-sonnet-5-5");
+        assert_eq!(settings.claude.effort, Effort::Low);
+        assert_eq!(settings.claude.max_tokens, None);
+        assert_eq!(settings.claude.turn_max_tokens(), 4096);
+        assert_eq!(
+            settings.claude.temperature, None,
+            "no sampling parameter by default"
+        );
+        assert!(
+            settings.prompts_dir.is_none(),
+            "the built-in prompts by default"
+        );
         assert_eq!(settings.claude.timeout, Duration::from_secs(60));
         assert_eq!(settings.claude.max_retries, 3);
         assert_eq!(settings.session_timeout, Duration::from_secs(180 * 60));
@@ -366,6 +432,43 @@ mod tests {
     fn an_out_of_range_temperature_is_rejected() {
         let err = load(&[("CLAUDE_TEMPERATURE", "1.5")]).unwrap_err();
         assert_eq!(err.variable, "CLAUDE_TEMPERATURE");
+    }
+
+    #[test]
+    fn effort_budget_and_temperature_are_read_and_validated() {
+        let s = load(&[("CLAUDE_EFFORT", "High"), ("CLAUDE_TEMPERATURE", "0.3")]).unwrap();
+        assert_eq!(s.claude.effort, Effort::High);
+        assert_eq!(s.claude.turn_max_tokens(), 16_384);
+        assert_eq!(s.claude.temperature, Some(0.3));
+        let s = load(&[("CLAUDE_MAX_TOKENS", "3000")]).unwrap();
+        assert_eq!(s.claude.turn_max_tokens(), 3000);
+        let err = load(&[("CLAUDE_EFFORT", "extreme")]).unwrap_err();
+        assert_eq!(err.variable, "CLAUDE_EFFORT");
+        assert!(err.to_string().contains("xhigh"), "{err}");
+    }
+
+    #[test]
+    fn prices_can_be_overridden_and_a_malformed_override_names_the_variable() {
+        let s = load(&[(
+            "CLAUDE_PRICES",
+            "claude-sonnet-5-5=1/5/1.25/0.05;my-proxy-model=3/15/3.75/0.3",
+        )])
+        .unwrap();
+        assert_eq!(
+            s.claude.prices.price("claude-sonnet-5-5").unwrap().input,
+            1.0
+        );
+        assert_eq!(
+            s.claude.prices.price("my-proxy-model").unwrap().output,
+            15.0
+        );
+        assert_eq!(
+            s.claude.prices.price("claude-sonnet-4-6").unwrap().input,
+            3.0
+        );
+        let err = load(&[("CLAUDE_PRICES", "claude-sonnet-5-5=cheap")]).unwrap_err();
+        assert_eq!(err.variable, "CLAUDE_PRICES");
+        assert!(err.to_string().contains("CLAUDE_PRICES"), "{err}");
     }
 
     #[test]

@@ -21,7 +21,7 @@ use super::{
 };
 use crate::{
     i18n::{Catalog, Lang},
-    llm::{Model, Turn, TurnReply},
+    llm::{Fallback, Model, Price, Turn, TurnReply},
     store::{Folder, Loaded, SessionStore, StoreError},
 };
 
@@ -59,6 +59,8 @@ pub struct EngineConfig {
     pub session_timeout: Duration,
     /// The longest answer accepted, in characters.
     pub max_answer_chars: usize,
+    /// The model's price, for the cost logged when an interview ends.
+    pub price: Option<Price>,
 }
 
 impl EngineConfig {
@@ -68,6 +70,7 @@ impl EngineConfig {
             limits: ContextLimits::new(max_history),
             session_timeout,
             max_answer_chars: MAX_ANSWER_CHARS,
+            price: None,
         }
     }
 }
@@ -330,6 +333,7 @@ impl Engine {
             stage: session.stage,
             stage_changed: false,
             offline: q.offline,
+            fallback: q.fallback,
         }))
     }
 
@@ -448,11 +452,15 @@ impl Engine {
                         Ok(reply) => {
                             tracing::info!(user = %session.user, elapsed_ms = started.elapsed().as_millis() as u64,
                                 repaired = reply.repaired, "turn received");
-                            Some(reply)
+                            Ok(reply)
                         }
                         Err(error) => {
-                            tracing::warn!(user = %session.user, %error, "Claude unavailable; asking from the offline bank");
-                            None
+                            let reason = error.fallback();
+                            tracing::warn!(user = %session.user, %error, fallback = %reason,
+                                "no turn from Claude; asking from the offline bank");
+                            // Unusable replies were billed all the same.
+                            session.usage.add_tokens(error.usage());
+                            Err(reason)
                         }
                     },
                     () = interrupt => {
@@ -461,14 +469,14 @@ impl Engine {
                     }
                 }
             }
-            None => None,
+            None => Err(Fallback::NoModel),
         };
         let now = self.clock.now();
         // The offline bank asks nothing when it ends the interview; the model always replies.
         let (ends, asked) = match online {
-            Some(reply) => (self.apply_turn(session, reply, now), true),
-            None => {
-                let ends = self.apply_offline(session, now);
+            Ok(reply) => (self.apply_turn(session, reply, now), true),
+            Err(reason) => {
+                let ends = self.apply_offline(session, reason, now);
                 (ends, !ends)
             }
         };
@@ -484,6 +492,7 @@ impl Engine {
                 stage_changed: session.stage != stage_before
                     || directive == Some(Directive::FinishEarly),
                 offline: last.offline,
+                fallback: last.fallback,
             }
         });
         if ends {
@@ -513,21 +522,24 @@ impl Engine {
                 .into_iter()
                 .filter(|i| !i.trim().is_empty()),
         );
-        match before.transition_to(interview_stage) {
-            Transition::Stay => {
-                let record = session.record_mut(before);
-                record.completeness = metadata.completeness;
-                record.examples = internal_tracking.examples_collected;
+        // A reading the model left out keeps the stage's earlier one.
+        let read = |record: &mut super::StageRecord| {
+            if let Some(completeness) = metadata.completeness {
+                record.completeness = completeness;
             }
+            if let Some(examples) = internal_tracking.examples_collected {
+                record.examples = examples;
+            }
+        };
+        match before.transition_to(interview_stage) {
+            Transition::Stay => read(session.record_mut(before)),
             Transition::Advance(next) => {
                 tracing::info!(user = %session.user, from = %before, to = %next, "stage advanced");
                 // Moving on closes the stage: the turn's completeness is the new stage's.
                 session.record_mut(before).completeness = 100;
                 session.touch(now);
                 session.stage = next;
-                let record = session.record_mut(next);
-                record.completeness = metadata.completeness;
-                record.examples = internal_tracking.examples_collected;
+                read(session.record_mut(next));
             }
             Transition::Refused { proposed } => {
                 tracing::warn!(user = %session.user, current = %before, %proposed, "stage proposal refused");
@@ -535,7 +547,7 @@ impl Engine {
         }
         session.last_reading = Some(super::session::LastReading {
             question_depth: metadata.question_depth,
-            engagement_level: format!("{:?}", metadata.engagement_level).to_lowercase(),
+            engagement_level: metadata.engagement_level.as_str().to_owned(),
             estimated_time_remaining: metadata.estimated_time_remaining,
             follow_up_needed: internal_tracking.follow_up_needed,
             conversation_quality: internal_tracking.conversation_quality,
@@ -546,7 +558,7 @@ impl Engine {
         // question must be answered first, whatever the model's other flags say.
         before == Stage::WrapUp
             && session.stage == Stage::WrapUp
-            && (metadata.completeness >= 100 || self.wrap_up_overrun(session))
+            && (metadata.completeness.is_some_and(|c| c >= 100) || self.wrap_up_overrun(session))
     }
 
     fn wrap_up_overrun(&self, session: &Session) -> bool {
@@ -555,8 +567,9 @@ impl Engine {
     }
 
     /// Asks the next unasked bank question, moving to the next stage when the current one's
-    /// questions are used up. Returns whether the interview ends (wrap_up used up).
-    fn apply_offline(&self, session: &mut Session, now: DateTime<Utc>) -> bool {
+    /// questions are used up, and records why the model did not write it. Returns whether the
+    /// interview ends (wrap_up used up).
+    fn apply_offline(&self, session: &mut Session, reason: Fallback, now: DateTime<Utc>) -> bool {
         let lang = session.language;
         loop {
             let stage = session.stage;
@@ -573,8 +586,8 @@ impl Engine {
                     .get(lang, stage, asked)
                     .expect("index below len")
                     .to_owned();
-                session.usage.offline_turns += 1;
-                session.push_question(question, true, now);
+                session.usage.record_offline(reason);
+                session.push_fallback_question(question, reason, now);
                 return false;
             }
             record.completeness = 100;
@@ -600,14 +613,21 @@ impl Engine {
         session.touch(now);
         session.finished_at = Some(now);
         session.record_mut(Stage::WrapUp).completeness = 100;
-        let summary = self.write_summary(&session).await;
+        let summary = self.write_summary(&mut session).await;
         let report = report::compose(&session, &self.catalog, summary.as_deref());
         let report_path = self.store.retired_path(&session, Folder::Completed, "md");
         self.store.write_report(&report_path, &report).await?;
         session.report_path = Some(report_path.clone());
         self.store.save(&session).await?;
+        let usage = session.usage;
+        let cost = self.config.price.map(|price| price.cost(&usage.tokens()));
         tracing::info!(user = %session.user, session = session.id, answers = session.answers(),
-            minutes = session.active_time().as_secs() / 60, "interview completed");
+            minutes = session.active_time().as_secs() / 60, online_turns = usage.online_turns,
+            offline_turns = usage.offline_turns, input_tokens = usage.input_tokens,
+            cache_write_tokens = usage.cache_creation_input_tokens,
+            cache_read_tokens = usage.cache_read_input_tokens, output_tokens = usage.output_tokens,
+            cost_usd = cost.map(|c| format!("{c:.4}")).unwrap_or_else(|| "unknown".into()),
+            "interview completed");
         Ok(Outcome::Finished(Box::new(Finished {
             session: session.id,
             closing,
@@ -617,7 +637,8 @@ impl Engine {
         })))
     }
 
-    async fn write_summary(&self, session: &Session) -> Option<String> {
+    /// The report's summary from Claude, its tokens added to the session's usage.
+    async fn write_summary(&self, session: &mut Session) -> Option<String> {
         let claude = self.claude.as_ref()?;
         let body = report::body(session, &self.catalog);
         let system = self.prompts.report_prompt(session.language);
@@ -629,8 +650,12 @@ impl Engine {
             )
             .await
         {
-            Ok((text, _usage)) => Some(text),
+            Ok((text, usage)) => {
+                session.usage.add_tokens(usage);
+                Some(text)
+            }
             Err(error) => {
+                session.usage.add_tokens(error.usage());
                 tracing::warn!(user = %session.user, %error, "report summary unavailable; the report goes without it");
                 None
             }

@@ -4,7 +4,7 @@
 use std::{path::PathBuf, time::Duration};
 
 use super::Stage;
-use crate::i18n::Lang;
+use crate::{i18n::Lang, llm::Fallback};
 
 /// An interviewer message for the expert.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +17,8 @@ pub struct Reply {
     pub stage_changed: bool,
     /// The reply came from the offline bank.
     pub offline: bool,
+    /// For a reply from the offline bank: why the model did not write it.
+    pub fallback: Option<Fallback>,
 }
 
 /// Why an answer was not taken.

@@ -9,8 +9,10 @@ use crate::i18n::{Catalog, Msg};
 /// The most bytes of report body sent to Claude for the summary (about 75k tokens).
 pub const SUMMARY_INPUT_BYTES: usize = 300_000;
 
-/// The output budget of the summary.
-pub const SUMMARY_MAX_TOKENS: u32 = 1500;
+/// The output budget of the summary's answer: up to 600 words, which in Russian on the newer
+/// tokenizer come to about 2,000 tokens, plus the JSON around them. Models that think get a
+/// turn's budget on top for the thinking.
+pub const SUMMARY_MAX_TOKENS: u32 = 3000;
 
 /// The report's body: every stage that holds something, with its insights and the expert's
 /// words. This is also what Claude summarises.

@@ -6,7 +6,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{Stage, Style};
-use crate::i18n::Lang;
+use crate::{
+    i18n::Lang,
+    llm::{Fallback, FallbackCounts, wire::Usage},
+};
 
 /// The version of the session file format this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -49,6 +52,9 @@ pub struct Entry {
     /// For interviewer entries: the question came from the offline bank, not from the model.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub offline: bool,
+    /// For offline questions: why the model did not write it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<Fallback>,
     /// For interviewer entries: the front end has delivered the message to the expert. New
     /// messages start undelivered; files written before delivery was tracked count as delivered.
     #[serde(default = "delivered_by_default", skip_serializing_if = "is_true")]
@@ -117,16 +123,40 @@ pub struct UsageTotals {
     pub online_turns: u32,
     /// Interviewer turns taken from the offline bank.
     pub offline_turns: u32,
+    /// The offline turns by why the model did not write them.
+    #[serde(default)]
+    pub offline_by_reason: FallbackCounts,
 }
 
 impl UsageTotals {
     /// Adds one model turn's token counts.
-    pub fn record(&mut self, usage: crate::llm::wire::Usage) {
+    pub fn record(&mut self, usage: Usage) {
+        self.add_tokens(usage);
+        self.online_turns += 1;
+    }
+
+    /// Adds token counts without counting a turn (a billed reply that could not be used).
+    pub fn add_tokens(&mut self, usage: Usage) {
         self.input_tokens += usage.input_tokens;
         self.output_tokens += usage.output_tokens;
         self.cache_creation_input_tokens += usage.cache_creation_input_tokens;
         self.cache_read_input_tokens += usage.cache_read_input_tokens;
-        self.online_turns += 1;
+    }
+
+    /// Counts one turn from the offline bank and why.
+    pub fn record_offline(&mut self, reason: Fallback) {
+        self.offline_turns += 1;
+        self.offline_by_reason.add(reason);
+    }
+
+    /// The token counts, in the API's shape (for pricing).
+    pub fn tokens(&self) -> Usage {
+        Usage {
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            cache_creation_input_tokens: self.cache_creation_input_tokens,
+            cache_read_input_tokens: self.cache_read_input_tokens,
+        }
     }
 }
 
@@ -270,6 +300,7 @@ impl Session {
                 at: now,
                 stage: self.stage,
                 offline: false,
+                fallback: None,
                 delivered: true,
             }),
         }
@@ -284,8 +315,18 @@ impl Session {
             at: now,
             stage: self.stage,
             offline,
+            fallback: None,
             delivered: false,
         });
+    }
+
+    /// Records a question from the offline bank in the current stage, and why the model did
+    /// not write it.
+    pub fn push_fallback_question(&mut self, text: String, reason: Fallback, now: DateTime<Utc>) {
+        self.push_question(text, true, now);
+        if let Some(entry) = self.transcript.last_mut() {
+            entry.fallback = Some(reason);
+        }
     }
 
     /// Interviewer messages not yet delivered, oldest first, with their transcript index.
@@ -342,6 +383,30 @@ mod tests {
         s.push_answer("a", at(4 + 600));
         assert_eq!(s.active_time(), Duration::from_secs((3 + 1 + 10) * 60));
         assert_eq!(s.record(Stage::Greeting).active_secs, 14 * 60);
+    }
+
+    #[test]
+    fn offline_questions_carry_their_reason_and_older_files_still_load() {
+        let mut s = session();
+        s.push_fallback_question("q".into(), Fallback::UpstreamDown, at(0));
+        s.usage.record_offline(Fallback::UpstreamDown);
+        let entry = s.transcript.last().unwrap();
+        assert!(entry.offline && entry.fallback == Some(Fallback::UpstreamDown));
+        let mut json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["transcript"][0]["fallback"], "upstream_down");
+        assert_eq!(json["usage"]["offline_by_reason"]["upstream_down"], 1);
+        // A file written before reasons were recorded.
+        json["transcript"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("fallback");
+        json["usage"]
+            .as_object_mut()
+            .unwrap()
+            .remove("offline_by_reason");
+        let back: Session = serde_json::from_value(json).unwrap();
+        assert_eq!(back.transcript[0].fallback, None);
+        assert_eq!(back.usage.offline_by_reason.total(), 0);
     }
 
     #[test]

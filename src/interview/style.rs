@@ -1,4 +1,5 @@
-//! The five interviewer personalities and their prompts, read from `PROMPTS_DIR` at start-up.
+//! The five interviewer personalities and their prompts: compiled into the binary, and
+//! replaceable file by file from `PROMPTS_DIR` at start-up.
 
 use std::{fmt, path::Path};
 
@@ -65,10 +66,42 @@ pub const PLAN_FILE: &str = "interview_plan.md";
 /// The file holding the instructions for the report's summary.
 pub const REPORT_FILE: &str = "report_writer.md";
 
+/// The prompts compiled into the binary, by file name.
+const EMBEDDED: [(&str, &str); 7] = [
+    (PLAN_FILE, include_str!("../../prompts/interview_plan.md")),
+    (REPORT_FILE, include_str!("../../prompts/report_writer.md")),
+    (
+        "master_interviewer.md",
+        include_str!("../../prompts/master_interviewer.md"),
+    ),
+    (
+        "telegram_optimized.md",
+        include_str!("../../prompts/telegram_optimized.md"),
+    ),
+    (
+        "conversational_balance.md",
+        include_str!("../../prompts/conversational_balance.md"),
+    ),
+    (
+        "stage_specific.md",
+        include_str!("../../prompts/stage_specific.md"),
+    ),
+    (
+        "conversation_management.md",
+        include_str!("../../prompts/conversation_management.md"),
+    ),
+];
+
 /// Why the prompts could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum PromptError {
-    /// A prompt file is missing or unreadable.
+    /// The override directory does not exist or is not a directory.
+    #[error("{path} is not a directory")]
+    NotADirectory {
+        /// The directory.
+        path: String,
+    },
+    /// An override file exists but cannot be read.
     #[error("prompt {path}: cannot be read ({source})")]
     Unreadable {
         /// The file.
@@ -84,7 +117,7 @@ pub enum PromptError {
     },
 }
 
-/// The prompt texts: one per personality plus the shared plan.
+/// The prompt texts: one per personality plus the shared plan and the report writer's.
 #[derive(Debug, Clone)]
 pub struct Prompts {
     /// The stage plan and turn contract.
@@ -93,35 +126,70 @@ pub struct Prompts {
     report: String,
     /// Each personality's prompt.
     styles: Vec<(Style, String)>,
+    /// The files that came from an override directory.
+    overridden: Vec<String>,
 }
 
 impl Prompts {
-    /// Reads every prompt from `dir`; a missing or empty file is an error naming it.
-    pub fn load(dir: &Path) -> Result<Prompts, PromptError> {
-        let read = |name: String| -> Result<String, PromptError> {
-            let path = dir.join(&name);
-            let shown = path.display().to_string();
-            let text =
-                std::fs::read_to_string(&path).map_err(|source| PromptError::Unreadable {
-                    path: shown.clone(),
-                    source,
-                })?;
+    /// The prompts compiled into the binary.
+    pub fn embedded() -> Prompts {
+        Prompts::load(None).expect("the embedded prompts are not empty")
+    }
+
+    /// The embedded prompts, each replaced by the file of the same name in `overrides` when
+    /// that directory has one. A missing file keeps the embedded prompt; an empty or
+    /// unreadable one is an error naming it, as is an override directory that does not exist.
+    pub fn load(overrides: Option<&Path>) -> Result<Prompts, PromptError> {
+        if let Some(dir) = overrides
+            && !dir.is_dir()
+        {
+            return Err(PromptError::NotADirectory {
+                path: dir.display().to_string(),
+            });
+        }
+        let mut overridden = Vec::new();
+        let mut read = |name: &str| -> Result<String, PromptError> {
+            let embedded = EMBEDDED
+                .iter()
+                .find(|(file, _)| *file == name)
+                .map(|(_, text)| *text)
+                .expect("every prompt file is embedded");
+            let (text, shown) = match overrides.map(|dir| dir.join(name)) {
+                Some(path) if path.exists() => {
+                    let shown = path.display().to_string();
+                    let text = std::fs::read_to_string(&path).map_err(|source| {
+                        PromptError::Unreadable {
+                            path: shown.clone(),
+                            source,
+                        }
+                    })?;
+                    overridden.push(name.to_owned());
+                    (text, shown)
+                }
+                _ => (embedded.to_owned(), format!("(built in) {name}")),
+            };
             if text.trim().is_empty() {
                 return Err(PromptError::Empty { path: shown });
             }
             Ok(text.trim().to_owned())
         };
-        let plan = read(PLAN_FILE.to_owned())?;
-        let report = read(REPORT_FILE.to_owned())?;
+        let plan = read(PLAN_FILE)?;
+        let report = read(REPORT_FILE)?;
         let styles = Style::ALL
             .into_iter()
-            .map(|style| Ok((style, read(format!("{}.md", style.id()))?)))
+            .map(|style| Ok((style, read(&format!("{}.md", style.id()))?)))
             .collect::<Result<_, PromptError>>()?;
         Ok(Prompts {
             plan,
             report,
             styles,
+            overridden,
         })
+    }
+
+    /// The prompt files taken from the override directory, by name.
+    pub fn overridden(&self) -> &[String] {
+        &self.overridden
     }
 
     /// The system prompt of an interview: the personality, the shared plan, then the language.
@@ -155,51 +223,76 @@ impl Prompts {
 mod tests {
     use super::*;
 
-    fn write_all(dir: &Path) {
-        std::fs::write(dir.join(PLAN_FILE), "the plan").unwrap();
-        std::fs::write(dir.join(REPORT_FILE), "the report").unwrap();
-        for style in Style::ALL {
-            std::fs::write(
-                dir.join(format!("{}.md", style.id())),
-                format!("be {style}"),
-            )
-            .unwrap();
-        }
-    }
-
     #[test]
     fn the_system_prompt_joins_personality_plan_and_language() {
         let dir = tempfile::tempdir().unwrap();
-        write_all(dir.path());
-        let prompts = Prompts::load(dir.path()).unwrap();
+        std::fs::write(dir.path().join(PLAN_FILE), "the plan").unwrap();
+        std::fs::write(dir.path().join("stage_specific.md"), "be stage_specific").unwrap();
+        let prompts = Prompts::load(Some(dir.path())).unwrap();
         let text = prompts.system_prompt(Style::StageSpecific, Lang::Ru);
         assert!(text.starts_with("be stage_specific"));
         assert!(text.contains("the plan"));
         assert!(text.contains("held in Russian"));
+        assert_eq!(prompts.overridden(), [PLAN_FILE, "stage_specific.md"]);
     }
 
     #[test]
-    fn a_missing_prompt_is_an_error_naming_the_file() {
+    fn a_file_missing_from_the_override_directory_keeps_the_built_in_prompt() {
         let dir = tempfile::tempdir().unwrap();
-        write_all(dir.path());
-        std::fs::remove_file(dir.path().join("telegram_optimized.md")).unwrap();
-        let err = Prompts::load(dir.path()).unwrap_err().to_string();
-        assert!(err.contains("telegram_optimized.md"), "{err}");
+        std::fs::write(dir.path().join("telegram_optimized.md"), "be brief").unwrap();
+        let prompts = Prompts::load(Some(dir.path())).unwrap();
+        let embedded = Prompts::embedded();
+        assert!(
+            prompts
+                .system_prompt(Style::TelegramOptimized, Lang::En)
+                .starts_with("be brief")
+        );
+        assert_eq!(
+            prompts.system_prompt(Style::MasterInterviewer, Lang::En),
+            embedded.system_prompt(Style::MasterInterviewer, Lang::En)
+        );
+        assert_eq!(
+            prompts.report_prompt(Lang::En),
+            embedded.report_prompt(Lang::En)
+        );
     }
 
     #[test]
-    fn an_empty_prompt_is_an_error_naming_the_file() {
+    fn an_empty_override_is_an_error_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        write_all(dir.path());
         std::fs::write(dir.path().join(PLAN_FILE), " \n\t").unwrap();
-        let err = Prompts::load(dir.path()).unwrap_err().to_string();
+        let err = Prompts::load(Some(dir.path())).unwrap_err().to_string();
         assert!(
             err.contains("interview_plan.md") && err.contains("empty"),
             "{err}"
         );
     }
 
-    /// Every field of the JSON turn, as the plan names it.
+    #[test]
+    fn an_override_directory_that_does_not_exist_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope");
+        let err = Prompts::load(Some(&missing)).unwrap_err().to_string();
+        assert!(
+            err.contains("nope") && err.contains("not a directory"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_built_in_prompts_carry_the_turn_contract() {
+        let prompts = Prompts::embedded();
+        assert!(prompts.overridden().is_empty());
+        for style in Style::ALL {
+            let text = prompts.system_prompt(style, Lang::En);
+            assert!(
+                text.to_lowercase().contains("one json object") && !text.contains("record_turn"),
+                "{style} prompt lacks the structured turn contract"
+            );
+        }
+        assert!(prompts.report_prompt(Lang::Ru).contains("JSON"));
+    }
+
     const TURN_FIELDS: [&str; 11] = [
         "`interview_stage`",
         "`response`",
@@ -216,8 +309,7 @@ mod tests {
 
     #[test]
     fn every_shipped_system_prompt_names_every_stage_and_every_turn_field() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
-        let prompts = Prompts::load(&dir).unwrap();
+        let prompts = Prompts::embedded();
         for style in Style::ALL {
             let text = prompts.system_prompt(style, Lang::Ru);
             for stage in crate::interview::Stage::ALL {
@@ -239,8 +331,7 @@ mod tests {
 
     #[test]
     fn the_shipped_prompts_ask_for_a_json_reply_not_a_tool_call() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
-        let prompts = Prompts::load(&dir).unwrap();
+        let prompts = Prompts::embedded();
         let mut texts: Vec<String> = Style::ALL
             .into_iter()
             .map(|style| prompts.system_prompt(style, Lang::En))
@@ -256,8 +347,7 @@ mod tests {
 
     #[test]
     fn the_personalities_leave_the_methods_to_the_plan() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
-        let prompts = Prompts::load(&dir).unwrap();
+        let prompts = Prompts::embedded();
         // The plan teaches the elicitation methods once, for every personality.
         for method in [
             "task diagram",

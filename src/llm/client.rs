@@ -1,23 +1,39 @@
 //! The Claude client: one struct holding the HTTP client, base URL, key and limits, turning a
-//! conversation into one validated interview turn.
+//! conversation into one validated interview turn, and the report's body into its summary.
+//!
+//! Every request is shaped by the model's rules ([`super::generation`]): the reply is a
+//! structured output (`output_config.format`, JSON matching a schema, read from the text
+//! block), with no tools and no prefill; sampling parameters only where the model takes them;
+//! the effort where the model takes it. Responses are read by block type, never by position,
+//! since thinking blocks come first on models that think.
 
 use std::time::Duration;
 
 use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
 
 use super::{
+    fallback::Fallback,
+    generation::{self, Effort, Purpose, RequestRules},
     retry::{self, RetryPolicy},
     turn::{self, InvalidTurn, Turn},
     wire::{
-        ChatMessage, ChatRole, ErrorBody, MessagesRequest, MessagesResponse, ResponseBlock,
-        TextBlock, Tool, ToolChoice, Usage,
+        ChatMessage, ChatRole, ErrorBody, MessagesRequest, MessagesResponse, ModelInfo,
+        OutputConfig, OutputFormat, ResponseBlock, TextBlock, Usage,
     },
 };
 use crate::settings::ClaudeSettings;
 
 /// The API version header value this client speaks.
 pub const API_VERSION: &str = "2023-06-01";
+
+/// The largest `max_tokens` the client asks for (repairs and the summary included): the
+/// output limit of the current models.
+pub const MAX_BUDGET_TOKENS: u32 = 64_000;
+
+/// The limit on the start-up check's one request.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Why a call to Claude failed. The text is for logs only; users never see it.
 #[derive(Debug, thiserror::Error)]
@@ -46,8 +62,13 @@ pub enum LlmError {
     #[error("undecodable response: {0}")]
     Decode(String),
     /// The model's reply was still unusable after one repair request.
-    #[error("unusable turn: {0}")]
-    Unusable(String),
+    #[error("unusable reply: {reason}")]
+    Unusable {
+        /// What was wrong with the last reply.
+        reason: String,
+        /// The tokens the unusable replies cost.
+        usage: Usage,
+    },
 }
 
 impl LlmError {
@@ -55,7 +76,7 @@ impl LlmError {
         match self {
             LlmError::Api { status, .. } => retry::retryable_status(*status),
             LlmError::Timeout(_) | LlmError::Network(_) => true,
-            LlmError::Decode(_) | LlmError::Unusable(_) => false,
+            LlmError::Decode(_) | LlmError::Unusable { .. } => false,
         }
     }
 
@@ -63,6 +84,25 @@ impl LlmError {
         match self {
             LlmError::Api { retry_after, .. } => *retry_after,
             _ => None,
+        }
+    }
+
+    /// Why a turn that failed with this error falls back to the offline bank.
+    pub fn fallback(&self) -> Fallback {
+        match self {
+            LlmError::Api { status, .. } => Fallback::from_status(*status),
+            LlmError::Timeout(_) | LlmError::Network(_) | LlmError::Decode(_) => {
+                Fallback::UpstreamDown
+            }
+            LlmError::Unusable { .. } => Fallback::UnusableTurn,
+        }
+    }
+
+    /// The tokens billed for the failed call (only unusable replies are billed).
+    pub fn usage(&self) -> Usage {
+        match self {
+            LlmError::Unusable { usage, .. } => *usage,
+            _ => Usage::default(),
         }
     }
 }
@@ -92,48 +132,61 @@ pub struct TurnReply {
 pub struct ClaudeClient {
     /// The HTTP client (connection pool).
     http: reqwest::Client,
-    /// `<base>/v1/messages`.
-    endpoint: Url,
+    /// `<base>/v1/`.
+    api: Url,
     /// The API key, sent as `x-api-key`.
     api_key: SecretString,
     /// The model id.
     model: String,
-    /// The output budget of a turn.
+    /// What the model accepts.
+    rules: RequestRules,
+    /// `CLAUDE_EFFORT`.
+    effort: Effort,
+    /// The output budget of a turn, thinking included.
     max_tokens: u32,
-    /// Sampling temperature.
-    temperature: f32,
+    /// The operator's temperature, sent only where the model takes it.
+    temperature: Option<f32>,
     /// The limit on one HTTP attempt.
     timeout: Duration,
     /// When and how long to wait before retrying.
     retry: RetryPolicy,
-    /// The `record_turn` tool, built once.
-    tool: Tool,
+    /// The turn's schema, built once.
+    turn_schema: Value,
+    /// The summary's schema, built once.
+    summary_schema: Value,
+}
+
+/// What a structured request came back with.
+struct Structured<T> {
+    value: T,
+    usage: Usage,
+    repaired: bool,
 }
 
 impl ClaudeClient {
-    /// A client for the settings' endpoint with `api_key`.
+    /// A client for the settings' endpoint and model with `api_key`.
     pub fn new(settings: &ClaudeSettings, api_key: SecretString) -> Self {
         let mut base = settings.base_url.clone();
         if !base.path().ends_with('/') {
             base.set_path(&format!("{}/", base.path()));
         }
+        let rules = generation::rules(&settings.model);
         ClaudeClient {
             http: reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(10))
                 .build()
                 .expect("the TLS backend initialises"),
-            endpoint: base.join("v1/messages").expect("a relative path joins"),
+            api: base.join("v1/").expect("a relative path joins"),
             api_key,
             model: settings.model.clone(),
-            max_tokens: settings.max_tokens,
+            rules,
+            effort: settings.effort,
+            max_tokens: settings.turn_max_tokens(),
             temperature: settings.temperature,
             timeout: settings.timeout,
             retry: RetryPolicy::new(settings.max_retries),
-            tool: Tool {
-                name: turn::TOOL_NAME,
-                description: "Record the interviewer's next message and its reading of the interview.",
-                input_schema: turn::schema(),
-            },
+            turn_schema: turn::schema(),
+            summary_schema: summary_schema(),
         }
     }
 
@@ -143,132 +196,280 @@ impl ClaudeClient {
         self
     }
 
-    /// Asks for the next interview turn. An unusable reply (truncated, invalid, no tool call)
-    /// is asked for once more with the reason; transient failures are retried first.
+    /// The model id.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    /// What the model accepts.
+    pub fn rules(&self) -> &RequestRules {
+        &self.rules
+    }
+
+    /// The output budget of a turn.
+    pub fn max_tokens(&self) -> u32 {
+        self.max_tokens
+    }
+
+    /// `GET /v1/models/{model}`: checks the key and the model id in one request, without
+    /// retries (the start-up check decides what a failure means).
+    pub async fn model_info(&self) -> Result<ModelInfo, LlmError> {
+        let mut url = self.api.join("models/").expect("a relative path joins");
+        url.path_segments_mut()
+            .expect("an http URL has path segments")
+            .pop_if_empty()
+            .push(&self.model);
+        let response = self
+            .http
+            .get(url)
+            .timeout(self.timeout.min(CHECK_TIMEOUT))
+            .header("x-api-key", self.api_key.expose_secret())
+            .header("anthropic-version", API_VERSION)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        self.read(response).await
+    }
+
+    /// Asks for the next interview turn. An unusable reply (truncated, not the JSON asked for,
+    /// a refusal) is asked for once more with the reason, with a larger budget if it was cut
+    /// off; transient failures are retried first.
     pub async fn turn(&self, request: &TurnRequest) -> Result<TurnReply, LlmError> {
-        let first = self
-            .send(&self.turn_body(request, self.max_tokens, None))
+        let system = vec![TextBlock::cached(request.system.clone())];
+        let done = self
+            .structured(
+                Purpose::Turn,
+                system,
+                request.messages.clone(),
+                &self.turn_schema,
+                self.max_tokens,
+                |value| Turn::from_input(value).map_err(|InvalidTurn(reason)| reason),
+            )
             .await?;
-        let mut usage = first.usage;
-        let problem = match extract_turn(&first) {
-            Ok(turn) => {
-                return Ok(TurnReply {
-                    turn,
-                    usage,
-                    repaired: false,
-                });
-            }
-            Err(problem) => problem,
-        };
-        tracing::warn!(%problem, "unusable turn; asking once more");
-        // A truncated turn gets more room the second time.
-        let max_tokens = if problem.truncated {
-            self.max_tokens.saturating_mul(3) / 2
-        } else {
-            self.max_tokens
-        };
-        let second = self
-            .send(&self.turn_body(request, max_tokens, Some(&problem.reason)))
-            .await?;
-        usage += second.usage;
-        let turn = extract_turn(&second).map_err(|p| LlmError::Unusable(p.reason))?;
         Ok(TurnReply {
-            turn,
-            usage,
-            repaired: true,
+            turn: done.value,
+            usage: done.usage,
+            repaired: done.repaired,
         })
     }
 
-    /// Asks for free text (used for the report's summary).
+    /// Asks for free text (the report's summary) within `max_tokens` of answer; on models that
+    /// think, a turn's budget is added for the thinking. The text comes back as the one field
+    /// of a structured reply, so nothing but the text is returned.
     pub async fn write(
         &self,
         system: &str,
         prompt: &str,
         max_tokens: u32,
     ) -> Result<(String, Usage), LlmError> {
-        let body = MessagesRequest {
-            model: self.model.clone(),
-            max_tokens,
-            temperature: self.temperature,
-            system: vec![TextBlock::new(system)],
-            messages: vec![ChatMessage {
-                role: ChatRole::User,
-                content: vec![TextBlock::new(prompt)],
-            }],
-            tools: Vec::new(),
-            tool_choice: None,
+        let shape = self.rules.shape(Purpose::Summary, self.effort, None);
+        let budget = if self.rules.thinks(&shape) {
+            max_tokens
+                .saturating_add(self.max_tokens)
+                .min(MAX_BUDGET_TOKENS)
+        } else {
+            max_tokens
         };
-        let response = self.send(&body).await?;
-        if response.stop_reason.as_deref() == Some("max_tokens") {
-            return Err(LlmError::Unusable("text truncated at max_tokens".into()));
-        }
-        let text: String = response
-            .content
-            .iter()
-            .filter_map(|b| match b {
-                ResponseBlock::Text { text } => Some(text.as_str()),
-                _ => None,
-            })
-            .collect();
-        if text.trim().is_empty() {
-            return Err(LlmError::Unusable("no text in the reply".into()));
-        }
-        Ok((text.trim().to_owned(), response.usage))
+        let messages = vec![ChatMessage {
+            role: ChatRole::User,
+            content: vec![TextBlock::new(prompt)],
+        }];
+        let done = self
+            .structured(
+                Purpose::Summary,
+                vec![TextBlock::new(system)],
+                messages,
+                &self.summary_schema,
+                budget,
+                |value| match value.get("summary") {
+                    Some(Value::String(text)) if !text.trim().is_empty() => {
+                        Ok(text.trim().to_owned())
+                    }
+                    _ => Err("`summary` is missing or empty".to_owned()),
+                },
+            )
+            .await?;
+        Ok((done.value, done.usage))
     }
 
-    fn turn_body(
+    /// Sends a structured request and reads its JSON with `read`; one repair on a problem.
+    async fn structured<T>(
         &self,
-        request: &TurnRequest,
+        purpose: Purpose,
+        system: Vec<TextBlock>,
+        messages: Vec<ChatMessage>,
+        schema: &Value,
         max_tokens: u32,
-        repair: Option<&str>,
-    ) -> MessagesRequest {
-        let mut messages = request.messages.clone();
-        if let Some(reason) = repair
-            && let Some(last) = messages.last_mut()
-        {
+        read: impl Fn(Value) -> Result<T, String>,
+    ) -> Result<Structured<T>, LlmError> {
+        let first = self
+            .send(&self.body(
+                purpose,
+                system.clone(),
+                messages.clone(),
+                schema,
+                max_tokens,
+            ))
+            .await?;
+        let mut usage = first.usage;
+        let problem = match extract(&first).and_then(|v| read(v).map_err(Problem::invalid)) {
+            Ok(value) => {
+                return Ok(Structured {
+                    value,
+                    usage,
+                    repaired: false,
+                });
+            }
+            Err(problem) => problem,
+        };
+        if !problem.repairable {
+            return Err(LlmError::Unusable {
+                reason: problem.reason,
+                usage,
+            });
+        }
+        tracing::warn!(%problem, ?purpose, "unusable reply; asking once more");
+        let max_tokens = if problem.truncated {
+            max_tokens
+                .saturating_mul(2)
+                .min(MAX_BUDGET_TOKENS)
+                .max(max_tokens)
+        } else {
+            max_tokens
+        };
+        let mut messages = messages;
+        if let Some(last) = messages.last_mut() {
             last.content.push(TextBlock::new(format!(
-                "[Interview engine] Your previous reply could not be used: {reason}. \
-                 Call `{}` once more with a complete, valid turn, and keep `response` concise.",
-                turn::TOOL_NAME
+                "[Interview engine] Your previous reply could not be used: {}. Reply once more \
+                 with one complete JSON object matching the schema, and nothing else{}.",
+                problem.reason,
+                if purpose == Purpose::Turn {
+                    "; keep `response` concise"
+                } else {
+                    ""
+                }
             )));
         }
+        let second = self
+            .send(&self.body(purpose, system, messages, schema, max_tokens))
+            .await?;
+        usage += second.usage;
+        let value = extract(&second)
+            .and_then(|v| read(v).map_err(Problem::invalid))
+            .map_err(|p| LlmError::Unusable {
+                reason: p.reason,
+                usage,
+            })?;
+        Ok(Structured {
+            value,
+            usage,
+            repaired: true,
+        })
+    }
+
+    /// The request body, shaped by the model's rules.
+    fn body(
+        &self,
+        purpose: Purpose,
+        system: Vec<TextBlock>,
+        messages: Vec<ChatMessage>,
+        schema: &Value,
+        max_tokens: u32,
+    ) -> MessagesRequest {
+        let shape = self.rules.shape(purpose, self.effort, self.temperature);
         MessagesRequest {
             model: self.model.clone(),
             max_tokens,
-            temperature: self.temperature,
-            system: vec![TextBlock::cached(request.system.clone())],
+            temperature: shape.temperature,
+            system,
             messages,
-            tools: vec![self.tool.clone()],
-            tool_choice: Some(ToolChoice {
-                kind: "tool",
-                name: turn::TOOL_NAME,
+            thinking: shape.thinking,
+            output_config: Some(OutputConfig {
+                format: Some(OutputFormat::json_schema(schema.clone())),
+                effort: shape.effort,
             }),
         }
     }
 
-    /// Sends a request, retrying transient failures with backoff.
+    /// Sends a request, retrying transient failures with backoff. A refusal of the request
+    /// itself (400, 401, 403, 404...) is a configuration problem: logged at error level with
+    /// the API's message and the setting to look at.
     async fn send(&self, body: &MessagesRequest) -> Result<MessagesResponse, LlmError> {
         let mut retry = 0;
         loop {
-            match self.attempt(body).await {
+            let error = match self.attempt(body).await {
                 Ok(response) => return Ok(response),
-                Err(error) if error.retryable() => {
-                    let Some(wait) = self.retry.delay(retry, error.retry_after()) else {
-                        return Err(error);
-                    };
-                    tracing::warn!(%error, ?wait, retry = retry + 1, "Claude call failed; retrying");
-                    tokio::time::sleep(wait).await;
-                    retry += 1;
-                }
-                Err(error) => return Err(error),
+                Err(error) => error,
+            };
+            if error.retryable()
+                && let Some(wait) = self.retry.delay(retry, error.retry_after())
+            {
+                tracing::warn!(%error, ?wait, retry = retry + 1, "Claude call failed; retrying");
+                tokio::time::sleep(wait).await;
+                retry += 1;
+                continue;
             }
+            if let LlmError::Api {
+                status,
+                kind,
+                message,
+                request_id,
+                ..
+            } = &error
+                && error.fallback() == Fallback::Configuration
+            {
+                tracing::error!(
+                    status,
+                    kind = %kind,
+                    message = %message,
+                    request_id = request_id.as_deref().unwrap_or("-"),
+                    model = %self.model,
+                    fix = %self.hint(*status, message),
+                    "Claude refused the request: a configuration problem, not the expert's"
+                );
+            }
+            return Err(error);
+        }
+    }
+
+    /// What the operator should look at for a refused request.
+    fn hint(&self, status: u16, message: &str) -> String {
+        let lower = message.to_lowercase();
+        let sampling = ["temperature", "top_p", "top_k"]
+            .into_iter()
+            .find(|p| lower.contains(p));
+        match status {
+            401 => "ANTHROPIC_API_KEY was rejected: set a valid key".to_owned(),
+            403 => format!(
+                "ANTHROPIC_API_KEY may not use CLAUDE_MODEL {:?}: check the key's permissions",
+                self.model
+            ),
+            404 => format!(
+                "CLAUDE_MODEL {:?} was not found: set a current model id",
+                self.model
+            ),
+            400 if sampling.is_some() && self.temperature.is_some() => format!(
+                "the model refuses `{}`: remove CLAUDE_TEMPERATURE from the settings",
+                sampling.unwrap_or("temperature")
+            ),
+            400 if lower.contains("effort") => {
+                "the model refuses this effort: change or remove CLAUDE_EFFORT".to_owned()
+            }
+            400 if lower.contains("max_tokens") => {
+                "the model refuses this budget: lower CLAUDE_MAX_TOKENS".to_owned()
+            }
+            _ => format!(
+                "the request does not suit CLAUDE_MODEL {:?}: check CLAUDE_MODEL and the \
+                 CLAUDE_* settings",
+                self.model
+            ),
         }
     }
 
     async fn attempt(&self, body: &MessagesRequest) -> Result<MessagesResponse, LlmError> {
         let response = self
             .http
-            .post(self.endpoint.clone())
+            .post(self.api.join("messages").expect("a relative path joins"))
             .timeout(self.timeout)
             .header("x-api-key", self.api_key.expose_secret())
             .header("anthropic-version", API_VERSION)
@@ -276,6 +477,14 @@ impl ClaudeClient {
             .send()
             .await
             .map_err(|e| self.transport_error(e))?;
+        self.read(response).await
+    }
+
+    /// Reads a response: the documented body on success, the error shape otherwise.
+    async fn read<T: serde::de::DeserializeOwned>(
+        &self,
+        response: reqwest::Response,
+    ) -> Result<T, LlmError> {
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response
@@ -315,10 +524,38 @@ impl ClaudeClient {
     }
 }
 
-/// Why a successful response is not a usable turn.
+/// The schema of the report's summary: one Markdown text.
+fn summary_schema() -> Value {
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "summary": {
+                "type": "string",
+                "description": "The summary that opens the knowledge report, as Markdown."
+            }
+        },
+        "required": ["summary"]
+    })
+}
+
+/// Why a successful response is not usable.
 struct Problem {
     reason: String,
+    /// Cut off at `max_tokens`: the repair gets a larger budget.
     truncated: bool,
+    /// Worth asking again.
+    repairable: bool,
+}
+
+impl Problem {
+    fn invalid(reason: String) -> Problem {
+        Problem {
+            reason,
+            truncated: false,
+            repairable: true,
+        }
+    }
 }
 
 impl std::fmt::Display for Problem {
@@ -327,31 +564,101 @@ impl std::fmt::Display for Problem {
     }
 }
 
-fn extract_turn(response: &MessagesResponse) -> Result<Turn, Problem> {
-    let problem = |reason: String| Problem {
-        reason,
-        truncated: false,
-    };
+/// The JSON of a structured reply: the text blocks, whatever thinking came before them.
+fn extract(response: &MessagesResponse) -> Result<Value, Problem> {
     match response.stop_reason.as_deref() {
         Some("max_tokens") => {
+            let thinking_only = !response
+                .content
+                .iter()
+                .any(|b| matches!(b, ResponseBlock::Text { .. }));
             return Err(Problem {
-                reason: "the reply was cut off at the token limit".into(),
+                reason: if thinking_only {
+                    "the token limit was reached while thinking, before any answer".into()
+                } else {
+                    "the reply was cut off at the token limit".into()
+                },
                 truncated: true,
+                repairable: true,
             });
         }
-        Some("refusal") => return Err(problem("the reply was a refusal".into())),
+        Some("refusal") => return Err(Problem::invalid("the reply was a refusal".into())),
+        Some("model_context_window_exceeded") => {
+            return Err(Problem {
+                reason: "the conversation exceeds the model's context window".into(),
+                truncated: false,
+                repairable: false,
+            });
+        }
         _ => {}
     }
-    let input = response
+    let text: String = response
         .content
         .iter()
-        .find_map(|block| match block {
-            ResponseBlock::ToolUse { name, input, .. } if name == turn::TOOL_NAME => {
-                Some(input.clone())
-            }
+        .filter_map(|block| match block {
+            ResponseBlock::Text { text } => Some(text.as_str()),
             _ => None,
         })
-        .ok_or_else(|| problem(format!("the reply did not call `{}`", turn::TOOL_NAME)))?;
-    Turn::from_input(input)
-        .map_err(|InvalidTurn(reason)| problem(format!("invalid turn: {reason}")))
+        .collect();
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(Problem::invalid("the reply had no text".into()));
+    }
+    parse_json(text).ok_or_else(|| Problem::invalid("the reply was not one JSON object".into()))
+}
+
+/// Parses the reply's JSON; a fenced block or words around the object are tolerated.
+fn parse_json(text: &str) -> Option<Value> {
+    if let Ok(value) = serde_json::from_str::<Value>(text) {
+        return Some(value);
+    }
+    let start = text.find('{')?;
+    let end = text.rfind('}')?;
+    (start < end)
+        .then(|| serde_json::from_str::<Value>(&text[start..=end]).ok())
+        .flatten()
+        .filter(Value::is_object)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(stop: &str, blocks: Value) -> MessagesResponse {
+        serde_json::from_value(json!({"content": blocks, "stop_reason": stop})).unwrap()
+    }
+
+    #[test]
+    fn the_json_is_read_from_the_text_block_after_any_thinking() {
+        let r = response(
+            "end_turn",
+            json!([
+                {"type": "thinking", "thinking": "Let me see.", "signature": "x"},
+                {"type": "redacted_thinking", "data": "..."},
+                {"type": "text", "text": "{\"summary\": \"ok\"}"}
+            ]),
+        );
+        assert_eq!(extract(&r).ok(), Some(json!({"summary": "ok"})));
+    }
+
+    #[test]
+    fn a_cut_off_reply_is_truncated_and_says_whether_it_had_begun() {
+        let thinking = response(
+            "max_tokens",
+            json!([{"type": "thinking", "thinking": "Long"}]),
+        );
+        let p = extract(&thinking).unwrap_err();
+        assert!(p.truncated && p.reason.contains("while thinking"));
+        let cut = response("max_tokens", json!([{"type": "text", "text": "{\"a\":"}]));
+        assert!(extract(&cut).unwrap_err().truncated);
+    }
+
+    #[test]
+    fn fenced_json_is_tolerated_and_prose_is_not() {
+        assert_eq!(
+            parse_json("```json\n{\"a\": 1}\n```"),
+            Some(json!({"a": 1}))
+        );
+        assert_eq!(parse_json("Sure! Here is my question."), None);
+    }
 }

@@ -1,13 +1,19 @@
-//! Claude over the Messages API: the client, the wire shapes, the turn contract and the
-//! retry policy.
+//! Claude over the Messages API: the client, the wire shapes, the turn contract, the request
+//! shape each model generation accepts, why a turn fell back to the offline bank, prices, and
+//! the retry policy.
 
 mod client;
+pub mod fallback;
+pub mod generation;
 mod model;
 pub mod pricing;
 pub mod retry;
 pub mod turn;
 pub mod wire;
 
-pub use client::{API_VERSION, ClaudeClient, LlmError, TurnReply, TurnRequest};
+pub use client::{API_VERSION, ClaudeClient, LlmError, MAX_BUDGET_TOKENS, TurnReply, TurnRequest};
+pub use fallback::{Fallback, FallbackCounts};
+pub use generation::{Effort, Generation, RequestRules};
 pub use model::{BoxFuture, Model};
-pub use turn::{TOOL_NAME, Turn};
+pub use pricing::{Price, PriceTable};
+pub use turn::Turn;

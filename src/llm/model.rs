@@ -14,7 +14,8 @@ pub trait Model: Send + Sync + std::fmt::Debug {
     /// The next interview turn for `request`, validated.
     fn turn<'a>(&'a self, request: &'a TurnRequest) -> BoxFuture<'a, Result<TurnReply, LlmError>>;
 
-    /// Free text for `prompt` under `system`, within `max_tokens`.
+    /// The report's summary of `prompt` under `system`, within `max_tokens` of answer (models
+    /// that think get room for it on top).
     fn write<'a>(
         &'a self,
         system: &'a str,

@@ -1,20 +1,20 @@
-//! What Claude costs: dollars per million tokens for each model, with the published figures as
-//! defaults and overrides for models or prices that changed since.
+//! What tokens cost: the published prices per model, overridable by `CLAUDE_PRICES` so a price
+//! change needs no release.
 
-use std::collections::BTreeMap;
+use std::str::FromStr;
 
 use super::wire::Usage;
 
 /// Dollars per million tokens.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Price {
-    /// Input tokens neither read from nor written to the cache.
+    /// Uncached input tokens.
     pub input: f64,
     /// Output tokens (thinking included).
     pub output: f64,
-    /// Input tokens written to the prompt cache (the five-minute cache).
+    /// Input tokens written to the five-minute cache.
     pub cache_write: f64,
-    /// Input tokens read from the prompt cache.
+    /// Input tokens read from the cache.
     pub cache_read: f64,
 }
 
@@ -29,55 +29,145 @@ impl Price {
     }
 }
 
-/// Prices by model id.
-#[derive(Debug, Clone)]
-pub struct PriceTable {
-    /// Model id (or id prefix) to price.
-    prices: BTreeMap<String, Price>,
+/// Why a price could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct PriceError(String);
+
+impl FromStr for Price {
+    type Err = PriceError;
+
+    /// Reads `input/output/cache_write/cache_read`, such as `2/10/2.5/0.1`.
+    fn from_str(s: &str) -> Result<Self, PriceError> {
+        let numbers: Vec<f64> = s
+            .split('/')
+            .map(|part| {
+                part.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|n| n.is_finite() && *n >= 0.0)
+            })
+            .collect::<Option<_>>()
+            .ok_or_else(|| PriceError(format!("{s:?} holds something other than a price")))?;
+        match numbers.as_slice() {
+            [input, output, cache_write, cache_read] => Ok(Price {
+                input: *input,
+                output: *output,
+                cache_write: *cache_write,
+                cache_read: *cache_read,
+            }),
+            _ => Err(PriceError(format!(
+                "{s:?} is not four prices (input/output/cache_write/cache_read)"
+            ))),
+        }
+    }
 }
 
+/// The per-model price table: published defaults, overridable by settings.
+#[derive(Debug, Clone)]
+pub struct PriceTable {
+    /// Model ids and their prices; a later entry for the same id wins.
+    entries: Vec<(String, Price)>,
+}
+
+/// Published prices (input, output, five-minute cache write, cache read), November 2026.
+const PUBLISHED: [(&str, Price); 5] = [
+    (
+        "claude-sonnet-5-5",
+        Price {
+            input: 2.0,
+            output: 10.0,
+            cache_write: 2.5,
+            cache_read: 0.10,
+        },
+    ),
+    (
+        "claude-sonnet-5",
+        Price {
+            input: 2.0,
+            output: 10.0,
+            cache_write: 2.5,
+            cache_read: 0.20,
+        },
+    ),
+    (
+        "claude-sonnet-4-6",
+        Price {
+            input: 3.0,
+            output: 15.0,
+            cache_write: 3.75,
+            cache_read: 0.30,
+        },
+    ),
+    (
+        // Prompts up to 100k tokens; the interview's stay far below.
+        "claude-haiku-5-5",
+        Price {
+            input: 0.10,
+            output: 0.50,
+            cache_write: 0.125,
+            cache_read: 0.01,
+        },
+    ),
+    (
+        "claude-haiku-4-5",
+        Price {
+            input: 1.0,
+            output: 5.0,
+            cache_write: 1.25,
+            cache_read: 0.10,
+        },
+    ),
+];
+
 impl PriceTable {
-    /// The published prices of the current models (five-minute cache writes; Haiku 5.5 for
-    /// prompts up to 100k tokens).
+    /// The current published prices (five-minute cache writes).
     pub fn published() -> Self {
-        let price = |input, output, cache_write, cache_read| Price {
-            input,
-            output,
-            cache_write,
-            cache_read,
-        };
-        let prices = [
-            ("claude-sonnet-5-5", price(2.0, 10.0, 2.5, 0.1)),
-            ("claude-sonnet-5", price(2.0, 10.0, 2.5, 0.2)),
-            ("claude-sonnet-4-6", price(3.0, 15.0, 3.75, 0.3)),
-            ("claude-haiku-5-5", price(0.1, 0.5, 0.125, 0.01)),
-            ("claude-haiku-4-5", price(1.0, 5.0, 1.25, 0.1)),
-        ];
         PriceTable {
-            prices: prices
-                .into_iter()
-                .map(|(model, price)| (model.to_owned(), price))
+            entries: PUBLISHED
+                .iter()
+                .map(|(model, price)| ((*model).to_owned(), *price))
                 .collect(),
         }
     }
 
     /// The table with `model` priced at `price`, replacing any price it had.
     pub fn with_override(mut self, model: &str, price: Price) -> Self {
-        self.prices.insert(model.to_owned(), price);
+        self.entries.retain(|(known, _)| known != model);
+        self.entries.push((model.to_owned(), price));
         self
     }
 
-    /// The price of `model`: its exact id, else the longest known id it starts with (so a
-    /// dated snapshot such as `claude-sonnet-4-6-20260101` is priced as its model).
+    /// The price of `model`: its own entry, else the longest known id the model id starts with
+    /// (so a dated id such as `claude-sonnet-5-5-20260928` takes its model's price).
     pub fn price(&self, model: &str) -> Option<Price> {
-        if let Some(price) = self.prices.get(model) {
+        if let Some((_, price)) = self.entries.iter().find(|(known, _)| known == model) {
             return Some(*price);
         }
-        self.prices
+        self.entries
             .iter()
             .filter(|(known, _)| model.starts_with(known.as_str()))
             .max_by_key(|(known, _)| known.len())
             .map(|(_, price)| *price)
+    }
+
+    /// Reads overrides in the `CLAUDE_PRICES` form: `model=input/output/write/read`, separated
+    /// by `;` (or new lines), such as `claude-sonnet-5-5=2/10/2.5/0.1;my-model=1/5/1.25/0.1`.
+    pub fn parse_overrides(text: &str) -> Result<Vec<(String, Price)>, PriceError> {
+        text.split([';', '\n'])
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                let (model, price) = entry.split_once('=').ok_or_else(|| {
+                    PriceError(format!("{entry:?} is not model=input/output/write/read"))
+                })?;
+                let model = model.trim();
+                if model.is_empty() || model.contains(char::is_whitespace) {
+                    return Err(PriceError(format!("{entry:?} names no model id")));
+                }
+                Ok((model.to_owned(), price.parse()?))
+            })
+            .collect()
     }
 }
 
@@ -95,38 +185,66 @@ mod tests {
     }
 
     #[test]
-    fn a_cost_adds_each_kind_of_token_at_its_own_price() {
-        let sonnet = PriceTable::published().price("claude-sonnet-4-6").unwrap();
-        // 1M input at $3, 100k output at $15, 200k written at $3.75, 2M read at $0.30.
-        let cost = sonnet.cost(&usage(1_000_000, 100_000, 200_000, 2_000_000));
-        assert!((cost - (3.0 + 1.5 + 0.75 + 0.6)).abs() < 1e-9, "{cost}");
-        assert_eq!(sonnet.cost(&Usage::default()), 0.0);
+    fn a_cost_adds_the_four_kinds_of_tokens_at_their_prices() {
+        let price = PriceTable::published().price("claude-sonnet-5-5").unwrap();
+        let cost = price.cost(&usage(1_000_000, 100_000, 200_000, 2_000_000));
+        // 2 + 1 + 0.5 + 0.2
+        assert!((cost - 3.7).abs() < 1e-9, "{cost}");
     }
 
     #[test]
-    fn a_dated_model_id_takes_the_price_of_the_longest_known_prefix() {
+    fn dated_ids_take_the_longest_matching_price() {
         let table = PriceTable::published();
-        let sonnet_5 = table.price("claude-sonnet-5").unwrap();
-        let sonnet_5_5 = table.price("claude-sonnet-5-5").unwrap();
-        assert_ne!(sonnet_5, sonnet_5_5);
-        assert_eq!(table.price("claude-sonnet-5-5-20260928"), Some(sonnet_5_5));
-        assert_eq!(table.price("claude-sonnet-5-20260630"), Some(sonnet_5));
-        assert_eq!(table.price("claude-opus-9"), None);
+        assert_eq!(
+            table
+                .price("claude-sonnet-5-5-20260928")
+                .unwrap()
+                .cache_read,
+            0.10
+        );
+        assert_eq!(
+            table.price("claude-sonnet-5-20260630").unwrap().cache_read,
+            0.20
+        );
+        assert_eq!(table.price("claude-sonnet-4-6").unwrap().input, 3.0);
+        assert_eq!(table.price("claude-haiku-5-5").unwrap().output, 0.50);
+        assert_eq!(table.price("claude-opus-5-5"), None);
+        assert_eq!(table.price("claude"), None);
     }
 
     #[test]
-    fn an_override_prices_a_new_model_and_replaces_a_published_price() {
-        let custom = Price {
+    fn an_override_replaces_or_adds_a_price() {
+        let cheap = Price {
             input: 1.0,
             output: 2.0,
-            cache_write: 3.0,
-            cache_read: 4.0,
+            cache_write: 1.25,
+            cache_read: 0.05,
         };
         let table = PriceTable::published()
-            .with_override("claude-opus-9", custom)
-            .with_override("claude-sonnet-4-6", custom);
-        assert_eq!(table.price("claude-opus-9-20270101"), Some(custom));
-        assert_eq!(table.price("claude-sonnet-4-6"), Some(custom));
-        assert_ne!(table.price("claude-haiku-4-5"), Some(custom));
+            .with_override("claude-sonnet-5-5", cheap)
+            .with_override("claude-opus-5-5", cheap);
+        assert_eq!(table.price("claude-sonnet-5-5-20260928"), Some(cheap));
+        assert_eq!(table.price("claude-opus-5-5"), Some(cheap));
+        assert_eq!(table.price("claude-sonnet-5").unwrap().input, 2.0);
+    }
+
+    #[test]
+    fn overrides_parse_from_the_settings_form_and_refuse_anything_else() {
+        let parsed = PriceTable::parse_overrides(
+            "claude-sonnet-5-5=2/10/2.5/0.1; other-model = 1/5/1.25/0.1;",
+        )
+        .unwrap();
+        assert_eq!(parsed.len(), 2);
+        assert_eq!(parsed[1].0, "other-model");
+        assert_eq!(parsed[1].1.cache_write, 1.25);
+        for bad in [
+            "claude-sonnet-5-5",
+            "claude-sonnet-5-5=2/10/2.5",
+            "claude-sonnet-5-5=2/10/x/0.1",
+            "=2/10/2.5/0.1",
+            "claude-sonnet-5-5=2/10/2.5/-1",
+        ] {
+            assert!(PriceTable::parse_overrides(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::generation::{Effort, ThinkingMode};
+
 /// Marks the end of a prefix the API should cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CacheControl {
@@ -67,65 +69,74 @@ pub struct ChatMessage {
     pub content: Vec<TextBlock>,
 }
 
-/// A tool the model may call.
+/// `output_config`: the format of the reply and how much the model deliberates.
 #[derive(Debug, Clone, Serialize)]
-pub struct Tool {
-    /// The tool's name.
-    pub name: &'static str,
-    /// What the tool is for.
-    pub description: &'static str,
-    /// The JSON schema of the tool's input.
-    pub input_schema: Value,
+pub struct OutputConfig {
+    /// The reply's format (structured outputs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<OutputFormat>,
+    /// The effort, on models that take it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effort: Option<Effort>,
 }
 
-/// Forces the model to call one tool.
+/// A reply constrained to JSON matching a schema, in the text block.
 #[derive(Debug, Clone, Serialize)]
-pub struct ToolChoice {
-    /// Always `tool`.
+pub struct OutputFormat {
+    /// Always `json_schema`.
     #[serde(rename = "type")]
     pub kind: &'static str,
-    /// The tool to call.
-    pub name: &'static str,
+    /// The JSON schema, within what structured outputs accept.
+    pub schema: Value,
 }
 
-/// A `POST /v1/messages` body.
+impl OutputFormat {
+    /// Structured output matching `schema`.
+    pub fn json_schema(schema: Value) -> Self {
+        OutputFormat {
+            kind: "json_schema",
+            schema,
+        }
+    }
+}
+
+/// A `POST /v1/messages` body. Optional fields are left out unless the model's rules
+/// ([`crate::llm::generation`]) allow them and the request needs them.
 #[derive(Debug, Clone, Serialize)]
 pub struct MessagesRequest {
     /// The model id.
     pub model: String,
-    /// The output budget.
+    /// The output budget (thinking included, on models that think).
     pub max_tokens: u32,
-    /// Sampling temperature.
-    pub temperature: f32,
+    /// Sampling temperature: only when the operator set one and the model accepts it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
     /// The system prompt.
     pub system: Vec<TextBlock>,
     /// The conversation.
     pub messages: Vec<ChatMessage>,
-    /// Tools the model may call.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub tools: Vec<Tool>,
-    /// A forced tool call, if any.
+    /// How the model thinks, when the request changes its default.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tool_choice: Option<ToolChoice>,
+    pub thinking: Option<ThinkingMode>,
+    /// The reply's format and the effort.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_config: Option<OutputConfig>,
 }
 
 /// A block of the model's reply.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ResponseBlock {
-    /// Text.
+    /// Text: with structured outputs, the JSON asked for.
     Text {
         /// The text.
         text: String,
     },
-    /// A tool call.
-    ToolUse {
-        /// The call's id.
-        id: String,
-        /// The tool called.
-        name: String,
-        /// The tool's input.
-        input: Value,
+    /// The model's thinking, which comes before the answer on models that think.
+    Thinking {
+        /// The thinking text (may be empty or summarised).
+        #[serde(default)]
+        thinking: String,
     },
     /// Any block kind this product does not use.
     #[serde(other)]
@@ -133,7 +144,7 @@ pub enum ResponseBlock {
 }
 
 /// Token counts of one response.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
     /// Input tokens after the last cache breakpoint.
     #[serde(default)]
@@ -167,7 +178,7 @@ fn null_as_zero<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error>
 pub struct MessagesResponse {
     /// The reply's blocks.
     pub content: Vec<ResponseBlock>,
-    /// Why generation stopped (`end_turn`, `tool_use`, `max_tokens`, `refusal`...).
+    /// Why generation stopped (`end_turn`, `max_tokens`, `refusal`...).
     pub stop_reason: Option<String>,
     /// Token counts.
     #[serde(default)]
@@ -189,4 +200,20 @@ pub struct ErrorDetail {
     pub kind: String,
     /// A human-readable explanation.
     pub message: String,
+}
+
+/// A `GET /v1/models/{model_id}` response: what the start-up check logs.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ModelInfo {
+    /// The model id.
+    pub id: String,
+    /// A human-readable name, such as "Claude Sonnet 5.5".
+    #[serde(default)]
+    pub display_name: String,
+    /// The longest prompt the model takes, in tokens.
+    #[serde(default)]
+    pub max_input_tokens: Option<u64>,
+    /// The largest `max_tokens` the model takes.
+    #[serde(default)]
+    pub max_tokens: Option<u64>,
 }

@@ -121,3 +121,44 @@ async fn a_console_killed_mid_call_answers_the_saved_message_on_the_next_start()
         "{stdout}"
     );
 }
+
+#[tokio::test]
+async fn the_console_runs_from_a_directory_without_prompts_on_its_built_in_ones() {
+    let fake = FakeAnthropic::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    assert!(!dir.path().join("prompts").exists());
+    let mut cmd = console(dir.path());
+    cmd.env("ANTHROPIC_API_KEY", API_KEY)
+        .env("ANTHROPIC_BASE_URL", &fake.url)
+        .env_remove("PROMPTS_DIR");
+    let mut child = cmd.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"I restore violins.\n/quit\n")
+        .unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("Could you tell me more"),
+        "Claude asked: {stdout}"
+    );
+    assert_eq!(fake.count(), 2);
+    let system = fake.received()[0].body["system"][0]["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        system.contains("## The turn contract") && system.contains("held in English"),
+        "the built-in prompts reached Claude"
+    );
+}

@@ -15,6 +15,7 @@ use serde_json::json;
 use crate::support::{
     EngineOptions, FakeAnthropic, Reply, TestEngine, spawn_engine, spawn_engine_in,
 };
+use ai_interviewer::llm::Fallback;
 
 const USER: UserId = UserId(1001);
 
@@ -55,7 +56,7 @@ async fn a_whole_interview_walks_the_nine_stages_in_order_and_is_archived() {
         t.clock.advance(Duration::from_secs(90));
         match answer(&t, "A detailed answer about my work.").await {
             Outcome::Reply(r) => {
-                assert!(!r.offline);
+                assert!(!r.offline && r.fallback.is_none());
                 stages.push(r.stage);
             }
             Outcome::Finished(f) => break f,
@@ -101,9 +102,10 @@ async fn a_whole_interview_walks_the_nine_stages_in_order_and_is_archived() {
         "the active file is gone"
     );
     assert!(t.engine.session(USER).await.unwrap().is_none());
-    // The last request was the report's summary: plain text, no tools.
+    // The last request was the report's summary, a structured reply of its own.
     let last = fake.received().last().unwrap().body.clone();
-    assert!(last.get("tools").is_none());
+    assert!(last["output_config"]["format"]["schema"]["properties"]["summary"].is_object());
+    assert!(fake.received().iter().all(|r| r.status == 200));
 }
 
 #[tokio::test]
@@ -184,14 +186,14 @@ async fn a_timed_out_call_is_retried() {
 #[tokio::test]
 async fn a_malformed_turn_is_asked_for_again_with_the_reason() {
     let (fake, t) = online().await;
-    fake.script([Reply::ToolInput(
-        json!({"interview_stage": "greeting", "response": "Hello"}),
+    fake.script([Reply::Json(
+        json!({"interview_stage": "lunch", "response": "Hello"}),
     )]);
     assert!(!begin(&t).await.offline);
     assert_eq!(fake.count(), 2);
     let note = fake.last_user_blocks(1).last().unwrap().clone();
     assert!(
-        note.contains("could not be used") && note.contains("metadata"),
+        note.contains("could not be used") && note.contains("interview_stage"),
         "{note}"
     );
 }
@@ -202,18 +204,25 @@ async fn a_truncated_turn_is_asked_for_again_with_more_room() {
     fake.script([Reply::Truncated]);
     assert!(!begin(&t).await.offline);
     let received = fake.received();
-    assert_eq!(received[0].body["max_tokens"], 1000);
-    assert_eq!(received[1].body["max_tokens"], 1500);
+    assert_eq!(received[0].body["max_tokens"], 4096);
+    assert_eq!(received[1].body["max_tokens"], 8192);
     assert!(fake.last_user_blocks(1).last().unwrap().contains("cut off"));
 }
 
 #[tokio::test]
 async fn a_turn_still_unusable_after_one_repair_falls_back_to_the_offline_bank() {
     let (fake, t) = online().await;
-    fake.script([Reply::NoToolCall, Reply::NoToolCall]);
+    fake.script([Reply::NotJson, Reply::Refusal]);
     let first = begin(&t).await;
     assert!(first.offline);
+    assert_eq!(first.fallback, Some(Fallback::UnusableTurn));
     assert_eq!(fake.count(), 2);
+    let session = t.engine.session(USER).await.unwrap().unwrap();
+    assert_eq!(session.usage.offline_by_reason.unusable_turn, 1);
+    assert!(
+        session.usage.output_tokens > 0,
+        "the unusable replies' tokens are counted"
+    );
 }
 
 #[tokio::test]
@@ -224,6 +233,7 @@ async fn when_the_api_stays_down_the_interview_goes_on_offline_and_the_turn_is_m
     let before = fake.count();
     let next = reply(answer(&t, "My name is Ann and I weld pipelines.").await);
     assert!(next.offline);
+    assert_eq!(next.fallback, Some(Fallback::UpstreamDown));
     assert_eq!(fake.count() - before, 4, "one attempt and three retries");
     let catalog = ai_interviewer::i18n::Catalog::load().unwrap();
     let bank = ai_interviewer::interview::QuestionBank::from_catalog(&catalog).unwrap();
@@ -231,7 +241,9 @@ async fn when_the_api_stays_down_the_interview_goes_on_offline_and_the_turn_is_m
     let session = t.engine.session(USER).await.unwrap().unwrap();
     let last = session.transcript.last().unwrap();
     assert!(last.offline && last.role == Role::Interviewer);
+    assert_eq!(last.fallback, Some(Fallback::UpstreamDown));
     assert_eq!(session.usage.offline_turns, 1);
+    assert_eq!(session.usage.offline_by_reason.upstream_down, 1);
     assert!(!next.text.contains("api_error") && !next.text.contains("500"));
 }
 
@@ -239,33 +251,51 @@ async fn when_the_api_stays_down_the_interview_goes_on_offline_and_the_turn_is_m
 async fn authentication_errors_are_not_retried() {
     let (fake, t) = online().await;
     fake.always([Reply::unauthorized()]);
-    assert!(begin(&t).await.offline);
+    let first = begin(&t).await;
+    assert_eq!(first.fallback, Some(Fallback::Configuration));
     assert_eq!(fake.count(), 1);
 }
 
 #[tokio::test]
-async fn requests_carry_the_key_the_version_and_a_forced_tool_with_cached_prefixes() {
+async fn a_request_the_api_refuses_is_a_configuration_fallback_counted_and_not_retried() {
+    let (fake, t) = online().await;
+    fake.always([Reply::Rejected(
+        "`temperature` is deprecated for this model.".into(),
+    )]);
+    let first = begin(&t).await;
+    assert_eq!(first.fallback, Some(Fallback::Configuration));
+    let next = reply(answer(&t, "Still here.").await);
+    assert_eq!(next.fallback, Some(Fallback::Configuration));
+    assert_eq!(fake.count(), 2, "a 400 is never retried");
+    let session = t.engine.session(USER).await.unwrap().unwrap();
+    assert_eq!(session.usage.offline_by_reason.configuration, 2);
+    assert_eq!(session.usage.offline_turns, 2);
+}
+
+#[tokio::test]
+async fn requests_ask_for_structured_json_with_no_tool_and_no_sampling_and_cache_their_prefixes() {
     let (fake, t) = online().await;
     begin(&t).await;
     answer(&t, "Hello").await;
     let body = fake.received()[1].body.clone();
-    assert_eq!(
-        body["tool_choice"],
-        json!({"type": "tool", "name": "record_turn"})
-    );
+    assert_eq!(body["model"], "claude-sonnet-5-5");
+    assert_eq!(body["output_config"]["format"]["type"], "json_schema");
+    assert!(body["output_config"]["format"]["schema"]["properties"]["interview_stage"].is_object());
+    assert_eq!(body["output_config"]["effort"], "low");
+    assert_eq!(body["thinking"], json!({"type": "between_tools"}));
+    for absent in ["tools", "tool_choice", "temperature", "top_p", "top_k"] {
+        assert!(body.get(absent).is_none(), "{absent} was sent");
+    }
     assert_eq!(body["system"][0]["cache_control"]["type"], "ephemeral");
     assert!(
         body["system"][0]["text"]
             .as_str()
             .unwrap()
-            .contains("Master Interviewer")
-            || body["system"][0]["text"]
-                .as_str()
-                .unwrap()
-                .contains("record_turn")
+            .to_lowercase()
+            .contains("one json object")
     );
-    assert_eq!(body["model"], "claude-sonnet-4-6");
     let messages = body["messages"].as_array().unwrap();
+    assert_eq!(messages.last().unwrap()["role"], "user", "no prefill");
     let last = messages.last().unwrap()["content"].as_array().unwrap();
     assert_eq!(last[last.len() - 2]["text"], "Hello");
     assert_eq!(last[last.len() - 2]["cache_control"]["type"], "ephemeral");
@@ -274,6 +304,10 @@ async fn requests_carry_the_key_the_version_and_a_forced_tool_with_cached_prefix
             .as_str()
             .unwrap()
             .starts_with("[Interview engine]")
+    );
+    assert!(
+        fake.received()[1].usage.cache_read > 0,
+        "the prefix was read"
     );
 }
 
@@ -566,4 +600,114 @@ async fn offline_interviews_reach_the_end_of_all_nine_stages() {
     assert_eq!(stages, Stage::ALL);
     assert!(finished.closing.is_none());
     assert!(finished.report.contains("## 9."));
+}
+
+/// The stage whose bank questions include `text`.
+fn bank_stage(text: &str) -> Option<Stage> {
+    let catalog = ai_interviewer::i18n::Catalog::load().unwrap();
+    let bank = ai_interviewer::interview::QuestionBank::from_catalog(&catalog).unwrap();
+    Lang::ALL.into_iter().find_map(|lang| {
+        Stage::ALL.into_iter().find(|&stage| {
+            (0..bank.len(lang, stage)).any(|i| bank.get(lang, stage, i) == Some(text))
+        })
+    })
+}
+
+#[tokio::test]
+async fn after_an_outage_mid_interview_the_offline_question_is_the_current_stages() {
+    let (fake, t) = online().await;
+    begin(&t).await;
+    // Claude leads the interview to operations, with a refused skip-ahead on the way.
+    fake.script([Reply::Turn {
+        stage: "mastery",
+        completeness: 30,
+    }]);
+    reply(answer(&t, "I am Ann, I weld pipelines.").await);
+    for _ in 0..6 {
+        t.clock.advance(Duration::from_secs(120));
+        reply(answer(&t, "A detailed answer.").await);
+    }
+    let before = t.engine.session(USER).await.unwrap().unwrap().stage;
+    assert_eq!(before, Stage::Operations);
+    fake.always([Reply::server_error()]);
+    for n in 0..3 {
+        let next = reply(answer(&t, "Another answer.").await);
+        assert!(next.offline);
+        assert_eq!(next.stage, Stage::Operations, "question {n}");
+        assert_eq!(
+            bank_stage(&next.text),
+            Some(Stage::Operations),
+            "{}",
+            next.text
+        );
+        let session = t.engine.session(USER).await.unwrap().unwrap();
+        assert_eq!(session.transcript.last().unwrap().stage, Stage::Operations);
+    }
+}
+
+#[tokio::test]
+async fn offline_questions_always_come_from_the_stage_the_interview_is_in() {
+    // Deterministic pseudo-random sequences of answers, outages, unusable replies, stage
+    // proposals (accepted or refused), language switches, early finishes and restarts.
+    let mut seed: u64 = 0x5eed;
+    let mut random = move |n: u64| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % n
+    };
+    const STAGES: [&str; 9] = [
+        "greeting",
+        "profiling",
+        "essence",
+        "operations",
+        "expertise_map",
+        "failure_modes",
+        "mastery",
+        "growth_path",
+        "wrap_up",
+    ];
+    let options = || EngineOptions {
+        max_retries: 0,
+        ..EngineOptions::default()
+    };
+    for run in 0..12 {
+        let fake = FakeAnthropic::start().await;
+        let mut t = spawn_engine(Some(&fake), options());
+        begin(&t).await;
+        for step in 0..50 {
+            match random(12) {
+                0 | 1 => fake.script([Reply::server_error()]),
+                2 => fake.script([Reply::NotJson, Reply::NotJson]),
+                3 => fake.script([Reply::Turn {
+                    stage: STAGES[random(9) as usize],
+                    completeness: random(101) as u8,
+                }]),
+                4 => {
+                    let lang = if random(2) == 0 { Lang::Ru } else { Lang::En };
+                    t.engine.set_language(USER, lang).await.unwrap();
+                }
+                5 if random(3) == 0 => {
+                    if let Outcome::Finished(_) = t.engine.complete(USER).await.unwrap() {
+                        break;
+                    }
+                }
+                6 => {
+                    let TestEngine { dir, .. } = t;
+                    t = spawn_engine_in(dir, Some(&fake), options());
+                }
+                _ => {}
+            }
+            t.clock.advance(Duration::from_secs(60 * random(8)));
+            match answer(&t, "An answer.").await {
+                Outcome::Reply(r) if r.offline => {
+                    let stage = t.engine.session(USER).await.unwrap().unwrap().stage;
+                    assert_eq!(r.stage, stage, "run {run}, step {step}");
+                    assert_eq!(bank_stage(&r.text), Some(stage), "run {run}, step {step}");
+                }
+                Outcome::Finished(_) => break,
+                _ => {}
+            }
+        }
+    }
 }

@@ -9,6 +9,7 @@ mod durability;
 mod engine;
 mod env_example;
 mod fake_telegram;
+mod models;
 mod operations;
 mod retention;
 mod startup;

@@ -1,14 +1,30 @@
-//! A fake Anthropic Messages API on 127.0.0.1.
+//! A fake Anthropic API on 127.0.0.1: `POST /v1/messages` and `GET /v1/models/{id}`.
 //!
-//! It answers in the real shapes: `tool_use` and `text` blocks, `stop_reason`, usage with cache
+//! It answers in the real shapes: `thinking` and `text` blocks, `stop_reason`, usage with cache
 //! counts, and errors as `{"type":"error","error":{...}}` with a `request-id` header and
-//! `retry-after` on 429. It validates what the client sends (key, version header, alternating
-//! roles, tool choice, cache breakpoints) and answers 400 when the request is malformed.
+//! `retry-after` on 429.
 //!
-//! Prompt caching is modelled after the documented rules: a block with `cache_control` caches
-//! the prefix up to it (tools, system, messages in that order); a later request whose prefix
+//! It knows the current models and what each generation accepts, from the reference table of
+//! the API's behaviour (kept here on its own, not taken from the product, so that the product's
+//! rules are checked against it). A request that sends something the requested model refuses is
+//! answered 400 `invalid_request_error` with a message like the real one: sampling parameters
+//! on generation 5 and later, forced tool choice, assistant prefill or disabled thinking on 5.5,
+//! thinking budgets from generation 5 on, `between_tools` where it does not exist or at an
+//! effort it does not take, an effort on 4.x, an unknown `output_config` shape, a structured
+//! output schema with keywords structured outputs refuse (`minimum`, `maxLength`...), an object
+//! without `additionalProperties: false` or with properties not all required, unknown top-level
+//! fields (the deprecated `output_format` included). An unknown model is a 404.
+//!
+//! Generation-5 models think before answering unless `between_tools` turns it off: the reply
+//! starts with a `thinking` block whose tokens depend on the effort (sent, or the model's
+//! default) and count against `max_tokens`, so a small budget at a high effort comes back cut,
+//! with `stop_reason: max_tokens`. The thinking sizes are this fake's model, not measurements.
+//!
+//! Prompt caching follows the documented rules: a block with `cache_control` caches the prefix
+//! up to it (output format, tools, system, messages in that order); a later request whose prefix
 //! matches a cached one, at a breakpoint or up to 20 blocks before one, reads it; prefixes under
-//! 1024 tokens are not cached. Tokens are counted as a quarter of the characters.
+//! the model's minimum are not cached. Tokens are a quarter of the characters on 4.x models and
+//! 30% more on generation 5 and later (the newer tokenizer).
 //!
 //! Unless a test scripts something else, the fake plays a simple interviewer: it reads the
 //! engine's note for the stage and its completeness, adds `step` to the completeness each turn,
@@ -24,18 +40,153 @@ use std::{
 
 use axum::{
     Router,
-    extract::State,
+    extract::{Path, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
-    routing::post,
+    routing::{get, post},
 };
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 /// The key the fake accepts.
 pub const API_KEY: &str = "sk-ant-test-0123456789";
 
-/// The minimum cacheable prefix, in tokens (Sonnet).
-const MIN_CACHE_TOKENS: u64 = 1024;
+/// A model generation, as the reference table groups them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gen {
+    /// Sonnet 4.5 / 4.6, Haiku 4.5.
+    G4,
+    /// Sonnet 5.
+    G5,
+    /// Sonnet 5.5, Opus 5.5, Haiku 5.5.
+    G55,
+}
+
+/// A model the fake serves.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelSpec {
+    /// The model id.
+    pub id: &'static str,
+    /// The display name.
+    pub display_name: &'static str,
+    /// Its generation.
+    pub generation: Gen,
+    /// A Haiku model (different cache minimum and default effort).
+    pub haiku: bool,
+}
+
+/// The models the fake knows; dated ids (`<id>-YYYYMMDD`) are accepted too.
+pub const MODELS: [ModelSpec; 7] = [
+    ModelSpec {
+        id: "claude-sonnet-4-5",
+        display_name: "Claude Sonnet 4.5",
+        generation: Gen::G4,
+        haiku: false,
+    },
+    ModelSpec {
+        id: "claude-sonnet-4-6",
+        display_name: "Claude Sonnet 4.6",
+        generation: Gen::G4,
+        haiku: false,
+    },
+    ModelSpec {
+        id: "claude-haiku-4-5",
+        display_name: "Claude Haiku 4.5",
+        generation: Gen::G4,
+        haiku: true,
+    },
+    ModelSpec {
+        id: "claude-sonnet-5",
+        display_name: "Claude Sonnet 5",
+        generation: Gen::G5,
+        haiku: false,
+    },
+    ModelSpec {
+        id: "claude-sonnet-5-5",
+        display_name: "Claude Sonnet 5.5",
+        generation: Gen::G55,
+        haiku: false,
+    },
+    ModelSpec {
+        id: "claude-opus-5-5",
+        display_name: "Claude Opus 5.5",
+        generation: Gen::G55,
+        haiku: false,
+    },
+    ModelSpec {
+        id: "claude-haiku-5-5",
+        display_name: "Claude Haiku 5.5",
+        generation: Gen::G55,
+        haiku: true,
+    },
+];
+
+/// The context window the fake reports for every model.
+pub const MAX_INPUT_TOKENS: u64 = 200_000;
+/// The output limit the fake reports and enforces for every model.
+pub const MAX_OUTPUT_TOKENS: u64 = 64_000;
+
+const EFFORTS: [&str; 5] = ["low", "medium", "high", "xhigh", "max"];
+
+impl ModelSpec {
+    /// The model an id names, dated variants included.
+    pub fn find(id: &str) -> Option<ModelSpec> {
+        MODELS.into_iter().find(|m| {
+            id == m.id
+                || id.strip_prefix(m.id).is_some_and(|rest| {
+                    rest.len() == 9
+                        && rest.starts_with('-')
+                        && rest[1..].bytes().all(|b| b.is_ascii_digit())
+                })
+        })
+    }
+
+    /// The shortest prefix that is cached, in tokens.
+    pub fn min_cache_tokens(&self) -> u64 {
+        match (self.generation, self.haiku) {
+            (Gen::G4, true) => 4096,
+            (Gen::G4, false) | (Gen::G5, _) => 1024,
+            (Gen::G55, _) => 512,
+        }
+    }
+
+    /// The effort used when a request sends none.
+    pub fn default_effort(&self) -> Option<&'static str> {
+        match (self.generation, self.haiku) {
+            (Gen::G4, _) => None,
+            (Gen::G55, true) => Some("medium"),
+            _ => Some("high"),
+        }
+    }
+
+    /// The tokens a text counts for on this model.
+    pub fn tokens(&self, text: &str) -> u64 {
+        let chars = text.chars().count() as u64;
+        match self.generation {
+            Gen::G4 => chars.div_ceil(4),
+            // The newer tokenizer: about 30% more tokens for the same text.
+            _ => (chars * 13).div_ceil(40),
+        }
+    }
+
+    /// The characters that make `tokens` tokens on this model.
+    fn chars_for(&self, tokens: u64) -> usize {
+        match self.generation {
+            Gen::G4 => (tokens * 4) as usize,
+            _ => (tokens * 40 / 13) as usize,
+        }
+    }
+}
+
+/// The thinking tokens the fake spends at an effort before answering.
+pub fn thinking_tokens(effort: &str) -> u64 {
+    match effort {
+        "low" => 400,
+        "medium" => 1_500,
+        "high" => 3_000,
+        "xhigh" => 6_000,
+        _ => 12_000,
+    }
+}
 
 /// What the fake does with one request.
 #[derive(Debug, Clone)]
@@ -47,18 +198,22 @@ pub enum Reply {
         stage: &'static str,
         completeness: u8,
     },
-    /// A `record_turn` call with this exact input.
-    ToolInput(Value),
-    /// A tool call cut off at the token limit.
+    /// A text block with this exact JSON.
+    Json(Value),
+    /// A reply cut off at the token limit.
     Truncated,
-    /// Text instead of a tool call.
-    NoToolCall,
+    /// Prose instead of the JSON asked for.
+    NotJson,
+    /// A refusal (`stop_reason: refusal`).
+    Refusal,
     /// An error in the real shape.
     Error {
         status: u16,
         kind: &'static str,
         retry_after: Option<u64>,
     },
+    /// A 400 `invalid_request_error` with this message.
+    Rejected(String),
     /// Wait this long before answering (longer than the client's timeout).
     Hang(Duration),
     /// The automatic interviewer's turn, after this delay.
@@ -102,13 +257,21 @@ impl Reply {
     }
 }
 
-/// One request the fake received.
+/// One `POST /v1/messages` the fake received.
 #[derive(Debug, Clone)]
 pub struct Received {
     /// The JSON body.
     pub body: Value,
     /// When it arrived.
     pub at: Instant,
+    /// The HTTP status it was answered with.
+    pub status: u16,
+    /// The error message, for an error answer.
+    pub error: Option<String>,
+    /// The `stop_reason`, for a successful answer.
+    pub stop_reason: Option<String>,
+    /// The content block types of a successful answer, in order.
+    pub blocks: Vec<String>,
     /// The usage the fake reported for it (zero for errors).
     pub usage: Usage,
 }
@@ -122,6 +285,10 @@ pub struct Usage {
     pub cache_write: u64,
     /// Tokens read from the cache.
     pub cache_read: u64,
+    /// Output tokens, thinking included.
+    pub output: u64,
+    /// Of the output, thinking tokens.
+    pub thinking: u64,
 }
 
 #[derive(Default)]
@@ -130,9 +297,11 @@ struct Inner {
     /// Replies used when the script is empty (cycled); `Auto` when empty too.
     fallback: Vec<Reply>,
     received: Vec<Received>,
+    model_checks: Vec<String>,
     cache: HashSet<u64>,
     latency: Duration,
     step: u8,
+    verbose: bool,
     /// Replies to held requests wait while this is false (see [`FakeAnthropic::hold_replies`]).
     open: Option<tokio::sync::watch::Sender<bool>>,
     /// Requests whose body contains this text are held; `""` holds every request.
@@ -162,6 +331,7 @@ impl FakeAnthropic {
         }));
         let app = Router::new()
             .route("/v1/messages", post(messages))
+            .route("/v1/models/{id}", get(model))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
@@ -224,14 +394,25 @@ impl FakeAnthropic {
         self.inner.lock().unwrap().step = step;
     }
 
-    /// Every request received so far.
+    /// Replies of a realistic length (an acknowledgement and a question of a few sentences,
+    /// an insight, a follow-up; a summary of several hundred words), for cost figures.
+    pub fn set_verbose(&self, verbose: bool) {
+        self.inner.lock().unwrap().verbose = verbose;
+    }
+
+    /// Every `POST /v1/messages` received so far.
     pub fn received(&self) -> Vec<Received> {
         self.inner.lock().unwrap().received.clone()
     }
 
-    /// How many requests were received.
+    /// How many `POST /v1/messages` were received.
     pub fn count(&self) -> usize {
         self.inner.lock().unwrap().received.len()
+    }
+
+    /// The model ids asked for with `GET /v1/models/{id}`.
+    pub fn model_checks(&self) -> Vec<String> {
+        self.inner.lock().unwrap().model_checks.clone()
     }
 
     /// The text of every block of the last user message of request `n`.
@@ -259,6 +440,41 @@ fn last_user_blocks(body: &Value) -> Vec<String> {
     }
 }
 
+fn authorised(headers: &HeaderMap) -> Result<(), Refusal> {
+    if headers.get("x-api-key").and_then(|v| v.to_str().ok()) != Some(API_KEY) {
+        return Err((401, "authentication_error", "invalid x-api-key".into()));
+    }
+    if headers.get("anthropic-version").is_none() {
+        return Err(invalid("anthropic-version: header is required"));
+    }
+    Ok(())
+}
+
+async fn model(
+    State(inner): State<Arc<Mutex<Inner>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    inner.lock().unwrap().model_checks.push(id.clone());
+    if let Err((status, kind, message)) = authorised(&headers) {
+        return error(status, kind, &message, None);
+    }
+    let Some(spec) = ModelSpec::find(&id) else {
+        return error(404, "not_found_error", &format!("model: {id}"), None);
+    };
+    let body = json!({
+        "type": "model",
+        "id": id,
+        "display_name": spec.display_name,
+        "created_at": "2026-09-28T00:00:00Z",
+        "max_input_tokens": MAX_INPUT_TOKENS,
+        "max_tokens": MAX_OUTPUT_TOKENS,
+    });
+    let mut headers = HeaderMap::new();
+    headers.insert("request-id", "req_fakemodel".parse().unwrap());
+    (StatusCode::OK, headers, axum::Json(body)).into_response()
+}
+
 async fn messages(
     State(inner): State<Arc<Mutex<Inner>>>,
     headers: HeaderMap,
@@ -276,7 +492,7 @@ async fn messages(
             );
         }
     };
-    let (reply, latency, step, index) = {
+    let (reply, latency, step, verbose, index) = {
         let mut inner = inner.lock().unwrap();
         let reply = inner.script.pop_front().unwrap_or_else(|| {
             if inner.fallback.is_empty() {
@@ -289,9 +505,29 @@ async fn messages(
         inner.received.push(Received {
             body: body.clone(),
             at,
+            status: 200,
+            error: None,
+            stop_reason: None,
+            blocks: Vec::new(),
             usage: Usage::default(),
         });
-        (reply, inner.latency, inner.step, inner.received.len() - 1)
+        (
+            reply,
+            inner.latency,
+            inner.step,
+            inner.verbose,
+            inner.received.len() - 1,
+        )
+    };
+    let refuse = |status: u16, kind: &str, message: &str, retry_after: Option<u64>| {
+        let mut inner = inner.lock().unwrap();
+        inner.received[index].status = status;
+        inner.received[index].error = Some(message.to_owned());
+        error(status, kind, message, retry_after)
+    };
+    let spec = match authorised(&headers).and_then(|()| validate(&body)) {
+        Ok(spec) => spec,
+        Err((status, kind, message)) => return refuse(status, kind, &message, None),
     };
     let (gate, hold) = {
         let inner = inner.lock().unwrap();
@@ -302,20 +538,6 @@ async fn messages(
     {
         let _ = gate.subscribe().wait_for(|open| *open).await;
     }
-    if headers.get("x-api-key").and_then(|v| v.to_str().ok()) != Some(API_KEY) {
-        return error(401, "authentication_error", "invalid x-api-key", None);
-    }
-    if headers.get("anthropic-version").is_none() {
-        return error(
-            400,
-            "invalid_request_error",
-            "anthropic-version: header is required",
-            None,
-        );
-    }
-    if let Err(problem) = validate(&body) {
-        return error(400, "invalid_request_error", &problem, None);
-    }
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
@@ -324,12 +546,13 @@ async fn messages(
             status,
             kind,
             retry_after,
-        } => {
-            return error(status, kind, "scripted failure", retry_after);
+        } => return refuse(status, kind, "scripted failure", retry_after),
+        Reply::Rejected(message) => {
+            return refuse(400, "invalid_request_error", &message, None);
         }
         Reply::Hang(wait) => {
             tokio::time::sleep(wait).await;
-            return error(500, "api_error", "hung", None);
+            return refuse(500, "api_error", "hung", None);
         }
         Reply::Slow(wait) => {
             tokio::time::sleep(wait).await;
@@ -337,46 +560,22 @@ async fn messages(
         }
         reply => reply,
     };
-    let usage = {
+    let mut usage = {
         let mut inner = inner.lock().unwrap();
-        let usage = cache_usage(&body, &mut inner.cache);
-        inner.received[index].usage = usage;
-        usage
+        cache_usage(&body, &spec, &mut inner.cache)
     };
-    let has_tools = body["tools"].as_array().is_some_and(|t| !t.is_empty());
-    let (blocks, stop_reason) = if !has_tools {
-        (
-            vec![
-                json!({"type": "text", "text": "The expert is a practitioner whose knowledge is summarised here."}),
-            ],
-            "end_turn",
-        )
-    } else {
-        match content {
-            Reply::Auto => (vec![tool_use(auto_turn(&body, step))], "tool_use"),
-            Reply::Respond(text) => {
-                let mut turn = auto_turn(&body, step);
-                turn["response"] = Value::String(text);
-                (vec![tool_use(turn)], "tool_use")
-            }
-            Reply::Turn {
-                stage,
-                completeness,
-            } => (vec![tool_use(turn(stage, completeness, &body))], "tool_use"),
-            Reply::ToolInput(input) => (vec![tool_use(input)], "tool_use"),
-            Reply::Truncated => (
-                vec![tool_use(
-                    json!({"interview_stage": "greeting", "response": "Tell me"}),
-                )],
-                "max_tokens",
-            ),
-            Reply::NoToolCall => (
-                vec![json!({"type": "text", "text": "Sure! Here is my question."})],
-                "end_turn",
-            ),
-            Reply::Error { .. } | Reply::Hang(_) | Reply::Slow(_) => unreachable!(),
-        }
-    };
+    let (text, scripted_stop) = answer(&body, content, step, verbose);
+    let (blocks, stop_reason) = generate(&body, &spec, text, scripted_stop, &mut usage);
+    {
+        let mut inner = inner.lock().unwrap();
+        let received = &mut inner.received[index];
+        received.usage = usage;
+        received.stop_reason = Some(stop_reason.to_owned());
+        received.blocks = blocks
+            .iter()
+            .map(|b| b["type"].as_str().unwrap_or_default().to_owned())
+            .collect();
+    }
     let out = json!({
         "id": format!("msg_fake{index:06}"),
         "type": "message",
@@ -387,7 +586,7 @@ async fn messages(
         "stop_sequence": null,
         "usage": {
             "input_tokens": usage.input,
-            "output_tokens": 120,
+            "output_tokens": usage.output,
             "cache_creation_input_tokens": usage.cache_write,
             "cache_read_input_tokens": usage.cache_read,
         }
@@ -395,6 +594,104 @@ async fn messages(
     let mut headers = HeaderMap::new();
     headers.insert("request-id", format!("req_fake{index:06}").parse().unwrap());
     (StatusCode::OK, headers, axum::Json(out)).into_response()
+}
+
+/// The answer text for a request, and the stop reason when the script forces one.
+fn answer(body: &Value, content: Reply, step: u8, verbose: bool) -> (String, Option<&'static str>) {
+    let schema = &body["output_config"]["format"]["schema"];
+    let structured = schema.is_object();
+    let wants_turn = schema["properties"].get("interview_stage").is_some();
+    match content {
+        Reply::Json(value) => (value.to_string(), None),
+        Reply::NotJson => ("Sure! Here is my question.".to_owned(), None),
+        Reply::Refusal => (
+            "I can't help with that request.".to_owned(),
+            Some("refusal"),
+        ),
+        Reply::Truncated => (
+            json!({"interview_stage": "greeting", "response": "Tell me"})
+                .to_string()
+                .chars()
+                .take(30)
+                .collect(),
+            Some("max_tokens"),
+        ),
+        other if wants_turn => {
+            let turn = match other {
+                Reply::Turn {
+                    stage,
+                    completeness,
+                } => turn(stage, completeness, body, verbose),
+                Reply::Respond(text) => {
+                    let mut turn = auto_turn(body, step, verbose);
+                    turn["response"] = Value::String(text);
+                    turn
+                }
+                _ => auto_turn(body, step, verbose),
+            };
+            (turn.to_string(), None)
+        }
+        _ if structured && schema["properties"].get("summary").is_some() => {
+            (json!({"summary": summary(verbose)}).to_string(), None)
+        }
+        _ if structured => (fill(schema).to_string(), None),
+        _ => (summary(verbose), None),
+    }
+}
+
+/// The reply's blocks and stop reason: thinking first on models that think, everything
+/// within `max_tokens`. Adds the output tokens to `usage`.
+fn generate(
+    body: &Value,
+    spec: &ModelSpec,
+    text: String,
+    scripted_stop: Option<&'static str>,
+    usage: &mut Usage,
+) -> (Vec<Value>, &'static str) {
+    let max_tokens = body["max_tokens"].as_u64().unwrap_or(0);
+    let thinking = thinking_for(body, spec);
+    let mut blocks = Vec::new();
+    if thinking > 0 {
+        blocks.push(json!({
+            "type": "thinking",
+            "thinking": "The expert's answer suggests a follow-up on the concrete case.",
+            "signature": "sig_fake",
+        }));
+    }
+    if thinking >= max_tokens {
+        usage.output = max_tokens;
+        usage.thinking = max_tokens;
+        return (blocks, "max_tokens");
+    }
+    let room = max_tokens - thinking;
+    let answer = spec.tokens(&text);
+    usage.thinking = thinking;
+    if answer > room {
+        let cut: String = text.chars().take(spec.chars_for(room)).collect();
+        usage.output = max_tokens;
+        blocks.push(json!({"type": "text", "text": cut}));
+        return (blocks, "max_tokens");
+    }
+    usage.output = thinking + answer;
+    blocks.push(json!({"type": "text", "text": text}));
+    (blocks, scripted_stop.unwrap_or("end_turn"))
+}
+
+/// The thinking tokens a request spends: none on 4.x or with `between_tools`, else by effort.
+fn thinking_for(body: &Value, spec: &ModelSpec) -> u64 {
+    if spec.generation == Gen::G4 {
+        return 0;
+    }
+    match body["thinking"]["type"].as_str() {
+        Some("between_tools") | Some("disabled") => 0,
+        _ => {
+            let effort = body["output_config"]["effort"]
+                .as_str()
+                .or(spec.default_effort())
+                .unwrap_or("high");
+            thinking_tokens(effort)
+        }
+    }
 }
 
 fn error(status: u16, kind: &str, message: &str, retry_after: Option<u64>) -> Response {
@@ -412,53 +709,334 @@ fn error(status: u16, kind: &str, message: &str, retry_after: Option<u64>) -> Re
         .into_response()
 }
 
-/// The checks the real API makes that the client could get wrong.
-fn validate(body: &Value) -> Result<(), String> {
+type Refusal = (u16, &'static str, String);
+
+fn invalid(message: impl Into<String>) -> Refusal {
+    (400, "invalid_request_error", message.into())
+}
+
+/// Top-level fields the Messages API takes.
+const FIELDS: [&str; 18] = [
+    "model",
+    "max_tokens",
+    "messages",
+    "system",
+    "metadata",
+    "stop_sequences",
+    "stream",
+    "temperature",
+    "top_p",
+    "top_k",
+    "tools",
+    "tool_choice",
+    "thinking",
+    "output_config",
+    "service_tier",
+    "container",
+    "mcp_servers",
+    "context_management",
+];
+
+/// The checks the real API makes that the client could get wrong, per model.
+fn validate(body: &Value) -> Result<ModelSpec, Refusal> {
     for field in ["model", "max_tokens", "messages"] {
         if body.get(field).is_none() {
-            return Err(format!("{field}: Field required"));
+            return Err(invalid(format!("{field}: Field required")));
         }
     }
-    if let Some(t) = body["temperature"].as_f64()
-        && !(0.0..=1.0).contains(&t)
-    {
-        return Err("temperature: must be between 0 and 1".into());
+    for (field, _) in body.as_object().into_iter().flatten() {
+        if !FIELDS.contains(&field.as_str()) {
+            return Err(invalid(format!("{field}: Extra inputs are not permitted")));
+        }
     }
+    let id = body["model"].as_str().unwrap_or_default();
+    let spec =
+        ModelSpec::find(id).ok_or_else(|| (404, "not_found_error", format!("model: {id}")))?;
+    let max_tokens = body["max_tokens"]
+        .as_u64()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| invalid("max_tokens: Input should be a positive integer"))?;
+    if max_tokens > MAX_OUTPUT_TOKENS {
+        return Err(invalid(format!(
+            "max_tokens: {max_tokens} > {MAX_OUTPUT_TOKENS}, which is the maximum allowed number \
+             of output tokens for {id}"
+        )));
+    }
+    sampling(body, &spec)?;
     let messages = body["messages"]
         .as_array()
-        .ok_or("messages: must be a list")?;
+        .ok_or_else(|| invalid("messages: must be a list"))?;
     if messages.is_empty() || messages[0]["role"] != "user" {
-        return Err("messages: first message must use the \"user\" role".into());
+        return Err(invalid(
+            "messages: first message must use the \"user\" role",
+        ));
     }
     for pair in messages.windows(2) {
         if pair[0]["role"] == pair[1]["role"] {
-            return Err("messages: roles must alternate between \"user\" and \"assistant\"".into());
+            return Err(invalid(
+                "messages: roles must alternate between \"user\" and \"assistant\"",
+            ));
         }
     }
     for m in messages {
         let blocks = m["content"]
             .as_array()
-            .ok_or("content: must be a list of blocks")?;
+            .ok_or_else(|| invalid("content: must be a list of blocks"))?;
         if blocks.is_empty()
             || blocks
                 .iter()
                 .any(|b| b["text"].as_str().is_none_or(|t| t.trim().is_empty()))
         {
-            return Err("messages: text content blocks must be non-empty".into());
+            return Err(invalid("messages: text content blocks must be non-empty"));
         }
     }
+    if spec.generation == Gen::G55 && messages.last().is_some_and(|m| m["role"] == "assistant") {
+        return Err(invalid(
+            "This model does not support assistant message prefill. The conversation must end \
+             with a user message.",
+        ));
+    }
     if let Some(choice) = body.get("tool_choice") {
+        let kind = choice["type"].as_str().unwrap_or_default();
+        if spec.generation == Gen::G55 && matches!(kind, "tool" | "any") {
+            return Err(invalid(format!(
+                "tool_choice: `{kind}` (forced tool use) is not supported for this model; use \
+                 `auto` or `none`"
+            )));
+        }
         let name = choice["name"].as_str().unwrap_or_default();
         let known = body["tools"]
             .as_array()
             .is_some_and(|tools| tools.iter().any(|t| t["name"] == name));
-        if choice["type"] == "tool" && !known {
-            return Err(format!("tool_choice: tool {name:?} not found in tools"));
+        if kind == "tool" && !known {
+            return Err(invalid(format!(
+                "tool_choice: tool {name:?} not found in tools"
+            )));
         }
     }
-    let breakpoints = blocks(body).iter().filter(|b| b.cached).count();
+    let effort = output_config(body, &spec)?;
+    thinking(body, &spec, effort, max_tokens)?;
+    let breakpoints = blocks(body, &spec).iter().filter(|b| b.cached).count();
     if breakpoints > 4 {
-        return Err("A maximum of 4 blocks with cache_control may be provided".into());
+        return Err(invalid(
+            "A maximum of 4 blocks with cache_control may be provided",
+        ));
+    }
+    Ok(spec)
+}
+
+/// `temperature`, `top_p`, `top_k`: ranges on 4.x; only the defaults on generation 5;
+/// refused outright on 5.5.
+fn sampling(body: &Value, spec: &ModelSpec) -> Result<(), Refusal> {
+    for (name, default) in [
+        ("temperature", Some(1.0)),
+        ("top_p", Some(1.0)),
+        ("top_k", None),
+    ] {
+        let Some(value) = body.get(name) else {
+            continue;
+        };
+        let refused = match spec.generation {
+            Gen::G4 => false,
+            Gen::G5 => default.is_none() || value.as_f64() != default,
+            Gen::G55 => true,
+        };
+        if refused {
+            return Err(invalid(format!("`{name}` is deprecated for this model.")));
+        }
+        if name != "top_k" && value.as_f64().is_none_or(|v| !(0.0..=1.0).contains(&v)) {
+            return Err(invalid(format!("{name}: must be between 0 and 1")));
+        }
+    }
+    Ok(())
+}
+
+/// `output_config`: `format` and `effort` only; the effort only where the model takes it.
+/// Returns the effort the request runs at.
+fn output_config(body: &Value, spec: &ModelSpec) -> Result<Option<&'static str>, Refusal> {
+    let Some(config) = body.get("output_config") else {
+        return Ok(spec.default_effort());
+    };
+    let config = config
+        .as_object()
+        .ok_or_else(|| invalid("output_config: Input should be an object"))?;
+    for key in config.keys() {
+        if !matches!(key.as_str(), "format" | "effort") {
+            return Err(invalid(format!(
+                "output_config.{key}: Extra inputs are not permitted"
+            )));
+        }
+    }
+    let effort = match config.get("effort") {
+        None => spec.default_effort(),
+        Some(_) if spec.generation == Gen::G4 => {
+            return Err(invalid(format!(
+                "output_config.effort: effort is not supported for {}",
+                spec.id
+            )));
+        }
+        Some(value) => Some(
+            EFFORTS
+                .into_iter()
+                .find(|e| value.as_str() == Some(*e))
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' \
+                         or 'max', got {value}"
+                    ))
+                })?,
+        ),
+    };
+    if let Some(format) = config.get("format") {
+        let object = format
+            .as_object()
+            .filter(|f| f.keys().all(|k| k == "type" || k == "schema"))
+            .filter(|f| f.get("type").and_then(Value::as_str) == Some("json_schema"))
+            .ok_or_else(|| {
+                invalid(format!(
+                    "output_config.format: expected {{\"type\": \"json_schema\", \"schema\": \
+                     {{...}}}}, got {format}"
+                ))
+            })?;
+        let schema = object
+            .get("schema")
+            .filter(|s| s.is_object())
+            .ok_or_else(|| invalid("output_config.format.schema: Field required"))?;
+        check_schema(schema, "output_config.format.schema").map_err(invalid)?;
+    }
+    Ok(effort)
+}
+
+/// `thinking`, per generation.
+fn thinking(
+    body: &Value,
+    spec: &ModelSpec,
+    effort: Option<&'static str>,
+    max_tokens: u64,
+) -> Result<(), Refusal> {
+    let Some(thinking) = body.get("thinking") else {
+        return Ok(());
+    };
+    let kind = thinking["type"].as_str().unwrap_or_default();
+    if thinking.get("budget_tokens").is_some() && spec.generation != Gen::G4 {
+        return Err(invalid(
+            "thinking.budget_tokens: thinking budgets are not supported for this model; use \
+             output_config.effort",
+        ));
+    }
+    match (kind, spec.generation) {
+        ("enabled", Gen::G4) => {
+            let budget = thinking["budget_tokens"].as_u64().unwrap_or(0);
+            if budget < 1024 || budget >= max_tokens {
+                return Err(invalid(
+                    "thinking.budget_tokens: must be at least 1024 and less than max_tokens",
+                ));
+            }
+            Ok(())
+        }
+        ("disabled", Gen::G4 | Gen::G5) => Ok(()),
+        ("adaptive", Gen::G5 | Gen::G55) => Ok(()),
+        ("between_tools", Gen::G55) => {
+            if effort.is_some_and(|e| !matches!(e, "low" | "medium" | "high")) {
+                return Err(invalid(format!(
+                    "thinking.type: between_tools is not supported at effort {}",
+                    effort.unwrap_or_default()
+                )));
+            }
+            Ok(())
+        }
+        (kind, _) => Err(invalid(format!(
+            "thinking.type: {kind:?} is not supported for this model"
+        ))),
+    }
+}
+
+/// String formats structured outputs accept.
+const FORMATS: [&str; 10] = [
+    "date-time",
+    "time",
+    "date",
+    "duration",
+    "email",
+    "hostname",
+    "uri",
+    "ipv4",
+    "ipv6",
+    "uuid",
+];
+
+/// The limits structured outputs put on a schema.
+fn check_schema(schema: &Value, path: &str) -> Result<(), String> {
+    let Some(object) = schema.as_object() else {
+        return Ok(());
+    };
+    for keyword in [
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "minLength",
+        "maxLength",
+        "maxItems",
+    ] {
+        if object.contains_key(keyword) {
+            return Err(format!(
+                "{path}: `{keyword}` is not supported by structured outputs"
+            ));
+        }
+    }
+    if let Some(min) = object.get("minItems")
+        && !matches!(min.as_u64(), Some(0 | 1))
+    {
+        return Err(format!("{path}: `minItems` may only be 0 or 1"));
+    }
+    if let Some(format) = object.get("format")
+        && !format.as_str().is_some_and(|f| FORMATS.contains(&f))
+    {
+        return Err(format!("{path}: string format {format} is not supported"));
+    }
+    if object.get("type").and_then(Value::as_str) == Some("object") {
+        if object.get("additionalProperties") != Some(&Value::Bool(false)) {
+            return Err(format!(
+                "{path}: `additionalProperties` must be set to false for every object"
+            ));
+        }
+        let empty = Map::new();
+        let properties = object
+            .get("properties")
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
+        let mut required: Vec<&str> = object
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let mut names: Vec<&str> = properties.keys().map(String::as_str).collect();
+        required.sort_unstable();
+        names.sort_unstable();
+        if required != names {
+            return Err(format!(
+                "{path}: every property must be listed in `required`"
+            ));
+        }
+        for (name, child) in properties {
+            check_schema(child, &format!("{path}.properties.{name}"))?;
+        }
+    }
+    if let Some(items) = object.get("items") {
+        check_schema(items, &format!("{path}.items"))?;
+    }
+    for key in ["anyOf", "allOf"] {
+        for (i, child) in object
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            check_schema(child, &format!("{path}.{key}[{i}]"))?;
+        }
     }
     Ok(())
 }
@@ -468,9 +1046,15 @@ struct Block {
     cached: bool,
 }
 
-/// The request flattened in cache order: tools, system blocks, then message blocks.
-fn blocks(body: &Value) -> Vec<Block> {
+/// The request flattened in cache order: output format, tools, system blocks, then messages.
+fn blocks(body: &Value, _spec: &ModelSpec) -> Vec<Block> {
     let mut out = Vec::new();
+    if let Some(format) = body["output_config"].get("format") {
+        out.push(Block {
+            text: format.to_string(),
+            cached: false,
+        });
+    }
     for tool in body["tools"].as_array().into_iter().flatten() {
         out.push(Block {
             text: tool.to_string(),
@@ -504,21 +1088,21 @@ fn blocks(body: &Value) -> Vec<Block> {
     out
 }
 
-fn tokens(text: &str) -> u64 {
-    (text.chars().count() as u64).div_ceil(4)
-}
-
 /// Applies the cache rules to a request: what it reads, what it writes, what is left over.
-fn cache_usage(body: &Value, cache: &mut HashSet<u64>) -> Usage {
-    let blocks = blocks(body);
+/// Each model has its own cache.
+fn cache_usage(body: &Value, spec: &ModelSpec, cache: &mut HashSet<u64>) -> Usage {
+    let blocks = blocks(body, spec);
+    let min = spec.min_cache_tokens();
     let mut prefix = Vec::with_capacity(blocks.len());
     let mut cumulative = Vec::with_capacity(blocks.len());
     let mut hasher = DefaultHasher::new();
+    spec.id.hash(&mut hasher);
     let mut total = 0;
     for b in &blocks {
         b.text.hash(&mut hasher);
         prefix.push(hasher.finish());
-        total += tokens(&b.text);
+        // A block's own role marker is not a token of its text.
+        total += spec.tokens(&b.text);
         cumulative.push(total);
     }
     let breakpoints: Vec<usize> = blocks
@@ -541,15 +1125,15 @@ fn cache_usage(body: &Value, cache: &mut HashSet<u64>) -> Usage {
         .max();
     let read = hit.map_or(0, |j| cumulative[j]);
     let mut write = 0;
-    if cumulative[last_bp] >= MIN_CACHE_TOKENS {
+    if cumulative[last_bp] >= min {
         write = cumulative[last_bp] - read;
         for &bp in &breakpoints {
-            if cumulative[bp] >= MIN_CACHE_TOKENS {
+            if cumulative[bp] >= min {
                 cache.insert(prefix[bp]);
             }
         }
     }
-    let cached_end = if cumulative[last_bp] >= MIN_CACHE_TOKENS {
+    let cached_end = if cumulative[last_bp] >= min {
         cumulative[last_bp]
     } else {
         read
@@ -558,16 +1142,20 @@ fn cache_usage(body: &Value, cache: &mut HashSet<u64>) -> Usage {
         input: total - cached_end,
         cache_write: write,
         cache_read: read,
+        ..Usage::default()
     }
 }
 
-fn tool_use(input: Value) -> Value {
-    json!({"type": "tool_use", "id": "toolu_fake01", "name": "record_turn", "input": input})
-}
-
-/// Reads `Stage: <id>` and `Stage completeness so far: <n>/100` from the engine's note.
+/// Reads `Stage: <id>` and `Stage completeness so far: <n>/100` from the engine's note (the
+/// last block of the last user message that has them).
 fn note_state(body: &Value) -> (String, u8) {
-    let note = last_user_blocks(body).last().cloned().unwrap_or_default();
+    let blocks = last_user_blocks(body);
+    let note = blocks
+        .iter()
+        .rev()
+        .find(|b| b.contains("\nStage: ") || b.starts_with("Stage: "))
+        .cloned()
+        .unwrap_or_default();
     let stage = note
         .lines()
         .find_map(|l| l.strip_prefix("Stage: "))
@@ -595,33 +1183,53 @@ const STAGES: [&str; 9] = [
     "wrap_up",
 ];
 
-fn auto_turn(body: &Value, step: u8) -> Value {
+fn auto_turn(body: &Value, step: u8, verbose: bool) -> Value {
     let (stage, completeness) = note_state(body);
     let reached = completeness.saturating_add(step).min(100);
     let index = STAGES.iter().position(|s| *s == stage).unwrap_or(0);
     if reached >= 100 && index + 1 < STAGES.len() {
-        turn(STAGES[index + 1], 0, body)
+        turn(STAGES[index + 1], 0, body, verbose)
     } else {
-        turn(STAGES[index], reached, body)
+        turn(STAGES[index], reached, body, verbose)
     }
 }
 
-fn turn(stage: &str, completeness: u8, body: &Value) -> Value {
-    let blocks = last_user_blocks(body);
-    // The expert's words are the block before the engine's note, if there is one.
-    let answer = match blocks.len() {
-        n if n >= 2 && !blocks[n - 2].starts_with("[Interview engine]") => blocks[n - 2].clone(),
-        _ => String::new(),
-    };
+fn turn(stage: &str, completeness: u8, body: &Value, verbose: bool) -> Value {
+    // The expert's words are the last block that is not the engine's.
+    let answer = last_user_blocks(body)
+        .into_iter()
+        .rev()
+        .find(|b| !b.starts_with("[Interview engine]"))
+        .unwrap_or_default();
     let gist: String = answer.chars().take(40).collect();
-    let insights = if gist.is_empty() {
+    let mut insights = if gist.is_empty() {
         vec![]
     } else {
         vec![format!("The expert said: {gist}")]
     };
+    let mut response =
+        format!("[{stage}] Could you tell me more about that? (turn at {completeness}%)");
+    let mut follow_up = vec![];
+    let mut quality = "good".to_owned();
+    if verbose {
+        response = format!(
+            "That is a telling detail, and it shows how much of the judgement sits in what you \
+             notice before anyone else does. {response} Take the most recent case you can \
+             remember: what did you see first, what did you decide, and what would a newcomer \
+             have done differently in your place?"
+        );
+        if !gist.is_empty() {
+            insights = vec![format!(
+                "When the batch changes, the expert first checks what changed since the last \
+                 run (supplier, humidity, set-up) before touching the process: {gist}"
+            )];
+        }
+        follow_up = vec!["the regulator story: how the leak was found".to_owned()];
+        quality = "rich on concrete cases; open and detailed, keep asking for specifics".to_owned();
+    }
     json!({
         "interview_stage": stage,
-        "response": format!("[{stage}] Could you tell me more about that? (turn at {completeness}%)"),
+        "response": response,
         "metadata": {
             "question_depth": 2,
             "completeness": completeness,
@@ -631,9 +1239,48 @@ fn turn(stage: &str, completeness: u8, body: &Value) -> Value {
         "internal_tracking": {
             "key_insights": insights,
             "examples_collected": 1,
-            "follow_up_needed": [],
+            "follow_up_needed": follow_up,
             "stage_transition_ready": completeness >= 100,
-            "conversation_quality": "good"
+            "conversation_quality": quality
         }
     })
+}
+
+/// The report's summary text.
+fn summary(verbose: bool) -> String {
+    let first = "The expert is a practitioner whose knowledge is summarised here.";
+    if !verbose {
+        return first.to_owned();
+    }
+    let paragraph = " **How the work gets done.** Before changing anything, the expert checks \
+                     what changed since the last good run: the supplier, the ambient humidity, \
+                     who set the machine up. A colour that is slightly off is read as a drifting \
+                     gas mix, and the line is stopped at once: an hour lost instead of a week of \
+                     rework.";
+    let mut text = first.to_owned();
+    for _ in 0..8 {
+        text.push_str(paragraph);
+    }
+    text
+}
+
+/// A value matching a schema: the first enum value, zeros, empty lists, "text".
+fn fill(schema: &Value) -> Value {
+    if let Some(first) = schema["enum"].as_array().and_then(|e| e.first()) {
+        return first.clone();
+    }
+    match schema["type"].as_str() {
+        Some("object") => Value::Object(
+            schema["properties"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), fill(v)))
+                .collect(),
+        ),
+        Some("array") => json!([]),
+        Some("integer") | Some("number") => json!(0),
+        Some("boolean") => json!(false),
+        _ => json!("text"),
+    }
 }

@@ -43,7 +43,8 @@ impl Drop for TestBot {
 /// How to start the bot.
 #[derive(Default)]
 pub struct BotOptions {
-    /// Extra environment variables (ALLOWED_USER_IDS, RATE_LIMIT_MESSAGES...).
+    /// Extra environment variables (ALLOWED_USER_IDS, RATE_LIMIT_MESSAGES, CLAUDE_MODEL...),
+    /// given to the bot and to its engine.
     pub vars: Vec<(&'static str, String)>,
     /// The engine's options.
     pub engine: EngineOptions,
@@ -69,13 +70,17 @@ pub async fn spawn_bot(options: BotOptions) -> TestBot {
         ("TELEGRAM_BOT_TOKEN", telegram.token().to_owned()),
         ("TELEGRAM_API_URL", telegram.api_url()),
     ];
-    vars.extend(options.vars);
+    vars.extend(options.vars.iter().cloned());
     let settings = settings(&vars);
-    let engine = build_engine(dir.path(), Some(&anthropic), &options.engine, clock.clone());
+    // The bot's settings (CLAUDE_MODEL among them) reach the engine too.
+    let worker_idle = options.worker_idle;
+    let mut engine_options = options.engine;
+    engine_options.vars.extend(options.vars);
+    let engine = build_engine(dir.path(), Some(&anthropic), &engine_options, clock.clone());
     let router = Arc::new(Mutex::new(None));
     let observed = router.clone();
     let options = telegram::Options {
-        worker_idle: options.worker_idle.unwrap_or(telegram::WORKER_IDLE),
+        worker_idle: worker_idle.unwrap_or(telegram::WORKER_IDLE),
         observe: Some(Box::new(move |r| *observed.lock().unwrap() = Some(r))),
     };
     let task = tokio::spawn(async move {

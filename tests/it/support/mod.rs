@@ -40,15 +40,15 @@ pub fn prompts_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("prompts")
 }
 
-/// The `ai-interviewer` binary with a clean environment: `SESSIONS_DIR` and `PROMPTS_DIR`
-/// set, working in `sessions` (so no stray `.env` is read), output captured.
+/// The `ai-interviewer` binary with a clean environment: only `SESSIONS_DIR` set (the prompts
+/// are the ones compiled in), working in `sessions` (so no stray `.env` or `prompts/` is
+/// found), output captured.
 pub fn binary(sessions: &std::path::Path) -> std::process::Command {
     use std::process::Stdio;
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ai-interviewer"));
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("SESSIONS_DIR", sessions)
-        .env("PROMPTS_DIR", prompts_dir())
         .current_dir(sessions)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -95,6 +95,8 @@ pub struct EngineOptions {
     pub max_retries: u32,
     /// `SESSION_TIMEOUT_MINUTES`, as a duration.
     pub session_timeout: Duration,
+    /// More settings for the engine and its Claude client (`CLAUDE_MODEL`, `CLAUDE_EFFORT`...).
+    pub vars: Vec<(&'static str, String)>,
 }
 
 impl Default for EngineOptions {
@@ -104,6 +106,7 @@ impl Default for EngineOptions {
             timeout: Duration::from_secs(5),
             max_retries: 3,
             session_timeout: Duration::from_secs(180 * 60),
+            vars: Vec::new(),
         }
     }
 }
@@ -149,6 +152,7 @@ pub fn build_engine(
         vars.push(("ANTHROPIC_BASE_URL", fake.url.clone()));
         vars.push(("ANTHROPIC_API_KEY", anthropic::API_KEY.to_owned()));
     }
+    vars.extend(options.vars.iter().cloned());
     let settings = settings(&vars);
     let catalog = Arc::new(Catalog::load().unwrap());
     let bank = QuestionBank::from_catalog(&catalog).unwrap();
@@ -161,10 +165,11 @@ pub fn build_engine(
     });
     let mut config = EngineConfig::new(options.max_history, options.session_timeout);
     config.limits.max_messages = options.max_history;
+    config.price = settings.claude.prices.price(&settings.claude.model);
     Engine::new(
         SessionStore::open(sessions).unwrap(),
         claude,
-        Prompts::load(&prompts_dir()).unwrap(),
+        Prompts::load(settings.prompts_dir.as_deref()).unwrap(),
         catalog,
         bank,
         clock,
