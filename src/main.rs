@@ -66,11 +66,15 @@ impl<E: Into<StartupError>> From<E> for Failure {
 
 async fn run(cli: Cli) -> Result<(), Failure> {
     let settings = Settings::from_env()?;
-    let secrets: Vec<String> = [&settings.claude.api_key, &settings.telegram.bot_token]
-        .into_iter()
-        .flatten()
-        .map(|s| s.expose_secret().to_owned())
-        .collect();
+    let secrets: Vec<String> = [
+        &settings.claude.api_key,
+        &settings.telegram.bot_token,
+        &settings.voice.assemblyai.api_key,
+    ]
+    .into_iter()
+    .flatten()
+    .map(|s| s.expose_secret().to_owned())
+    .collect();
     match cli.command.unwrap_or(Command::Bot) {
         Command::Bot => {
             let level = settings.log_level.as_deref().unwrap_or("info");
