@@ -16,6 +16,7 @@
 //! | [`store`] | atomic JSON session files, archive, quarantine |
 //! | [`console`] | the terminal front end |
 //! | [`telegram`] | the Telegram front end: handler tree, flows, keyboards, sending |
+//! | [`voice`] | voice notes: probe, ffmpeg normalisation, AssemblyAI transcription, limits |
 
 pub mod app;
 pub mod console;
@@ -27,3 +28,4 @@ pub mod settings;
 pub mod store;
 pub mod telegram;
 pub mod telemetry;
+pub mod voice;
