@@ -9,3 +9,4 @@ mod engine;
 mod fake_telegram;
 mod startup;
 mod telegram;
+mod voice;
