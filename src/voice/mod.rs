@@ -12,7 +12,8 @@
 //!
 //! A front end calls [`Transcriber::check_before_download`] on Telegram's metadata, downloads
 //! the file, then [`Transcriber::transcribe`] with a [`VoiceEvents`] that hears when the note
-//! waits for a slot, when the work starts, and the transcript id to persist.
+//! waits for a slot, when the work starts, and the [`Submission`] to persist so that
+//! [`Transcriber::resume`] can finish the transcript after a restart.
 
 pub mod assemblyai;
 pub mod error;
@@ -25,7 +26,7 @@ pub use assemblyai::{AssemblyAiClient, AssemblyAiError, TranscriptId};
 pub use error::VoiceError;
 pub use limits::{AudioKind, AudioMeta, VoiceLimits, check_metadata, is_audio_document};
 pub use pipeline::{
-    ConfidenceLevel, StartupWarning, Transcriber, Transcript, VoiceEvents, VoiceNote,
+    ConfidenceLevel, StartupWarning, Submission, Transcriber, Transcript, VoiceEvents, VoiceNote,
 };
 pub use probe::{AudioInfo, Codec, Container};
 pub use transcode::{FfmpegStatus, check_ffmpeg};

@@ -6,8 +6,8 @@
 //! 3. wait for one of `VOICE_CONCURRENT_REQUESTS` slots, telling the caller when it has to wait;
 //! 4. OGG/Opus goes as it is; anything else is converted to 16 kHz mono FLAC by ffmpeg (and
 //!    probed again), or refused when ffmpeg is missing;
-//! 5. upload, create the transcript in the session's language (or with detection), tell the
-//!    caller its id (to persist, so a restart can resume it), poll until it completes.
+//! 5. upload, create the transcript in the session's language (or with detection), hand the
+//!    caller a [`Submission`] (to persist, so a restart can resume it), poll until it completes.
 
 use std::{
     sync::{
@@ -54,6 +54,18 @@ pub struct Transcript {
     pub duration: Duration,
     /// The language code of the transcript (`en`, `ru`...).
     pub language: String,
+}
+
+/// A transcript AssemblyAI accepted: everything a restart needs to finish it with
+/// [`Transcriber::resume`] instead of uploading again. Persist it with the note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Submission {
+    /// AssemblyAI's transcript id.
+    pub id: TranscriptId,
+    /// The audio's duration, counted from its frames.
+    pub duration: Duration,
+    /// The session language the transcript was asked in.
+    pub lang: Lang,
 }
 
 /// How sure the transcript is, for the indicator shown with it.
@@ -119,10 +131,10 @@ pub trait VoiceEvents: Send + Sync {
     /// A slot was taken and the work starts (show a chat action).
     fn started(&self) {}
 
-    /// AssemblyAI accepted the job: persist `id` so that a restart can [`Transcriber::resume`]
-    /// it instead of uploading again.
-    fn submitted(&self, id: &TranscriptId) {
-        let _ = id;
+    /// AssemblyAI accepted the job: persist `submission` so that a restart can
+    /// [`Transcriber::resume`] it instead of uploading again.
+    fn submitted(&self, submission: &Submission) {
+        let _ = submission;
     }
 }
 
@@ -266,20 +278,17 @@ impl Transcriber {
     }
 
     /// Finishes a transcript submitted before a restart: waits for a slot, then polls it.
-    /// `duration` is the one persisted with the note.
     pub async fn resume(
         &self,
-        id: &TranscriptId,
-        duration: Duration,
-        lang: Lang,
+        submission: &Submission,
         events: &dyn VoiceEvents,
     ) -> Result<Transcript, VoiceError> {
         let result = async {
             let client = self.client()?;
             let _slot = self.slot(events).await;
             events.started();
-            let done = client.wait(id).await?;
-            Ok(transcript(done, duration, lang))
+            let done = client.wait(&submission.id).await?;
+            Ok(transcript(done, submission.duration, submission.lang))
         }
         .await;
         log_outcome(&result);
@@ -351,7 +360,11 @@ impl Transcriber {
             LanguageRequest::Known(lang)
         };
         let id = client.submit(&upload, language).await?;
-        events.submitted(&id);
+        events.submitted(&Submission {
+            id: id.clone(),
+            duration,
+            lang,
+        });
         let done = client.wait(&id).await?;
         Ok(transcript(done, duration, lang))
     }

@@ -22,6 +22,11 @@ use symphonia::core::{
 /// How many packets of a decodable codec are decoded to prove the stream is real audio.
 const PACKETS_DECODED: usize = 8;
 
+/// How far past the limit a recording may run and still count as within it: Telegram rounds
+/// durations to whole seconds, and audio comes in frames (up to 120 ms of Opus, 26 ms of MP3)
+/// plus encoder delay and padding that not every container lets a reader trim.
+pub const GRACE: Duration = Duration::from_millis(500);
+
 /// A container symphonia can read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Container {
@@ -168,8 +173,8 @@ pub enum ProbeError {
 }
 
 /// Probes `bytes` (optionally hinted by a file extension or MIME type) and counts the audio
-/// frames, refusing what is unreadable or runs past `max_duration`. CPU-bound: run it on a
-/// blocking thread.
+/// frames, refusing what is unreadable or runs past `max_duration` (by more than [`GRACE`]).
+/// CPU-bound: run it on a blocking thread.
 pub fn probe(
     bytes: &[u8],
     extension: Option<&str>,
@@ -244,7 +249,11 @@ pub fn probe(
             "no decoder for the {codec} codec"
         )));
     }
+    // The packets' durations make the length, less the codec's delay and padding (the Opus
+    // pre-skip, an MP3 encoder's delay) when the demuxer did not trim them from the packets.
+    let delay = u64::from(track.delay.unwrap_or(0));
     let mut ticks: u64 = 0;
+    let (mut trimmed_start, mut trimmed_end) = (0u64, 0u64);
     let mut first_pts: Option<i64> = None;
     let mut last_end: i64 = 0;
     let mut decoded = 0;
@@ -254,6 +263,8 @@ pub fn probe(
         }
         let dur = packet.dur.get();
         ticks = ticks.saturating_add(dur);
+        trimmed_start = trimmed_start.saturating_add(packet.trim_start.get());
+        trimmed_end = trimmed_end.saturating_add(packet.trim_end.get());
         let pts = packet.pts.get();
         first_pts.get_or_insert(pts);
         last_end = last_end.max(pts.saturating_add(i64::try_from(dur).unwrap_or(i64::MAX)));
@@ -263,16 +274,25 @@ pub fn probe(
             decoder.decode(&packet).map_err(unreadable)?;
             decoded += 1;
         }
-        let span = last_end.saturating_sub(first_pts.unwrap_or(0));
-        let counted = ticks.max(u64::try_from(span).unwrap_or(0));
-        if to_duration(counted) > max_duration {
+        let so_far = counted(ticks, first_pts, last_end);
+        let so_far = if trimmed_start == 0 {
+            so_far.saturating_sub(delay)
+        } else {
+            so_far
+        };
+        if to_duration(so_far) > max_duration.saturating_add(GRACE) {
             return Err(ProbeError::TooLong {
                 limit: max_duration,
             });
         }
     }
-    let span = last_end.saturating_sub(first_pts.unwrap_or(0));
-    let ticks = ticks.max(u64::try_from(span).unwrap_or(0));
+    let mut ticks = counted(ticks, first_pts, last_end);
+    if trimmed_start == 0 {
+        ticks = ticks.saturating_sub(delay);
+    }
+    if trimmed_end == 0 {
+        ticks = ticks.saturating_sub(u64::from(track.padding.unwrap_or(0)));
+    }
     if ticks == 0 {
         return Err(ProbeError::Unreadable("no audio frames".into()));
     }
@@ -294,4 +314,14 @@ pub fn probe(
         frames,
         duration: to_duration(ticks),
     })
+}
+
+/// The frames counted: the packets' durations, or the span of their timestamps when the
+/// container gives no durations.
+fn counted(ticks: u64, first_pts: Option<i64>, last_end: i64) -> u64 {
+    if ticks > 0 {
+        return ticks;
+    }
+    let span = last_end.saturating_sub(first_pts.unwrap_or(0));
+    u64::try_from(span).unwrap_or(0)
 }

@@ -11,7 +11,7 @@ use ai_interviewer::{
     settings::VoiceSettings,
     voice::{
         AssemblyAiClient, AssemblyAiError, AudioKind, AudioMeta, Codec, Container, FfmpegStatus,
-        StartupWarning, Transcriber, TranscriptId, VoiceError, VoiceEvents, VoiceNote,
+        StartupWarning, Submission, Transcriber, VoiceError, VoiceEvents, VoiceNote,
         assemblyai::{Completed, LanguageRequest, PollPolicy, RetryPolicy},
         check_ffmpeg,
         probe::{ProbeError, probe},
@@ -82,16 +82,24 @@ fn a_corrupt_file_is_refused_as_unreadable() {
 }
 
 #[test]
-fn eleven_minutes_of_silence_in_a_tiny_voice_note_are_counted_and_refused() {
+fn eleven_minutes_of_silence_in_a_tiny_voice_note_are_counted_exactly_and_refused() {
     let bytes = audio("silence-11min.ogg");
     assert!(bytes.len() < 20_000, "{} bytes", bytes.len());
     assert_eq!(
         probe(&bytes, None, None, TEN_MINUTES),
         Err(ProbeError::TooLong { limit: TEN_MINUTES })
     );
-    let info = probe(&bytes, None, None, Duration::from_secs(3600)).unwrap();
+    assert_eq!(
+        probe(&bytes, None, None, Duration::from_secs(659)),
+        Err(ProbeError::TooLong {
+            limit: Duration::from_secs(659)
+        }),
+        "a second over is over"
+    );
+    // Exactly at the limit passes: the encoder's delay and padding are not counted.
+    let info = probe(&bytes, None, None, Duration::from_secs(660)).unwrap();
     assert!(
-        (info.duration.as_secs_f64() - 660.0).abs() < 1.0,
+        (info.duration.as_secs_f64() - 660.0).abs() < 0.01,
         "{:?}",
         info.duration
     );
@@ -488,7 +496,7 @@ async fn a_base_url_with_a_path_prefix_is_respected() {
 enum Event {
     Queued(usize),
     Started,
-    Submitted(TranscriptId),
+    Submitted(Submission),
 }
 
 struct Recorder(mpsc::UnboundedSender<Event>);
@@ -500,8 +508,8 @@ impl VoiceEvents for Recorder {
     fn started(&self) {
         let _ = self.0.send(Event::Started);
     }
-    fn submitted(&self, id: &TranscriptId) {
-        let _ = self.0.send(Event::Submitted(id.clone()));
+    fn submitted(&self, submission: &Submission) {
+        let _ = self.0.send(Event::Submitted(submission.clone()));
     }
 }
 
@@ -580,7 +588,14 @@ async fn an_english_voice_note_goes_up_untouched_and_comes_back_as_a_transcript(
     assert!(!transcriber.needs_confirmation(&transcript));
     assert_eq!(
         drain(&mut rx),
-        vec![Event::Started, Event::Submitted(transcript.id.clone())]
+        vec![
+            Event::Started,
+            Event::Submitted(Submission {
+                id: transcript.id.clone(),
+                duration: transcript.duration,
+                lang: Lang::En,
+            })
+        ]
     );
     assert_eq!(
         fake.uploads()[0].bytes.as_ref(),
@@ -967,23 +982,24 @@ async fn a_transcript_submitted_before_a_crash_is_finished_after_the_restart() {
         }
     });
     // What the chat worker persists with the session when it hears of the job.
-    let id = loop {
-        if let Some(Event::Submitted(id)) = rx.recv().await {
-            break id;
+    let submission = loop {
+        if let Some(Event::Submitted(submission)) = rx.recv().await {
+            break submission;
         }
     };
+    // It survives being written and read back.
+    let saved = serde_json::to_string(&submission).unwrap();
+    let submission: Submission = serde_json::from_str(&saved).unwrap();
     running.abort();
     assert!(running.await.unwrap_err().is_cancelled());
     drop(before);
 
     let (after, _) = transcriber(&fake, temp.path(), &[]).await;
     fake.release();
-    let transcript = after
-        .resume(&id, Duration::from_millis(2550), Lang::En, &())
-        .await
-        .unwrap();
+    let transcript = after.resume(&submission, &()).await.unwrap();
     assert_eq!(transcript.text, ENGLISH);
-    assert_eq!(transcript.id, id);
+    assert_eq!(transcript.id, submission.id);
+    assert_eq!(transcript.duration, submission.duration);
     assert_eq!(fake.count(Call::Upload), 1, "not uploaded twice");
     assert_eq!(fake.count(Call::Create), 1, "not transcribed twice");
 }
