@@ -22,7 +22,7 @@ use std::{
 
 use axum::{
     Router,
-    extract::{Path, State},
+    extract::{DefaultBodyLimit, Path, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -187,6 +187,8 @@ struct Inner {
     active: usize,
     max_active: usize,
     polls_to_complete: u32,
+    /// Upload bodies are dropped after use rather than kept (load tools).
+    forget_uploads: bool,
 }
 
 /// The running fake.
@@ -227,6 +229,8 @@ impl FakeAssemblyAi {
             .route("/v2/upload", post(upload))
             .route("/v2/transcript", post(create))
             .route("/v2/transcript/{id}", get(poll))
+            // The real service takes uploads of up to 2.2 GB.
+            .layer(DefaultBodyLimit::disable())
             .with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
@@ -288,6 +292,12 @@ impl FakeAssemblyAi {
     /// `processing`, then `completed`).
     pub fn set_polls_to_complete(&self, polls: u32) {
         self.inner.lock().unwrap().polls_to_complete = polls;
+    }
+
+    /// Drops upload bodies instead of keeping them for [`FakeAssemblyAi::uploads`] (load
+    /// tools sending hundreds of megabytes); scripts keyed by bytes then no longer match.
+    pub fn forget_uploads(&self) {
+        self.inner.lock().unwrap().forget_uploads = true;
     }
 
     /// Keeps every transcript in `processing` until [`FakeAssemblyAi::release`].
@@ -379,6 +389,11 @@ async fn upload(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     let mut inner = state.inner.lock().unwrap();
     let index = inner.uploads.len();
     let url = format!("https://cdn.assemblyai.com/upload/fake-{index:04}");
+    let body = if inner.forget_uploads {
+        Bytes::new()
+    } else {
+        body
+    };
     inner.uploads.push(Upload {
         bytes: body,
         content_type: headers
