@@ -343,6 +343,37 @@ messages! {
     UnsupportedMessage => "unsupported-message",
     /// Telegram: a voice note or audio file.
     VoiceUnsupported => "voice-unsupported",
+    /// Voice: the transcript echoed back, with a confidence indicator (`level` is `high`,
+    /// `fair` or `low`; `percent` 0-100).
+    VoiceTranscript { text: String, level: String, percent: u8 } => "voice-transcript",
+    /// Voice: a transcript below the quality threshold: use it, or send again / type?
+    VoiceLowConfidence { percent: u8 } => "voice-low-confidence",
+    /// Voice: the button taking a doubtful transcript as the answer.
+    ButtonVoiceUse => "button-voice-use",
+    /// Voice: the button dropping a doubtful transcript (send again or type).
+    ButtonVoiceRetry => "button-voice-retry",
+    /// Voice: the note waits for a free transcription slot.
+    VoiceQueued => "voice-queued",
+    /// Voice: voice processing is turned off.
+    VoiceDisabled => "voice-disabled",
+    /// Voice: no speech recognition key is configured.
+    VoiceNotConfigured => "voice-not-configured",
+    /// Voice: the file is over the size limit.
+    VoiceTooBig { limit_mb: u64 } => "voice-too-big",
+    /// Voice: the recording is over the duration limit (`minutes` and `seconds` of the limit).
+    VoiceTooLong { minutes: u64, seconds: u64 } => "voice-too-long",
+    /// Voice: the file is damaged or not audio.
+    VoiceUnreadable => "voice-unreadable",
+    /// Voice: the format needs a conversion that is not available (no ffmpeg).
+    VoiceFormatUnavailable => "voice-format-unavailable",
+    /// Voice: the speech recognition service refuses the bot's configuration.
+    VoiceServiceMisconfigured => "voice-service-misconfigured",
+    /// Voice: the speech recognition service is down, overloaded or too slow.
+    VoiceServiceDown => "voice-service-down",
+    /// Voice: the service could not transcribe this recording.
+    VoiceTranscriptionFailed => "voice-transcription-failed",
+    /// Voice: no speech was heard.
+    VoiceEmpty => "voice-empty",
     /// Telegram command menu: /start.
     CmdStart => "cmd-start",
     /// Telegram command menu: /status.

@@ -17,6 +17,7 @@
 //! | [`faults`] | crash points for the crash tests (debug builds only) |
 //! | [`console`] | the terminal front end |
 //! | [`telegram`] | the Telegram front end: durable inbox, handler tree, one worker per chat, fair sending |
+//! | [`voice`] | voice notes: probe, ffmpeg normalisation, AssemblyAI transcription, limits |
 
 pub mod app;
 pub mod console;
@@ -29,3 +30,4 @@ pub mod settings;
 pub mod store;
 pub mod telegram;
 pub mod telemetry;
+pub mod voice;

@@ -80,6 +80,52 @@ pub struct TelegramSettings {
     pub shutdown_grace: Duration,
 }
 
+/// Everything the AssemblyAI client needs.
+#[derive(Debug, Clone)]
+pub struct AssemblyAiSettings {
+    /// `ASSEMBLYAI_API_KEY`: required for voice notes; without it they are refused with a note.
+    pub api_key: Option<SecretString>,
+    /// `ASSEMBLYAI_BASE_URL`: where the API lives (the EU base is `https://api.eu.assemblyai.com`).
+    pub base_url: Url,
+    /// `ASSEMBLYAI_SPEECH_MODELS`: speech models in priority order; AssemblyAI uses the first
+    /// one that supports the requested language.
+    pub speech_models: Vec<String>,
+    /// `ASSEMBLYAI_TIMEOUT_SECONDS`: the limit on one HTTP request (an upload included).
+    pub timeout: Duration,
+    /// `ASSEMBLYAI_TRANSCRIPT_TIMEOUT_SECONDS`: how long to wait for a transcript to complete.
+    pub transcript_timeout: Duration,
+    /// `ASSEMBLYAI_MAX_RETRIES`: retries after the first attempt on rate limits, 5xx and timeouts.
+    pub max_retries: u32,
+}
+
+/// Everything the voice pipeline needs.
+#[derive(Debug, Clone)]
+pub struct VoiceSettings {
+    /// `VOICE_PROCESSING_ENABLED`: whether voice notes and audio files are transcribed.
+    pub enabled: bool,
+    /// `VOICE_MAX_DURATION_SECONDS`: the longest recording accepted.
+    pub max_duration: Duration,
+    /// `VOICE_MAX_FILE_SIZE_MB`: the largest file accepted, in bytes (Telegram lets bots
+    /// download at most 20 MB).
+    pub max_file_size: u64,
+    /// `VOICE_QUALITY_THRESHOLD`: below this confidence (0 to 1) the user confirms the transcript.
+    pub quality_threshold: f64,
+    /// `VOICE_CONCURRENT_REQUESTS`: transcriptions running at once; the rest wait their turn.
+    pub concurrent_requests: usize,
+    /// `VOICE_AUTO_LANGUAGE_DETECTION`: let AssemblyAI detect the language instead of sending
+    /// the session's.
+    pub auto_language_detection: bool,
+    /// `FFMPEG_PATH`: the ffmpeg program (looked up on `PATH` unless it is a path).
+    pub ffmpeg_path: PathBuf,
+    /// `FFMPEG_TIMEOUT_SECONDS`: the limit on one conversion; ffmpeg is killed after it.
+    pub ffmpeg_timeout: Duration,
+    /// `VOICE_TEMP_DIR`: where private scratch directories for conversions are made;
+    /// unset, the system's temporary directory.
+    pub temp_dir: Option<PathBuf>,
+    /// The AssemblyAI client's settings.
+    pub assemblyai: AssemblyAiSettings,
+}
+
 /// The whole configuration of the process.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -87,6 +133,8 @@ pub struct Settings {
     pub claude: ClaudeSettings,
     /// The Telegram front end's settings.
     pub telegram: TelegramSettings,
+    /// The voice pipeline's settings.
+    pub voice: VoiceSettings,
     /// `SESSIONS_DIR`: where session files live.
     pub sessions_dir: PathBuf,
     /// `PROMPTS_DIR`: a directory whose prompt files replace the built-in ones, file by file;
@@ -123,6 +171,15 @@ impl ClaudeSettings {
             .unwrap_or_else(|| self.effort.default_max_tokens())
     }
 }
+
+/// The speech models used when `ASSEMBLYAI_SPEECH_MODELS` is not set: the newest model first,
+/// for the languages it knows (English among them), then `universal-2` for the rest (Russian
+/// among them). AssemblyAI picks the first model of the list that supports the language.
+pub const DEFAULT_SPEECH_MODELS: [&str; 2] = ["universal-3-5-pro", "universal-2"];
+
+/// Speech models AssemblyAI no longer serves: naming one is a start-up error, not a 400 on
+/// the first voice note.
+pub const REMOVED_SPEECH_MODELS: [&str; 1] = ["universal-3-pro"];
 
 impl Settings {
     /// Loads `.env` if there is one, then reads the process environment.
@@ -171,9 +228,11 @@ impl Settings {
                 1..=600,
             )?),
         };
+        let voice = VoiceSettings::from_env(&env)?;
         Ok(Settings {
             claude,
             telegram,
+            voice,
             sessions_dir: PathBuf::from(env.text("SESSIONS_DIR", "./sessions")),
             prompts_dir: env.get("PROMPTS_DIR").map(PathBuf::from),
             session_timeout: Duration::from_secs(
@@ -199,6 +258,45 @@ impl Settings {
             .iter()
             .map(|s| s.expose_secret().to_owned())
             .collect()
+    }
+}
+
+impl VoiceSettings {
+    fn from_env(env: &Env<'_>) -> Result<Self, SettingsError> {
+        let assemblyai = AssemblyAiSettings {
+            api_key: env.secret("ASSEMBLYAI_API_KEY"),
+            base_url: env.url("ASSEMBLYAI_BASE_URL", "https://api.assemblyai.com")?,
+            speech_models: env.speech_models("ASSEMBLYAI_SPEECH_MODELS")?,
+            timeout: Duration::from_secs(env.number("ASSEMBLYAI_TIMEOUT_SECONDS", 60, 1..=600)?),
+            transcript_timeout: Duration::from_secs(env.number(
+                "ASSEMBLYAI_TRANSCRIPT_TIMEOUT_SECONDS",
+                600,
+                10..=7200,
+            )?),
+            max_retries: env.number("ASSEMBLYAI_MAX_RETRIES", 3, 0..=10)?,
+        };
+        Ok(VoiceSettings {
+            enabled: env.flag("VOICE_PROCESSING_ENABLED", true)?,
+            max_duration: Duration::from_secs(env.number(
+                "VOICE_MAX_DURATION_SECONDS",
+                600,
+                1..=14_400,
+            )?),
+            max_file_size: env
+                .number::<u64>("VOICE_MAX_FILE_SIZE_MB", 20, 1..=2000)?
+                .saturating_mul(1024 * 1024),
+            quality_threshold: env.number("VOICE_QUALITY_THRESHOLD", 0.6, 0.0..=1.0)?,
+            concurrent_requests: env.number("VOICE_CONCURRENT_REQUESTS", 3, 1..=64)?,
+            auto_language_detection: env.flag("VOICE_AUTO_LANGUAGE_DETECTION", false)?,
+            ffmpeg_path: PathBuf::from(env.text("FFMPEG_PATH", "ffmpeg")),
+            ffmpeg_timeout: Duration::from_secs(env.number(
+                "FFMPEG_TIMEOUT_SECONDS",
+                120,
+                1..=3600,
+            )?),
+            temp_dir: env.get("VOICE_TEMP_DIR").map(PathBuf::from),
+            assemblyai,
+        })
     }
 }
 
@@ -349,6 +447,58 @@ impl Env<'_> {
                 got: raw,
             }),
         }
+    }
+
+    fn flag(&self, name: &'static str, default: bool) -> Result<bool, SettingsError> {
+        let Some(raw) = self.get(name) else {
+            return Ok(default);
+        };
+        match raw.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            _ => Err(SettingsError {
+                variable: name,
+                expected: "`true` or `false`".to_owned(),
+                got: raw,
+            }),
+        }
+    }
+
+    fn speech_models(&self, name: &'static str) -> Result<Vec<String>, SettingsError> {
+        let Some(raw) = self.get(name) else {
+            return Ok(DEFAULT_SPEECH_MODELS.map(str::to_owned).to_vec());
+        };
+        let error = |expected: String| SettingsError {
+            variable: name,
+            expected,
+            got: raw.clone(),
+        };
+        let models: Vec<String> = raw
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|part| !part.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let well_formed = |m: &String| {
+            m.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.')
+            })
+        };
+        if models.is_empty() || !models.iter().all(well_formed) {
+            return Err(error(format!(
+                "a comma-separated priority list of speech model ids such as {}",
+                DEFAULT_SPEECH_MODELS.join(",")
+            )));
+        }
+        if let Some(removed) = models
+            .iter()
+            .find(|m| REMOVED_SPEECH_MODELS.contains(&m.as_str()))
+        {
+            return Err(error(format!(
+                "speech models AssemblyAI still serves ({removed} was removed), such as {}",
+                DEFAULT_SPEECH_MODELS.join(",")
+            )));
+        }
+        Ok(models)
     }
 
     fn id_list(&self, name: &'static str) -> Result<Vec<u64>, SettingsError> {
@@ -554,5 +704,88 @@ mod tests {
         let s = load(&[("ANTHROPIC_API_KEY", "  "), ("CLAUDE_MODEL", "")]).unwrap();
         assert!(s.claude.api_key.is_none());
         assert_eq!(s.claude.model, DEFAULT_MODEL);
+    }
+
+    #[test]
+    fn voice_defaults_transcribe_english_and_russian_within_telegrams_limits() {
+        let voice = load(&[]).unwrap().voice;
+        assert!(voice.enabled);
+        assert!(!voice.auto_language_detection);
+        assert_eq!(voice.max_duration, Duration::from_secs(600));
+        assert_eq!(voice.max_file_size, 20 * 1024 * 1024);
+        assert_eq!(voice.quality_threshold, 0.6);
+        assert_eq!(voice.concurrent_requests, 3);
+        assert_eq!(voice.ffmpeg_path, PathBuf::from("ffmpeg"));
+        assert!(voice.assemblyai.api_key.is_none());
+        assert_eq!(
+            voice.assemblyai.base_url.as_str(),
+            "https://api.assemblyai.com/"
+        );
+        assert_eq!(
+            voice.assemblyai.speech_models,
+            vec!["universal-3-5-pro", "universal-2"]
+        );
+    }
+
+    #[test]
+    fn voice_flags_accept_the_usual_spellings_and_name_the_variable_otherwise() {
+        let off = load(&[
+            ("VOICE_PROCESSING_ENABLED", "off"),
+            ("VOICE_AUTO_LANGUAGE_DETECTION", "1"),
+        ])
+        .unwrap();
+        assert!(!off.voice.enabled);
+        assert!(off.voice.auto_language_detection);
+        let err = load(&[("VOICE_PROCESSING_ENABLED", "maybe")]).unwrap_err();
+        assert_eq!(err.variable, "VOICE_PROCESSING_ENABLED");
+        assert!(err.to_string().contains("`true` or `false`"), "{err}");
+    }
+
+    #[test]
+    fn voice_limits_out_of_range_are_rejected() {
+        for (name, value) in [
+            ("VOICE_MAX_DURATION_SECONDS", "0"),
+            ("VOICE_MAX_FILE_SIZE_MB", "0"),
+            ("VOICE_QUALITY_THRESHOLD", "1.2"),
+            ("VOICE_CONCURRENT_REQUESTS", "0"),
+            ("ASSEMBLYAI_TIMEOUT_SECONDS", "0"),
+            ("FFMPEG_TIMEOUT_SECONDS", "none"),
+            ("ASSEMBLYAI_BASE_URL", "api.assemblyai.com"),
+        ] {
+            assert_eq!(load(&[(name, value)]).unwrap_err().variable, name);
+        }
+    }
+
+    #[test]
+    fn speech_models_are_a_priority_list_without_removed_models() {
+        let s = load(&[(
+            "ASSEMBLYAI_SPEECH_MODELS",
+            " universal-2 , universal-3-5-pro ",
+        )])
+        .unwrap();
+        assert_eq!(
+            s.voice.assemblyai.speech_models,
+            vec!["universal-2", "universal-3-5-pro"]
+        );
+        let removed =
+            load(&[("ASSEMBLYAI_SPEECH_MODELS", "universal-3-pro,universal-2")]).unwrap_err();
+        assert_eq!(removed.variable, "ASSEMBLYAI_SPEECH_MODELS");
+        assert!(
+            removed.to_string().contains("universal-3-pro was removed"),
+            "{removed}"
+        );
+        assert!(load(&[("ASSEMBLYAI_SPEECH_MODELS", "Universal 2!")]).is_err());
+        assert!(load(&[("ASSEMBLYAI_SPEECH_MODELS", " , ")]).is_err());
+    }
+
+    #[test]
+    fn the_assemblyai_key_never_appears_in_debug_output() {
+        let s = load(&[("ASSEMBLYAI_API_KEY", "aai-very-secret")]).unwrap();
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("aai-very-secret"), "{printed}");
+        assert_eq!(
+            s.voice.assemblyai.api_key.unwrap().expose_secret(),
+            "aai-very-secret"
+        );
     }
 }

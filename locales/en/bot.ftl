@@ -11,7 +11,7 @@ briefing =
 
     • The interview has nine stages, from getting to know you to what you'd pass on, and takes about 90–120 minutes. You can take breaks: your answers are saved after every message, and you can come back any time.
     • Answer in your own words, as long or as short as you like. Concrete stories and examples are the most valuable.
-    • Voice notes are not supported yet: please type your answers.
+    • Voice notes are welcome, in English or Russian: talk as you would to a colleague. I show you what I heard before we go on.
     • /status shows where we are; /complete wraps up early; /help lists all commands.
 
     At the end you get a written knowledge report.
@@ -47,11 +47,38 @@ help =
     /export: the transcript so far, as Markdown and JSON
     /delete: erase everything stored about you
     /help: this message
+
+    You can answer by text or by voice note: I transcribe voice notes and show you what I heard.
 not-allowed = Sorry, this bot is private: interviews are by invitation only.
 rate-limited = I have your answer. We are moving faster than I can keep up with, so I'll answer it in about { $seconds } seconds; anything you add meanwhile joins it.
 private-only = I run interviews one-to-one. Please message me in a private chat: open my profile and press Start.
 unsupported-message = I can only read text messages. Please type your answer.
 voice-unsupported = Voice notes are not supported yet. Please type your answer.
+voice-transcript =
+    🎤 { $text }
+
+    { $level ->
+        [high] 🟢 Heard clearly ({ $percent }%)
+        [fair] 🟡 Mostly clear ({ $percent }%)
+       *[low] 🔴 Hard to make out ({ $percent }%)
+    }
+voice-low-confidence = I'm not sure I heard everything right (confidence { $percent }%). Shall I take the transcript above as your answer, or would you rather send the voice note again or type your answer?
+button-voice-use = ✅ Use it
+button-voice-retry = 🔁 Send again or type
+voice-queued = 🎧 Your voice note is in the queue: a few others are being transcribed right now. I'll get to it shortly.
+voice-disabled = Voice notes are turned off on this bot. Please type your answer.
+voice-not-configured = I can't transcribe voice notes yet: speech recognition isn't set up on this bot. Please type your answer.
+voice-too-big = That file is too big: I can take recordings of up to { $limit_mb } MB. Please send a shorter one, or type your answer.
+voice-too-long = That recording is too long: I can take up to { $seconds ->
+        [0] { $minutes } min
+       *[other] { $minutes } min { $seconds } s
+    } per note. Please split it into shorter notes, or type your answer.
+voice-unreadable = I couldn't read that recording: the file seems damaged or isn't audio. Please record it again, or type your answer.
+voice-format-unavailable = I can't convert this audio format at the moment. Please send it as a Telegram voice note (hold the microphone button), or type your answer.
+voice-service-misconfigured = Voice transcription is misconfigured on my side; the operator can see why in the logs. Please type your answer for now.
+voice-service-down = The speech recognition service isn't responding right now. Please try again in a few minutes, or type your answer.
+voice-transcription-failed = The speech recognition service couldn't transcribe that recording. Please send it again, or type your answer.
+voice-empty = I couldn't hear any speech in that recording. Please try again a little closer to the microphone, or type your answer.
 cmd-start = Begin or resume an interview
 cmd-status = Progress and time against the plan
 cmd-complete = Finish early: go to the wrap-up

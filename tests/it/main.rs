@@ -15,3 +15,4 @@ mod retention;
 mod startup;
 mod telegram;
 mod telemetry;
+mod voice;

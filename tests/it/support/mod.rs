@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod anthropic;
+pub mod assemblyai;
 pub mod bot;
 pub mod prometheus;
 pub mod telegram;
@@ -38,6 +39,14 @@ pub async fn eventually(what: &str, cond: impl Fn() -> bool) {
 /// The repository's prompts.
 pub fn prompts_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("prompts")
+}
+
+/// A committed audio fixture (`tests/fixtures/audio/<name>`).
+pub fn audio(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/audio")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// The `ai-interviewer` binary with a clean environment: only `SESSIONS_DIR` set (the prompts
