@@ -88,6 +88,7 @@ pub fn build_engine_with_clock(
         .map(|key| Arc::new(ClaudeClient::new(&settings.claude, key)) as Arc<dyn Model>);
     let mut config = EngineConfig::new(settings.max_conversation_history, settings.session_timeout);
     config.price = settings.claude.prices.price(&settings.claude.model);
+    config.model = settings.claude.model.clone();
     Ok(Engine::new(
         store, claude, prompts, catalog, bank, clock, config,
     ))

@@ -91,6 +91,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 settings.claude.prices.clone(),
             )
             .await?;
+            let engine = engine.with_metrics(operations.metrics.clone());
             let result = telegram::run(&settings, engine).await;
             operations.shutdown().await;
             result?;

@@ -22,6 +22,7 @@ use super::{
 use crate::{
     i18n::{Catalog, Lang},
     llm::{Fallback, Model, Price, Turn, TurnReply},
+    metrics::{CallOutcome, FallbackReason, Metrics},
     store::{Folder, Loaded, SessionStore, StoreError},
 };
 
@@ -51,7 +52,7 @@ pub enum EngineError {
 }
 
 /// The engine's tunables.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct EngineConfig {
     /// Bounds on what is sent to the model.
     pub limits: ContextLimits,
@@ -61,6 +62,8 @@ pub struct EngineConfig {
     pub max_answer_chars: usize,
     /// The model's price, for the cost logged when an interview ends.
     pub price: Option<Price>,
+    /// The model id, as the operator's metrics label it.
+    pub model: String,
 }
 
 impl EngineConfig {
@@ -71,6 +74,7 @@ impl EngineConfig {
             session_timeout,
             max_answer_chars: MAX_ANSWER_CHARS,
             price: None,
+            model: String::new(),
         }
     }
 }
@@ -91,6 +95,8 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     /// Tunables.
     config: EngineConfig,
+    /// What the operator watches.
+    metrics: Metrics,
 }
 
 impl std::fmt::Debug for Engine {
@@ -114,6 +120,7 @@ impl Engine {
         clock: Arc<dyn Clock>,
         config: EngineConfig,
     ) -> Self {
+        let metrics = Metrics::unpersisted(clock.clone());
         Engine {
             store,
             claude,
@@ -122,7 +129,19 @@ impl Engine {
             bank,
             clock,
             config,
+            metrics,
         }
+    }
+
+    /// The engine counting into `metrics` (the process's shared handle) instead of its own.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// What the engine counts: interviews, Claude calls and their tokens, offline turns.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// Whether the engine has a model to ask.
@@ -172,8 +191,13 @@ impl Engine {
         style: Style,
     ) -> Result<Begun, EngineError> {
         let quarantined = match self.store.load(user).await? {
+            Loaded::Session(old) if old.finished_at.is_some() => {
+                self.store.retire(&old, Folder::Completed, &[]).await?;
+                false
+            }
             Loaded::Session(old) => {
                 self.store.retire(&old, Folder::Archive, &[]).await?;
+                self.metrics.interview_abandoned();
                 false
             }
             Loaded::Quarantined { .. } => true,
@@ -192,6 +216,7 @@ impl Engine {
             Outcome::Reply(reply) => reply,
             other => unreachable!("an opening turn always asks a question: {other:?}"),
         };
+        self.metrics.interview_started();
         Ok(Begun { reply, quarantined })
     }
 
@@ -417,6 +442,9 @@ impl Engine {
         match self.store.load(user).await? {
             Loaded::Session(session) => {
                 self.store.retire(&session, Folder::Archive, &[]).await?;
+                if session.finished_at.is_none() {
+                    self.metrics.interview_abandoned();
+                }
                 tracing::info!(%user, session = session.id, "interview archived by reset");
                 Ok(true)
             }
@@ -450,14 +478,22 @@ impl Engine {
                 tokio::select! {
                     result = claude.turn(&request) => match result {
                         Ok(reply) => {
-                            tracing::info!(user = %session.user, elapsed_ms = started.elapsed().as_millis() as u64,
+                            tracing::info!(user = %session.user, stage = %session.stage,
+                                elapsed_ms = started.elapsed().as_millis() as u64,
                                 repaired = reply.repaired, "turn received");
+                            self.metrics.claude_call(&self.config.model, CallOutcome::Success,
+                                started.elapsed(), reply.usage);
                             Ok(reply)
                         }
                         Err(error) => {
                             let reason = error.fallback();
-                            tracing::warn!(user = %session.user, %error, fallback = %reason,
-                                "no turn from Claude; asking from the offline bank");
+                            tracing::warn!(user = %session.user, stage = %session.stage, %error,
+                                fallback = %reason, "no turn from Claude; asking from the offline bank");
+                            self.metrics.claude_call(&self.config.model, CallOutcome::Failure,
+                                started.elapsed(), error.usage());
+                            if let Ok(reason) = FallbackReason::try_from(reason) {
+                                self.metrics.turn_fell_back(reason);
+                            }
                             // Unusable replies were billed all the same.
                             session.usage.add_tokens(error.usage());
                             Err(reason)
@@ -621,6 +657,8 @@ impl Engine {
         self.store.save(&session).await?;
         let usage = session.usage;
         let cost = self.config.price.map(|price| price.cost(&usage.tokens()));
+        self.metrics
+            .interview_completed(&self.config.model, usage.tokens());
         tracing::info!(user = %session.user, session = session.id, answers = session.answers(),
             minutes = session.active_time().as_secs() / 60, online_turns = usage.online_turns,
             offline_turns = usage.offline_turns, input_tokens = usage.input_tokens,
@@ -642,6 +680,7 @@ impl Engine {
         let claude = self.claude.as_ref()?;
         let body = report::body(session, &self.catalog);
         let system = self.prompts.report_prompt(session.language);
+        let started = Instant::now();
         match claude
             .write(
                 &system,
@@ -652,10 +691,22 @@ impl Engine {
         {
             Ok((text, usage)) => {
                 session.usage.add_tokens(usage);
+                self.metrics.claude_call(
+                    &self.config.model,
+                    CallOutcome::Success,
+                    started.elapsed(),
+                    usage,
+                );
                 Some(text)
             }
             Err(error) => {
                 session.usage.add_tokens(error.usage());
+                self.metrics.claude_call(
+                    &self.config.model,
+                    CallOutcome::Failure,
+                    started.elapsed(),
+                    error.usage(),
+                );
                 tracing::warn!(user = %session.user, %error, "report summary unavailable; the report goes without it");
                 None
             }

@@ -48,6 +48,22 @@ impl FallbackReason {
     ];
 }
 
+/// The engine's reason for an offline turn, as the operator counts it. Running without a key
+/// is a choice, not a fault: those turns are not counted as fallbacks.
+impl TryFrom<crate::llm::Fallback> for FallbackReason {
+    type Error = ();
+
+    fn try_from(reason: crate::llm::Fallback) -> Result<Self, ()> {
+        use crate::llm::Fallback;
+        match reason {
+            Fallback::UpstreamDown => Ok(FallbackReason::UpstreamDown),
+            Fallback::UnusableTurn => Ok(FallbackReason::Unusable),
+            Fallback::Configuration => Ok(FallbackReason::Configuration),
+            Fallback::NoModel => Err(()),
+        }
+    }
+}
+
 /// Why a voice note could not be transcribed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

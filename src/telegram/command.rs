@@ -24,6 +24,8 @@ pub enum Command {
     Export,
     /// Erase everything stored about the user.
     Delete,
+    /// The operator's figures (for `ADMIN_USER_IDS`; anyone else is told it is unknown).
+    Metrics,
 }
 
 impl Command {

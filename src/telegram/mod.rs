@@ -53,8 +53,8 @@ use teloxide::{
 use tokio::sync::mpsc;
 
 use self::{
-    access::Access, command::Command, event::Event, inbox::Inbox, outbox::Key, poller::PollHealth,
-    router::Router, schema::Notices, sender::Sender, worker::Deps,
+    access::Access, command::Command, event::Event, inbox::Inbox, outbox::Key, router::Router,
+    schema::Notices, sender::Sender, worker::Deps,
 };
 use crate::{app::StartupError, i18n::Lang, interview::Engine, settings::Settings};
 
@@ -114,7 +114,16 @@ pub async fn run_with(
         .map_err(|e| StartupError::Telegram(format!("HTTP client: {e}")))?;
     let bot = Bot::with_client(token.expose_secret(), client)
         .set_api_url(settings.telegram.api_url.clone());
-    let me = verify_token(&bot).await?;
+    // Signals are listened for from the start: a stop while Telegram is still being reached
+    // ends the process cleanly too.
+    let stopping = listen_for_stop();
+    let me = tokio::select! {
+        me = verify_token(&bot) => me?,
+        () = stopped(stopping.clone()) => {
+            tracing::info!("stopped before connecting to Telegram");
+            return Ok(());
+        }
+    };
     tracing::info!(username = me.username(), "connected to Telegram");
     let engine = Arc::new(engine);
     register_commands(&bot, &engine, settings.default_language).await;
@@ -133,6 +142,9 @@ pub async fn run_with(
         turns_per_window: settings.telegram.rate_limit_messages,
         turn_window: settings.telegram.rate_limit_window,
         idle_after: options.worker_idle,
+        metrics: engine.metrics().clone(),
+        prices: settings.claude.prices.clone(),
+        admins: settings.telegram.admin_user_ids.clone(),
     });
     let (updates_tx, updates_rx) = mpsc::unbounded_channel();
     let router = Router::new(deps, updates_tx.clone());
@@ -163,14 +175,13 @@ pub async fn run_with(
         wake_unanswered(engine.clone(), router.clone());
     }
 
-    let (listener, stop) = poller::listener(updates_rx);
-    let health = Arc::new(PollHealth::default());
+    let listener = poller::listener(updates_rx);
     let polling = tokio::spawn(poller::poll(
         bot.clone(),
         inbox.clone(),
         updates_tx,
-        stop,
-        health,
+        stopping.clone(),
+        engine.metrics().clone(),
     ));
     let notices = Notices {
         sender: sender.clone(),
@@ -193,9 +204,8 @@ pub async fn run_with(
             }
         })
         .error_handler(LoggingErrorHandler::with_custom_text("a handler failed"))
-        .enable_ctrlc_handler()
         .build();
-    stop_on_sigterm(dispatcher.shutdown_token());
+    stop_dispatcher_on(stopping, dispatcher.shutdown_token());
     dispatcher
         .dispatch_with_listener(
             listener,
@@ -293,16 +303,45 @@ fn wake_unanswered(engine: Arc<Engine>, router: Arc<Router>) {
     });
 }
 
-fn stop_on_sigterm(token: teloxide::dispatching::ShutdownToken) {
-    #[cfg(unix)]
+/// Watches for SIGTERM and Ctrl-C (SIGINT); the watch turns true on the first.
+fn listen_for_stop() -> tokio::sync::watch::Receiver<bool> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
-        let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        else {
-            return;
+        #[cfg(unix)]
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut term) => {
+                    term.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
         };
-        term.recv().await;
-        tracing::info!("SIGTERM: stopping");
-        let _ = token.shutdown();
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            () = terminate => tracing::info!("SIGTERM: stopping"),
+            _ = tokio::signal::ctrl_c() => tracing::info!("interrupted: stopping"),
+        }
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+/// Resolves once a stop was asked for.
+async fn stopped(mut stopping: tokio::sync::watch::Receiver<bool>) {
+    let _ = stopping.wait_for(|stop| *stop).await;
+}
+
+/// Shuts the dispatcher down when a stop is asked for (once it is running).
+fn stop_dispatcher_on(
+    stopping: tokio::sync::watch::Receiver<bool>,
+    token: teloxide::dispatching::ShutdownToken,
+) {
+    tokio::spawn(async move {
+        stopped(stopping).await;
+        // Shutdown is refused while the dispatcher is still starting: ask again.
+        while let Err(teloxide::dispatching::IdleShutdownError) = token.shutdown() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     });
 }

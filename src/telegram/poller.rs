@@ -5,14 +5,7 @@
 //! The dispatcher reads the handed-on updates through [`listener`]; shutting the dispatcher
 //! down stops the poller, which then confirms the saved updates' offset to Telegram.
 
-use std::{
-    convert::Infallible,
-    sync::{
-        Arc,
-        atomic::{AtomicI64, Ordering},
-    },
-    time::Duration,
-};
+use std::{convert::Infallible, time::Duration};
 
 use teloxide::{
     RequestError,
@@ -24,31 +17,13 @@ use teloxide::{
 use tokio::sync::mpsc;
 
 use super::{inbox::Inbox, sender};
+use crate::metrics::{ErrorKind, Metrics};
 
 /// The long-poll timeout, below teloxide's 17 s HTTP timeout.
 pub const POLL_TIMEOUT_SECS: u32 = 10;
 
 /// The longest wait between attempts while Telegram cannot be reached.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
-
-/// When polling last succeeded, for health checks.
-#[derive(Debug, Default)]
-pub struct PollHealth {
-    /// Unix seconds of the last successful getUpdates; 0 before the first.
-    last_success: AtomicI64,
-}
-
-impl PollHealth {
-    /// Unix seconds of the last successful getUpdates, if any.
-    pub fn last_success(&self) -> Option<i64> {
-        Some(self.last_success.load(Ordering::Relaxed)).filter(|t| *t > 0)
-    }
-
-    fn succeeded(&self) {
-        self.last_success
-            .store(chrono::Utc::now().timestamp(), Ordering::Relaxed);
-    }
-}
 
 /// The state of the dispatcher's update listener.
 pub struct Listening {
@@ -57,20 +32,16 @@ pub struct Listening {
     flag: StopFlag,
 }
 
-/// An update listener fed by the poller (and by restarts), and the flag that stops the
-/// poller when the dispatcher shuts down.
-pub fn listener(
-    updates: mpsc::UnboundedReceiver<Update>,
-) -> (impl UpdateListener<Err = Infallible>, StopFlag) {
+/// An update listener fed by the poller (and by restarts); its stream ends when the
+/// dispatcher shuts down.
+pub fn listener(updates: mpsc::UnboundedReceiver<Update>) -> impl UpdateListener<Err = Infallible> {
     let (token, flag) = mk_stop_token();
     let state = Listening {
         updates,
         token,
-        flag: flag.clone(),
+        flag,
     };
-    let listener =
-        StatefulListener::new(state, stream, |state: &mut Listening| state.token.clone());
-    (listener, flag)
+    StatefulListener::new(state, stream, |state: &mut Listening| state.token.clone())
 }
 
 /// The listener's stream: the handed-on updates, until the stop flag is raised.
@@ -86,14 +57,14 @@ fn stream(
     })
 }
 
-/// Polls until `stop` is raised, saving every update before handing it to `out`; then
+/// Polls until `stop` turns true, saving every update before handing it to `out`; then
 /// confirms the saved updates to Telegram.
 pub async fn poll(
     bot: Bot,
     inbox: Inbox,
     out: mpsc::UnboundedSender<Update>,
-    stop: StopFlag,
-    health: Arc<PollHealth>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    metrics: Metrics,
 ) {
     let mut backoff = Duration::from_secs(1);
     loop {
@@ -103,13 +74,13 @@ pub async fn poll(
             .timeout(POLL_TIMEOUT_SECS)
             .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery]);
         let result = tokio::select! {
-            () = stop.clone() => break,
+            _ = stop.wait_for(|stop| *stop) => break,
             result = request.send() => result,
         };
         match result {
             Ok(updates) => {
                 backoff = Duration::from_secs(1);
-                health.succeeded();
+                metrics.polled();
                 if updates.is_empty() {
                     continue;
                 }
@@ -127,14 +98,15 @@ pub async fn poll(
                 let wait = wait.duration().min(sender::MAX_RETRY_AFTER);
                 tracing::warn!(?wait, "Telegram asked to poll later");
                 tokio::select! {
-                    () = stop.clone() => break,
+                    _ = stop.wait_for(|stop| *stop) => break,
                     () = tokio::time::sleep(wait) => {}
                 }
             }
             Err(error) => {
+                metrics.error(ErrorKind::Polling);
                 tracing::warn!(error = %sender::describe(&error), ?backoff, "getUpdates failed; retrying");
                 tokio::select! {
-                    () = stop.clone() => break,
+                    _ = stop.wait_for(|stop| *stop) => break,
                     () = tokio::time::sleep(backoff) => {}
                 }
                 backoff = (backoff * 2).min(MAX_BACKOFF);

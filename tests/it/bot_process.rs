@@ -343,3 +343,96 @@ async fn a_kill_after_a_reply_is_delivered_and_before_its_update_is_marked_sends
         .collect();
     assert_eq!(answers, vec!["I build bridges.", "Steel ones."]);
 }
+
+impl RunningBot {
+    /// Sends SIGTERM, as `docker stop` does.
+    fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+/// The bot binary against the fakes with `SHUTDOWN_GRACE_SECONDS=grace`.
+fn bot_with_grace(
+    dir: &std::path::Path,
+    telegram: &FakeTelegram,
+    anthropic: &FakeAnthropic,
+    grace: u64,
+) -> RunningBot {
+    let vars = [
+        ("TELEGRAM_BOT_TOKEN", telegram.token().to_owned()),
+        ("TELEGRAM_API_URL", telegram.api_url()),
+        ("ANTHROPIC_API_KEY", API_KEY.to_owned()),
+        ("ANTHROPIC_BASE_URL", anthropic.url.clone()),
+        ("SHUTDOWN_GRACE_SECONDS", grace.to_string()),
+    ];
+    RunningBot(bot_command(dir, &vars).spawn().unwrap())
+}
+
+#[tokio::test]
+async fn sigterm_in_the_middle_of_a_turn_lets_it_finish_within_the_grace_and_exits_0() {
+    let telegram = FakeTelegram::start().await;
+    let anthropic = FakeAnthropic::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ann = telegram.user(605, "Ann", Some("en"));
+    let bot = bot_with_grace(dir.path(), &telegram, &anthropic, 60);
+    onboard(&telegram, &ann).await;
+    anthropic.hold_replies();
+    let calls = anthropic.count();
+    telegram.send_text(&ann, "I build bridges.");
+    crate::support::eventually("the answer reached Claude", || anthropic.count() > calls).await;
+    bot.terminate();
+    anthropic.release_replies();
+    let reply = next_after(&telegram, &ann, 2).await;
+    assert!(
+        reply.plain().contains("Could you tell me more"),
+        "{}",
+        reply.plain()
+    );
+    let status = bot.crashed().await;
+    assert_eq!(status.code(), Some(0), "a clean exit");
+    assert_eq!(
+        telegram.pending_updates(),
+        0,
+        "the handled updates were confirmed"
+    );
+}
+
+#[tokio::test]
+async fn a_turn_cut_off_by_the_grace_stays_pending_and_is_answered_after_the_restart() {
+    let telegram = FakeTelegram::start().await;
+    let anthropic = FakeAnthropic::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ann = telegram.user(606, "Ann", Some("en"));
+    let bot = bot_with_grace(dir.path(), &telegram, &anthropic, 1);
+    onboard(&telegram, &ann).await;
+    anthropic.hold_replies();
+    let calls = anthropic.count();
+    telegram.send_text(&ann, "I build bridges.");
+    crate::support::eventually("the answer reached Claude", || anthropic.count() > calls).await;
+    bot.terminate();
+    let status = bot.crashed().await;
+    assert_eq!(status.code(), Some(0), "a clean exit after the grace");
+    assert_eq!(
+        telegram.sent(ann.chat_id()).len(),
+        2,
+        "no reply before the stop"
+    );
+    anthropic.release_replies();
+    let _second = bot_with_grace(dir.path(), &telegram, &anthropic, 1);
+    let reply = next_after(&telegram, &ann, 2).await;
+    assert!(
+        reply.plain().contains("Could you tell me more"),
+        "{}",
+        reply.plain()
+    );
+    let blocks = anthropic.last_user_blocks(anthropic.count() - 1);
+    assert_eq!(
+        blocks[blocks.len() - 2],
+        "I build bridges.",
+        "answered once, not joined with a copy"
+    );
+}

@@ -15,7 +15,12 @@ use ai_interviewer::{
     store::SessionStore,
 };
 
-use crate::support::{binary, bot::WAIT, epoch, prometheus, settings, telegram::FakeTelegram};
+use crate::support::{
+    Reply, binary,
+    bot::{BotOptions, WAIT, spawn_bot},
+    epoch, prometheus, settings,
+    telegram::FakeTelegram,
+};
 
 const MODEL: &str = "claude-sonnet-4-6";
 
@@ -448,4 +453,117 @@ async fn a_metrics_address_in_use_stops_the_bot_with_one_line_and_exit_code_2() 
         lines[0].contains(&format!("METRICS_ADDR {addr}: cannot listen")),
         "{stderr}"
     );
+}
+
+#[tokio::test]
+async fn metrics_in_the_chat_answers_an_admin_and_is_unknown_to_anyone_else() {
+    let bot = spawn_bot(BotOptions {
+        vars: vec![("ADMIN_USER_IDS", "801".into())],
+        ..BotOptions::default()
+    })
+    .await;
+    let admin = bot.telegram.user(801, "Olga", Some("en"));
+    let expert = bot.telegram.user(802, "Ann", Some("en"));
+    bot.start_interview(&expert, "en", 0).await;
+    bot.say(&expert, "An answer.").await;
+    let report = bot.say(&admin, "/metrics").await;
+    let text = report.plain();
+    assert!(text.contains("Interviews"), "{text}");
+    assert!(text.contains('$'), "the estimated cost: {text}");
+    let refused = bot.say(&expert, "/metrics").await;
+    let unknown = bot.say(&expert, "/nosuchcommand").await;
+    assert_eq!(
+        refused.plain(),
+        unknown.plain(),
+        "indistinguishable from an unknown command"
+    );
+    // The command is not in the menu.
+    assert!(
+        !bot.telegram
+            .commands(Some("en"))
+            .iter()
+            .any(|(c, _)| c == "metrics")
+    );
+}
+
+#[tokio::test]
+async fn counters_move_after_real_turns_and_a_fallback_and_the_cost_matches_the_fakes_usage() {
+    let bot = spawn_bot(BotOptions::default()).await;
+    let ann = bot.telegram.user(803, "Ann", Some("en"));
+    bot.start_interview(&ann, "en", 0).await;
+    bot.say(&ann, "I repair turbines.").await;
+    // Claude stays down through the retries: the turn comes from the offline bank.
+    bot.anthropic.script([
+        Reply::server_error(),
+        Reply::server_error(),
+        Reply::server_error(),
+        Reply::server_error(),
+    ]);
+    let offline = bot.say(&ann, "Mostly gas turbines.").await;
+    assert!(!offline.plain().is_empty());
+    let prices = PriceTable::published();
+    let scrape = prometheus::parse(&ai_interviewer::metrics::exposition::encode(
+        &bot.metrics,
+        &prices,
+    ))
+    .unwrap();
+    let model = ai_interviewer::settings::DEFAULT_MODEL;
+    let value = |name: &str, labels: &[(&str, &str)]| scrape.value(name, labels).unwrap_or(0.0);
+    assert_eq!(value("ai_interviewer_interviews_started_total", &[]), 1.0);
+    assert_eq!(
+        value("ai_interviewer_answers_total", &[("kind", "text")]),
+        2.0
+    );
+    let calls = "ai_interviewer_claude_calls_total";
+    assert_eq!(
+        value(calls, &[("model", model), ("outcome", "success")]),
+        2.0
+    );
+    assert_eq!(
+        value(calls, &[("model", model), ("outcome", "failure")]),
+        1.0
+    );
+    assert_eq!(
+        value(
+            "ai_interviewer_offline_turns_total",
+            &[("reason", "upstream_down")]
+        ),
+        1.0
+    );
+    // Every token the fake reported, and their cost at the published price.
+    let reported = bot
+        .anthropic
+        .received()
+        .iter()
+        .fold(Usage::default(), |mut sum, r| {
+            sum.input_tokens += r.usage.input;
+            sum.output_tokens += r.usage.output;
+            sum.cache_creation_input_tokens += r.usage.cache_write;
+            sum.cache_read_input_tokens += r.usage.cache_read;
+            sum
+        });
+    let tokens = "ai_interviewer_claude_tokens_total";
+    assert_eq!(
+        value(tokens, &[("model", model), ("kind", "input")]),
+        reported.input_tokens as f64
+    );
+    assert_eq!(
+        value(tokens, &[("model", model), ("kind", "output")]),
+        reported.output_tokens as f64
+    );
+    assert_eq!(
+        value(tokens, &[("model", model), ("kind", "cache_write")]),
+        reported.cache_creation_input_tokens as f64
+    );
+    assert_eq!(
+        value(tokens, &[("model", model), ("kind", "cache_read")]),
+        reported.cache_read_input_tokens as f64
+    );
+    let expected = prices.price(model).unwrap().cost(&reported);
+    let cost = value(
+        "ai_interviewer_claude_cost_dollars_total",
+        &[("model", model)],
+    );
+    assert!(expected > 0.0);
+    assert!((cost - expected).abs() < 1e-9, "{cost} != {expected}");
 }

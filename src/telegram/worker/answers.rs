@@ -8,6 +8,7 @@ use super::{ChatWorker, Done, Op, Step};
 use crate::{
     i18n::Msg,
     interview::{Finished, Outcome, Rejection, Session},
+    metrics::{AnswerKind, ErrorKind},
     telegram::{event::Input, keyboards, outbox::Body, state::ChatState, typing::Typing},
 };
 
@@ -99,6 +100,7 @@ impl ChatWorker {
 
     /// Starts a turn: `text` (with its update) as a new answer, or the saved answer.
     fn start_turn(&mut self, text: Option<(String, u32)>) {
+        self.deps.metrics.answer(AnswerKind::Text);
         let (interrupt, interrupted) = tokio::sync::oneshot::channel::<()>();
         let engine = self.deps.engine.clone();
         let user = self.user;
@@ -229,6 +231,7 @@ impl ChatWorker {
                 say(self, Msg::SendStart);
             }
             Outcome::Quarantined => {
+                self.deps.metrics.error(ErrorKind::Quarantine);
                 self.record.dialogue = ChatState::Idle;
                 let text = format!(
                     "{}\n\n{}",

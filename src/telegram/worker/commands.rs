@@ -107,6 +107,20 @@ impl ChatWorker {
                 }
                 None => self.no_interview(update).await,
             },
+            Command::Metrics => {
+                let report = crate::metrics::report::reply_for(
+                    &self.deps.metrics,
+                    &self.deps.prices,
+                    self.deps.engine.catalog(),
+                    &self.deps.admins,
+                    self.user,
+                    self.lang,
+                );
+                match report {
+                    Some(text) => self.say(Body::text(text), update).await,
+                    None => self.notice(Msg::UnknownCommand, update).await,
+                }
+            }
             Command::Delete => {
                 let keyboard = keyboards::confirm(
                     self.deps.engine.catalog(),

@@ -47,6 +47,8 @@ use super::{
 use crate::{
     i18n::{Lang, Msg},
     interview::{Begun, Engine, EngineError, Outcome, Role, Session, Stage, UserId},
+    llm::PriceTable,
+    metrics::{ErrorKind, Metrics},
     store::StoreError,
 };
 
@@ -69,6 +71,12 @@ pub struct Deps {
     pub turn_window: Duration,
     /// How long a worker with nothing to do stays before it ends.
     pub idle_after: Duration,
+    /// What the operator watches (the engine's handle).
+    pub metrics: Metrics,
+    /// What tokens cost, for `/metrics`.
+    pub prices: PriceTable,
+    /// `ADMIN_USER_IDS`: who may read `/metrics`.
+    pub admins: Vec<u64>,
 }
 
 /// Why handling an event failed: storage. The user is told to try again; the log gets this.
@@ -280,7 +288,13 @@ impl ChatWorker {
                 self.failed(error);
             }
             self.settle().await;
-            if self.stopping && self.op.is_none() && self.router.retire(self.chat, &self.events) {
+            // On shutdown, a worker ends once its work in hand is done and what it sent has
+            // been reported back (so nothing delivered is sent again after the restart).
+            if self.stopping
+                && self.op.is_none()
+                && self.in_flight.is_empty()
+                && self.router.retire(self.chat, &self.events)
+            {
                 return;
             }
         }
@@ -362,6 +376,7 @@ impl ChatWorker {
             tracing::info!(user = %self.user, update = incoming.update, "update already handled");
             return self.recover().await;
         }
+        tracing::debug!(user = %self.user, update = incoming.update, "update taken");
         match incoming.input {
             Input::Command(command) => self.command(command, &incoming).await,
             Input::UnknownCommand => self.notice(Msg::UnknownCommand, incoming.update).await,
@@ -524,6 +539,7 @@ impl ChatWorker {
             }
             Delivery::Refused(reason) => {
                 tracing::error!(user = %self.user, ?key, %reason, "a message was dropped");
+                self.deps.metrics.error(ErrorKind::Delivery);
                 match key {
                     Key::Outbox(id) => {
                         self.record.outbox.retain(|o| o.id != id);
@@ -582,6 +598,7 @@ impl ChatWorker {
     /// unhandled and comes back after a restart.
     fn failed(&mut self, error: WorkerError) {
         tracing::error!(user = %self.user, %error, "could not handle an update");
+        self.deps.metrics.error(ErrorKind::Storage);
         let text = self.text_of(&Msg::InternalError);
         self.deps
             .sender

@@ -29,6 +29,8 @@ pub struct TestBot {
     pub clock: Arc<ManualClock>,
     /// Bot messages already returned by [`TestBot::next`], per chat.
     seen: Mutex<HashMap<i64, usize>>,
+    /// The engine's metrics (the bot counts into the same handle).
+    pub metrics: ai_interviewer::metrics::Metrics,
     /// The bot's router, once it is wired.
     router: Arc<Mutex<Option<Arc<telegram::router::Router>>>>,
     task: tokio::task::JoinHandle<()>,
@@ -77,6 +79,7 @@ pub async fn spawn_bot(options: BotOptions) -> TestBot {
     let mut engine_options = options.engine;
     engine_options.vars.extend(options.vars);
     let engine = build_engine(dir.path(), Some(&anthropic), &engine_options, clock.clone());
+    let metrics = engine.metrics().clone();
     let router = Arc::new(Mutex::new(None));
     let observed = router.clone();
     let options = telegram::Options {
@@ -97,6 +100,7 @@ pub async fn spawn_bot(options: BotOptions) -> TestBot {
         dir,
         clock,
         seen: Mutex::default(),
+        metrics,
         router,
         task,
     }

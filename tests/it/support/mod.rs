@@ -175,6 +175,7 @@ pub fn build_engine(
     let mut config = EngineConfig::new(options.max_history, options.session_timeout);
     config.limits.max_messages = options.max_history;
     config.price = settings.claude.prices.price(&settings.claude.model);
+    config.model = settings.claude.model.clone();
     Engine::new(
         SessionStore::open(sessions).unwrap(),
         claude,
