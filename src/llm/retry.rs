@@ -53,15 +53,18 @@ pub fn retryable_status(status: u16) -> bool {
     matches!(status, 408 | 409 | 429) || status >= 500
 }
 
-/// Reads the wait the server asked for from `retry-after-ms` or `retry-after` (seconds).
+/// Reads the wait the server asked for from `retry-after-ms` or `retry-after` (seconds). A
+/// value too large for a `Duration` reads as the largest one (the policy then declines to
+/// wait that long); nothing a server sends can make this panic.
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let header = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok();
+    let seconds = |s: f64| Duration::try_from_secs_f64(s).unwrap_or(Duration::MAX);
     if let Some(ms) = header("retry-after-ms").filter(|ms| ms.is_finite() && *ms >= 0.0) {
-        return Some(Duration::from_secs_f64(ms / 1000.0));
+        return Some(seconds(ms / 1000.0));
     }
     header("retry-after")
         .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
+        .map(seconds)
 }
 
 #[cfg(test)]
@@ -118,5 +121,18 @@ mod tests {
             "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
         );
         assert_eq!(retry_after(&headers), None);
+    }
+
+    #[test]
+    fn a_huge_retry_after_is_not_a_panic_and_is_not_waited_for() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        for huge in ["1e300", "123456789012345678901234567890"] {
+            headers.insert("retry-after", huge.parse().unwrap());
+            let wait = retry_after(&headers).unwrap();
+            assert_eq!(wait, Duration::MAX);
+            assert_eq!(RetryPolicy::new(3).delay(0, Some(wait)), None);
+        }
+        headers.insert("retry-after-ms", "1e300".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::MAX));
     }
 }
