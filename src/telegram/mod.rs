@@ -18,6 +18,7 @@
 //! | [`state`] | the dialogue state enum |
 //! | [`outbox`] | outgoing messages as data |
 //! | [`sender`] | fair sending within Telegram's limits; callback answers and chat actions at once |
+//! | [`sent`] | the log of messages Telegram accepted, so none is sent twice after a crash |
 //! | [`event`], [`command`], [`callback`] | what a worker is told: typed inputs, commands, button data |
 //! | [`keyboards`], [`html`], [`typing`] | buttons, escaping and splitting, the typing indicator |
 //! | [`access`], [`profile`] | the allow list; the remembered language |
@@ -36,6 +37,7 @@ pub mod record;
 pub mod router;
 pub mod schema;
 pub mod sender;
+pub mod sent;
 pub mod state;
 pub mod typing;
 pub mod worker;
@@ -54,7 +56,7 @@ use tokio::sync::mpsc;
 
 use self::{
     access::Access, command::Command, event::Event, inbox::Inbox, outbox::Key, router::Router,
-    schema::Notices, sender::Sender, worker::Deps,
+    schema::Notices, sender::Sender, sent::SentLog, worker::Deps,
 };
 use crate::{app::StartupError, i18n::Lang, interview::Engine, settings::Settings};
 
@@ -131,12 +133,16 @@ pub async fn run_with(
     let inbox_dir = engine.store().root().join("inbox");
     let (inbox, saved) = Inbox::open(&inbox_dir)
         .map_err(|e| StartupError::Telegram(format!("SESSIONS_DIR: {e}")))?;
-    let (sender, mut reports) = Sender::start(bot.clone());
+    let sent = SentLog::open(&inbox_dir).map_err(|e| {
+        StartupError::Telegram(format!("SESSIONS_DIR: {}: {e}", inbox_dir.display()))
+    })?;
+    let (sender, mut reports) = Sender::start(bot.clone(), sent.clone());
     let access = Arc::new(Access::new(&settings.telegram));
     let deps = Arc::new(Deps {
         engine: engine.clone(),
         sender: sender.clone(),
         inbox: inbox.clone(),
+        sent,
         access: access.clone(),
         default_language: settings.default_language,
         turns_per_window: settings.telegram.rate_limit_messages,

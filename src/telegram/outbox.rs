@@ -13,7 +13,7 @@ use super::keyboards::Keyboard;
 /// A message saved in the chat's record until Telegram accepts it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Outgoing {
-    /// Its number in the chat, in the order the messages were decided.
+    /// Its id (random: never reused).
     pub id: u64,
     /// What to send.
     pub body: Body,
@@ -82,7 +82,8 @@ impl Body {
 }
 
 /// Which saved message a delivery is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Key {
     /// An entry of the chat record's outbox.
     Outbox(u64),

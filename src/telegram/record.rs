@@ -21,9 +21,6 @@ pub struct ChatRecord {
     /// Messages waiting for Telegram to accept them, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outbox: Vec<Outgoing>,
-    /// The number of the next outgoing message.
-    #[serde(default)]
-    pub next_outgoing: u64,
     /// The highest update whose effect this record holds: a redelivered update at or below it
     /// has no second effect.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -45,10 +42,10 @@ enum Stored {
 }
 
 impl ChatRecord {
-    /// Queues `body` and returns its number.
+    /// Queues `body` and returns its id: random, so an id is never reused, even after the
+    /// record was removed and started afresh (the log of sent messages names messages by it).
     pub fn push(&mut self, body: Body, prompt: bool) -> u64 {
-        let id = self.next_outgoing;
-        self.next_outgoing += 1;
+        let id = rand::random();
         self.outbox.push(Outgoing { id, body, prompt });
         id
     }
@@ -119,7 +116,8 @@ mod tests {
             dialogue: ChatState::ChoosingStyle { prompt: Some(3) },
             ..ChatRecord::default()
         };
-        assert_eq!(record.push(Body::text("hello"), false), 0);
+        let id = record.push(Body::text("hello"), false);
+        assert_eq!(record.outbox[0].id, id);
         record.see(17);
         record.save(&store, user).await.unwrap();
         assert_eq!(ChatRecord::load(&store, user).await.unwrap(), record);

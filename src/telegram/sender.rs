@@ -28,6 +28,7 @@ use super::{
     html,
     keyboards::Keyboard,
     outbox::{Body, Delivery, Key},
+    sent::SentLog,
 };
 
 /// Messages a private chat may receive in a quick burst before the one-a-second pace applies
@@ -89,12 +90,13 @@ impl std::fmt::Debug for Sender {
 }
 
 impl Sender {
-    /// Starts the sending task; the outcome of every message comes back as a [`Report`].
-    pub fn start(api: Bot) -> (Sender, mpsc::UnboundedReceiver<Report>) {
+    /// Starts the sending task; every message Telegram accepts is logged in `sent` at once,
+    /// and the outcome of every message comes back as a [`Report`].
+    pub fn start(api: Bot, sent: SentLog) -> (Sender, mpsc::UnboundedReceiver<Report>) {
         let (reporter, reports) = mpsc::unbounded_channel();
         let (queue, jobs) = mpsc::unbounded_channel();
         let (outstanding, _) = tokio::sync::watch::channel(0);
-        tokio::spawn(Dispatch::new(api.clone(), reporter, jobs, outstanding.clone()).run());
+        tokio::spawn(Dispatch::new(api.clone(), reporter, sent, jobs, outstanding.clone()).run());
         let sender = Sender {
             api,
             queue,
@@ -167,6 +169,7 @@ const BURST_AHEAD: Duration = Duration::from_secs((CHAT_BURST - 1) as u64);
 struct Dispatch {
     api: Bot,
     reporter: Reporter,
+    sent: SentLog,
     jobs: mpsc::UnboundedReceiver<Job>,
     /// Messages not yet sent, in the order they were queued.
     waiting: VecDeque<Job>,
@@ -193,10 +196,12 @@ impl Dispatch {
     fn new(
         api: Bot,
         reporter: Reporter,
+        sent: SentLog,
         jobs: mpsc::UnboundedReceiver<Job>,
         outstanding: tokio::sync::watch::Sender<usize>,
     ) -> Self {
         Dispatch {
+            sent,
             outstanding,
             api,
             reporter,
@@ -276,9 +281,10 @@ impl Dispatch {
             self.record_send(chat, now);
             let api = self.api.clone();
             let reporter = self.reporter.clone();
+            let sent = self.sent.clone();
             let done = done.clone();
             tokio::spawn(async move {
-                let retry = deliver(&api, &reporter, job).await;
+                let retry = deliver(&api, &reporter, &sent, job).await;
                 let _ = done.send(Done { chat, retry });
             });
         }
@@ -321,11 +327,20 @@ impl Dispatch {
 
 /// Sends one job, retrying network failures; reports the outcome. A 429 hands the job back
 /// with the time the chat may send again.
-async fn deliver(api: &Bot, reporter: &Reporter, job: Job) -> Option<(Instant, Job)> {
+async fn deliver(
+    api: &Bot,
+    reporter: &Reporter,
+    sent: &SentLog,
+    job: Job,
+) -> Option<(Instant, Job)> {
     let mut backoff = Duration::from_millis(500);
     loop {
         match send_body(api, job.chat, &job.body).await {
             Ok(message) => {
+                sent.record(job.chat, job.key, message);
+                if matches!(job.key, Key::Transcript { .. }) {
+                    crate::faults::crash_point("reply-accepted");
+                }
                 report(reporter, job.chat, job.key, Delivery::Sent(message));
                 return None;
             }

@@ -332,8 +332,76 @@ async fn a_kill_after_a_reply_is_delivered_and_before_its_update_is_marked_sends
     telegram.send_text(&ann, "Steel ones.");
     let next = next_after(&telegram, &ann, 3).await;
     assert!(next.plain().contains("Could you tell me more"));
+    let last: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&session).unwrap()).unwrap();
+    let questions = last["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["role"] == "interviewer")
+        .count();
+    assert_eq!(
+        telegram.sent(ann.chat_id()).len(),
+        questions + 1,
+        "every question reached the chat once (plus the setup message)"
+    );
     let session: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("604.json")).unwrap()).unwrap();
+    let answers: Vec<_> = session["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["role"] == "expert")
+        .map(|e| e["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(answers, vec!["I build bridges.", "Steel ones."]);
+}
+
+#[tokio::test]
+async fn a_kill_right_after_telegram_accepts_a_reply_does_not_send_it_again() {
+    let telegram = FakeTelegram::start().await;
+    let anthropic = FakeAnthropic::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ann = telegram.user(607, "Ann", Some("en"));
+    let setup = crashing_bot(dir.path(), &telegram, &anthropic, None);
+    onboard(&telegram, &ann).await;
+    let session = dir.path().join("607.json");
+    crate::support::eventually("the first question is marked delivered", || {
+        std::fs::read_to_string(&session).is_ok_and(|s| !s.contains("\"delivered\":false"))
+    })
+    .await;
+    drop(setup);
+    let first = crashing_bot(dir.path(), &telegram, &anthropic, Some("reply-accepted"));
+    telegram.send_text(&ann, "I build bridges.");
+    first.crashed().await;
+    assert_eq!(telegram.sent(ann.chat_id()).len(), 3, "the reply went out");
+    let saved = std::fs::read_to_string(&session).unwrap();
+    assert!(
+        saved.contains("\"delivered\":false"),
+        "killed before the session recorded the delivery"
+    );
+
+    let _second = crashing_bot(dir.path(), &telegram, &anthropic, None);
+    // The log of sent messages knows the reply went out: it is not sent again, and the next
+    // message is the reply to the next answer.
+    telegram.send_text(&ann, "Steel ones.");
+    let next = next_after(&telegram, &ann, 3).await;
+    assert!(next.plain().contains("Could you tell me more"));
+    let last: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&session).unwrap()).unwrap();
+    let questions = last["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["role"] == "interviewer")
+        .count();
+    assert_eq!(
+        telegram.sent(ann.chat_id()).len(),
+        questions + 1,
+        "every question reached the chat once (plus the setup message)"
+    );
+    let session: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("607.json")).unwrap()).unwrap();
     let answers: Vec<_> = session["transcript"]
         .as_array()
         .unwrap()

@@ -746,9 +746,11 @@ async fn groups_get_one_explanation_and_nothing_else() {
     assert_eq!(bot.telegram.sent(-4001).len(), 1);
     let stored: Vec<_> = walk(bot.dir.path())
         .into_iter()
-        .filter(|p| !p.ends_with("inbox/journal.jsonl"))
+        .filter(|p| !p.starts_with(bot.dir.path().join("inbox")))
         .collect();
     assert!(stored.is_empty(), "nothing stored for groups: {stored:?}");
+    let sent_log = std::fs::read_to_string(bot.dir.path().join("inbox/sent.jsonl")).unwrap();
+    assert!(sent_log.is_empty(), "group notices are not logged: {sent_log}");
     assert!(bot.unhandled().is_empty());
 }
 

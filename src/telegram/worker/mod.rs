@@ -41,6 +41,7 @@ use super::{
     record::ChatRecord,
     router::Router,
     sender::Sender,
+    sent::SentLog,
     state::ChatState,
     typing::Typing,
 };
@@ -61,6 +62,8 @@ pub struct Deps {
     pub sender: Sender,
     /// The durable inbox, to mark updates handled.
     pub inbox: Inbox,
+    /// The log of messages Telegram accepted.
+    pub sent: SentLog,
     /// The allow list and operators.
     pub access: Arc<Access>,
     /// `DEFAULT_LANGUAGE`.
@@ -459,33 +462,54 @@ impl ChatWorker {
 
     /// Hands every saved, undelivered message to the sender (unless the user blocked the bot):
     /// the transcript's questions first when `transcript` is set, then the outbox.
+    ///
+    /// A message the log of sent messages already holds (Telegram accepted it just before a
+    /// crash) is recorded as delivered instead of being sent again.
     async fn flush(&mut self, transcript: bool) -> Step {
         if self.record.blocked {
             return Ok(());
         }
+        let mut already = Vec::new();
         if transcript && let Some(session) = self.deps.engine.session(self.user).await? {
-            self.send_transcript(&session);
+            already.extend(self.send_transcript(&session));
         }
         for outgoing in &self.record.outbox {
             let key = Key::Outbox(outgoing.id);
-            if self.in_flight.insert(key) {
-                self.deps.sender.send(self.chat, key, outgoing.body.clone());
+            if self.in_flight.contains(&key) {
+                continue;
             }
+            match self.deps.sent.lookup(self.chat, key) {
+                Some(message) => already.push((key, message)),
+                None => {
+                    self.in_flight.insert(key);
+                    self.deps.sender.send(self.chat, key, outgoing.body.clone());
+                }
+            }
+        }
+        for (key, message) in already {
+            tracing::info!(user = %self.user, ?key, "delivered before the restart: not sent again");
+            self.delivered(key, Delivery::Sent(message)).await?;
         }
         Ok(())
     }
 
     /// Hands the session's undelivered questions to the sender, a stage header above each
-    /// question that opens a stage.
-    fn send_transcript(&mut self, session: &Session) {
+    /// question that opens a stage; returns those the log says were already accepted.
+    fn send_transcript(&mut self, session: &Session) -> Vec<(Key, Option<i32>)> {
+        let mut already = Vec::new();
         for (index, entry) in session.undelivered() {
             let key = Key::Transcript {
                 session: session.id,
                 index,
             };
-            if !self.in_flight.insert(key) {
+            if self.in_flight.contains(&key) {
                 continue;
             }
+            if let Some(message) = self.deps.sent.lookup(self.chat, key) {
+                already.push((key, message));
+                continue;
+            }
+            self.in_flight.insert(key);
             let opens_stage = session.transcript[..index]
                 .iter()
                 .rev()
@@ -502,6 +526,7 @@ impl ChatWorker {
                 },
             );
         }
+        already
     }
 
     /// What became of a message sent.
