@@ -18,6 +18,7 @@
 //! | [`state`] | the dialogue state enum |
 //! | [`outbox`] | outgoing messages as data |
 //! | [`sender`] | fair sending within Telegram's limits; callback answers and chat actions at once |
+//! | [`files`] | downloading what users send (voice notes), the token kept out of every error |
 //! | [`event`], [`command`], [`callback`] | what a worker is told: typed inputs, commands, button data |
 //! | [`keyboards`], [`html`], [`typing`] | buttons, escaping and splitting, the typing indicator |
 //! | [`access`], [`profile`] | the allow list; the remembered language |
@@ -26,6 +27,7 @@ pub mod access;
 pub mod callback;
 pub mod command;
 pub mod event;
+pub mod files;
 pub mod html;
 pub mod inbox;
 pub mod keyboards;
@@ -53,10 +55,19 @@ use teloxide::{
 use tokio::sync::mpsc;
 
 use self::{
-    access::Access, command::Command, event::Event, inbox::Inbox, outbox::Key, poller::PollHealth,
-    router::Router, schema::Notices, sender::Sender, worker::Deps,
+    access::Access, command::Command, event::Event, files::Files, inbox::Inbox, outbox::Key,
+    poller::PollHealth, router::Router, schema::Notices, sender::Sender, worker::Deps,
 };
-use crate::{app::StartupError, i18n::Lang, interview::Engine, settings::Settings};
+use crate::{
+    app::StartupError,
+    i18n::Lang,
+    interview::Engine,
+    settings::{Settings, VoiceSettings},
+    voice::{
+        AssemblyAiClient, Transcriber,
+        assemblyai::{PollPolicy, RetryPolicy},
+    },
+};
 
 /// The longest wait between attempts to reach Telegram at start-up.
 const MAX_STARTUP_BACKOFF: Duration = Duration::from_secs(60);
@@ -71,6 +82,9 @@ pub struct Options {
     pub worker_idle: Duration,
     /// Called once the bot is wired, with its router (to count running workers).
     pub observe: Option<Box<dyn FnOnce(Arc<Router>) + Send>>,
+    /// How AssemblyAI calls are retried and transcripts polled, in place of the product's
+    /// policies (tests answer in milliseconds, not seconds).
+    pub assemblyai_policies: Option<(RetryPolicy, PollPolicy)>,
 }
 
 impl Default for Options {
@@ -78,6 +92,7 @@ impl Default for Options {
         Options {
             worker_idle: WORKER_IDLE,
             observe: None,
+            assemblyai_policies: None,
         }
     }
 }
@@ -122,6 +137,7 @@ pub async fn run_with(
     let inbox_dir = engine.store().root().join("inbox");
     let (inbox, saved) = Inbox::open(&inbox_dir)
         .map_err(|e| StartupError::Telegram(format!("SESSIONS_DIR: {e}")))?;
+    let voice = voice_pipeline(&settings.voice, options.assemblyai_policies).await;
     let (sender, mut reports) = Sender::start(bot.clone());
     let access = Arc::new(Access::new(&settings.telegram));
     let deps = Arc::new(Deps {
@@ -133,6 +149,8 @@ pub async fn run_with(
         turns_per_window: settings.telegram.rate_limit_messages,
         turn_window: settings.telegram.rate_limit_window,
         idle_after: options.worker_idle,
+        voice: Arc::new(voice),
+        files: Files::new(bot.clone()),
     });
     let (updates_tx, updates_rx) = mpsc::unbounded_channel();
     let router = Router::new(deps, updates_tx.clone());
@@ -220,6 +238,37 @@ pub async fn run_with(
     let _ = polling.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The voice pipeline, built once; what the operator should know about it goes to the log.
+async fn voice_pipeline(
+    settings: &VoiceSettings,
+    policies: Option<(RetryPolicy, PollPolicy)>,
+) -> Transcriber {
+    let (mut transcriber, warnings) = Transcriber::from_settings(settings).await;
+    if !settings.enabled {
+        tracing::info!(
+            "voice notes are turned off (VOICE_PROCESSING_ENABLED=false): they get a note asking for text"
+        );
+    }
+    for warning in &warnings {
+        tracing::warn!("{warning}");
+    }
+    if let (Some((retry, poll)), Some(key)) = (policies, settings.assemblyai.api_key.clone()) {
+        transcriber = transcriber.with_client(
+            AssemblyAiClient::new(&settings.assemblyai, key)
+                .with_retry(retry)
+                .with_poll(poll),
+        );
+    }
+    if settings.enabled && warnings.is_empty() {
+        tracing::info!(
+            models = ?settings.assemblyai.speech_models,
+            concurrent = settings.concurrent_requests,
+            "voice notes are transcribed by AssemblyAI"
+        );
+    }
+    transcriber
 }
 
 /// Checks the token with getMe. A rejected token stops start-up; an unreachable Telegram is

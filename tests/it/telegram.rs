@@ -766,13 +766,14 @@ async fn other_kinds_of_message_get_a_note_on_what_the_bot_accepts() {
     bot.telegram
         .send_document(&ann, "doc-1", "cv.pdf", Some("application/pdf"));
     assert!(bot.next(&ann).await.plain().contains("only read text"));
+    // Recordings are answers now; without a speech recognition key they get a note.
     bot.telegram
         .send_voice(&ann, "voice-1", 12, Some("audio/ogg"), Some(20_000));
     assert!(
         bot.next(&ann)
             .await
             .plain()
-            .contains("Voice notes are not supported yet")
+            .contains("speech recognition isn't set up")
     );
     bot.telegram
         .send_document(&ann, "doc-2", "answer.mp3", Some("audio/mpeg"));
@@ -780,8 +781,9 @@ async fn other_kinds_of_message_get_a_note_on_what_the_bot_accepts() {
         bot.next(&ann)
             .await
             .plain()
-            .contains("Voice notes are not supported yet")
+            .contains("speech recognition isn't set up")
     );
+    assert!(bot.telegram.downloads().is_empty(), "nothing downloaded");
     assert!(
         bot.say(&ann, "/metrics")
             .await

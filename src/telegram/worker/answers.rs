@@ -38,6 +38,13 @@ impl ChatWorker {
                 };
                 self.notice(Msg::ChooseWithButtons, update).await
             }
+            ChatState::ConfirmingVoice { prompt, .. } => {
+                // Typed instead of a press: the text is the answer, the transcript goes.
+                self.set_aside(prompt);
+                self.save().await?;
+                self.flush(false).await?;
+                self.answer(text, update).await
+            }
             ChatState::ChoosingLanguage { .. }
             | ChatState::ChoosingStyle { .. }
             | ChatState::Briefing { .. } => self.notice(Msg::ChooseWithButtons, update).await,
@@ -173,6 +180,7 @@ impl ChatWorker {
                 self.save().await?;
                 self.flush(true).await
             }
+            Done::Voice { update, result } => self.voice_done(update, result).await,
         }
     }
 
@@ -246,14 +254,21 @@ impl ChatWorker {
     }
 
     /// Newer text arrived while the model was thinking: every text waiting is added to the
-    /// saved answer, and one turn answers them all.
-    async fn join_deferred_texts(&mut self) -> Step {
+    /// saved answer, and one turn answers them all. A voice note joins once transcribed:
+    /// texts after it wait for it, and the turn waits until it is in.
+    pub(super) async fn join_deferred_texts(&mut self) -> Step {
         let mut rest = std::collections::VecDeque::new();
+        let mut voice = false;
         while let Some(incoming) = self.deferred.pop_front() {
+            voice |= matches!(incoming.input, Input::Voice(_));
             let Input::Text(text) = &incoming.input else {
                 rest.push_back(incoming);
                 continue;
             };
+            if voice {
+                rest.push_back(incoming);
+                continue;
+            }
             self.waiting.push(incoming.update);
             let outcome = self
                 .deps
@@ -268,6 +283,10 @@ impl ChatWorker {
             }
         }
         self.deferred = rest;
+        if voice {
+            // Taken next; its transcript joins the answer and starts the turn.
+            return Ok(());
+        }
         self.answer_pending().await
     }
 
