@@ -341,8 +341,6 @@ messages! {
     PrivateOnly => "private-only",
     /// Telegram: a message kind the bot does not read.
     UnsupportedMessage => "unsupported-message",
-    /// Telegram: a voice note or audio file.
-    VoiceUnsupported => "voice-unsupported",
     /// Voice: the transcript echoed back, with a confidence indicator (`level` is `high`,
     /// `fair` or `low`; `percent` 0-100).
     VoiceTranscript { text: String, level: String, percent: u8 } => "voice-transcript",
@@ -352,6 +350,12 @@ messages! {
     ButtonVoiceUse => "button-voice-use",
     /// Voice: the button dropping a doubtful transcript (send again or type).
     ButtonVoiceRetry => "button-voice-retry",
+    /// Voice: the doubtful transcript was taken as the answer.
+    VoiceUsed => "voice-used",
+    /// Voice: the doubtful transcript was set aside.
+    VoiceSetAside => "voice-set-aside",
+    /// Voice: the file could not be fetched from Telegram.
+    VoiceDownloadFailed => "voice-download-failed",
     /// Voice: the note waits for a free transcription slot.
     VoiceQueued => "voice-queued",
     /// Voice: voice processing is turned off.

@@ -52,8 +52,7 @@ help =
 not-allowed = Sorry, this bot is private: interviews are by invitation only.
 rate-limited = I have your answer. We are moving faster than I can keep up with, so I'll answer it in about { $seconds } seconds; anything you add meanwhile joins it.
 private-only = I run interviews one-to-one. Please message me in a private chat: open my profile and press Start.
-unsupported-message = I can only read text messages. Please type your answer.
-voice-unsupported = Voice notes are not supported yet. Please type your answer.
+unsupported-message = I can only read text and voice notes. Please type your answer, or send it as a voice note.
 voice-transcript =
     🎤 { $text }
 
@@ -65,6 +64,9 @@ voice-transcript =
 voice-low-confidence = I'm not sure I heard everything right (confidence { $percent }%). Shall I take the transcript above as your answer, or would you rather send the voice note again or type your answer?
 button-voice-use = ✅ Use it
 button-voice-retry = 🔁 Send again or type
+voice-used = ✅ Taken as your answer.
+voice-set-aside = OK, I've set that transcript aside. Send the voice note again, or type your answer.
+voice-download-failed = I couldn't fetch your voice note from Telegram. Please send it again, or type your answer.
 voice-queued = 🎧 Your voice note is in the queue: a few others are being transcribed right now. I'll get to it shortly.
 voice-disabled = Voice notes are turned off on this bot. Please type your answer.
 voice-not-configured = I can't transcribe voice notes yet: speech recognition isn't set up on this bot. Please type your answer.

@@ -12,7 +12,7 @@ use std::{
 use chrono::{DateTime, Utc};
 
 use super::{
-    QuestionBank, Session, Stage, Style, UserId,
+    QuestionBank, Session, Stage, Style, UserId, VoiceClip,
     clock::Clock,
     context::{self, ContextLimits, Directive},
     outcome::{Begun, Finished, Outcome, Rejection, Reply},
@@ -266,12 +266,45 @@ impl Engine {
         })
     }
 
+    /// [`Engine::hold`] for an answer spoken in a voice note: the transcript is saved as the
+    /// answer (joining one still waiting, as quick messages do), and the entry keeps `clip`
+    /// (the note's duration, the transcript's confidence and model). [`Engine::answer_pending`]
+    /// then answers it.
+    pub async fn hold_voice(
+        &self,
+        user: UserId,
+        transcript: &str,
+        clip: VoiceClip,
+        input: Option<u64>,
+    ) -> Result<Outcome, EngineError> {
+        Ok(
+            match self
+                .take_answer_as(user, transcript, input, Some(clip))
+                .await?
+            {
+                Ok(_) => Outcome::Held,
+                Err(outcome) => outcome,
+            },
+        )
+    }
+
     /// Checks an answer and saves it into the session, or says why it was not taken.
     async fn take_answer(
         &self,
         user: UserId,
         text: &str,
         input: Option<u64>,
+    ) -> Result<Result<Session, Outcome>, EngineError> {
+        self.take_answer_as(user, text, input, None).await
+    }
+
+    /// [`Engine::take_answer`], the answer spoken in the voice note `voice` if given.
+    async fn take_answer_as(
+        &self,
+        user: UserId,
+        text: &str,
+        input: Option<u64>,
+        voice: Option<VoiceClip>,
     ) -> Result<Result<Session, Outcome>, EngineError> {
         let text = text.trim();
         if is_blank(text) {
@@ -302,7 +335,10 @@ impl Engine {
                 language: session.language,
             }));
         }
-        session.push_answer(text, now);
+        match voice {
+            Some(clip) => session.push_voice_answer(text, clip, now),
+            None => session.push_answer(text, now),
+        }
         if input.is_some() {
             session.last_input = input.max(session.last_input);
         }

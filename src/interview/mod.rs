@@ -17,6 +17,6 @@ pub use bank::QuestionBank;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use engine::{Engine, EngineConfig, EngineError};
 pub use outcome::{Begun, Finished, Outcome, Rejection, Reply};
-pub use session::{Entry, Role, SCHEMA_VERSION, Session, StageRecord, UserId};
+pub use session::{Entry, Role, SCHEMA_VERSION, Session, StageRecord, UserId, VoiceClip};
 pub use stage::{Stage, Transition};
 pub use style::{PromptError, Prompts, Style};

@@ -59,6 +59,30 @@ pub struct Entry {
     /// messages start undelivered; files written before delivery was tracked count as delivered.
     #[serde(default = "delivered_by_default", skip_serializing_if = "is_true")]
     pub delivered: bool,
+    /// For expert entries: the voice notes the answer was spoken in, in order (empty for a
+    /// typed answer). Quick successive messages join into one entry, so a turn may hold
+    /// several notes, or notes and text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub voice: Vec<VoiceClip>,
+}
+
+/// One voice note of an answer: what the speech recognition reported about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VoiceClip {
+    /// The recording's length, in milliseconds, counted from its audio frames.
+    pub duration_ms: u64,
+    /// The transcript's confidence, 0 to 1.
+    pub confidence: f64,
+    /// The speech model that transcribed it, when the service said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+}
+
+impl VoiceClip {
+    /// The recording's length.
+    pub fn duration(&self) -> Duration {
+        Duration::from_millis(self.duration_ms)
+    }
 }
 
 fn delivered_by_default() -> bool {
@@ -302,7 +326,17 @@ impl Session {
                 offline: false,
                 fallback: None,
                 delivered: true,
+                voice: Vec::new(),
             }),
+        }
+    }
+
+    /// Records an expert message spoken in a voice note: as [`Session::push_answer`], with the
+    /// note kept on the entry it joins.
+    pub fn push_voice_answer(&mut self, text: &str, clip: VoiceClip, now: DateTime<Utc>) {
+        self.push_answer(text, now);
+        if let Some(entry) = self.transcript.last_mut() {
+            entry.voice.push(clip);
         }
     }
 
@@ -317,6 +351,7 @@ impl Session {
             offline,
             fallback: None,
             delivered: false,
+            voice: Vec::new(),
         });
     }
 
@@ -407,6 +442,36 @@ mod tests {
         let back: Session = serde_json::from_value(json).unwrap();
         assert_eq!(back.transcript[0].fallback, None);
         assert_eq!(back.usage.offline_by_reason.total(), 0);
+    }
+
+    #[test]
+    fn voice_answers_keep_each_note_and_older_entries_load_as_typed() {
+        let mut s = session();
+        s.push_question("q".into(), false, at(0));
+        let clip = |ms, confidence| VoiceClip {
+            duration_ms: ms,
+            confidence,
+            model: Some("universal-2".into()),
+        };
+        s.push_voice_answer("spoken", clip(2_550, 0.93), at(1));
+        s.push_answer("typed", at(1));
+        s.push_voice_answer("spoken again", clip(4_000, 0.71), at(2));
+        let entry = s.pending().unwrap();
+        assert_eq!(entry.text, "spoken\n\ntyped\n\nspoken again");
+        assert_eq!(entry.voice, vec![clip(2_550, 0.93), clip(4_000, 0.71)]);
+        assert_eq!(entry.voice[0].duration(), Duration::from_millis(2_550));
+        let mut json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["transcript"][1]["voice"][1]["confidence"], 0.71);
+        assert!(
+            json["transcript"][0].get("voice").is_none(),
+            "typed entries carry nothing"
+        );
+        json["transcript"][1]
+            .as_object_mut()
+            .unwrap()
+            .remove("voice");
+        let back: Session = serde_json::from_value(json).unwrap();
+        assert!(back.transcript[1].voice.is_empty());
     }
 
     #[test]

@@ -80,6 +80,27 @@ pub enum TranscriptionFailure {
     Empty,
 }
 
+/// How a voice pipeline failure is counted.
+impl From<&crate::voice::VoiceError> for TranscriptionFailure {
+    fn from(error: &crate::voice::VoiceError) -> Self {
+        use crate::voice::{VoiceError, assemblyai::AssemblyAiError};
+        match error {
+            VoiceError::Disabled
+            | VoiceError::NoApiKey
+            | VoiceError::TooBig { .. }
+            | VoiceError::TooLong { .. }
+            | VoiceError::Unreadable { .. }
+            | VoiceError::NeedsFfmpeg { .. } => TranscriptionFailure::Rejected,
+            VoiceError::UpstreamDown(AssemblyAiError::Timeout(_)) => TranscriptionFailure::Timeout,
+            VoiceError::Configuration(_)
+            | VoiceError::UpstreamDown(_)
+            | VoiceError::TranscriptionFailed { .. }
+            | VoiceError::Internal { .. } => TranscriptionFailure::Upstream,
+            VoiceError::Empty => TranscriptionFailure::Empty,
+        }
+    }
+}
+
 impl TranscriptionFailure {
     /// Every kind, in display order.
     pub const ALL: [TranscriptionFailure; 5] = [

@@ -258,7 +258,8 @@ impl Metrics {
         Ok(())
     }
 
-    /// An expert's answer was taken (one per turn, however many messages it joined).
+    /// An expert's message was taken as an answer (quick messages joined into one turn count
+    /// one each).
     pub fn answer(&self, kind: AnswerKind) {
         self.count(|c| *c.answers.entry(kind).or_default() += 1);
     }

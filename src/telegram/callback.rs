@@ -29,6 +29,10 @@ pub enum Callback {
     DeleteConfirm(u32),
     /// Dismiss a confirmation.
     Cancel,
+    /// Take the doubtful transcript of the voice note from this update as the answer.
+    VoiceUse(u32),
+    /// Set the doubtful transcript of the voice note from this update aside.
+    VoiceRetry(u32),
 }
 
 impl Callback {
@@ -43,6 +47,8 @@ impl Callback {
             Callback::ResetConfirm(session) => format!("reset:{session}"),
             Callback::DeleteConfirm(minute) => format!("delete:{minute}"),
             Callback::Cancel => "cancel".to_owned(),
+            Callback::VoiceUse(update) => format!("vuse:{update}"),
+            Callback::VoiceRetry(update) => format!("vretry:{update}"),
         }
     }
 
@@ -64,6 +70,8 @@ impl Callback {
             ("reset", _) => Callback::ResetConfirm(number()?),
             ("delete", _) => Callback::DeleteConfirm(number()?),
             ("cancel", "") => Callback::Cancel,
+            ("vuse", _) => Callback::VoiceUse(number()?),
+            ("vretry", _) => Callback::VoiceRetry(number()?),
             _ => return None,
         })
     }
@@ -105,6 +113,8 @@ mod tests {
             Callback::ResetConfirm(123_456),
             Callback::DeleteConfirm(29_000_000),
             Callback::Cancel,
+            Callback::VoiceUse(u32::MAX),
+            Callback::VoiceRetry(0),
         ]
         .into_iter()
         .chain(Style::ALL.map(Callback::Style));
@@ -133,6 +143,9 @@ mod tests {
             "lang",
             "delete:1e3",
             "../../etc/passwd",
+            "vuse:",
+            "vuse:-1",
+            "vretry:1.5",
         ] {
             assert_eq!(Callback::decode(data), None, "{data:?}");
         }

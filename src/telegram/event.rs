@@ -5,6 +5,7 @@ use super::{
     command::Command,
     outbox::{Delivery, Key},
 };
+use crate::voice::{AudioMeta, Submission};
 
 /// One event for a chat's worker.
 #[derive(Debug, Clone)]
@@ -20,6 +21,8 @@ pub enum Event {
     },
     /// Nothing new: start if not running, and pick up any work left undelivered.
     Wake,
+    /// News from the transcription of a voice note the worker is running.
+    Voice(VoiceProgress),
     /// Finish the work in hand and stop (shutdown).
     Stop,
 }
@@ -55,8 +58,8 @@ pub enum Input {
     Text(String),
     /// A button press.
     Press(Press),
-    /// A voice note or an audio file.
-    Audio,
+    /// A voice note, an audio file, a round video note or an audio document.
+    Voice(VoiceInput),
     /// Anything else (photos, stickers, locations...).
     Unsupported,
 }
@@ -72,4 +75,35 @@ pub struct Press {
     pub callback: Option<Callback>,
     /// The callback query has been answered.
     pub answered: bool,
+}
+
+/// A recording to transcribe, as Telegram described it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VoiceInput {
+    /// The `file_id` to download it with.
+    pub file_id: String,
+    /// The `file_unique_id` (the same file sent again has the same one).
+    pub file_unique_id: String,
+    /// The user's message that carries it.
+    pub message: i32,
+    /// What Telegram says about it (kind, declared duration and size, type, name).
+    pub meta: AudioMeta,
+}
+
+/// What a voice note's transcription reports while it runs.
+#[derive(Debug, Clone)]
+pub struct VoiceProgress {
+    /// The update that brought the note.
+    pub update: u32,
+    /// What happened.
+    pub step: VoiceStep,
+}
+
+/// A step of a transcription in progress.
+#[derive(Debug, Clone)]
+pub enum VoiceStep {
+    /// Every transcription slot is busy: the note waits its turn.
+    Queued,
+    /// The speech recognition service accepted the job: what a restart needs to finish it.
+    Submitted(Submission),
 }

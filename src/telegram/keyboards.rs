@@ -104,6 +104,21 @@ pub fn confirm(catalog: &Catalog, lang: Lang, label: Msg, confirm: Callback) -> 
     ]])
 }
 
+/// ✅ Use it / 🔁 Send again or type, for the doubtful transcript of the voice note from
+/// `update`.
+pub fn voice_confirm(catalog: &Catalog, lang: Lang, update: u32) -> Keyboard {
+    Keyboard(vec![vec![
+        button(
+            catalog.text(lang, &Msg::ButtonVoiceUse),
+            Callback::VoiceUse(update),
+        ),
+        button(
+            catalog.text(lang, &Msg::ButtonVoiceRetry),
+            Callback::VoiceRetry(update),
+        ),
+    ]])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,7 @@
 //! | [`outbox`] | outgoing messages as data |
 //! | [`sender`] | fair sending within Telegram's limits; callback answers and chat actions at once |
 //! | [`sent`] | the log of messages Telegram accepted, so none is sent twice after a crash |
+//! | [`files`] | downloading what users send (voice notes), the token kept out of every error |
 //! | [`event`], [`command`], [`callback`] | what a worker is told: typed inputs, commands, button data |
 //! | [`keyboards`], [`html`], [`typing`] | buttons, escaping and splitting, the typing indicator |
 //! | [`access`], [`profile`] | the allow list; the remembered language |
@@ -27,6 +28,7 @@ pub mod access;
 pub mod callback;
 pub mod command;
 pub mod event;
+pub mod files;
 pub mod html;
 pub mod inbox;
 pub mod keyboards;
@@ -55,10 +57,19 @@ use teloxide::{
 use tokio::sync::mpsc;
 
 use self::{
-    access::Access, command::Command, event::Event, inbox::Inbox, outbox::Key, router::Router,
-    schema::Notices, sender::Sender, sent::SentLog, worker::Deps,
+    access::Access, command::Command, event::Event, files::Files, inbox::Inbox, outbox::Key,
+    router::Router, schema::Notices, sender::Sender, sent::SentLog, worker::Deps,
 };
-use crate::{app::StartupError, i18n::Lang, interview::Engine, settings::Settings};
+use crate::{
+    app::StartupError,
+    i18n::Lang,
+    interview::Engine,
+    settings::{Settings, VoiceSettings},
+    voice::{
+        AssemblyAiClient, Transcriber,
+        assemblyai::{PollPolicy, RetryPolicy},
+    },
+};
 
 /// The longest wait between attempts to reach Telegram at start-up.
 const MAX_STARTUP_BACKOFF: Duration = Duration::from_secs(60);
@@ -73,6 +84,9 @@ pub struct Options {
     pub worker_idle: Duration,
     /// Called once the bot is wired, with its router (to count running workers).
     pub observe: Option<Box<dyn FnOnce(Arc<Router>) + Send>>,
+    /// How AssemblyAI calls are retried and transcripts polled, in place of the product's
+    /// policies (tests answer in milliseconds, not seconds).
+    pub assemblyai_policies: Option<(RetryPolicy, PollPolicy)>,
 }
 
 impl Default for Options {
@@ -80,6 +94,7 @@ impl Default for Options {
         Options {
             worker_idle: WORKER_IDLE,
             observe: None,
+            assemblyai_policies: None,
         }
     }
 }
@@ -133,6 +148,7 @@ pub async fn run_with(
     let inbox_dir = engine.store().root().join("inbox");
     let (inbox, saved) = Inbox::open(&inbox_dir)
         .map_err(|e| StartupError::Telegram(format!("SESSIONS_DIR: {e}")))?;
+    let voice = voice_pipeline(&settings.voice, options.assemblyai_policies).await;
     let sent = SentLog::open(&inbox_dir).map_err(|e| {
         StartupError::Telegram(format!("SESSIONS_DIR: {}: {e}", inbox_dir.display()))
     })?;
@@ -151,6 +167,8 @@ pub async fn run_with(
         metrics: engine.metrics().clone(),
         prices: settings.claude.prices.clone(),
         admins: settings.telegram.admin_user_ids.clone(),
+        voice: Arc::new(voice),
+        files: Files::new(bot.clone()),
     });
     let (updates_tx, updates_rx) = mpsc::unbounded_channel();
     let router = Router::new(deps, updates_tx.clone());
@@ -236,6 +254,37 @@ pub async fn run_with(
     let _ = polling.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The voice pipeline, built once; what the operator should know about it goes to the log.
+async fn voice_pipeline(
+    settings: &VoiceSettings,
+    policies: Option<(RetryPolicy, PollPolicy)>,
+) -> Transcriber {
+    let (mut transcriber, warnings) = Transcriber::from_settings(settings).await;
+    if !settings.enabled {
+        tracing::info!(
+            "voice notes are turned off (VOICE_PROCESSING_ENABLED=false): they get a note asking for text"
+        );
+    }
+    for warning in &warnings {
+        tracing::warn!("{warning}");
+    }
+    if let (Some((retry, poll)), Some(key)) = (policies, settings.assemblyai.api_key.clone()) {
+        transcriber = transcriber.with_client(
+            AssemblyAiClient::new(&settings.assemblyai, key)
+                .with_retry(retry)
+                .with_poll(poll),
+        );
+    }
+    if settings.enabled && warnings.is_empty() {
+        tracing::info!(
+            models = ?settings.assemblyai.speech_models,
+            concurrent = settings.concurrent_requests,
+            "voice notes are transcribed by AssemblyAI"
+        );
+    }
+    transcriber
 }
 
 /// Checks the token with getMe. A rejected token stops start-up; an unreachable Telegram is

@@ -9,8 +9,10 @@ use super::{
     state::ChatState,
 };
 use crate::{
+    i18n::Lang,
     interview::UserId,
     store::{Folder, SessionStore, StoreError},
+    voice::{AudioMeta, Submission},
 };
 
 /// Everything the Telegram side keeps about one chat.
@@ -31,13 +33,41 @@ pub struct ChatRecord {
     /// The interview whose ending (notice and report) is already in the outbox.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed: Option<u32>,
+    /// A voice note accepted and not yet transcribed: saved before it is downloaded, so that
+    /// a restart finishes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice: Option<VoiceJob>,
+}
+
+/// A voice note being transcribed, as saved in the chat's record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VoiceJob {
+    /// The update that brought it.
+    pub update: u32,
+    /// The `file_id` to download it with.
+    pub file_id: String,
+    /// The `file_unique_id`.
+    pub file_unique_id: String,
+    /// The user's message that carries it.
+    pub message: i32,
+    /// What Telegram said about it.
+    pub meta: AudioMeta,
+    /// The interview's language, the transcript's language.
+    pub lang: Lang,
+    /// The speech recognition job, once accepted: a restart polls it instead of uploading
+    /// the note again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submission: Option<Submission>,
+    /// The user was told the note waits in the queue.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub told_queued: bool,
 }
 
 /// What an older version stored: the dialogue state alone.
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum Stored {
-    Record(ChatRecord),
+    Record(Box<ChatRecord>),
     Legacy(ChatState),
 }
 
@@ -66,13 +96,14 @@ impl ChatRecord {
             && self.outbox.is_empty()
             && !self.blocked
             && self.closed.is_none()
+            && self.voice.is_none()
     }
 
     /// Loads the record of `user` (an empty one if there is none).
     pub async fn load(store: &SessionStore, user: UserId) -> Result<ChatRecord, StoreError> {
         Ok(
             match store.load_keyed::<Stored>(Folder::Chats, user).await? {
-                Some(Stored::Record(record)) => record,
+                Some(Stored::Record(record)) => *record,
                 Some(Stored::Legacy(dialogue)) => ChatRecord {
                     dialogue,
                     ..ChatRecord::default()

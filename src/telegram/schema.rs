@@ -10,7 +10,8 @@
 //! │     ├─ a known /command ──────────────► worker: Command
 //! │     ├─ another /command ──────────────► worker: UnknownCommand
 //! │     ├─ text ──────────────────────────► worker: Text
-//! │     ├─ voice note or audio ───────────► worker: Audio
+//! │     ├─ a recording (voice, audio, ────► worker: Voice
+//! │     │  video note, audio document)
 //! │     └─ anything else ─────────────────► worker: Unsupported
 //! ├─ callback query in a private chat
 //! │  ├─ not on the allow list ────────────► answered with the refusal
@@ -18,7 +19,7 @@
 //! └─ anything else ───────────────────────► marked handled (default handler)
 //! ```
 
-use std::{convert::Infallible, sync::Arc};
+use std::{convert::Infallible, sync::Arc, time::Duration};
 
 use teloxide::{
     dispatching::{UpdateHandler, dialogue::GetChatId},
@@ -30,7 +31,7 @@ use super::{
     access::Access,
     callback::Callback,
     command::Command,
-    event::{Event, Incoming, Input, Person, Press},
+    event::{Event, Incoming, Input, Person, Press, VoiceInput},
     inbox::Inbox,
     outbox::{Body, Key},
     router::Router,
@@ -39,6 +40,7 @@ use super::{
 use crate::{
     i18n::{Catalog, Lang, Msg},
     interview::UserId,
+    voice::{AudioKind, AudioMeta, is_audio_document},
 };
 
 /// A handler's result: routing cannot fail.
@@ -102,11 +104,13 @@ pub fn schema() -> UpdateHandler<Infallible> {
                 route(router, who, update, Input::Text(text))
             },
         ))
-        .branch(dptree::filter(is_audio).endpoint(
-            |who: Who, update: Update, router: Arc<Router>| {
-                route(router, who, update, Input::Audio)
-            },
-        ))
+        .branch(
+            dptree::filter_map(|msg: Message| voice_input(&msg)).endpoint(
+                |voice: VoiceInput, who: Who, update: Update, router: Arc<Router>| {
+                    route(router, who, update, Input::Voice(voice))
+                },
+            ),
+        )
         .endpoint(|who: Who, update: Update, router: Arc<Router>| {
             route(router, who, update, Input::Unsupported)
         });
@@ -153,16 +157,62 @@ async fn route(router: Arc<Router>, who: Who, update: Update, input: Input) -> H
     Ok(())
 }
 
-/// Whether a message is a voice note, an audio file, a round video note, or a document
-/// whose type is audio.
-pub fn is_audio(msg: Message) -> bool {
-    msg.voice().is_some()
-        || msg.audio().is_some()
-        || msg.video_note().is_some()
-        || msg
-            .document()
-            .and_then(|d| d.mime_type.as_ref())
-            .is_some_and(|m| m.type_() == "audio")
+/// The recording a message carries, if it is a voice note, an audio file, a round video note,
+/// or a document whose type is audio.
+pub fn voice_input(msg: &Message) -> Option<VoiceInput> {
+    let seconds = |s: teloxide::types::Seconds| Some(Duration::from_secs(u64::from(s.seconds())));
+    let (file, meta) = if let Some(voice) = msg.voice() {
+        let meta = AudioMeta {
+            kind: Some(AudioKind::Voice),
+            declared_duration: seconds(voice.duration),
+            declared_size: None,
+            mime_type: voice.mime_type.as_ref().map(ToString::to_string),
+            file_name: None,
+        };
+        (&voice.file, meta)
+    } else if let Some(audio) = msg.audio() {
+        let meta = AudioMeta {
+            kind: Some(AudioKind::Audio),
+            declared_duration: seconds(audio.duration),
+            declared_size: None,
+            mime_type: audio.mime_type.as_ref().map(ToString::to_string),
+            file_name: audio.file_name.clone(),
+        };
+        (&audio.file, meta)
+    } else if let Some(note) = msg.video_note() {
+        let meta = AudioMeta {
+            kind: Some(AudioKind::VideoNote),
+            declared_duration: seconds(note.duration),
+            declared_size: None,
+            mime_type: None,
+            file_name: None,
+        };
+        (&note.file, meta)
+    } else if let Some(document) = msg.document() {
+        let meta = AudioMeta {
+            kind: Some(AudioKind::Document),
+            declared_duration: None,
+            declared_size: None,
+            mime_type: document.mime_type.as_ref().map(ToString::to_string),
+            file_name: document.file_name.clone(),
+        };
+        if !is_audio_document(&meta) {
+            return None;
+        }
+        (&document.file, meta)
+    } else {
+        return None;
+    };
+    Some(VoiceInput {
+        file_id: file.id.0.clone(),
+        file_unique_id: file.unique_id.0.clone(),
+        message: msg.id.0,
+        meta: AudioMeta {
+            // Telegram leaves the size out at times; teloxide then reads `u32::MAX`.
+            declared_size: (file.size != u32::MAX).then_some(u64::from(file.size)),
+            ..meta
+        },
+    })
 }
 
 /// A user not on the allow list: one polite refusal an hour; nothing is stored.

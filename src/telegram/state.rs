@@ -4,11 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::interview::Style;
+use crate::interview::{Style, VoiceClip};
 
 /// Where a chat is in the flow. Variants waiting on buttons carry the id of the message that
 /// holds them (`None` while that message is still on its way to Telegram).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum ChatState {
     /// No interview and no setup under way.
@@ -44,6 +44,26 @@ pub enum ChatState {
         /// Answers typed while the choice is pending; taken as answers on resume.
         held: Vec<String>,
     },
+    /// A voice note's transcript fell below the quality threshold: it is shown, with the
+    /// buttons to use it or to send again (or type). Text or another voice note sent instead
+    /// replaces it.
+    ConfirmingVoice {
+        /// The message with the buttons.
+        prompt: Option<i32>,
+        /// The transcript waiting for the user's word.
+        transcript: DoubtfulTranscript,
+    },
+}
+
+/// A transcript the user is asked about before it becomes their answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DoubtfulTranscript {
+    /// The update that brought the voice note (the buttons name it).
+    pub update: u32,
+    /// What was heard.
+    pub text: String,
+    /// The note's duration, the confidence and the model, kept with the answer if it is used.
+    pub clip: VoiceClip,
 }
 
 impl ChatState {
@@ -53,7 +73,8 @@ impl ChatState {
             ChatState::ChoosingLanguage { prompt, .. }
             | ChatState::ChoosingStyle { prompt }
             | ChatState::Briefing { prompt, .. }
-            | ChatState::ResumeOrRestart { prompt, .. } => *prompt,
+            | ChatState::ResumeOrRestart { prompt, .. }
+            | ChatState::ConfirmingVoice { prompt, .. } => *prompt,
             ChatState::Idle | ChatState::Interviewing => None,
         }
     }
@@ -64,7 +85,8 @@ impl ChatState {
             ChatState::ChoosingLanguage { prompt, .. }
             | ChatState::ChoosingStyle { prompt }
             | ChatState::Briefing { prompt, .. }
-            | ChatState::ResumeOrRestart { prompt, .. } => *prompt = Some(message),
+            | ChatState::ResumeOrRestart { prompt, .. }
+            | ChatState::ConfirmingVoice { prompt, .. } => *prompt = Some(message),
             ChatState::Idle | ChatState::Interviewing => {}
         }
         self

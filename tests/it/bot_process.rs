@@ -9,7 +9,8 @@ use std::{
 use crate::support::{
     FakeAnthropic, Reply,
     anthropic::API_KEY,
-    binary,
+    assemblyai::{Call, FakeAssemblyAi, Script},
+    audio, binary,
     bot::WAIT,
     telegram::{FakeTelegram, SentMessage, TestUser},
 };
@@ -503,4 +504,126 @@ async fn a_turn_cut_off_by_the_grace_stays_pending_and_is_answered_after_the_res
         "I build bridges.",
         "answered once, not joined with a copy"
     );
+}
+
+/// The bot binary with voice notes transcribed by `aai`, crashing at `crash_at` if given.
+fn voice_bot(
+    dir: &std::path::Path,
+    telegram: &FakeTelegram,
+    anthropic: &FakeAnthropic,
+    aai: &FakeAssemblyAi,
+    crash_at: Option<&str>,
+) -> RunningBot {
+    let mut vars = vec![
+        ("TELEGRAM_BOT_TOKEN", telegram.token().to_owned()),
+        ("TELEGRAM_API_URL", telegram.api_url()),
+        ("ANTHROPIC_API_KEY", API_KEY.to_owned()),
+        ("ANTHROPIC_BASE_URL", anthropic.url.clone()),
+    ];
+    vars.extend(aai.vars());
+    if let Some(point) = crash_at {
+        vars.push((ai_interviewer::faults::CRASH_AT, point.to_owned()));
+    }
+    RunningBot(bot_command(dir, &vars).spawn().unwrap())
+}
+
+/// Kills the bot at `crash_at` while a voice note is being transcribed, restarts it, and
+/// checks the note is finished once: echoed, answered, saved as one voice turn. Returns the
+/// fakes, to check what reached them.
+async fn voice_note_survives_a_kill_at(
+    crash_at: &str,
+    user: u64,
+) -> (FakeTelegram, FakeAssemblyAi) {
+    let telegram = FakeTelegram::start().await;
+    let anthropic = FakeAnthropic::start().await;
+    let aai = FakeAssemblyAi::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ann = telegram.user(user, "Ann", Some("en"));
+    let first = voice_bot(dir.path(), &telegram, &anthropic, &aai, Some(crash_at));
+    onboard(&telegram, &ann).await;
+    let said = "Steel bridges, mostly.";
+    aai.script(&audio("voice-en.ogg"), Script::new(said, "en"));
+    telegram.register_file("crash-1", audio("voice-en.ogg"));
+    telegram.send_voice(&ann, "crash-1", 3, Some("audio/ogg"), Some(16_000));
+    let mut child = first;
+    let deadline = Instant::now() + WAIT;
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the bot did not reach {crash_at}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(!status.success(), "killed at {crash_at}");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.0.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    let secret = telegram.token().split_once(':').unwrap().1;
+    assert!(!stderr.contains(secret), "the token leaked:\n{stderr}");
+    assert_eq!(
+        telegram.sent(ann.chat_id()).len(),
+        2,
+        "no echo before the kill"
+    );
+    let record: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join(format!("chats/{user}.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        record["voice"]["file_id"], "crash-1",
+        "the note was saved first"
+    );
+
+    let _second = voice_bot(dir.path(), &telegram, &anthropic, &aai, None);
+    let echo = next_after(&telegram, &ann, 2).await;
+    assert_eq!(echo.plain(), format!("🎤 {said}\n\n🟢 Heard clearly (93%)"));
+    let reply = next_after(&telegram, &ann, 3).await;
+    assert!(
+        reply.plain().contains("Could you tell me more"),
+        "{}",
+        reply.plain()
+    );
+    // Once: the next message is the reply to the next answer.
+    telegram.send_text(&ann, "And some concrete.");
+    let next = next_after(&telegram, &ann, 4).await;
+    assert!(next.plain().contains("Could you tell me more"));
+    let session: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join(format!("{user}.json"))).unwrap())
+            .unwrap();
+    let answers: Vec<_> = session["transcript"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["role"] == "expert")
+        .collect();
+    assert_eq!(answers.len(), 2);
+    assert_eq!(answers[0]["text"], said);
+    assert_eq!(answers[0]["voice"].as_array().unwrap().len(), 1);
+    assert_eq!(answers[1]["text"], "And some concrete.");
+    (telegram, aai)
+}
+
+#[tokio::test]
+async fn a_bot_killed_while_a_voice_note_is_transcribed_finishes_the_job_after_the_restart() {
+    let (telegram, aai) = voice_note_survives_a_kill_at("voice-submitted", 605).await;
+    assert_eq!(telegram.downloads().len(), 1, "not downloaded again");
+    assert_eq!(aai.count(Call::Upload), 1, "not uploaded again");
+    assert_eq!(
+        aai.count(Call::Create),
+        1,
+        "the saved job was polled to its end"
+    );
+}
+
+#[tokio::test]
+async fn a_bot_killed_before_a_voice_note_is_downloaded_downloads_it_after_the_restart() {
+    let (telegram, aai) = voice_note_survives_a_kill_at("voice-accepted", 606).await;
+    assert_eq!(
+        telegram.downloads().len(),
+        1,
+        "downloaded after the restart only"
+    );
+    assert_eq!(aai.count(Call::Create), 1, "transcribed once");
 }

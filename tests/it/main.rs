@@ -16,3 +16,4 @@ mod startup;
 mod telegram;
 mod telemetry;
 mod voice;
+mod voice_chat;

@@ -750,7 +750,10 @@ async fn groups_get_one_explanation_and_nothing_else() {
         .collect();
     assert!(stored.is_empty(), "nothing stored for groups: {stored:?}");
     let sent_log = std::fs::read_to_string(bot.dir.path().join("inbox/sent.jsonl")).unwrap();
-    assert!(sent_log.is_empty(), "group notices are not logged: {sent_log}");
+    assert!(
+        sent_log.is_empty(),
+        "group notices are not logged: {sent_log}"
+    );
     assert!(bot.unhandled().is_empty());
 }
 
@@ -768,13 +771,14 @@ async fn other_kinds_of_message_get_a_note_on_what_the_bot_accepts() {
     bot.telegram
         .send_document(&ann, "doc-1", "cv.pdf", Some("application/pdf"));
     assert!(bot.next(&ann).await.plain().contains("only read text"));
+    // Recordings are answers now; without a speech recognition key they get a note.
     bot.telegram
         .send_voice(&ann, "voice-1", 12, Some("audio/ogg"), Some(20_000));
     assert!(
         bot.next(&ann)
             .await
             .plain()
-            .contains("Voice notes are not supported yet")
+            .contains("speech recognition isn't set up")
     );
     bot.telegram
         .send_document(&ann, "doc-2", "answer.mp3", Some("audio/mpeg"));
@@ -782,8 +786,9 @@ async fn other_kinds_of_message_get_a_note_on_what_the_bot_accepts() {
         bot.next(&ann)
             .await
             .plain()
-            .contains("Voice notes are not supported yet")
+            .contains("speech recognition isn't set up")
     );
+    assert!(bot.telegram.downloads().is_empty(), "nothing downloaded");
     assert!(
         bot.say(&ann, "/metrics")
             .await

@@ -39,6 +39,13 @@ impl ChatWorker {
                 };
                 self.notice(Msg::ChooseWithButtons, update).await
             }
+            ChatState::ConfirmingVoice { prompt, .. } => {
+                // Typed instead of a press: the text is the answer, the transcript goes.
+                self.set_aside(prompt);
+                self.save().await?;
+                self.flush(false).await?;
+                self.answer(text, update).await
+            }
             ChatState::ChoosingLanguage { .. }
             | ChatState::ChoosingStyle { .. }
             | ChatState::Briefing { .. } => self.notice(Msg::ChooseWithButtons, update).await,
@@ -47,6 +54,7 @@ impl ChatWorker {
 
     /// An answer: a turn now, or kept for when the rate limit allows.
     async fn answer(&mut self, text: String, update: u32) -> Step {
+        self.deps.metrics.answer(AnswerKind::Text);
         if self.wake.is_none() && self.turns.take().is_ok() {
             self.start_turn(Some((text, update)));
             return Ok(());
@@ -100,7 +108,6 @@ impl ChatWorker {
 
     /// Starts a turn: `text` (with its update) as a new answer, or the saved answer.
     fn start_turn(&mut self, text: Option<(String, u32)>) {
-        self.deps.metrics.answer(AnswerKind::Text);
         let (interrupt, interrupted) = tokio::sync::oneshot::channel::<()>();
         let engine = self.deps.engine.clone();
         let user = self.user;
@@ -175,6 +182,7 @@ impl ChatWorker {
                 self.save().await?;
                 self.flush(true).await
             }
+            Done::Voice { update, result } => self.voice_done(update, result).await,
         }
     }
 
@@ -249,14 +257,21 @@ impl ChatWorker {
     }
 
     /// Newer text arrived while the model was thinking: every text waiting is added to the
-    /// saved answer, and one turn answers them all.
-    async fn join_deferred_texts(&mut self) -> Step {
+    /// saved answer, and one turn answers them all. A voice note joins once transcribed:
+    /// texts after it wait for it, and the turn waits until it is in.
+    pub(super) async fn join_deferred_texts(&mut self) -> Step {
         let mut rest = std::collections::VecDeque::new();
+        let mut voice = false;
         while let Some(incoming) = self.deferred.pop_front() {
+            voice |= matches!(incoming.input, Input::Voice(_));
             let Input::Text(text) = &incoming.input else {
                 rest.push_back(incoming);
                 continue;
             };
+            if voice {
+                rest.push_back(incoming);
+                continue;
+            }
             self.waiting.push(incoming.update);
             let outcome = self
                 .deps
@@ -264,13 +279,18 @@ impl ChatWorker {
                 .hold(self.user, text, Some(u64::from(incoming.update)))
                 .await;
             match outcome {
-                Ok(Outcome::Held | Outcome::Duplicate) => {}
+                Ok(Outcome::Held) => self.deps.metrics.answer(AnswerKind::Text),
+                Ok(Outcome::Duplicate) => {}
                 other => {
                     Box::pin(self.outcome(other, Some(text.clone()), Some(incoming.update))).await?
                 }
             }
         }
         self.deferred = rest;
+        if voice {
+            // Taken next; its transcript joins the answer and starts the turn.
+            return Ok(());
+        }
         self.answer_pending().await
     }
 

@@ -1,10 +1,11 @@
 //! The chat worker: one task per active chat, the only place that changes the chat's state.
 //!
-//! It takes the chat's events in arrival order: what the user did (text, buttons, commands)
-//! and what became of the messages it sent. It runs the engine, writes the dialogue state and
-//! the outbox, and hands messages to the [`Sender`]. While the engine works (a turn, the first
-//! question, the wrap-up), it keeps listening: button presses are answered at once, text
-//! interrupts a turn so quick messages join into one answer, anything else waits its turn.
+//! It takes the chat's events in arrival order: what the user did (text, voice notes, buttons,
+//! commands) and what became of the messages it sent. It runs the engine and the voice
+//! pipeline, writes the dialogue state and the outbox, and hands messages to the [`Sender`].
+//! While work runs (a turn, the first question, the wrap-up, a transcription), it keeps
+//! listening: button presses are answered at once, text or a voice note interrupts a turn so
+//! quick messages join into one answer, anything else waits its turn.
 //!
 //! Durability, step by step: an update's effect is saved with its id (the chat record's
 //! `seen`, or the session's `last_input` for answers) before the next update is taken, and
@@ -18,6 +19,7 @@ mod commands;
 pub mod limits;
 mod presses;
 mod setup;
+mod voice;
 
 use std::{
     collections::{HashSet, VecDeque},
@@ -35,6 +37,7 @@ use super::{
     access::Access,
     command::Command,
     event::{Event, Incoming, Input},
+    files::Files,
     inbox::Inbox,
     outbox::{Body, Delivery, Key},
     profile::Profile,
@@ -51,6 +54,7 @@ use crate::{
     llm::PriceTable,
     metrics::{ErrorKind, Metrics},
     store::StoreError,
+    voice::{Transcriber, Transcript},
 };
 
 /// What every chat worker is built with.
@@ -80,6 +84,10 @@ pub struct Deps {
     pub prices: PriceTable,
     /// `ADMIN_USER_IDS`: who may read `/metrics`.
     pub admins: Vec<u64>,
+    /// The voice pipeline, shared by every chat.
+    pub voice: Arc<Transcriber>,
+    /// Downloads what users send.
+    pub files: Files,
 }
 
 /// Why handling an event failed: storage. The user is told to try again; the log gets this.
@@ -121,6 +129,11 @@ enum Done {
     Begun {
         result: Result<Begun, EngineError>,
         update: u32,
+    },
+    /// A voice note's transcription (the update that brought it).
+    Voice {
+        update: u32,
+        result: Result<Transcript, voice::VoiceFailure>,
     },
 }
 
@@ -324,16 +337,17 @@ impl ChatWorker {
                 self.take(incoming).await
             }
             Event::Delivered { key, delivery } => self.delivered(key, delivery).await,
+            Event::Voice(progress) => self.voice_progress(progress).await,
             Event::Wake => self.recover().await,
             Event::Stop => Ok(()),
         }
     }
 
-    /// An event arriving while the engine works: text interrupts a turn and joins the answer;
-    /// a press is answered now and acted on afterwards; anything else waits.
+    /// An event arriving while the engine works: text or a voice note interrupts a turn and
+    /// joins the answer; a press is answered now and acted on afterwards; anything else waits.
     fn arrived_while_busy(&mut self, mut incoming: Incoming) {
         match &mut incoming.input {
-            Input::Text(_) => {
+            Input::Text(_) | Input::Voice(_) => {
                 if let Some(interrupt) = self.op.as_mut().and_then(|op| op.interrupt.take()) {
                     let _ = interrupt.send(());
                 }
@@ -385,7 +399,7 @@ impl ChatWorker {
             Input::UnknownCommand => self.notice(Msg::UnknownCommand, incoming.update).await,
             Input::Text(text) => self.text(text, incoming.update).await,
             Input::Press(press) => self.press(press, incoming.update).await,
-            Input::Audio => self.notice(Msg::VoiceUnsupported, incoming.update).await,
+            Input::Voice(voice) => self.voice(voice, incoming.update).await,
             Input::Unsupported => self.notice(Msg::UnsupportedMessage, incoming.update).await,
         }
     }
@@ -419,17 +433,24 @@ impl ChatWorker {
         Ok(())
     }
 
-    /// Picks up work left undone: an ended interview's report, an unanswered answer,
-    /// undelivered messages.
+    /// Picks up work left undone: a voice note not yet transcribed, an ended interview's
+    /// report, an unanswered answer, undelivered messages.
     async fn recover(&mut self) -> Step {
         if self.op.is_some() {
+            return Ok(());
+        }
+        if let Some(job) = self.record.voice.clone() {
+            self.flush(true).await?;
+            self.start_voice(job);
             return Ok(());
         }
         if let Some(session) = self.deps.engine.session(self.user).await? {
             if session.finished_at.is_some() {
                 return self.close(&session).await;
             }
-            if session.pending().is_some() && self.wake.is_none() {
+            // A doubtful transcript waits for the user's word: what it would join waits too.
+            let confirming = matches!(self.record.dialogue, ChatState::ConfirmingVoice { .. });
+            if session.pending().is_some() && self.wake.is_none() && !confirming {
                 if self.record.dialogue == ChatState::Idle {
                     self.record.dialogue = ChatState::Interviewing;
                     self.save().await?;

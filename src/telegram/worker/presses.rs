@@ -45,6 +45,10 @@ impl ChatWorker {
                 Callback::Resume(id) | Callback::StartOver(id),
                 ChatState::ResumeOrRestart { session, .. },
             ) => on_prompt && id == *session,
+            (
+                Callback::VoiceUse(update) | Callback::VoiceRetry(update),
+                ChatState::ConfirmingVoice { transcript, .. },
+            ) => on_prompt && update == transcript.update,
             (Callback::ResetConfirm(_) | Callback::DeleteConfirm(_) | Callback::Cancel, _) => {
                 press.message.is_some()
             }
@@ -111,6 +115,18 @@ impl ChatWorker {
             ) if live(&prompt) && id == session => {
                 self.answer_press(&mut press, true);
                 self.start_over(message, update).await
+            }
+            (Callback::VoiceUse(note), ChatState::ConfirmingVoice { prompt, transcript })
+                if live(&prompt) && note == transcript.update =>
+            {
+                self.answer_press(&mut press, true);
+                self.use_transcript(transcript, message, update).await
+            }
+            (Callback::VoiceRetry(note), ChatState::ConfirmingVoice { prompt, transcript })
+                if live(&prompt) && note == transcript.update =>
+            {
+                self.answer_press(&mut press, true);
+                self.retry_voice(message, update).await
             }
             (Callback::ResetConfirm(id), _) if self.current_session().await? == Some(id) => {
                 self.answer_press(&mut press, true);

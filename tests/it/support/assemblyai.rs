@@ -245,6 +245,14 @@ impl FakeAssemblyAi {
         }
     }
 
+    /// The settings that point the bot at this fake, with its key.
+    pub fn vars(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("ASSEMBLYAI_BASE_URL", self.url.clone()),
+            ("ASSEMBLYAI_API_KEY", API_KEY.to_owned()),
+        ]
+    }
+
     /// What the transcript of exactly these bytes says.
     pub fn script(&self, bytes: &[u8], script: Script) {
         self.inner

@@ -7,7 +7,11 @@ use std::{
     time::Duration,
 };
 
-use ai_interviewer::{interview::ManualClock, telegram};
+use ai_interviewer::{
+    interview::ManualClock,
+    telegram,
+    voice::assemblyai::{PollPolicy, RetryPolicy},
+};
 
 use super::{
     EngineOptions, FakeAnthropic, build_engine, epoch, settings,
@@ -54,6 +58,21 @@ pub struct BotOptions {
     pub worker_idle: Option<Duration>,
 }
 
+/// AssemblyAI retried and polled within milliseconds (the fake answers at once).
+pub fn quick_assemblyai() -> (RetryPolicy, PollPolicy) {
+    let retry = RetryPolicy {
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(40),
+        ..RetryPolicy::new(3)
+    };
+    let poll = PollPolicy {
+        first: Duration::from_millis(5),
+        max_interval: Duration::from_millis(20),
+        deadline: Duration::from_secs(60),
+    };
+    (retry, poll)
+}
+
 /// Starts the bot and waits until it polls for updates.
 pub async fn spawn_bot(options: BotOptions) -> TestBot {
     // `TEST_LOG=debug cargo test ...` shows the bot's log lines.
@@ -85,6 +104,7 @@ pub async fn spawn_bot(options: BotOptions) -> TestBot {
     let options = telegram::Options {
         worker_idle: worker_idle.unwrap_or(telegram::WORKER_IDLE),
         observe: Some(Box::new(move |r| *observed.lock().unwrap() = Some(r))),
+        assemblyai_policies: Some(quick_assemblyai()),
     };
     let task = tokio::spawn(async move {
         telegram::run_with(&settings, engine, options)
