@@ -67,6 +67,19 @@ pub struct DoubtfulTranscript {
 }
 
 impl ChatState {
+    /// The state's name, for the log (the state itself may hold what the user wrote).
+    pub fn name(&self) -> &'static str {
+        match self {
+            ChatState::Idle => "idle",
+            ChatState::ChoosingLanguage { .. } => "choosing_language",
+            ChatState::ChoosingStyle { .. } => "choosing_style",
+            ChatState::Briefing { .. } => "briefing",
+            ChatState::Interviewing => "interviewing",
+            ChatState::ResumeOrRestart { .. } => "resume_or_restart",
+            ChatState::ConfirmingVoice { .. } => "confirming_voice",
+        }
+    }
+
     /// The message whose buttons the state waits on, once it is known.
     pub fn prompt(&self) -> Option<i32> {
         match self {

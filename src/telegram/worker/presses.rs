@@ -142,7 +142,7 @@ impl ChatWorker {
                 self.edit(message, text, None, update).await
             }
             (callback, state) => {
-                tracing::info!(user = %self.user, ?callback, ?state, "stale button");
+                tracing::info!(user = %self.user, ?callback, state = state.name(), "stale button");
                 self.stale(&mut press).await
             }
         }
