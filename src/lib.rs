@@ -11,7 +11,8 @@
 //! | [`telemetry`] | tracing set-up (`LOG_LEVEL`, `LOG_FORMAT`) |
 //! | [`i18n`] | languages and the fluent catalog behind typed message ids |
 //! | [`interview`] | stage plan, personalities, session model, turn engine, context window, offline bank, report |
-//! | [`llm`] | the Claude client, the request shape per model generation, the turn schema and its reading, offline fallback reasons, prices, retries |
+//! | [`llm`] | the Claude client, the request shape per model generation, the turn schema and its reading, offline fallback reasons, prices |
+//! | [`retry`] | backoff and `Retry-After` for the calls to Claude and AssemblyAI |
 //! | [`store`] | atomic JSON session files, archive, quarantine, retention |
 //! | [`metrics`] | counters and gauges for operators: `/metrics` text, Prometheus, health |
 //! | [`faults`] | crash points for the crash tests (debug builds only) |
@@ -26,6 +27,7 @@ pub mod i18n;
 pub mod interview;
 pub mod llm;
 pub mod metrics;
+pub mod retry;
 pub mod settings;
 pub mod store;
 pub mod telegram;

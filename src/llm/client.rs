@@ -16,14 +16,16 @@ use serde_json::{Value, json};
 use super::{
     fallback::Fallback,
     generation::{self, Effort, Purpose, RequestRules},
-    retry::{self, RetryPolicy},
     turn::{self, InvalidTurn, Turn},
     wire::{
         ChatMessage, ChatRole, ErrorBody, MessagesRequest, MessagesResponse, ModelInfo,
         OutputConfig, OutputFormat, ResponseBlock, TextBlock, Usage,
     },
 };
-use crate::settings::ClaudeSettings;
+use crate::{
+    retry::{self, RetryPolicy},
+    settings::ClaudeSettings,
+};
 
 /// The API version header value this client speaks.
 pub const API_VERSION: &str = "2023-06-01";

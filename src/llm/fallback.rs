@@ -43,7 +43,7 @@ impl Fallback {
 
     /// The reason an HTTP status from the API means, after any retries.
     pub fn from_status(status: u16) -> Fallback {
-        if super::retry::retryable_status(status) {
+        if crate::retry::retryable_status(status) {
             Fallback::UpstreamDown
         } else {
             Fallback::Configuration

@@ -1,13 +1,12 @@
 //! Claude over the Messages API: the client, the wire shapes, the turn contract, the request
-//! shape each model generation accepts, why a turn fell back to the offline bank, prices, and
-//! the retry policy.
+//! shape each model generation accepts, why a turn fell back to the offline bank, and prices.
+//! Retries follow [`crate::retry`].
 
 mod client;
 pub mod fallback;
 pub mod generation;
 mod model;
 pub mod pricing;
-pub mod retry;
 pub mod turn;
 pub mod wire;
 

@@ -8,13 +8,17 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use rand::Rng;
-use reqwest::{Method, StatusCode, Url, header::HeaderMap};
+use reqwest::{Method, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use crate::{i18n::Lang, settings::AssemblyAiSettings};
+pub use crate::retry::RetryPolicy;
+use crate::{
+    i18n::Lang,
+    retry::{self, LongWait},
+    settings::AssemblyAiSettings,
+};
 
 /// Why a call to AssemblyAI failed. The text is for logs only; users never see it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -79,45 +83,14 @@ impl AssemblyAiError {
     }
 }
 
-/// When to retry, and how long to wait first.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RetryPolicy {
-    /// Retries after the first attempt.
-    pub max_retries: u32,
-    /// The wait before the first retry.
-    pub base_delay: Duration,
-    /// The longest backoff wait.
-    pub max_delay: Duration,
-    /// The longest `Retry-After` honoured: longer ones are cut to this.
-    pub max_retry_after: Duration,
-}
-
-impl RetryPolicy {
-    /// The product's defaults: 1 s doubling to 16 s; `Retry-After` honoured up to 60 s.
-    pub fn new(max_retries: u32) -> Self {
-        RetryPolicy {
-            max_retries,
-            base_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(16),
-            max_retry_after: Duration::from_secs(60),
-        }
-    }
-
-    /// The wait before retry number `retry` (from 0), or `None` once the retries are spent.
-    /// The server's `Retry-After` (already capped) wins over the backoff.
-    pub fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Option<Duration> {
-        if retry >= self.max_retries {
-            return None;
-        }
-        if let Some(wait) = retry_after {
-            return Some(wait.min(self.max_retry_after));
-        }
-        let exp = self
-            .base_delay
-            .saturating_mul(1u32 << retry.min(16))
-            .min(self.max_delay);
-        // Up to a quarter less, so that clients failing together do not retry together.
-        Some(exp.mul_f64(rand::rng().random_range(0.75..=1.0)))
+/// The retry policy for AssemblyAI: 1 s doubling to 16 s; a `Retry-After` honoured up to
+/// 60 s, and a longer one shortened to that (a voice note is worth the wait).
+pub fn retry_policy(max_retries: u32) -> RetryPolicy {
+    RetryPolicy {
+        base_delay: Duration::from_secs(1),
+        max_delay: Duration::from_secs(16),
+        long_wait: LongWait::Shorten,
+        ..RetryPolicy::new(max_retries)
     }
 }
 
@@ -141,22 +114,6 @@ impl PollPolicy {
             deadline,
         }
     }
-}
-
-/// Reads `Retry-After` as whole or fractional seconds, cut to `cap`; any other form (an HTTP
-/// date, garbage) counts as absent. Never panics, whatever the header holds.
-pub fn parse_retry_after(headers: &HeaderMap, cap: Duration) -> Option<Duration> {
-    let raw = headers.get("retry-after")?.to_str().ok()?.trim();
-    if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) {
-        // All digits: too many for a u64 is simply "very long".
-        let secs = raw.parse::<u64>().unwrap_or(u64::MAX);
-        return Some(Duration::from_secs(secs).min(cap));
-    }
-    let secs = raw
-        .parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0)?;
-    Some(Duration::try_from_secs_f64(secs).map_or(cap, |d| d.min(cap)))
 }
 
 /// Where AssemblyAI stored an upload: a capability to the user's audio, never logged.
@@ -316,7 +273,7 @@ impl AssemblyAiClient {
             api_key,
             timeout: settings.timeout,
             speech_models: settings.speech_models.clone(),
-            retry: RetryPolicy::new(settings.max_retries),
+            retry: retry_policy(settings.max_retries),
             poll: PollPolicy::new(settings.transcript_timeout),
         }
     }
@@ -467,7 +424,7 @@ impl AssemblyAiClient {
     async fn attempt(&self, request: reqwest::RequestBuilder) -> Result<Bytes, Attempt> {
         let response = request.send().await.map_err(|e| self.transport(e))?;
         let status = response.status();
-        let retry_after = parse_retry_after(response.headers(), self.retry.max_retry_after);
+        let retry_after = retry::retry_after(response.headers());
         let body = response.bytes().await.map_err(|e| self.transport(e))?;
         if status.is_success() {
             return Ok(body);
@@ -592,48 +549,9 @@ fn encode_segment(raw: &str) -> String {
 mod tests {
     use super::*;
 
-    fn headers(value: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert("retry-after", value.parse().unwrap());
-        headers
-    }
-
-    #[test]
-    fn retry_after_is_read_in_seconds_and_capped_without_panicking() {
-        let cap = Duration::from_secs(60);
-        assert_eq!(
-            parse_retry_after(&headers("7"), cap),
-            Some(Duration::from_secs(7))
-        );
-        assert_eq!(
-            parse_retry_after(&headers("1.5"), cap),
-            Some(Duration::from_millis(1500))
-        );
-        for huge in [
-            "3600",
-            "18446744073709551615",
-            "99999999999999999999999999",
-            "1e300",
-            "1.8e19",
-        ] {
-            assert_eq!(parse_retry_after(&headers(huge), cap), Some(cap), "{huge}");
-        }
-        for junk in [
-            "-1",
-            "NaN",
-            "inf",
-            "soon",
-            "Wed, 21 Oct 2015 07:28:00 GMT",
-            "",
-        ] {
-            assert_eq!(parse_retry_after(&headers(junk), cap), None, "{junk}");
-        }
-        assert_eq!(parse_retry_after(&HeaderMap::new(), cap), None);
-    }
-
     #[test]
     fn backoff_doubles_up_to_its_cap_and_stops_after_the_last_retry() {
-        let policy = RetryPolicy::new(40);
+        let policy = retry_policy(40);
         for (retry, full) in [(0, 1), (1, 2), (2, 4), (3, 8), (4, 16), (30, 16), (39, 16)] {
             let d = policy.delay(retry, None).unwrap();
             let full = Duration::from_secs(full);

@@ -308,36 +308,35 @@ async fn a_kill_after_a_reply_is_saved_and_before_it_is_sent_delivers_it_once_af
     assert_eq!(telegram.sent(ann.chat_id()).len(), 4);
 }
 
-#[tokio::test]
-async fn a_kill_after_a_reply_is_delivered_and_before_its_update_is_marked_sends_nothing_twice() {
+/// Kills the bot at `point`, just after its reply to an answer reached Telegram, restarts
+/// it, and checks that nothing is sent or taken twice: the next message is the reply to the
+/// next answer, and every question reached the chat once.
+async fn a_reply_reaches_the_chat_once_despite_a_kill_at(point: &str, user: u64) {
     let telegram = FakeTelegram::start().await;
     let anthropic = FakeAnthropic::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let ann = telegram.user(604, "Ann", Some("en"));
+    let ann = telegram.user(user, "Ann", Some("en"));
     let setup = crashing_bot(dir.path(), &telegram, &anthropic, None);
     onboard(&telegram, &ann).await;
-    let session = dir.path().join("604.json");
+    let session = dir.path().join(format!("{user}.json"));
     crate::support::eventually("the first question is marked delivered", || {
         std::fs::read_to_string(&session).is_ok_and(|s| !s.contains("\"delivered\":false"))
     })
     .await;
     drop(setup);
-    let first = crashing_bot(dir.path(), &telegram, &anthropic, Some("reply-delivered"));
+    let first = crashing_bot(dir.path(), &telegram, &anthropic, Some(point));
     telegram.send_text(&ann, "I build bridges.");
     first.crashed().await;
     assert_eq!(telegram.sent(ann.chat_id()).len(), 3, "the reply went out");
 
     let _second = crashing_bot(dir.path(), &telegram, &anthropic, None);
-    // The answer's update comes back from the inbox; it has no second effect: the next
-    // message is the reply to the next answer.
     telegram.send_text(&ann, "Steel ones.");
     let next = next_after(&telegram, &ann, 3).await;
     assert!(next.plain().contains("Could you tell me more"));
-    let last: serde_json::Value =
+    let saved: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&session).unwrap()).unwrap();
-    let questions = last["transcript"]
-        .as_array()
-        .unwrap()
+    let transcript = saved["transcript"].as_array().unwrap();
+    let questions = transcript
         .iter()
         .filter(|e| e["role"] == "interviewer")
         .count();
@@ -346,11 +345,7 @@ async fn a_kill_after_a_reply_is_delivered_and_before_its_update_is_marked_sends
         questions + 1,
         "every question reached the chat once (plus the setup message)"
     );
-    let session: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("604.json")).unwrap()).unwrap();
-    let answers: Vec<_> = session["transcript"]
-        .as_array()
-        .unwrap()
+    let answers: Vec<_> = transcript
         .iter()
         .filter(|e| e["role"] == "expert")
         .map(|e| e["text"].as_str().unwrap().to_owned())
@@ -359,58 +354,14 @@ async fn a_kill_after_a_reply_is_delivered_and_before_its_update_is_marked_sends
 }
 
 #[tokio::test]
-async fn a_kill_right_after_telegram_accepts_a_reply_does_not_send_it_again() {
-    let telegram = FakeTelegram::start().await;
-    let anthropic = FakeAnthropic::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let ann = telegram.user(607, "Ann", Some("en"));
-    let setup = crashing_bot(dir.path(), &telegram, &anthropic, None);
-    onboard(&telegram, &ann).await;
-    let session = dir.path().join("607.json");
-    crate::support::eventually("the first question is marked delivered", || {
-        std::fs::read_to_string(&session).is_ok_and(|s| !s.contains("\"delivered\":false"))
-    })
-    .await;
-    drop(setup);
-    let first = crashing_bot(dir.path(), &telegram, &anthropic, Some("reply-accepted"));
-    telegram.send_text(&ann, "I build bridges.");
-    first.crashed().await;
-    assert_eq!(telegram.sent(ann.chat_id()).len(), 3, "the reply went out");
-    let saved = std::fs::read_to_string(&session).unwrap();
-    assert!(
-        saved.contains("\"delivered\":false"),
-        "killed before the session recorded the delivery"
-    );
+async fn a_kill_after_a_reply_is_delivered_and_before_its_update_is_marked_sends_nothing_twice() {
+    a_reply_reaches_the_chat_once_despite_a_kill_at("reply-delivered", 604).await;
+}
 
-    let _second = crashing_bot(dir.path(), &telegram, &anthropic, None);
-    // The log of sent messages knows the reply went out: it is not sent again, and the next
-    // message is the reply to the next answer.
-    telegram.send_text(&ann, "Steel ones.");
-    let next = next_after(&telegram, &ann, 3).await;
-    assert!(next.plain().contains("Could you tell me more"));
-    let last: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&session).unwrap()).unwrap();
-    let questions = last["transcript"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["role"] == "interviewer")
-        .count();
-    assert_eq!(
-        telegram.sent(ann.chat_id()).len(),
-        questions + 1,
-        "every question reached the chat once (plus the setup message)"
-    );
-    let session: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("607.json")).unwrap()).unwrap();
-    let answers: Vec<_> = session["transcript"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["role"] == "expert")
-        .map(|e| e["text"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(answers, vec!["I build bridges.", "Steel ones."]);
+#[tokio::test]
+async fn a_kill_right_after_telegram_accepts_a_reply_does_not_send_it_again() {
+    // Killed before the session recorded the delivery: only the log of sent messages knows.
+    a_reply_reaches_the_chat_once_despite_a_kill_at("reply-accepted", 607).await;
 }
 
 impl RunningBot {

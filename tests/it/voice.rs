@@ -110,10 +110,9 @@ fn eleven_minutes_of_silence_in_a_tiny_voice_note_are_counted_exactly_and_refuse
 
 fn quick_retries(max_retries: u32) -> RetryPolicy {
     RetryPolicy {
-        max_retries,
         base_delay: Duration::from_millis(10),
         max_delay: Duration::from_millis(40),
-        max_retry_after: Duration::from_secs(60),
+        ..ai_interviewer::voice::assemblyai::retry_policy(max_retries)
     }
 }
 

@@ -63,7 +63,7 @@ pub fn quick_assemblyai() -> (RetryPolicy, PollPolicy) {
     let retry = RetryPolicy {
         base_delay: Duration::from_millis(10),
         max_delay: Duration::from_millis(40),
-        ..RetryPolicy::new(3)
+        ..ai_interviewer::voice::assemblyai::retry_policy(3)
     };
     let poll = PollPolicy {
         first: Duration::from_millis(5),

@@ -14,7 +14,8 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 use ai_interviewer::{
     i18n::Catalog,
     interview::{Engine, EngineConfig, ManualClock, Prompts, QuestionBank},
-    llm::{ClaudeClient, Model, retry::RetryPolicy},
+    llm::{ClaudeClient, Model},
+    retry::RetryPolicy,
     settings::Settings,
     store::SessionStore,
 };

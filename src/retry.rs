@@ -1,10 +1,21 @@
-//! When to retry a failed API call, and how long to wait first.
+//! When to retry a failed call to an upstream API, and how long to wait first: exponential
+//! backoff with jitter, the server's `Retry-After` honoured. Shared by the Claude and
+//! AssemblyAI clients.
 
 use std::time::Duration;
 
 use rand::Rng;
 
-/// Exponential backoff with jitter, honouring the server's `retry-after`.
+/// What to do with a `Retry-After` longer than the policy's `max_retry_after`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LongWait {
+    /// Stop retrying: the caller falls back (an interview turn goes to the offline bank).
+    GiveUp,
+    /// Wait `max_retry_after` and try again (a voice note is worth the wait).
+    Shorten,
+}
+
+/// Exponential backoff with jitter, honouring the server's `Retry-After`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RetryPolicy {
     /// Retries after the first attempt.
@@ -13,29 +24,36 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// The longest backoff wait.
     pub max_delay: Duration,
-    /// A `retry-after` longer than this ends the retries instead of waiting.
+    /// The longest `Retry-After` waited for as asked.
     pub max_retry_after: Duration,
+    /// What a longer `Retry-After` does.
+    pub long_wait: LongWait,
 }
 
 impl RetryPolicy {
-    /// The product's defaults: 0.5 s doubling to 8 s; server waits up to 60 s are honoured.
+    /// 0.5 s doubling to 8 s; server waits up to 60 s honoured, longer ones end the retries.
     pub fn new(max_retries: u32) -> Self {
         RetryPolicy {
             max_retries,
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(8),
             max_retry_after: Duration::from_secs(60),
+            long_wait: LongWait::GiveUp,
         }
     }
 
     /// The wait before retry number `retry` (from 0), or `None` when it is not worth waiting.
-    /// The server's `retry-after` wins over the backoff.
+    /// The server's `Retry-After` wins over the backoff.
     pub fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Option<Duration> {
         if retry >= self.max_retries {
             return None;
         }
         if let Some(wait) = retry_after {
-            return (wait <= self.max_retry_after).then_some(wait);
+            return match self.long_wait {
+                _ if wait <= self.max_retry_after => Some(wait),
+                LongWait::GiveUp => None,
+                LongWait::Shorten => Some(self.max_retry_after),
+            };
         }
         let exp = self
             .base_delay
@@ -53,9 +71,9 @@ pub fn retryable_status(status: u16) -> bool {
     matches!(status, 408 | 409 | 429) || status >= 500
 }
 
-/// Reads the wait the server asked for from `retry-after-ms` or `retry-after` (seconds). A
-/// value too large for a `Duration` reads as the largest one (the policy then declines to
-/// wait that long); nothing a server sends can make this panic.
+/// Reads the wait the server asked for from `retry-after-ms` or `retry-after` (seconds, whole
+/// or fractional; an HTTP date or anything else counts as absent). A value too large for a
+/// `Duration` reads as the largest one; nothing a server sends can make this panic.
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let header = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<f64>().ok();
     let seconds = |s: f64| Duration::try_from_secs_f64(s).unwrap_or(Duration::MAX);
@@ -134,5 +152,23 @@ mod tests {
         }
         headers.insert("retry-after-ms", "1e300".parse().unwrap());
         assert_eq!(retry_after(&headers), Some(Duration::MAX));
+        headers.clear();
+        for junk in ["-1", "NaN", "inf", "soon", ""] {
+            headers.insert("retry-after", junk.parse().unwrap());
+            assert_eq!(retry_after(&headers), None, "{junk}");
+        }
+    }
+
+    #[test]
+    fn a_policy_that_shortens_long_waits_retries_after_its_cap() {
+        let policy = RetryPolicy {
+            long_wait: LongWait::Shorten,
+            ..RetryPolicy::new(3)
+        };
+        assert_eq!(
+            policy.delay(0, Some(Duration::MAX)),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(policy.delay(3, Some(Duration::MAX)), None);
     }
 }
