@@ -11,7 +11,10 @@ pub mod retry;
 pub mod turn;
 pub mod wire;
 
-pub use client::{API_VERSION, ClaudeClient, LlmError, MAX_BUDGET_TOKENS, TurnReply, TurnRequest};
+pub use client::{
+    API_VERSION, ClaudeClient, LlmError, MAX_BUDGET_TOKENS, TurnReply, TurnRequest, WriteRequest,
+    Written,
+};
 pub use fallback::{Fallback, FallbackCounts};
 pub use generation::{Effort, Generation, RequestRules};
 pub use model::{BoxFuture, Model};

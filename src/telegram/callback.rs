@@ -29,6 +29,10 @@ pub enum Callback {
     DeleteConfirm(u32),
     /// Dismiss a confirmation.
     Cancel,
+    /// Confirm the report of the interview with this session id.
+    ReportConfirm(u32),
+    /// Correct the report of the interview with this session id.
+    ReportCorrect(u32),
 }
 
 impl Callback {
@@ -43,6 +47,8 @@ impl Callback {
             Callback::ResetConfirm(session) => format!("reset:{session}"),
             Callback::DeleteConfirm(minute) => format!("delete:{minute}"),
             Callback::Cancel => "cancel".to_owned(),
+            Callback::ReportConfirm(session) => format!("ok:{session}"),
+            Callback::ReportCorrect(session) => format!("fix:{session}"),
         }
     }
 
@@ -64,6 +70,8 @@ impl Callback {
             ("reset", _) => Callback::ResetConfirm(number()?),
             ("delete", _) => Callback::DeleteConfirm(number()?),
             ("cancel", "") => Callback::Cancel,
+            ("ok", _) => Callback::ReportConfirm(number()?),
+            ("fix", _) => Callback::ReportCorrect(number()?),
             _ => return None,
         })
     }
@@ -105,6 +113,8 @@ mod tests {
             Callback::ResetConfirm(123_456),
             Callback::DeleteConfirm(29_000_000),
             Callback::Cancel,
+            Callback::ReportConfirm(u32::MAX),
+            Callback::ReportCorrect(0),
         ]
         .into_iter()
         .chain(Style::ALL.map(Callback::Style));
@@ -133,6 +143,8 @@ mod tests {
             "lang",
             "delete:1e3",
             "../../etc/passwd",
+            "ok:",
+            "fix:-3",
         ] {
             assert_eq!(Callback::decode(data), None, "{data:?}");
         }

@@ -71,6 +71,8 @@ pub struct Options {
     pub worker_idle: Duration,
     /// Called once the bot is wired, with its router (to count running workers).
     pub observe: Option<Box<dyn FnOnce(Arc<Router>) + Send>>,
+    /// Resolving it stops the bot as SIGTERM does (tests restart the bot in-process).
+    pub stop: Option<tokio::sync::oneshot::Receiver<()>>,
 }
 
 impl Default for Options {
@@ -78,6 +80,7 @@ impl Default for Options {
         Options {
             worker_idle: WORKER_IDLE,
             observe: None,
+            stop: None,
         }
     }
 }
@@ -196,6 +199,15 @@ pub async fn run_with(
         .enable_ctrlc_handler()
         .build();
     stop_on_sigterm(dispatcher.shutdown_token());
+    if let Some(stop) = options.stop {
+        let token = dispatcher.shutdown_token();
+        tokio::spawn(async move {
+            if stop.await.is_ok() {
+                tracing::info!("stop requested");
+                let _ = token.shutdown();
+            }
+        });
+    }
     dispatcher
         .dispatch_with_listener(
             listener,

@@ -31,9 +31,31 @@ pub struct ChatRecord {
     /// The user blocked the bot: what is waiting is sent when they write again.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub blocked: bool,
-    /// The interview whose ending (notice and report) is already in the outbox.
+    /// The ended interview whose closing notice is in the outbox; the interview is archived
+    /// once its report is settled and everything is delivered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed: Option<u32>,
+    /// What of the `closed` interview's report has been queued.
+    #[serde(default, skip_serializing_if = "ReportSent::is_empty")]
+    pub report: ReportSent,
+}
+
+/// What of an ended interview's report has been put in the outbox.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportSent {
+    /// The latest version queued (0: none yet; 2: the revised one).
+    #[serde(default)]
+    pub version: u32,
+    /// The version whose "it will follow" notice was queued (Claude was unavailable).
+    #[serde(default)]
+    pub delay_told: u32,
+}
+
+impl ReportSent {
+    /// Nothing queued yet.
+    pub fn is_empty(&self) -> bool {
+        *self == ReportSent::default()
+    }
 }
 
 /// What an older version stored: the dialogue state alone.
@@ -69,6 +91,7 @@ impl ChatRecord {
             && self.outbox.is_empty()
             && !self.blocked
             && self.closed.is_none()
+            && self.report.is_empty()
     }
 
     /// Loads the record of `user` (an empty one if there is none).
