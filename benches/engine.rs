@@ -21,7 +21,10 @@ use ai_interviewer::{
     interview::{
         Engine, EngineConfig, ManualClock, Outcome, Prompts, QuestionBank, Session, Style, UserId,
     },
-    llm::{BoxFuture, LlmError, Model, Turn, TurnReply, TurnRequest, wire::Usage},
+    llm::{
+        BoxFuture, LlmError, Model, Turn, TurnReply, TurnRequest, WriteRequest, Written,
+        wire::Usage,
+    },
     store::{Loaded, SessionStore, decode_session},
 };
 use serde_json::json;
@@ -57,13 +60,13 @@ impl Model for InstantModel {
         })
     }
 
-    fn write<'a>(
-        &'a self,
-        _: &'a str,
-        _: &'a str,
-        _: u32,
-    ) -> BoxFuture<'a, Result<(String, Usage), LlmError>> {
-        Box::pin(async { Ok(("summary".to_owned(), Usage::default())) })
+    fn write<'a>(&'a self, _: &'a WriteRequest<'a>) -> BoxFuture<'a, Result<Written, LlmError>> {
+        Box::pin(async {
+            Err(LlmError::Unusable {
+                reason: "the benchmark's model writes no summaries".into(),
+                usage: Usage::default(),
+            })
+        })
     }
 }
 

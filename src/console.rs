@@ -2,12 +2,20 @@
 //!
 //! Commands: `/status`, `/reset`, `/complete`, `/help`, `/quit`. The console is user 0, so its
 //! session file is `SESSIONS_DIR/0.json` and never collides with a Telegram user.
+//!
+//! As in the bot, the summaries of the stages that end are written after the reply that opens
+//! the next one, and at the end the report is printed and saved, then the expert confirms it
+//! or types a correction, which produces the one revised report. A report that waits for
+//! Claude is picked up the next time the console starts.
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::{
     i18n::{Lang, Msg},
-    interview::{Engine, EngineError, Outcome, Rejection, Reply, Style, UserId, status},
+    interview::{
+        Ending, Engine, EngineError, Outcome, Rejection, Reply, ReportOutcome, ReportReady, Style,
+        UserId, status,
+    },
     store::Loaded,
 };
 
@@ -117,15 +125,9 @@ impl<'a, R: AsyncBufRead + Unpin, W: AsyncWrite + Unpin> Console<'a, R, W> {
             }
             Loaded::Session(session) => {
                 self.lang = session.language;
-                if let Some(path) = session
-                    .report_path
-                    .as_ref()
-                    .filter(|_| session.finished_at.is_some())
-                {
-                    // The interview ended but the process stopped before it was archived.
-                    let report = tokio::fs::read_to_string(path).await.unwrap_or_default();
-                    self.show_report(&report, path).await?;
-                    return Ok(Flow::Stop);
+                if session.finished_at.is_some() {
+                    // The interview ended: its report was pending, or not checked yet.
+                    return self.ending().await;
                 }
                 if session.pending().is_some() {
                     let outcome = engine
@@ -211,15 +213,20 @@ impl<'a, R: AsyncBufRead + Unpin, W: AsyncWrite + Unpin> Console<'a, R, W> {
     /// out to be idle so that it is not lost.
     async fn show(&mut self, outcome: Outcome, answer: Option<&str>) -> Result<Flow, ConsoleError> {
         match outcome {
-            Outcome::Reply(reply) => self.print_reply(&reply).await?,
+            Outcome::Reply(reply) => {
+                self.print_reply(&reply).await?;
+                if reply.stage_changed && !reply.offline {
+                    // Written while the expert reads the question.
+                    self.engine.summarize_stages(CONSOLE_USER).await?;
+                }
+            }
             Outcome::Finished(finished) => {
                 if let Some(closing) = &finished.closing {
                     self.print_question(&closing.text).await?;
                 }
                 self.lang = finished.language;
-                self.show_report(&finished.report, &finished.report_path)
-                    .await?;
-                return Ok(Flow::Stop);
+                self.say(&Msg::InterviewComplete).await?;
+                return self.ending().await;
             }
             Outcome::Rejected(Rejection::Empty) => self.say(&Msg::AnswerEmpty).await?,
             Outcome::Rejected(Rejection::TooLong { length, limit }) => {
@@ -257,18 +264,99 @@ impl<'a, R: AsyncBufRead + Unpin, W: AsyncWrite + Unpin> Console<'a, R, W> {
         Ok(Flow::Continue)
     }
 
-    /// Prints the end of the interview and its report, then archives the interview.
-    async fn show_report(
-        &mut self,
-        report: &str,
-        path: &std::path::Path,
-    ) -> Result<(), ConsoleError> {
-        self.say(&Msg::InterviewComplete).await?;
-        self.line(report).await?;
-        let path = path.display().to_string();
-        self.say(&Msg::ConsoleReportSaved { path }).await?;
-        self.engine.retire_finished(CONSOLE_USER).await?;
-        Ok(())
+    /// The end of an ended interview, wherever it stands: writes the report (or the revision)
+    /// if it is due, prints it, asks the expert to confirm or correct it, and archives the
+    /// interview once that is settled. Stops the console in every case.
+    async fn ending(&mut self) -> Result<Flow, ConsoleError> {
+        let engine = self.engine;
+        loop {
+            let Some(session) = engine.session(CONSOLE_USER).await? else {
+                return Ok(Flow::Stop);
+            };
+            match session.ending() {
+                Ending::Running => return Ok(Flow::Continue),
+                Ending::Done => {
+                    engine.retire_finished(CONSOLE_USER).await?;
+                    return Ok(Flow::Stop);
+                }
+                Ending::Review => {
+                    if let Some(ready) = engine.report_of(&session).await {
+                        self.print_report(&ready).await?;
+                    }
+                    if !self.review().await? {
+                        return Ok(Flow::Stop);
+                    }
+                }
+                Ending::ReportDue | Ending::RevisionDue => {
+                    match engine.write_report(CONSOLE_USER).await? {
+                        ReportOutcome::Ready(ready) if ready.review => {
+                            self.print_report(&ready).await?;
+                            if !self.review().await? {
+                                return Ok(Flow::Stop);
+                            }
+                        }
+                        ReportOutcome::Ready(ready) => self.print_report(&ready).await?,
+                        ReportOutcome::Pending { .. } => {
+                            self.say(&Msg::ConsoleReportDelayed).await?;
+                            return Ok(Flow::Stop);
+                        }
+                        ReportOutcome::Rejected(_) | ReportOutcome::Nothing => {
+                            return Ok(Flow::Stop);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Asks the expert to confirm the report or type a correction. Returns whether they
+    /// answered (the input may end first: the report then waits for the next start).
+    async fn review(&mut self) -> Result<bool, ConsoleError> {
+        loop {
+            self.say(&Msg::ConsoleReviewPrompt).await?;
+            let Some(line) = self.read_line().await? else {
+                return Ok(false);
+            };
+            let line = line.trim();
+            match line.to_lowercase().as_str() {
+                "" => continue,
+                // "н" is the y key on a Russian keyboard layout.
+                "y" | "yes" | "ok" | "д" | "да" | "н" => {
+                    self.engine.confirm_report(CONSOLE_USER).await?;
+                    self.say(&Msg::ReportConfirmed).await?;
+                    return Ok(true);
+                }
+                _ => {
+                    let outcome = self.engine.correct_report(CONSOLE_USER, line, None).await?;
+                    match outcome {
+                        ReportOutcome::Rejected(Rejection::TooLong { length, limit }) => {
+                            self.say(&Msg::AnswerTooLong { length, limit }).await?;
+                        }
+                        ReportOutcome::Pending { .. } => {
+                            self.say(&Msg::ReportRevisionDelayed).await?;
+                            self.say(&Msg::ConsoleReportDelayed).await?;
+                            return Ok(false);
+                        }
+                        ReportOutcome::Ready(ready) => {
+                            self.print_report(&ready).await?;
+                            return Ok(true);
+                        }
+                        ReportOutcome::Rejected(Rejection::Empty) | ReportOutcome::Nothing => {
+                            return Ok(true);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Prints a version of the report, its one-screen summary and where it is saved.
+    async fn print_report(&mut self, ready: &ReportReady) -> Result<(), ConsoleError> {
+        self.lang = ready.language;
+        self.line(&ready.markdown).await?;
+        self.line(&ready.screen).await?;
+        let path = ready.path.display().to_string();
+        self.say(&Msg::ConsoleReportSaved { path }).await
     }
 
     async fn print_reply(&mut self, reply: &Reply) -> Result<(), ConsoleError> {

@@ -269,6 +269,47 @@ messages! {
     ReportInsights => "report-insights",
     /// The report's heading for the expert's own words in a stage.
     ReportInWords => "report-in-words",
+    /// The offline report's heading for what a stage's summary found.
+    ReportFindings => "report-findings",
+    /// The heading of a report section (`profile`, `essence`, `task_diagram`...).
+    ReportSection { section: String } => "report-section",
+    /// A column of the report's table of cues (`situation`, `cues`, `strategy`,
+    /// `typical_error`, `source`).
+    ReportColumn { column: String } => "report-column",
+    /// A report section with nothing to rest on.
+    ReportTooLittle => "report-too-little",
+    /// The mark of a hard step in the task diagram.
+    ReportHard => "report-hard",
+    /// A reference to the expert's correction.
+    ReportFromCorrection => "report-from-correction",
+    /// How to read the report's references.
+    ReportReferences => "report-references",
+    /// The note on a report revised after the expert's correction.
+    ReportRevisedNote { date: String } => "report-revised-note",
+    /// The heading of the expert's correction at the end of the report.
+    ReportCorrection => "report-correction",
+    /// The note on a correction that could not be worked into the report.
+    ReportCorrectionUnapplied => "report-correction-unapplied",
+    /// The note on a report made without Claude.
+    ReportOfflineNote => "report-offline-note",
+    /// The one-screen message: the report is ready.
+    ReportReady => "report-ready",
+    /// The one-screen message: the report is ready, made without Claude.
+    ReportReadyOffline => "report-ready-offline",
+    /// The one-screen message: sections with too little material.
+    ReportThin { sections: String } => "report-thin",
+    /// The one-screen message: please confirm or correct.
+    ReportCheck => "report-check",
+    /// The revised report is here.
+    ReportRevised => "report-revised",
+    /// The correction could not be worked in and is attached.
+    ReportCorrectionKept => "report-correction-kept",
+    /// The expert confirmed the report.
+    ReportConfirmed => "report-confirmed",
+    /// Claude is unavailable: the report will follow.
+    ReportDelayed => "report-delayed",
+    /// Claude is unavailable: the revised report will follow.
+    ReportRevisionDelayed => "report-revision-delayed",
     /// The transcript export's title.
     TranscriptTitle => "transcript-title",
     /// The label of the interviewer in transcripts.
@@ -329,6 +370,18 @@ messages! {
     ExportTranscript => "export-transcript",
     /// Telegram: the caption of the report document.
     ReportCaption => "report-caption",
+    /// Telegram: the caption of the revised report document.
+    ReportRevisedCaption => "report-revised-caption",
+    /// Telegram: the button confirming the report.
+    ButtonReportConfirm => "button-report-confirm",
+    /// Telegram: the button asking to correct the report.
+    ButtonReportCorrect => "button-report-correct",
+    /// Telegram: what should be corrected?
+    ReportCorrectAsk => "report-correct-ask",
+    /// Telegram: a voice note sent as a report correction.
+    ReportCorrectTyped => "report-correct-typed",
+    /// Telegram: the report of the last interview is still on its way.
+    ReportOnItsWay => "report-on-its-way",
     /// Telegram: an unknown command.
     UnknownCommand => "unknown-command",
     /// Telegram: /help.
@@ -404,6 +457,10 @@ messages! {
     ConsoleReset => "console-reset",
     /// Console: where the report was saved.
     ConsoleReportSaved { path: String } => "console-report-saved",
+    /// Console: confirm the report, or type a correction.
+    ConsoleReviewPrompt => "console-review-prompt",
+    /// Console: the report waits for Claude; run the console again later.
+    ConsoleReportDelayed => "console-report-delayed",
     /// Console: goodbye on /quit.
     ConsoleBye => "console-bye",
     /// /metrics: the heading with the version and uptime.

@@ -33,8 +33,14 @@ reset-confirm = Archive this interview and start a new one? Nothing is deleted: 
 reset-done = The interview is archived. Let's set up a new one.
 delete-confirm = This erases everything stored about you: the interview in progress, archived and finished interviews, reports and settings. It cannot be undone. Delete everything?
 delete-done = Done: everything stored about you has been erased. Send /start if you ever want to begin again.
-export-transcript = Your interview so far, as Markdown and as JSON.
+export-transcript = Your interview, as Markdown and as JSON (with the knowledge report once it is written).
 report-caption = Your knowledge report
+report-revised-caption = Your knowledge report, revised
+button-report-confirm = ✅ Confirm
+button-report-correct = ✏️ Correct
+report-correct-ask = What should be corrected? Write it in one message, for example: “the second step is wrong: we do X first”. I'll revise the report once.
+report-correct-typed = Please type the correction as a message: the report is revised from what you write.
+report-on-its-way = Your report of the last interview is still being written and will arrive here. You can start a new interview once it has.
 unknown-command = I don't know that command. /help lists what I can do.
 help =
     I conduct a structured interview about your expertise and write it up as a knowledge report.
@@ -44,7 +50,7 @@ help =
     /complete: finish early and go to the wrap-up
     /reset: archive this interview and start a new one
     /language: switch between English and Russian
-    /export: the transcript so far, as Markdown and JSON
+    /export: the transcript as Markdown and JSON, with the report after the end
     /delete: erase everything stored about you
     /help: this message
 
@@ -86,7 +92,7 @@ cmd-status = Progress and time against the plan
 cmd-complete = Finish early: go to the wrap-up
 cmd-reset = Archive this interview and start anew
 cmd-language = Switch language
-cmd-export = Transcript so far (Markdown, JSON)
+cmd-export = Transcript and report (Markdown, JSON)
 cmd-delete = Erase everything stored about me
 cmd-help = What I can do
 

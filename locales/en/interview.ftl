@@ -33,7 +33,7 @@ answer-empty = Your message looks empty. Please type your answer: even a few wor
 answer-too-long = That message is { $length } characters long; the limit is { $limit }. Please send it in shorter parts.
 session-quarantined = Your previous session file could not be read, so it was set aside safely and a new interview begins.
 internal-error = Something went wrong on our side. Your answers so far are saved; please try again in a moment.
-interview-complete = That's the end of the interview. Thank you for sharing your expertise! Here is your knowledge report.
+interview-complete = That's the end of the interview. Thank you for sharing your expertise! Your knowledge report is being written and will follow shortly.
 idle-prompt = Welcome back! Your interview paused { $minutes } minutes ago at the stage “{ $stage }”. Would you like to resume where you left off, or start over?
 resumed = Let's continue with the stage “{ $stage }”. Here is where we stopped:
 no-interview = There is no interview in progress.
@@ -48,6 +48,42 @@ report-meta = Interview of { $date }: { $minutes } minutes, { $answers } answers
 report-summary = Summary
 report-insights = Key insights
 report-in-words = In the expert's words
+report-findings = Findings
+report-section = { $section ->
+    [profile] The expert's profile
+    [essence] The essence of the role
+    [task_diagram] The task diagram
+    [expertise_map] Expertise map: what to learn, in what order
+    [incidents] Cues, strategies and typical errors
+    [failure_modes] Failure modes and how to prevent them
+    [mastery] Mastery
+    [growth_path] Growth path
+   *[quotes] Memorable quotes
+}
+report-column = { $column ->
+    [situation] Situation
+    [cues] Cues
+    [strategy] Strategy
+    [typical_error] Typical error
+   *[source] Source
+}
+report-too-little = Too little material: the interview did not cover this, so nothing is written here.
+report-hard = hard
+report-from-correction = the expert's correction
+report-references = In brackets after each finding: the stage and the time (UTC) of the answer it rests on, with the expert's own words where they fit.
+report-revised-note = Revised after the expert's correction of { $date }.
+report-correction = The expert's correction
+report-correction-unapplied = The report could not be revised automatically, so the correction is attached as written.
+report-offline-note = This report was put together without the language model, which was unavailable: it is the interview organised by stage, with the findings and insights noted along the way and the expert's own words.
+report-ready = 📄 Your knowledge report is ready.
+report-ready-offline = 📄 Your knowledge report is ready. The language model that writes it was unavailable, so it is the interview organised by stage, with the insights noted along the way.
+report-thin = Too little material for: { $sections }.
+report-check = Please read it and check that it says what you meant. Confirm it, or tell me what to correct: I'll revise it once.
+report-revised = 📄 Here is the revised report, with your correction worked in. This version is the one kept.
+report-correction-kept = 📄 The report could not be reworked automatically, so your correction is attached to it as you wrote it. This version is the one kept.
+report-confirmed = ✅ Thank you for checking it! The report is confirmed and saved.
+report-delayed = The language model that writes the report is unavailable right now. Your interview is saved, and the report will follow as soon as it can be written, within a day at the latest.
+report-revision-delayed = Your correction is saved. The language model is unavailable right now, so the revised report will follow as soon as it can be written, within a day at the latest.
 transcript-title = Interview transcript
 speaker-interviewer = Interviewer
 speaker-expert = Expert
@@ -57,4 +93,6 @@ console-help = Type your answers and press Enter. Commands: /status, /reset, /co
 console-resume-choice = Type r to resume, or s to start over:
 console-reset = The previous interview was archived. A new one begins.
 console-report-saved = The report is saved in { $path }
+console-review-prompt = Type y to confirm the report, or type what should be corrected (one line):
+console-report-delayed = The report will be written as soon as the language model is available again: run the same command later to get it (after a day it is made without the model).
 console-bye = Your interview is saved. Run the same command to continue. Goodbye!

@@ -102,8 +102,17 @@ const INSIGHT_CHARS: usize = 300;
 const QUESTION_CHARS: usize = 180;
 const ANSWER_CHARS: usize = 240;
 
-/// The summary standing for the folded part of the transcript: stages covered, insights so
-/// far, the questions already asked and the gist of the expert's answers.
+/// Caps on each finished stage's findings in the summary.
+const FINDINGS_PER_STAGE: usize = 5;
+const FINDING_CHARS: usize = 180;
+
+/// The summary standing for the folded part of the transcript: stages covered, what the
+/// finished stages found (their summaries), the insights of the others, the questions already
+/// asked and the gist of the expert's answers.
+///
+/// It is rebuilt when the window slides, and when a stage whose messages are already folded
+/// gets its summary; between those moments it stays byte-identical, so the cached prefix
+/// holds.
 pub fn summarize(session: &Session) -> String {
     let folded = &session.transcript[..session.context.folded];
     let mut out = String::from(
@@ -114,9 +123,19 @@ pub fn summarize(session: &Session) -> String {
     for stage in Stage::ALL.into_iter().take(session.stage.index() + 1) {
         let _ = write!(out, " {stage} {};", session.record(stage).completeness);
     }
+    if !session.summaries.is_empty() {
+        out.push_str("\n\nWhat the finished stages found:\n");
+        out.push_str(&super::knowledge::digest(
+            session,
+            FINDINGS_PER_STAGE,
+            FINDING_CHARS,
+        ));
+    }
+    // A summarised stage's findings stand for its insights.
     let insights: Vec<(Stage, &String)> = session
         .stages
         .iter()
+        .filter(|(stage, _)| !session.summaries.contains_key(stage))
         .flat_map(|(stage, record)| record.insights.iter().map(move |i| (*stage, i)))
         .collect();
     if !insights.is_empty() {
@@ -380,10 +399,53 @@ mod tests {
     }
 
     #[test]
+    fn the_folded_summary_carries_what_the_finished_stages_found() {
+        let mut s = interview(60);
+        s.record_mut(Stage::Greeting)
+            .insights
+            .push("raw greeting insight".into());
+        s.summaries.insert(
+            Stage::Greeting,
+            super::super::knowledge::StageSummary {
+                summary: "Ann is a welder of twelve years.".into(),
+                elements: vec![],
+                decisions: vec![],
+                written_at: now(),
+            },
+        );
+        fold(&mut s, &ContextLimits::new(100));
+        let text = &s.context.summary;
+        assert!(text.contains("[greeting] Ann is a welder"), "{text}");
+        assert!(!text.contains("raw greeting insight"), "{text}");
+    }
+
+    #[test]
     fn the_summary_stays_compact_however_long_the_interview() {
         let mut s = interview(400);
         for stage in Stage::ALL {
             s.record_mut(stage).insights = vec!["an insight ".repeat(50); 30];
+        }
+        let element = super::super::knowledge::Element {
+            kind: super::super::knowledge::ElementKind::Cue,
+            text: "a finding ".repeat(60),
+            detail: "why ".repeat(40),
+            order: 0,
+            hard: false,
+            evidence: super::super::knowledge::Evidence {
+                entry: 1,
+                quote: None,
+            },
+        };
+        for stage in &Stage::ALL[..7] {
+            s.summaries.insert(
+                *stage,
+                super::super::knowledge::StageSummary {
+                    summary: "what it found ".repeat(80),
+                    elements: vec![element.clone(); 40],
+                    decisions: vec![],
+                    written_at: now(),
+                },
+            );
         }
         s.context.folded = 780;
         assert!(summarize(&s).len() < 30_000, "{}", summarize(&s).len());

@@ -1,7 +1,16 @@
 //! The turn engine: takes an expert's answer, saves it, asks Claude (or the offline bank) for
 //! the next question, applies the stage rules, saves again, and hands the reply back.
 //!
+//! When a stage ends, its summary is written by [`Engine::summarize_stages`] (`summaries`);
+//! when the interview ends, its report by [`Engine::write_report`], then checked by the
+//! expert ([`Engine::confirm_report`], [`Engine::correct_report`]) (`ending`).
+//!
 //! The engine knows nothing of Telegram: the bot and the console drive it alike.
+
+mod ending;
+mod summaries;
+
+pub use ending::{REPORT_GIVE_UP, report_retry_delay};
 
 use std::{
     future::Future,
@@ -12,11 +21,10 @@ use std::{
 use chrono::{DateTime, Utc};
 
 use super::{
-    QuestionBank, Session, Stage, Style, UserId, VoiceClip,
+    Ending, QuestionBank, Session, Stage, Style, UserId, VoiceClip,
     clock::Clock,
     context::{self, ContextLimits, Directive},
     outcome::{Begun, Finished, Outcome, Rejection, Reply},
-    report,
     stage::Transition,
 };
 use crate::{
@@ -196,8 +204,7 @@ impl Engine {
                 false
             }
             Loaded::Session(old) => {
-                self.store.retire(&old, Folder::Archive, &[]).await?;
-                self.metrics.interview_abandoned();
+                self.set_aside(*old).await?;
                 false
             }
             Loaded::Quarantined { .. } => true,
@@ -448,17 +455,38 @@ impl Engine {
         }
     }
 
-    /// Moves an ended interview (its report written, its closing words delivered) from the
-    /// active files to `completed/`. Returns whether there was one.
+    /// Moves an ended interview whose report is settled (confirmed, or revised after the
+    /// expert's correction) from the active files to `completed/`, beside its report. The front
+    /// end calls it once everything is delivered. Returns whether there was one.
     pub async fn retire_finished(&self, user: UserId) -> Result<bool, EngineError> {
         match self.store.load(user).await? {
-            Loaded::Session(session) if session.finished_at.is_some() => {
+            Loaded::Session(session) if session.ending() == Ending::Done => {
                 self.store.retire(&session, Folder::Completed, &[]).await?;
                 tracing::info!(%user, session = session.id, "completed interview archived");
                 Ok(true)
             }
             _ => Ok(false),
         }
+    }
+
+    /// Moves the user's interview out of the active files before a new one: an interview in
+    /// progress to `archive/`, an ended one to `completed/` beside its report (made without
+    /// Claude if it was still due).
+    async fn set_aside(&self, old: Session) -> Result<(), EngineError> {
+        if old.finished_at.is_none() {
+            self.store.retire(&old, Folder::Archive, &[]).await?;
+            return Ok(());
+        }
+        let old = if old.ending() == Ending::ReportDue {
+            let mut old = old;
+            self.publish(&mut old).await?;
+            old
+        } else {
+            old
+        };
+        self.store.retire(&old, Folder::Completed, &[]).await?;
+        tracing::info!(user = %old.user, session = old.id, "ended interview archived before a new one");
+        Ok(())
     }
 
     /// Switches the language of the interview in progress. Returns whether there was one.
@@ -473,15 +501,14 @@ impl Engine {
         Ok(true)
     }
 
-    /// Archives the interview in progress (nothing is deleted). Returns whether there was one.
+    /// Archives the interview in progress (nothing is deleted; an ended one goes to
+    /// `completed/`). Returns whether there was one.
     pub async fn reset(&self, user: UserId) -> Result<bool, EngineError> {
         match self.store.load(user).await? {
             Loaded::Session(session) => {
-                self.store.retire(&session, Folder::Archive, &[]).await?;
-                if session.finished_at.is_none() {
-                    self.metrics.interview_abandoned();
-                }
-                tracing::info!(%user, session = session.id, "interview archived by reset");
+                let id = session.id;
+                self.set_aside(*session).await?;
+                tracing::info!(%user, session = id, "interview archived by reset");
                 Ok(true)
             }
             _ => Ok(false),
@@ -673,9 +700,28 @@ impl Engine {
         }
     }
 
-    /// Ends the interview: writes the report into `completed/` and marks the session ended.
-    /// The session file stays until the front end has delivered the closing words and the
-    /// report and calls [`Engine::retire_finished`], so a crash in between loses neither.
+    /// Counts what one writing request (a stage summary, the report) cost: into the session's
+    /// usage, the operator's metrics, and, once the interview has ended, its completed cost.
+    fn spent(
+        &self,
+        session: &mut Session,
+        usage: crate::llm::wire::Usage,
+        outcome: CallOutcome,
+        started: Instant,
+    ) {
+        session.usage.add_tokens(usage);
+        self.metrics
+            .claude_call(&self.config.model, outcome, started.elapsed(), usage);
+        if session.finished_at.is_some() {
+            self.metrics
+                .completed_interview_spent(&self.config.model, usage);
+        }
+    }
+
+    /// Ends the interview: marks the session ended and saves it. The report is written next
+    /// ([`Engine::write_report`]), so the closing words reach the expert without waiting for
+    /// it; the session file stays until the report is settled and delivered and the front end
+    /// calls [`Engine::retire_finished`], so a crash in between loses nothing.
     async fn finish(
         &self,
         mut session: Session,
@@ -685,67 +731,17 @@ impl Engine {
         session.touch(now);
         session.finished_at = Some(now);
         session.record_mut(Stage::WrapUp).completeness = 100;
-        let summary = self.write_summary(&mut session).await;
-        let report = report::compose(&session, &self.catalog, summary.as_deref());
-        let report_path = self.store.retired_path(&session, Folder::Completed, "md");
-        self.store.write_report(&report_path, &report).await?;
-        session.report_path = Some(report_path.clone());
         self.store.save(&session).await?;
         let usage = session.usage;
-        let cost = self.config.price.map(|price| price.cost(&usage.tokens()));
         self.metrics
             .interview_completed(&self.config.model, usage.tokens());
         tracing::info!(user = %session.user, session = session.id, answers = session.answers(),
             minutes = session.active_time().as_secs() / 60, online_turns = usage.online_turns,
-            offline_turns = usage.offline_turns, input_tokens = usage.input_tokens,
-            cache_write_tokens = usage.cache_creation_input_tokens,
-            cache_read_tokens = usage.cache_read_input_tokens, output_tokens = usage.output_tokens,
-            cost_usd = cost.map(|c| format!("{c:.4}")).unwrap_or_else(|| "unknown".into()),
-            "interview completed");
+            offline_turns = usage.offline_turns, "interview completed");
         Ok(Outcome::Finished(Box::new(Finished {
             session: session.id,
             closing,
-            report,
-            report_path,
             language: session.language,
         })))
-    }
-
-    /// The report's summary from Claude, its tokens added to the session's usage.
-    async fn write_summary(&self, session: &mut Session) -> Option<String> {
-        let claude = self.claude.as_ref()?;
-        let body = report::body(session, &self.catalog);
-        let system = self.prompts.report_prompt(session.language);
-        let started = Instant::now();
-        match claude
-            .write(
-                &system,
-                report::summary_input(&body),
-                report::SUMMARY_MAX_TOKENS,
-            )
-            .await
-        {
-            Ok((text, usage)) => {
-                session.usage.add_tokens(usage);
-                self.metrics.claude_call(
-                    &self.config.model,
-                    CallOutcome::Success,
-                    started.elapsed(),
-                    usage,
-                );
-                Some(text)
-            }
-            Err(error) => {
-                session.usage.add_tokens(error.usage());
-                self.metrics.claude_call(
-                    &self.config.model,
-                    CallOutcome::Failure,
-                    started.elapsed(),
-                    error.usage(),
-                );
-                tracing::warn!(user = %session.user, %error, "report summary unavailable; the report goes without it");
-                None
-            }
-        }
     }
 }

@@ -1,11 +1,13 @@
 //! The interview: the stage plan, the personalities, the session model, the turn engine, the
-//! context window and the offline question bank. Nothing here knows about Telegram.
+//! context window, the offline question bank, the stage summaries and the knowledge report.
+//! Nothing here knows about Telegram.
 
 pub mod bank;
 pub mod clock;
 pub mod context;
 pub mod engine;
 pub mod export;
+pub mod knowledge;
 pub mod outcome;
 pub mod report;
 pub mod session;
@@ -15,8 +17,8 @@ pub mod style;
 
 pub use bank::QuestionBank;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use engine::{Engine, EngineConfig, EngineError};
-pub use outcome::{Begun, Finished, Outcome, Rejection, Reply};
-pub use session::{Entry, Role, SCHEMA_VERSION, Session, StageRecord, UserId, VoiceClip};
+pub use engine::{Engine, EngineConfig, EngineError, REPORT_GIVE_UP};
+pub use outcome::{Begun, Finished, Outcome, Rejection, Reply, ReportOutcome, ReportReady};
+pub use session::{Ending, Entry, Role, SCHEMA_VERSION, Session, StageRecord, UserId, VoiceClip};
 pub use stage::{Stage, Transition};
 pub use style::{PromptError, Prompts, Style};

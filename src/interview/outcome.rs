@@ -35,19 +35,57 @@ pub enum Rejection {
     },
 }
 
-/// A finished interview.
+/// A finished interview. Its report is written next, by
+/// [`Engine::write_report`](super::Engine::write_report).
 #[derive(Debug, Clone)]
 pub struct Finished {
     /// The interview's id.
     pub session: u32,
     /// The interviewer's closing message, if the model wrote one.
     pub closing: Option<Reply>,
-    /// The knowledge report, as Markdown.
-    pub report: String,
-    /// Where the report was saved.
-    pub report_path: PathBuf,
     /// The interview's language.
     pub language: Lang,
+}
+
+/// A version of the knowledge report, ready to hand to the expert.
+#[derive(Debug, Clone)]
+pub struct ReportReady {
+    /// The interview's id.
+    pub session: u32,
+    /// 1 for the first report, 2 for the one revised after the expert's correction.
+    pub version: u32,
+    /// The report, as Markdown.
+    pub markdown: String,
+    /// The one-screen message that goes with it.
+    pub screen: String,
+    /// Where it is saved.
+    pub path: PathBuf,
+    /// It was made without Claude: the transcript by stage, under a note.
+    pub offline: bool,
+    /// The expert is asked to confirm or correct it (the first version only).
+    pub review: bool,
+    /// The interview's language.
+    pub language: Lang,
+}
+
+/// What became of a request for the report (or its revision).
+#[derive(Debug, Clone)]
+pub enum ReportOutcome {
+    /// A version of the report is written.
+    Ready(Box<ReportReady>),
+    /// Claude could not write it now; it is due again in `retry_in` (the session keeps it
+    /// pending, so a restart picks it up). After a day without Claude the report is made
+    /// without it.
+    Pending {
+        /// When to try again.
+        retry_in: Duration,
+        /// It is the revision after a correction that waits.
+        revision: bool,
+    },
+    /// The correction was not taken; nothing changed.
+    Rejected(Rejection),
+    /// No ended interview waits for a report or a revision.
+    Nothing,
 }
 
 /// What became of an answer.

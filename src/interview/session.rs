@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, fmt, time::Duration};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Stage, Style};
+use super::{Stage, Style, knowledge::StageSummary, report::ReportState};
 use crate::{
     i18n::Lang,
     llm::{Fallback, FallbackCounts, wire::Usage},
@@ -224,9 +224,30 @@ pub struct Session {
     /// whose text is in the transcript: the same input arriving again changes nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_input: Option<u64>,
-    /// Where the knowledge report was written when the interview ended.
+    /// Where the knowledge report is written (in `completed/`) once the interview has ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report_path: Option<std::path::PathBuf>,
+    /// What each finished stage yielded, written when the stage ended.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub summaries: BTreeMap<Stage, StageSummary>,
+    /// Where the report stands once the interview has ended: written, pending, checked.
+    #[serde(default, skip_serializing_if = "ReportState::is_empty")]
+    pub report: ReportState,
+}
+
+/// Where the end of an interview stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The interview is still running.
+    Running,
+    /// It ended; the report is not written yet (being written, or waiting to retry).
+    ReportDue,
+    /// The report is written and waits for the expert to confirm or correct it.
+    Review,
+    /// The expert sent a correction; the revised report is not written yet.
+    RevisionDue,
+    /// Nothing is left to do but archive it.
+    Done,
 }
 
 impl Session {
@@ -250,6 +271,30 @@ impl Session {
             usage: UsageTotals::default(),
             last_input: None,
             report_path: None,
+            summaries: BTreeMap::new(),
+            report: ReportState::default(),
+        }
+    }
+
+    /// Where the end of the interview stands.
+    pub fn ending(&self) -> Ending {
+        use super::report::Review;
+        if self.finished_at.is_none() {
+            return Ending::Running;
+        }
+        let report = &self.report;
+        if report.version == 0 {
+            // Interviews ended by an earlier version had their report written at once.
+            return if self.report_path.is_some() && report.is_empty() {
+                Ending::Done
+            } else {
+                Ending::ReportDue
+            };
+        }
+        match report.review {
+            Review::Confirmed | Review::Corrected => Ending::Done,
+            Review::Open if report.correction.is_some() => Ending::RevisionDue,
+            Review::Open => Ending::Review,
         }
     }
 

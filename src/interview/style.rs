@@ -63,13 +63,20 @@ impl fmt::Display for Style {
 /// The file holding the stage plan and turn contract shared by every personality.
 pub const PLAN_FILE: &str = "interview_plan.md";
 
-/// The file holding the instructions for the report's summary.
+/// The file holding the instructions for the knowledge report.
 pub const REPORT_FILE: &str = "report_writer.md";
 
+/// The file holding the instructions for a stage's summary.
+pub const STAGE_SUMMARY_FILE: &str = "stage_summary.md";
+
 /// The prompts compiled into the binary, by file name.
-const EMBEDDED: [(&str, &str); 7] = [
+const EMBEDDED: [(&str, &str); 8] = [
     (PLAN_FILE, include_str!("../../prompts/interview_plan.md")),
     (REPORT_FILE, include_str!("../../prompts/report_writer.md")),
+    (
+        STAGE_SUMMARY_FILE,
+        include_str!("../../prompts/stage_summary.md"),
+    ),
     (
         "master_interviewer.md",
         include_str!("../../prompts/master_interviewer.md"),
@@ -117,13 +124,16 @@ pub enum PromptError {
     },
 }
 
-/// The prompt texts: one per personality plus the shared plan and the report writer's.
+/// The prompt texts: one per personality plus the shared plan, the stage summary writer's and
+/// the report writer's.
 #[derive(Debug, Clone)]
 pub struct Prompts {
     /// The stage plan and turn contract.
     plan: String,
     /// The report writer's instructions.
     report: String,
+    /// The stage summary writer's instructions.
+    stage_summary: String,
     /// Each personality's prompt.
     styles: Vec<(Style, String)>,
     /// The files that came from an override directory.
@@ -175,6 +185,7 @@ impl Prompts {
         };
         let plan = read(PLAN_FILE)?;
         let report = read(REPORT_FILE)?;
+        let stage_summary = read(STAGE_SUMMARY_FILE)?;
         let styles = Style::ALL
             .into_iter()
             .map(|style| Ok((style, read(&format!("{}.md", style.id()))?)))
@@ -182,6 +193,7 @@ impl Prompts {
         Ok(Prompts {
             plan,
             report,
+            stage_summary,
             styles,
             overridden,
         })
@@ -209,11 +221,21 @@ impl Prompts {
         )
     }
 
-    /// The system prompt of the report's summary, in the interview's language.
+    /// The system prompt of the knowledge report, in the interview's language.
     pub fn report_prompt(&self, lang: Lang) -> String {
         format!(
-            "{}\n\nWrite the summary in {}.",
+            "{}\n\nThe report language is {}: write every text of the report in it.",
             self.report,
+            lang.english_name()
+        )
+    }
+
+    /// The system prompt of a stage's summary, in the interview's language.
+    pub fn stage_summary_prompt(&self, lang: Lang) -> String {
+        format!(
+            "{}\n\nThe session language is {}: write `summary` and every element in it; quotes \
+             stay exactly as the expert said them.",
+            self.stage_summary,
             lang.english_name()
         )
     }
@@ -291,6 +313,12 @@ mod tests {
             );
         }
         assert!(prompts.report_prompt(Lang::Ru).contains("JSON"));
+        assert!(
+            prompts
+                .report_prompt(Lang::Ru)
+                .contains("report language is Russian")
+        );
+        assert!(prompts.stage_summary_prompt(Lang::Ru).contains("JSON"));
     }
 
     const TURN_FIELDS: [&str; 11] = [
@@ -337,6 +365,7 @@ mod tests {
             .map(|style| prompts.system_prompt(style, Lang::En))
             .collect();
         texts.push(prompts.report_prompt(Lang::En));
+        texts.push(prompts.stage_summary_prompt(Lang::En));
         for text in texts {
             let lower = text.to_lowercase();
             assert!(!lower.contains("record_turn"), "{text}");

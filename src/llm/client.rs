@@ -1,5 +1,6 @@
 //! The Claude client: one struct holding the HTTP client, base URL, key and limits, turning a
-//! conversation into one validated interview turn, and the report's body into its summary.
+//! conversation into one validated interview turn, and the material of a stage summary or of
+//! the report into the JSON asked for.
 //!
 //! Every request is shaped by the model's rules ([`super::generation`]): the reply is a
 //! structured output (`output_config.format`, JSON matching a schema, read from the text
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{
     fallback::Fallback,
@@ -30,8 +31,8 @@ use crate::{
 /// The API version header value this client speaks.
 pub const API_VERSION: &str = "2023-06-01";
 
-/// The largest `max_tokens` the client asks for (repairs and the summary included): the
-/// output limit of the current models.
+/// The largest `max_tokens` the client asks for (repairs, summaries and the report included):
+/// the output limit of the current models.
 pub const MAX_BUDGET_TOKENS: u32 = 64_000;
 
 /// The limit on the start-up check's one request.
@@ -71,6 +72,14 @@ pub enum LlmError {
         /// The tokens the unusable replies cost.
         usage: Usage,
     },
+    /// The repair request after an unusable (and billed) reply failed.
+    #[error("{source} (the repair of an unusable reply)")]
+    RepairFailed {
+        /// Why the repair request failed.
+        source: Box<LlmError>,
+        /// The tokens the unusable reply cost.
+        usage: Usage,
+    },
 }
 
 impl LlmError {
@@ -78,7 +87,9 @@ impl LlmError {
         match self {
             LlmError::Api { status, .. } => retry::retryable_status(*status),
             LlmError::Timeout(_) | LlmError::Network(_) => true,
-            LlmError::Decode(_) | LlmError::Unusable { .. } => false,
+            LlmError::Decode(_) | LlmError::Unusable { .. } | LlmError::RepairFailed { .. } => {
+                false
+            }
         }
     }
 
@@ -97,13 +108,14 @@ impl LlmError {
                 Fallback::UpstreamDown
             }
             LlmError::Unusable { .. } => Fallback::UnusableTurn,
+            LlmError::RepairFailed { source, .. } => source.fallback(),
         }
     }
 
     /// The tokens billed for the failed call (only unusable replies are billed).
     pub fn usage(&self) -> Usage {
         match self {
-            LlmError::Unusable { usage, .. } => *usage,
+            LlmError::Unusable { usage, .. } | LlmError::RepairFailed { usage, .. } => *usage,
             _ => Usage::default(),
         }
     }
@@ -116,6 +128,33 @@ pub struct TurnRequest {
     pub system: String,
     /// The conversation, ending with a user message.
     pub messages: Vec<ChatMessage>,
+}
+
+/// A structured request beyond the interview's turns (a stage summary, the report): one user
+/// message under a system prompt, answered with JSON matching `schema`.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteRequest<'a> {
+    /// The instructions.
+    pub system: &'a str,
+    /// The material, as one user message.
+    pub prompt: &'a str,
+    /// The reply's JSON schema, within what structured outputs accept.
+    pub schema: &'a Value,
+    /// The output budget of the answer; models that think get a turn's budget on top.
+    pub max_tokens: u32,
+    /// Checks the reply's JSON; an error (its text is sent back) asks for it once more.
+    pub check: fn(&Value) -> Result<(), String>,
+}
+
+/// The JSON a [`WriteRequest`] came back with, and what it cost.
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// The reply's JSON, as checked.
+    pub value: Value,
+    /// Tokens over every request it took.
+    pub usage: Usage,
+    /// The first reply was unusable and a repair request was needed.
+    pub repaired: bool,
 }
 
 /// A validated turn and what it cost.
@@ -154,8 +193,6 @@ pub struct ClaudeClient {
     retry: RetryPolicy,
     /// The turn's schema, built once.
     turn_schema: Value,
-    /// The summary's schema, built once.
-    summary_schema: Value,
 }
 
 /// What a structured request came back with.
@@ -188,7 +225,6 @@ impl ClaudeClient {
             timeout: settings.timeout,
             retry: RetryPolicy::new(settings.max_retries),
             turn_schema: turn::schema(),
-            summary_schema: summary_schema(),
         }
     }
 
@@ -255,43 +291,39 @@ impl ClaudeClient {
         })
     }
 
-    /// Asks for free text (the report's summary) within `max_tokens` of answer; on models that
-    /// think, a turn's budget is added for the thinking. The text comes back as the one field
-    /// of a structured reply, so nothing but the text is returned.
-    pub async fn write(
-        &self,
-        system: &str,
-        prompt: &str,
-        max_tokens: u32,
-    ) -> Result<(String, Usage), LlmError> {
+    /// Asks for a structured reply beyond a turn (a stage summary, the report) within the
+    /// request's `max_tokens` of answer; on models that think, a turn's budget is added for
+    /// the thinking. An unusable reply is asked for once more, as for a turn.
+    pub async fn write(&self, request: &WriteRequest<'_>) -> Result<Written, LlmError> {
         let shape = self.rules.shape(Purpose::Summary, self.effort, None);
         let budget = if self.rules.thinks(&shape) {
-            max_tokens
+            request
+                .max_tokens
                 .saturating_add(self.max_tokens)
                 .min(MAX_BUDGET_TOKENS)
         } else {
-            max_tokens
+            request.max_tokens
         };
         let messages = vec![ChatMessage {
             role: ChatRole::User,
-            content: vec![TextBlock::new(prompt)],
+            content: vec![TextBlock::new(request.prompt)],
         }];
+        let check = request.check;
         let done = self
             .structured(
                 Purpose::Summary,
-                vec![TextBlock::new(system)],
+                vec![TextBlock::new(request.system)],
                 messages,
-                &self.summary_schema,
+                request.schema,
                 budget,
-                |value| match value.get("summary") {
-                    Some(Value::String(text)) if !text.trim().is_empty() => {
-                        Ok(text.trim().to_owned())
-                    }
-                    _ => Err("`summary` is missing or empty".to_owned()),
-                },
+                |value| check(&value).map(|()| value),
             )
             .await?;
-        Ok((done.value, done.usage))
+        Ok(Written {
+            value: done.value,
+            usage: done.usage,
+            repaired: done.repaired,
+        })
     }
 
     /// Sends a structured request and reads its JSON with `read`; one repair on a problem.
@@ -352,9 +384,14 @@ impl ClaudeClient {
                 }
             )));
         }
+        // The unusable reply was billed: a failed repair still reports its tokens.
         let second = self
             .send(&self.body(purpose, system, messages, schema, max_tokens))
-            .await?;
+            .await
+            .map_err(|source| LlmError::RepairFailed {
+                source: Box::new(source),
+                usage,
+            })?;
         usage += second.usage;
         let value = extract(&second)
             .and_then(|v| read(v).map_err(Problem::invalid))
@@ -526,21 +563,6 @@ impl ClaudeClient {
     }
 }
 
-/// The schema of the report's summary: one Markdown text.
-fn summary_schema() -> Value {
-    json!({
-        "type": "object",
-        "additionalProperties": false,
-        "properties": {
-            "summary": {
-                "type": "string",
-                "description": "The summary that opens the knowledge report, as Markdown."
-            }
-        },
-        "required": ["summary"]
-    })
-}
-
 /// Why a successful response is not usable.
 struct Problem {
     reason: String,
@@ -624,6 +646,8 @@ fn parse_json(text: &str) -> Option<Value> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn response(stop: &str, blocks: Value) -> MessagesResponse {

@@ -125,7 +125,8 @@ impl FromStr for Effort {
 pub enum Purpose {
     /// An interviewer turn: latency is what the expert feels.
     Turn,
-    /// The report's summary: one request at the end, where deliberation pays.
+    /// A stage summary or the report: a few requests per interview, written while the expert
+    /// reads or after the end, where deliberation pays.
     Summary,
 }
 

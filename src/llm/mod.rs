@@ -10,7 +10,10 @@ pub mod pricing;
 pub mod turn;
 pub mod wire;
 
-pub use client::{API_VERSION, ClaudeClient, LlmError, MAX_BUDGET_TOKENS, TurnReply, TurnRequest};
+pub use client::{
+    API_VERSION, ClaudeClient, LlmError, MAX_BUDGET_TOKENS, TurnReply, TurnRequest, WriteRequest,
+    Written,
+};
 pub use fallback::{Fallback, FallbackCounts};
 pub use generation::{Effort, Generation, RequestRules};
 pub use model::{BoxFuture, Model};

@@ -4,24 +4,21 @@
 
 use std::{future::Future, pin::Pin};
 
-use super::{LlmError, TurnReply, TurnRequest, wire::Usage};
+use super::{LlmError, TurnReply, TurnRequest, WriteRequest, Written};
 
 /// A boxed, sendable future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// A model that conducts interview turns and writes free text.
+/// A model that conducts interview turns and writes stage summaries and reports.
 pub trait Model: Send + Sync + std::fmt::Debug {
     /// The next interview turn for `request`, validated.
     fn turn<'a>(&'a self, request: &'a TurnRequest) -> BoxFuture<'a, Result<TurnReply, LlmError>>;
 
-    /// The report's summary of `prompt` under `system`, within `max_tokens` of answer (models
-    /// that think get room for it on top).
+    /// A structured reply to `request` (a stage summary, the report), checked by its `check`.
     fn write<'a>(
         &'a self,
-        system: &'a str,
-        prompt: &'a str,
-        max_tokens: u32,
-    ) -> BoxFuture<'a, Result<(String, Usage), LlmError>>;
+        request: &'a WriteRequest<'a>,
+    ) -> BoxFuture<'a, Result<Written, LlmError>>;
 }
 
 impl Model for super::ClaudeClient {
@@ -31,10 +28,8 @@ impl Model for super::ClaudeClient {
 
     fn write<'a>(
         &'a self,
-        system: &'a str,
-        prompt: &'a str,
-        max_tokens: u32,
-    ) -> BoxFuture<'a, Result<(String, Usage), LlmError>> {
-        Box::pin(super::ClaudeClient::write(self, system, prompt, max_tokens))
+        request: &'a WriteRequest<'a>,
+    ) -> BoxFuture<'a, Result<Written, LlmError>> {
+        Box::pin(super::ClaudeClient::write(self, request))
     }
 }

@@ -236,6 +236,17 @@ impl Metrics {
         self.update(|s| s.active_interviews = s.active_interviews.saturating_sub(1));
     }
 
+    /// Tokens an ended interview spent after it ended (its stage summaries and report, on
+    /// `model`): part of what the cost per completed interview is computed from.
+    pub fn completed_interview_spent(&self, model: &str, usage: Usage) {
+        self.count(|c| {
+            c.completed_tokens
+                .entry(model.to_owned())
+                .or_default()
+                .add(&usage)
+        });
+    }
+
     /// An interview was set aside unfinished (reset, or started over).
     pub fn interview_abandoned(&self) {
         self.count(|c| c.interviews_abandoned += 1);

@@ -283,6 +283,35 @@ impl SessionStore {
         self.stamped_path(folder, session.user, at, ext)
     }
 
+    /// The latest session `user` has in `folder` (by the time in its name), if any. A file
+    /// that cannot be read counts as none.
+    pub async fn latest(
+        &self,
+        folder: Folder,
+        user: UserId,
+    ) -> Result<Option<Session>, StoreError> {
+        let dir = self.root.join(folder.name());
+        let prefix = format!("{user}-");
+        let mut latest: Option<String> = None;
+        let mut entries = tokio::fs::read_dir(&dir).await.map_err(io_error(&dir))?;
+        while let Some(entry) = entries.next_entry().await.map_err(io_error(&dir))? {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            // The stamp is fixed-width, so names sort by time.
+            if name.starts_with(&prefix)
+                && name.ends_with(".json")
+                && latest.as_ref().is_none_or(|l| name > *l)
+            {
+                latest = Some(name);
+            }
+        }
+        let Some(name) = latest else {
+            return Ok(None);
+        };
+        let path = dir.join(name);
+        let bytes = tokio::fs::read(&path).await.map_err(io_error(&path))?;
+        Ok(decode_session(&bytes).ok().filter(|s| s.user == user))
+    }
+
     /// Users with an interview in progress.
     pub async fn active_users(&self) -> Result<Vec<UserId>, StoreError> {
         let mut users = Vec::new();

@@ -33,6 +33,10 @@ pub enum Callback {
     VoiceUse(u32),
     /// Set the doubtful transcript of the voice note from this update aside.
     VoiceRetry(u32),
+    /// Confirm the report of the interview with this session id.
+    ReportConfirm(u32),
+    /// Correct the report of the interview with this session id.
+    ReportCorrect(u32),
 }
 
 impl Callback {
@@ -49,6 +53,8 @@ impl Callback {
             Callback::Cancel => "cancel".to_owned(),
             Callback::VoiceUse(update) => format!("vuse:{update}"),
             Callback::VoiceRetry(update) => format!("vretry:{update}"),
+            Callback::ReportConfirm(session) => format!("ok:{session}"),
+            Callback::ReportCorrect(session) => format!("fix:{session}"),
         }
     }
 
@@ -72,6 +78,8 @@ impl Callback {
             ("cancel", "") => Callback::Cancel,
             ("vuse", _) => Callback::VoiceUse(number()?),
             ("vretry", _) => Callback::VoiceRetry(number()?),
+            ("ok", _) => Callback::ReportConfirm(number()?),
+            ("fix", _) => Callback::ReportCorrect(number()?),
             _ => return None,
         })
     }
@@ -115,6 +123,8 @@ mod tests {
             Callback::Cancel,
             Callback::VoiceUse(u32::MAX),
             Callback::VoiceRetry(0),
+            Callback::ReportConfirm(u32::MAX),
+            Callback::ReportCorrect(0),
         ]
         .into_iter()
         .chain(Style::ALL.map(Callback::Style));
@@ -146,6 +156,8 @@ mod tests {
             "vuse:",
             "vuse:-1",
             "vretry:1.5",
+            "ok:",
+            "fix:-3",
         ] {
             assert_eq!(Callback::decode(data), None, "{data:?}");
         }

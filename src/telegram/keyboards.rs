@@ -96,6 +96,20 @@ pub fn resume_or_restart(catalog: &Catalog, lang: Lang, session: u32) -> Keyboar
     ]])
 }
 
+/// ✅ Confirm / ✏️ Correct, for the report of interview `session`.
+pub fn review(catalog: &Catalog, lang: Lang, session: u32) -> Keyboard {
+    Keyboard(vec![vec![
+        button(
+            catalog.text(lang, &Msg::ButtonReportConfirm),
+            Callback::ReportConfirm(session),
+        ),
+        button(
+            catalog.text(lang, &Msg::ButtonReportCorrect),
+            Callback::ReportCorrect(session),
+        ),
+    ]])
+}
+
 /// A confirmation: `confirm` or ❌ Cancel.
 pub fn confirm(catalog: &Catalog, lang: Lang, label: Msg, confirm: Callback) -> Keyboard {
     Keyboard(vec![vec![

@@ -87,6 +87,8 @@ pub struct Options {
     /// How AssemblyAI calls are retried and transcripts polled, in place of the product's
     /// policies (tests answer in milliseconds, not seconds).
     pub assemblyai_policies: Option<(RetryPolicy, PollPolicy)>,
+    /// Resolving it stops the bot as SIGTERM does (tests restart the bot in-process).
+    pub stop: Option<tokio::sync::oneshot::Receiver<()>>,
 }
 
 impl Default for Options {
@@ -95,6 +97,7 @@ impl Default for Options {
             worker_idle: WORKER_IDLE,
             observe: None,
             assemblyai_policies: None,
+            stop: None,
         }
     }
 }
@@ -133,7 +136,7 @@ pub async fn run_with(
         .set_api_url(settings.telegram.api_url.clone());
     // Signals are listened for from the start: a stop while Telegram is still being reached
     // ends the process cleanly too.
-    let stopping = listen_for_stop();
+    let stopping = listen_for_stop(options.stop);
     let me = tokio::select! {
         me = verify_token(&bot) => me?,
         () = stopped(stopping.clone()) => {
@@ -358,8 +361,11 @@ fn wake_unanswered(engine: Arc<Engine>, router: Arc<Router>) {
     });
 }
 
-/// Watches for SIGTERM and Ctrl-C (SIGINT); the watch turns true on the first.
-fn listen_for_stop() -> tokio::sync::watch::Receiver<bool> {
+/// Watches for SIGTERM, Ctrl-C (SIGINT) and a stop `requested` in-process (tests restart the
+/// bot); the watch turns true on the first.
+fn listen_for_stop(
+    requested: Option<tokio::sync::oneshot::Receiver<()>>,
+) -> tokio::sync::watch::Receiver<bool> {
     let (tx, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         #[cfg(unix)]
@@ -373,9 +379,19 @@ fn listen_for_stop() -> tokio::sync::watch::Receiver<bool> {
         };
         #[cfg(not(unix))]
         let terminate = std::future::pending::<()>();
+        let requested = async {
+            let asked = match requested {
+                Some(stop) => stop.await.is_ok(),
+                None => false,
+            };
+            if !asked {
+                std::future::pending::<()>().await;
+            }
+        };
         tokio::select! {
             () = terminate => tracing::info!("SIGTERM: stopping"),
             _ = tokio::signal::ctrl_c() => tracing::info!("interrupted: stopping"),
+            () = requested => tracing::info!("stop requested"),
         }
         let _ = tx.send(true);
     });

@@ -30,9 +30,13 @@ pub struct ChatRecord {
     /// The user blocked the bot: what is waiting is sent when they write again.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub blocked: bool,
-    /// The interview whose ending (notice and report) is already in the outbox.
+    /// The ended interview whose closing notice is in the outbox; the interview is archived
+    /// once its report is settled and everything is delivered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed: Option<u32>,
+    /// What of the `closed` interview's report has been queued.
+    #[serde(default, skip_serializing_if = "ReportSent::is_empty")]
+    pub report: ReportSent,
     /// A voice note accepted and not yet transcribed: saved before it is downloaded, so that
     /// a restart finishes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -61,6 +65,24 @@ pub struct VoiceJob {
     /// The user was told the note waits in the queue.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub told_queued: bool,
+}
+
+/// What of an ended interview's report has been put in the outbox.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportSent {
+    /// The latest version queued (0: none yet; 2: the revised one).
+    #[serde(default)]
+    pub version: u32,
+    /// The version whose "it will follow" notice was queued (Claude was unavailable).
+    #[serde(default)]
+    pub delay_told: u32,
+}
+
+impl ReportSent {
+    /// Nothing queued yet.
+    pub fn is_empty(&self) -> bool {
+        *self == ReportSent::default()
+    }
 }
 
 /// What an older version stored: the dialogue state alone.
@@ -97,6 +119,7 @@ impl ChatRecord {
             && !self.blocked
             && self.closed.is_none()
             && self.voice.is_none()
+            && self.report.is_empty()
     }
 
     /// Loads the record of `user` (an empty one if there is none).

@@ -44,6 +44,16 @@ pub enum ChatState {
         /// Answers typed while the choice is pending; taken as answers on resume.
         held: Vec<String>,
     },
+    /// The report of an ended interview is out: ✅ Confirm or ✏️ Correct?
+    ReviewingReport {
+        /// The message with the buttons (the report's one-screen summary).
+        prompt: Option<i32>,
+        /// The interview the report is of.
+        session: u32,
+        /// ✏️ Correct was pressed: the next text is the correction.
+        #[serde(default)]
+        correcting: bool,
+    },
     /// A voice note's transcript fell below the quality threshold: it is shown, with the
     /// buttons to use it or to send again (or type). Text or another voice note sent instead
     /// replaces it.
@@ -77,6 +87,7 @@ impl ChatState {
             ChatState::Interviewing => "interviewing",
             ChatState::ResumeOrRestart { .. } => "resume_or_restart",
             ChatState::ConfirmingVoice { .. } => "confirming_voice",
+            ChatState::ReviewingReport { .. } => "reviewing_report",
         }
     }
 
@@ -88,6 +99,7 @@ impl ChatState {
             | ChatState::Briefing { prompt, .. }
             | ChatState::ResumeOrRestart { prompt, .. }
             | ChatState::ConfirmingVoice { prompt, .. } => *prompt,
+            ChatState::ReviewingReport { prompt, .. } => *prompt,
             ChatState::Idle | ChatState::Interviewing => None,
         }
     }
@@ -100,6 +112,7 @@ impl ChatState {
             | ChatState::Briefing { prompt, .. }
             | ChatState::ResumeOrRestart { prompt, .. }
             | ChatState::ConfirmingVoice { prompt, .. } => *prompt = Some(message),
+            ChatState::ReviewingReport { prompt, .. } => *prompt = Some(message),
             ChatState::Idle | ChatState::Interviewing => {}
         }
         self
@@ -130,5 +143,16 @@ mod tests {
         };
         assert_eq!(state.with_prompt(5).prompt(), Some(5));
         assert_eq!(ChatState::Interviewing.with_prompt(5).prompt(), None);
+        let review = ChatState::ReviewingReport {
+            prompt: None,
+            session: 3,
+            correcting: false,
+        };
+        let json = serde_json::to_string(&review.clone().with_prompt(9)).unwrap();
+        assert_eq!(
+            json,
+            r#"{"state":"reviewing_report","prompt":9,"session":3,"correcting":false}"#
+        );
+        assert_eq!(review.with_prompt(9).prompt(), Some(9));
     }
 }

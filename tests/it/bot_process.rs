@@ -175,7 +175,7 @@ async fn a_bot_killed_mid_call_answers_the_saved_message_after_the_restart() {
         "{}",
         reply.plain()
     );
-    let blocks = anthropic.last_user_blocks(anthropic.count() - 1);
+    let blocks = anthropic.last_turn_blocks();
     assert_eq!(
         blocks[blocks.len() - 2],
         "I build bridges for a living.",
@@ -295,13 +295,13 @@ async fn a_kill_after_a_reply_is_saved_and_before_it_is_sent_delivers_it_once_af
         "{}",
         reply.plain()
     );
-    let calls = anthropic.count();
+    let calls = anthropic.turn_count();
     // Once: the next message is the reply to the next answer.
     telegram.send_text(&ann, "Steel ones.");
     let next = next_after(&telegram, &ann, 3).await;
     assert!(next.plain().contains("Could you tell me more"));
     assert_eq!(
-        anthropic.count(),
+        anthropic.turn_count(),
         calls + 1,
         "the saved reply was not asked for again"
     );
@@ -449,7 +449,7 @@ async fn a_turn_cut_off_by_the_grace_stays_pending_and_is_answered_after_the_res
         "{}",
         reply.plain()
     );
-    let blocks = anthropic.last_user_blocks(anthropic.count() - 1);
+    let blocks = anthropic.last_turn_blocks();
     assert_eq!(
         blocks[blocks.len() - 2],
         "I build bridges.",

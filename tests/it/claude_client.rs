@@ -2,11 +2,15 @@
 
 use std::time::Duration;
 
-use ai_interviewer::llm::{
-    ClaudeClient, Fallback, LlmError, TurnRequest,
-    wire::{ChatMessage, ChatRole, TextBlock},
+use ai_interviewer::{
+    interview::knowledge,
+    llm::{
+        ClaudeClient, Fallback, LlmError, TurnRequest, WriteRequest,
+        wire::{ChatMessage, ChatRole, TextBlock},
+    },
 };
 use secrecy::SecretString;
+use serde_json::json;
 
 use crate::support::{FakeAnthropic, Reply, anthropic::API_KEY, quick_retries, settings};
 
@@ -89,14 +93,92 @@ async fn a_call_that_hangs_past_the_timeout_fails_as_a_timeout() {
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
+fn summary_prompt() -> &'static str {
+    "[Interview engine] Summarise one stage of the interview.\nStage: operations (4 of 9): how \
+     the work is done.\nSession language: English.\n\nQ: What do you do first?\n\nA3: I check \
+     the gas before anything else.\n"
+}
+
 #[tokio::test]
-async fn free_text_comes_back_for_the_report() {
+async fn a_stage_summary_comes_back_as_json_matching_its_schema() {
     let fake = FakeAnthropic::start().await;
-    let (text, _) = client(&fake, API_KEY, Duration::from_secs(5))
-        .write("system", "body", 500)
+    let schema = knowledge::schema();
+    let request = WriteRequest {
+        system: "Summarise.",
+        prompt: summary_prompt(),
+        schema: &schema,
+        max_tokens: 2_000,
+        check: knowledge::check,
+    };
+    let written = client(&fake, API_KEY, Duration::from_secs(5))
+        .write(&request)
         .await
         .unwrap();
-    assert!(text.contains("summarised"));
+    assert!(!written.repaired);
+    assert_eq!(written.value["elements"][0]["answer"], 3);
+    assert_eq!(
+        written.value["elements"][0]["quote"],
+        "I check the gas before anything"
+    );
+    assert!(written.usage.output_tokens > 0);
+    let sent = &fake.received()[0].body;
+    assert_eq!(sent["output_config"]["format"]["schema"], schema);
+    assert!(sent.get("tools").is_none() && sent.get("tool_choice").is_none());
+}
+
+#[tokio::test]
+async fn a_reply_of_the_wrong_shape_is_asked_for_once_more() {
+    let fake = FakeAnthropic::start().await;
+    fake.script_writing([Reply::Json(json!({"summary": "no elements"}))]);
+    let schema = knowledge::schema();
+    let request = WriteRequest {
+        system: "Summarise.",
+        prompt: summary_prompt(),
+        schema: &schema,
+        max_tokens: 2_000,
+        check: knowledge::check,
+    };
+    let written = client(&fake, API_KEY, Duration::from_secs(5))
+        .write(&request)
+        .await
+        .unwrap();
+    assert!(written.repaired);
+    assert_eq!(fake.count(), 2);
+    assert!(
+        fake.last_user_blocks(1)
+            .last()
+            .unwrap()
+            .contains("could not be used")
+    );
+}
+
+#[tokio::test]
+async fn a_repair_that_fails_still_reports_the_tokens_of_the_unusable_reply() {
+    let fake = FakeAnthropic::start().await;
+    fake.script_writing([Reply::NotJson]);
+    fake.always_writing([Reply::overloaded()]);
+    let schema = knowledge::schema();
+    let request = WriteRequest {
+        system: "Summarise.",
+        prompt: summary_prompt(),
+        schema: &schema,
+        max_tokens: 2_000,
+        check: knowledge::check,
+    };
+    let err = client(&fake, API_KEY, Duration::from_secs(5))
+        .write(&request)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LlmError::RepairFailed { .. }), "{err:?}");
+    assert_eq!(err.fallback(), Fallback::UpstreamDown);
+    let billed = fake.received()[0].usage;
+    assert!(billed.output > 0);
+    assert_eq!(
+        err.usage().output_tokens,
+        billed.output,
+        "the unusable reply's tokens"
+    );
+    assert_eq!(err.usage().input_tokens, billed.input);
 }
 
 #[tokio::test]

@@ -113,7 +113,7 @@ async fn a_console_killed_mid_call_answers_the_saved_message_on_the_next_start()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
-    assert_eq!(fake.count(), 3, "the saved message was sent again");
+    assert_eq!(fake.turn_count(), 3, "the saved message was sent again");
     let blocks = fake.last_user_blocks(2);
     assert_eq!(blocks[blocks.len() - 2], "I build bridges.");
     assert!(
@@ -152,7 +152,11 @@ async fn the_console_runs_from_a_directory_without_prompts_on_its_built_in_ones(
         stdout.contains("Could you tell me more"),
         "Claude asked: {stdout}"
     );
-    assert_eq!(fake.count(), 2);
+    // The opening turn and the answer's, which moved on to the next stage: the finished
+    // stage's summary was written after it.
+    assert_eq!(fake.turn_count(), 2);
+    assert_eq!(fake.writing().len(), 1);
+    assert_eq!(fake.writing()[0].0, "summary");
     let system = fake.received()[0].body["system"][0]["text"]
         .as_str()
         .unwrap()

@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 use ai_interviewer::{
     i18n::Lang,
     interview::{
-        Outcome, Rejection, Reply as EngineReply, Role, Stage, Style, UserId,
+        Outcome, Rejection, Reply as EngineReply, ReportOutcome, Role, Stage, Style, UserId,
         engine::MAX_ANSWER_CHARS,
     },
 };
@@ -80,31 +80,39 @@ async fn a_whole_interview_walks_the_nine_stages_in_order_and_is_archived() {
         finished.closing.is_some(),
         "the model's closing words are shown"
     );
-    assert!(finished.report.contains("## 9."), "{}", finished.report);
-    assert!(
-        finished.report.contains("knowledge is summarised here"),
-        "Claude's summary opens the report"
-    );
-    assert!(finished.report_path.exists());
-    assert!(
-        finished
-            .report_path
-            .starts_with(t.dir.path().join("completed"))
-    );
-    // The session stays until the front end has delivered the ending, then moves.
+    // The session stays until the report is written and checked, then moves.
     let ended = t.engine.session(USER).await.unwrap().unwrap();
     assert!(ended.finished_at.is_some());
-    assert_eq!(ended.report_path.as_ref(), Some(&finished.report_path));
+    assert!(
+        !t.engine.retire_finished(USER).await.unwrap(),
+        "no report yet"
+    );
+    let ready = match t.engine.write_report(USER).await.unwrap() {
+        ReportOutcome::Ready(ready) => ready,
+        other => panic!("{other:?}"),
+    };
+    assert!(ready.review && !ready.offline);
+    assert!(
+        ready.markdown.contains("## 9. Memorable quotes"),
+        "{}",
+        ready.markdown
+    );
+    assert!(ready.path.starts_with(t.dir.path().join("completed")));
+    assert!(
+        !t.engine.retire_finished(USER).await.unwrap(),
+        "not checked yet"
+    );
+    assert!(t.engine.confirm_report(USER).await.unwrap());
     assert!(t.engine.retire_finished(USER).await.unwrap());
-    assert!(finished.report_path.with_extension("json").exists());
+    assert!(ready.path.with_extension("json").exists());
     assert!(
         !t.dir.path().join("1001.json").exists(),
         "the active file is gone"
     );
     assert!(t.engine.session(USER).await.unwrap().is_none());
-    // The last request was the report's summary, a structured reply of its own.
+    // The last request was the report, a structured reply of its own.
     let last = fake.received().last().unwrap().body.clone();
-    assert!(last["output_config"]["format"]["schema"]["properties"]["summary"].is_object());
+    assert!(last["output_config"]["format"]["schema"]["properties"]["task_diagram"].is_object());
     assert!(fake.received().iter().all(|r| r.status == 200));
 }
 
@@ -499,9 +507,11 @@ async fn complete_moves_to_the_wrap_up_and_a_second_complete_finishes() {
             .contains("asked to finish now")
     );
     match t.engine.complete(USER).await.unwrap() {
-        Outcome::Finished(f) => assert!(f.report_path.exists()),
+        Outcome::Finished(f) => assert!(f.closing.is_none(), "finished at once, no new turn"),
         other => panic!("{other:?}"),
     }
+    let ended = t.engine.session(USER).await.unwrap().unwrap();
+    assert_eq!(ended.ending(), ai_interviewer::interview::Ending::ReportDue);
 }
 
 #[tokio::test]
@@ -599,7 +609,15 @@ async fn offline_interviews_reach_the_end_of_all_nine_stages() {
     stages.dedup();
     assert_eq!(stages, Stage::ALL);
     assert!(finished.closing.is_none());
-    assert!(finished.report.contains("## 9."));
+    // Without Claude the report is the interview by stage, at once.
+    match t.engine.write_report(USER).await.unwrap() {
+        ReportOutcome::Ready(ready) => {
+            assert!(ready.offline && ready.review);
+            assert!(ready.markdown.contains("## 9."), "{}", ready.markdown);
+            assert!(ready.markdown.contains("without the language model"));
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 /// The stage whose bank questions include `text`.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use ai_interviewer::{
     i18n::Lang,
-    interview::{Outcome, Stage, Style, UserId},
+    interview::{Outcome, ReportOutcome, Stage, Style, UserId},
     llm::Fallback,
 };
 use serde_json::{Value, json};
@@ -81,10 +81,18 @@ async fn on_every_current_model_claude_conducts_a_whole_interview_with_no_offlin
         stages.dedup();
         assert_eq!(stages, Stage::ALL, "{model}");
         assert!(finished.closing.is_some_and(|c| !c.offline), "{model}");
+        let ready = match t.engine.write_report(USER).await.unwrap() {
+            ReportOutcome::Ready(ready) => ready,
+            other => panic!("{model}: {other:?}"),
+        };
+        assert!(!ready.offline, "{model}: Claude wrote the report");
         assert!(
-            finished.report.contains("knowledge is summarised here"),
-            "{model}: Claude's summary opens the report"
+            ready.markdown.contains("## 3. The task diagram") && ready.markdown.contains("*["),
+            "{model}: {}",
+            ready.markdown
         );
+        let session = t.engine.session(USER).await.unwrap().unwrap();
+        assert_eq!(session.summaries.len(), Stage::COUNT, "{model}");
         assert_nothing_refused(&fake, model);
         let received = fake.received();
         for r in &received {
@@ -98,10 +106,12 @@ async fn on_every_current_model_claude_conducts_a_whole_interview_with_no_offlin
             .count();
         match model {
             "claude-sonnet-5" => assert_eq!(thinking, received.len(), "{model}"),
-            // Sonnet 5.5 answers turns without thinking at a low effort; the summary thinks.
-            "claude-sonnet-5-5" => assert_eq!(thinking, 1, "{model}"),
+            // Sonnet 5.5 answers turns without thinking at a low effort; the stage summaries
+            // and the report think.
+            "claude-sonnet-5-5" => assert_eq!(thinking, fake.writing().len(), "{model}"),
             _ => assert_eq!(thinking, 0, "{model}"),
         }
+        assert_eq!(fake.writing().len(), Stage::COUNT + 1, "{model}");
     }
 }
 
@@ -505,8 +515,13 @@ async fn interview_through_the_bot(model: &str) {
     }
     let report = report.unwrap_or_else(|| panic!("{model}: the interview never ended"));
     let markdown = String::from_utf8(report.document.expect("a document").bytes).unwrap();
-    assert!(markdown.contains("knowledge is summarised here"), "{model}");
-    assert!(markdown.contains("## 9. Wrap-up"), "{model}");
+    assert!(
+        markdown.contains("## 3. The task diagram"),
+        "{model}: {markdown}"
+    );
+    assert!(markdown.contains("## 9. Memorable quotes"), "{model}");
+    let screen = bot.next(&ann).await;
+    assert!(screen.plain().contains("report is ready"), "{model}");
     assert_nothing_refused(&bot.anthropic, model);
     assert!(
         bot.anthropic

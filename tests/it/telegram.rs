@@ -101,21 +101,38 @@ async fn a_whole_interview_in_english_runs_through_the_buttons_to_the_report() {
     assert_eq!(document.file_name, "knowledge-report.md");
     let markdown = String::from_utf8(document.bytes).unwrap();
     assert!(markdown.starts_with("# Knowledge report"));
-    assert!(markdown.contains("## 9. Wrap-up"));
+    assert!(markdown.contains("## 3. The task diagram"), "{markdown}");
     assert_eq!(
         stages_seen.len(),
         8,
         "a header for each new stage: {stages_seen:?}"
     );
     assert!(stages_seen.last().unwrap().contains("9/9 · Wrap-up"));
+    // The report's one-screen summary asks the expert to check it.
+    let screen = bot.next(&ann).await;
+    assert!(
+        screen.plain().contains("report is ready"),
+        "{}",
+        screen.plain()
+    );
+    let confirm = format!("ok:{}", bot.session(&ann).unwrap()["id"]);
+    bot.press(&ann, &screen, &confirm);
+    let thanks = bot.next(&ann).await;
+    assert!(thanks.plain().contains("confirmed"), "{}", thanks.plain());
     // Archived once everything is delivered: the interview left the active files and sits in
-    // completed/ with its report.
+    // completed/ with its report, as delivered.
     bot.settled().await;
     assert!(bot.session(&ann).is_none());
     let completed: Vec<_> = std::fs::read_dir(bot.dir.path().join("completed"))
         .unwrap()
+        .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(completed.len(), 2);
+    let archived = completed
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "md"))
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(archived).unwrap(), markdown);
     // Typing was shown while Claude worked.
     assert!(!bot.telegram.chat_actions(ann.chat_id()).is_empty());
     // After the end, text points to /start.
@@ -170,7 +187,19 @@ async fn a_whole_interview_in_russian_runs_through_the_buttons_to_the_report() {
             assert_eq!(report.plain(), "Ваш отчёт об экспертизе");
             let markdown = String::from_utf8(report.document.unwrap().bytes).unwrap();
             assert!(markdown.starts_with("# Отчёт об экспертизе"));
-            assert!(markdown.contains("Словами эксперта"));
+            assert!(markdown.contains("## 3. Схема работы"), "{markdown}");
+            assert!(markdown.contains("Эксперт рассказывает"), "{markdown}");
+            let screen = bot.next(&ivan).await;
+            assert!(screen.plain().contains("Отчёт об экспертизе готов"));
+            assert_eq!(
+                screen
+                    .buttons
+                    .iter()
+                    .flatten()
+                    .map(|b| b.text.clone())
+                    .collect::<Vec<_>>(),
+                vec!["✅ Подтвердить", "✏️ Исправить"]
+            );
             finished = true;
             break;
         }
@@ -481,7 +510,7 @@ async fn an_idle_session_asks_to_resume_and_keeps_the_answer_typed() {
     let ann = bot.telegram.user(511, "Ann", Some("en"));
     bot.start_interview(&ann, "en", 0).await;
     bot.clock.advance(Duration::from_secs(3 * 3600));
-    let calls = bot.anthropic.count();
+    let calls = bot.anthropic.turn_count();
     let prompt = bot
         .say(&ann, "Sorry, I was away. My answer is: welding.")
         .await;
@@ -491,7 +520,11 @@ async fn an_idle_session_asks_to_resume_and_keeps_the_answer_typed() {
         prompt.plain()
     );
     assert_eq!(prompt.callback_datas().len(), 2);
-    assert_eq!(bot.anthropic.count(), calls, "nothing sent to Claude yet");
+    assert_eq!(
+        bot.anthropic.turn_count(),
+        calls,
+        "nothing sent to Claude yet"
+    );
     bot.press(&ann, &prompt, &prompt.callback_datas()[0]);
     let reply = bot.next(&ann).await;
     assert!(
@@ -499,7 +532,7 @@ async fn an_idle_session_asks_to_resume_and_keeps_the_answer_typed() {
         "{}",
         reply.plain()
     );
-    let blocks = bot.anthropic.last_user_blocks(bot.anthropic.count() - 1);
+    let blocks = bot.anthropic.last_turn_blocks();
     assert_eq!(
         blocks[blocks.len() - 2],
         "Sorry, I was away. My answer is: welding."
@@ -696,7 +729,7 @@ async fn over_the_rate_limit_an_answer_is_kept_and_answered_when_the_window_allo
     .await;
     let ann = bot.telegram.user(518, "Ann", Some("en"));
     bot.start_interview(&ann, "en", 0).await;
-    let calls = bot.anthropic.count();
+    let calls = bot.anthropic.turn_count();
     bot.say(&ann, "answer one").await;
     bot.say(&ann, "answer two").await;
     bot.telegram.send_text(&ann, "answer three");
@@ -716,7 +749,7 @@ async fn over_the_rate_limit_an_answer_is_kept_and_answered_when_the_window_allo
     })
     .await;
     assert_eq!(
-        bot.anthropic.count(),
+        bot.anthropic.turn_count(),
         calls + 2,
         "the waiting answers reached no one yet"
     );
@@ -728,8 +761,8 @@ async fn over_the_rate_limit_an_answer_is_kept_and_answered_when_the_window_allo
         "{}",
         reply.plain()
     );
-    assert_eq!(bot.anthropic.count(), calls + 3);
-    let last = bot.anthropic.last_user_blocks(bot.anthropic.count() - 1);
+    assert_eq!(bot.anthropic.turn_count(), calls + 3);
+    let last = bot.anthropic.last_turn_blocks();
     assert_eq!(last[last.len() - 2], "answer three\n\nanswer four");
 }
 

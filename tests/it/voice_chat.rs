@@ -114,7 +114,7 @@ async fn an_english_voice_note_is_echoed_with_its_confidence_and_answered_as_a_v
     assert_eq!(bot.aai.uploads()[0].bytes.as_ref(), audio("voice-en.ogg"));
     assert_eq!(bot.aai.creates()[0]["language_code"], "en");
     // The transcript is the answer Claude got, and the session keeps it as a voice turn.
-    let blocks = bot.anthropic.last_user_blocks(bot.anthropic.count() - 1);
+    let blocks = bot.anthropic.last_turn_blocks();
     assert!(blocks.iter().any(|b| b == said), "{blocks:?}");
     let answers = bot.answers(&ann);
     assert_eq!(answers.len(), 1);
@@ -502,7 +502,7 @@ async fn a_voice_note_sent_while_a_reply_is_written_joins_the_answer_in_one_turn
         5,
         "setup, first question, echo, one reply, the next reply"
     );
-    let blocks = bot.anthropic.last_user_blocks(bot.anthropic.count() - 2);
+    let blocks = bot.anthropic.turn_blocks_from_end(1);
     assert!(
         blocks
             .iter()

@@ -1,5 +1,6 @@
 //! Answers: text during an interview becomes a turn of the engine (or waits for the rate
-//! limit), and the engine's outcome becomes messages.
+//! limit), and the engine's outcome becomes messages. A reply that opens a new stage is
+//! followed by the summaries of the stages that ended, written while the expert reads it.
 
 use teloxide::types::ChatAction;
 use tokio::time::Instant;
@@ -7,7 +8,7 @@ use tokio::time::Instant;
 use super::{ChatWorker, Done, Op, Step};
 use crate::{
     i18n::Msg,
-    interview::{Finished, Outcome, Rejection, Session},
+    interview::{Ending, Outcome, Rejection},
     metrics::{AnswerKind, ErrorKind},
     telegram::{event::Input, keyboards, outbox::Body, state::ChatState, typing::Typing},
 };
@@ -24,8 +25,20 @@ impl ChatWorker {
                     self.save().await?;
                     self.answer(text, update).await
                 }
+                Some(session)
+                    if matches!(session.ending(), Ending::ReportDue | Ending::RevisionDue) =>
+                {
+                    self.notice(Msg::ReportOnItsWay, update).await
+                }
                 _ => self.notice(Msg::SendStart, update).await,
             },
+            ChatState::ReviewingReport {
+                correcting: true, ..
+            } => {
+                self.start_report(Some((text, update)));
+                Ok(())
+            }
+            ChatState::ReviewingReport { .. } => self.notice(Msg::ChooseWithButtons, update).await,
             ChatState::ResumeOrRestart {
                 prompt,
                 session,
@@ -183,6 +196,15 @@ impl ChatWorker {
                 self.flush(true).await
             }
             Done::Voice { update, result } => self.voice_done(update, result).await,
+            Done::Summaries { result } => {
+                // Background work: nothing the expert sent depends on it, and what could not
+                // be written is written before the report.
+                if let Err(error) = result {
+                    tracing::error!(user = %self.user, %error, "could not save a stage summary");
+                }
+                Ok(())
+            }
+            Done::Report { outcome, update } => self.report_done(outcome, update).await,
         }
     }
 
@@ -202,9 +224,13 @@ impl ChatWorker {
             }
         };
         match outcome? {
-            Outcome::Reply(_) => {
+            Outcome::Reply(reply) => {
                 crate::faults::crash_point("reply-saved");
-                return self.flush(true).await;
+                self.flush(true).await?;
+                if reply.stage_changed && !reply.offline {
+                    self.start_summaries();
+                }
+                return Ok(());
             }
             Outcome::Finished(finished) => return self.finished(*finished).await,
             Outcome::Rejected(Rejection::Empty) => say(self, Msg::AnswerEmpty),
@@ -292,48 +318,5 @@ impl ChatWorker {
             return Ok(());
         }
         self.answer_pending().await
-    }
-
-    /// The interview ended: the closing words, a notice and the report.
-    async fn finished(&mut self, finished: Finished) -> Step {
-        self.lang = finished.language;
-        self.queue_ending(finished.session, finished.report).await
-    }
-
-    /// An ended interview found on disk (the process stopped before it was archived).
-    pub(super) async fn close(&mut self, session: &Session) -> Step {
-        if self.record.closed == Some(session.id) {
-            return self.flush(true).await;
-        }
-        let report = match &session.report_path {
-            Some(path) => tokio::fs::read_to_string(path).await.unwrap_or_default(),
-            None => String::new(),
-        };
-        self.lang = session.language;
-        self.queue_ending(session.id, report).await
-    }
-
-    /// Queues the end of interview `session` once: the notice and the report, after the
-    /// closing words still in the transcript.
-    async fn queue_ending(&mut self, session: u32, report: String) -> Step {
-        if self.record.closed != Some(session) {
-            let notice = self.text_of(&Msg::InterviewComplete);
-            self.record.push(Body::text(notice), false);
-            if !report.trim().is_empty() {
-                let caption = self.text_of(&Msg::ReportCaption);
-                self.record.push(
-                    Body::Document {
-                        name: "knowledge-report.md".into(),
-                        content: report,
-                        caption: Some(caption),
-                    },
-                    false,
-                );
-            }
-            self.record.closed = Some(session);
-            self.record.dialogue = ChatState::Idle;
-            self.save().await?;
-        }
-        self.flush(true).await
     }
 }

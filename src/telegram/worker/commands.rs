@@ -81,32 +81,7 @@ impl ChatWorker {
                 let text = self.text_of(&Msg::ChooseLanguage);
                 self.ask_language(text, session.is_some(), update).await
             }
-            Command::Export => match session {
-                Some(session) => {
-                    let catalog = self.deps.engine.catalog();
-                    let markdown = export::markdown(&session, catalog);
-                    let json = export::json(&session);
-                    let caption = self.text_of(&Msg::ExportTranscript);
-                    self.record.push(
-                        Body::Document {
-                            name: "interview-transcript.md".into(),
-                            content: markdown,
-                            caption: Some(caption),
-                        },
-                        false,
-                    );
-                    self.say(
-                        Body::Document {
-                            name: "interview-transcript.json".into(),
-                            content: json,
-                            caption: None,
-                        },
-                        update,
-                    )
-                    .await
-                }
-                None => self.no_interview(update).await,
-            },
+            Command::Export => self.export(update).await,
             Command::Metrics => {
                 let report = crate::metrics::report::reply_for(
                     &self.deps.metrics,
@@ -132,6 +107,52 @@ impl ChatWorker {
                 self.say(Body::ask(text, keyboard), update).await
             }
         }
+    }
+
+    /// /export: the transcript of the interview in progress, or of the last one (ended but not
+    /// archived yet, or the latest in `completed/`), with its report once written.
+    async fn export(&mut self, update: u32) -> Step {
+        let engine = self.deps.engine.clone();
+        let found = match engine.session(self.user).await? {
+            Some(session) => {
+                let report = engine.report_of(&session).await.map(|r| r.markdown);
+                Some((session, report))
+            }
+            None => engine.last_completed(self.user).await?,
+        };
+        let Some((session, report)) = found else {
+            return self.no_interview(update).await;
+        };
+        let catalog = engine.catalog();
+        let caption = self.text_of(&Msg::ExportTranscript);
+        self.record.push(
+            Body::Document {
+                name: "interview-transcript.md".into(),
+                content: export::markdown(&session, catalog),
+                caption: Some(caption),
+            },
+            false,
+        );
+        if let Some(report) = report {
+            let caption = self.text_of(&Msg::ReportCaption);
+            self.record.push(
+                Body::Document {
+                    name: "knowledge-report.md".into(),
+                    content: report,
+                    caption: Some(caption),
+                },
+                false,
+            );
+        }
+        self.say(
+            Body::Document {
+                name: "interview-transcript.json".into(),
+                content: export::json(&session),
+                caption: None,
+            },
+            update,
+        )
+        .await
     }
 
     async fn no_interview(&mut self, update: u32) -> Step {

@@ -12,10 +12,12 @@
 //! a message is saved (in the record's outbox, or in the transcript) before it is sent. The
 //! updates behind the chat's work are marked handled in the inbox only once everything they
 //! caused has reached Telegram, so after a crash they come back, are recognised, and the work
-//! left undone is picked up: an unanswered answer is answered, an undelivered reply is sent.
+//! left undone is picked up: an unanswered answer is answered, an undelivered reply is sent,
+//! an ended interview's report is written or sent.
 
 mod answers;
 mod commands;
+mod ending;
 pub mod limits;
 mod presses;
 mod setup;
@@ -29,7 +31,7 @@ use std::{
     time::Duration,
 };
 
-use teloxide::types::ChatId;
+use teloxide::types::{ChatAction, ChatId};
 use tokio::{sync::mpsc, time::Instant};
 
 use self::limits::TurnLimiter;
@@ -50,7 +52,7 @@ use super::{
 };
 use crate::{
     i18n::{Lang, Msg},
-    interview::{Begun, Engine, EngineError, Outcome, Role, Session, Stage, UserId},
+    interview::{Begun, Engine, EngineError, Outcome, ReportOutcome, Role, Session, Stage, UserId},
     llm::PriceTable,
     metrics::{ErrorKind, Metrics},
     store::StoreError,
@@ -112,8 +114,9 @@ struct Op {
     /// Resolving it abandons a turn's model call (newer text arrived); `None` when the work
     /// cannot be interrupted.
     interrupt: Option<tokio::sync::oneshot::Sender<()>>,
-    /// The typing indicator while it runs.
-    _typing: Typing,
+    /// The typing indicator while it runs; `None` for work the expert is not waiting for
+    /// (a stage summary), until they send something that has to wait for it.
+    typing: Option<Typing>,
 }
 
 /// What the engine's work came to.
@@ -134,6 +137,13 @@ enum Done {
     Voice {
         update: u32,
         result: Result<Transcript, voice::VoiceFailure>,
+    },
+    /// Summaries of the stages that ended (how many were written).
+    Summaries { result: Result<usize, EngineError> },
+    /// The report, or its revision after the correction sent in `update`.
+    Report {
+        outcome: Result<ReportOutcome, EngineError>,
+        update: Option<u32>,
     },
 }
 
@@ -192,7 +202,16 @@ impl Op {
         Op {
             future: std::sync::Mutex::new(Box::pin(future)),
             interrupt,
-            _typing: typing,
+            typing: Some(typing),
+        }
+    }
+
+    /// Work the expert is not waiting for: no typing indicator, not interrupted.
+    fn background(future: impl Future<Output = Done> + Send + 'static) -> Op {
+        Op {
+            future: std::sync::Mutex::new(Box::pin(future)),
+            interrupt: None,
+            typing: None,
         }
     }
 }
@@ -285,7 +304,7 @@ impl ChatWorker {
                 }
                 Next::Wake => {
                     self.wake = None;
-                    self.take_held().await
+                    self.on_wake().await
                 }
                 Next::Quiet | Next::Closed => {
                     if self.router.retire(self.chat, &self.events) {
@@ -348,8 +367,15 @@ impl ChatWorker {
     fn arrived_while_busy(&mut self, mut incoming: Incoming) {
         match &mut incoming.input {
             Input::Text(_) | Input::Voice(_) => {
-                if let Some(interrupt) = self.op.as_mut().and_then(|op| op.interrupt.take()) {
-                    let _ = interrupt.send(());
+                let (chat, sender) = (self.chat, self.deps.sender.clone());
+                if let Some(op) = self.op.as_mut() {
+                    if let Some(interrupt) = op.interrupt.take() {
+                        let _ = interrupt.send(());
+                    }
+                    // The expert now waits for background work to end: show it.
+                    if op.typing.is_none() {
+                        op.typing = Some(Typing::start(&sender, chat, ChatAction::Typing));
+                    }
                 }
             }
             Input::Press(press) => {
@@ -431,6 +457,15 @@ impl ChatWorker {
             self.take(incoming).await?;
         }
         Ok(())
+    }
+
+    /// The wake timer went off: a held answer may be taken, or the report retried.
+    async fn on_wake(&mut self) -> Step {
+        match self.deps.engine.session(self.user).await? {
+            Some(session) if session.finished_at.is_some() => self.close(&session).await,
+            Some(session) if session.pending().is_some() => self.take_held().await,
+            _ => Ok(()),
+        }
     }
 
     /// Picks up work left undone: a voice note not yet transcribed, an ended interview's
@@ -605,7 +640,9 @@ impl ChatWorker {
     }
 
     /// When nothing is left to do for the updates behind the chat's work, marks them handled;
-    /// archives an ended interview once its closing words and report are delivered.
+    /// archives an ended interview once its report is settled and everything is delivered.
+    /// While a report waits to be retried (the wake timer is set), the updates stay unhandled,
+    /// so after a restart they come back and [`ChatWorker::recover`] picks the report up.
     async fn settle(&mut self) {
         let quiet = self.op.is_none()
             && self.in_flight.is_empty()
@@ -616,20 +653,12 @@ impl ChatWorker {
         if !quiet {
             return;
         }
-        if self.record.closed.is_some() && !self.record.blocked {
-            match self.deps.engine.retire_finished(self.user).await {
-                Ok(_) => {
-                    self.record.closed = None;
-                    if let Err(error) = self.save().await {
-                        self.failed(error.into());
-                        return;
-                    }
-                }
-                Err(error) => {
-                    self.failed(error.into());
-                    return;
-                }
-            }
+        if let Some(closed) = self.record.closed
+            && !self.record.blocked
+            && let Err(error) = self.archive_ended(closed).await
+        {
+            self.failed(error);
+            return;
         }
         for update in self.waiting.drain(..) {
             self.deps.inbox.handled(update);

@@ -44,6 +44,10 @@ impl ChatWorker {
             (
                 Callback::Resume(id) | Callback::StartOver(id),
                 ChatState::ResumeOrRestart { session, .. },
+            )
+            | (
+                Callback::ReportConfirm(id) | Callback::ReportCorrect(id),
+                ChatState::ReviewingReport { session, .. },
             ) => on_prompt && id == *session,
             (
                 Callback::VoiceUse(update) | Callback::VoiceRetry(update),
@@ -127,6 +131,24 @@ impl ChatWorker {
             {
                 self.answer_press(&mut press, true);
                 self.retry_voice(message, update).await
+            }
+            (
+                Callback::ReportConfirm(id),
+                ChatState::ReviewingReport {
+                    prompt, session, ..
+                },
+            ) if live(&prompt) && id == session => {
+                self.answer_press(&mut press, true);
+                self.confirm_report(message, update).await
+            }
+            (
+                Callback::ReportCorrect(id),
+                ChatState::ReviewingReport {
+                    prompt, session, ..
+                },
+            ) if live(&prompt) && id == session => {
+                self.answer_press(&mut press, true);
+                self.ask_correction(update).await
             }
             (Callback::ResetConfirm(id), _) if self.current_session().await? == Some(id) => {
                 self.answer_press(&mut press, true);

@@ -13,11 +13,20 @@ use crate::{
 };
 
 impl ChatWorker {
-    /// /start: offers to resume an interview under way, else asks for the language.
+    /// /start: offers to resume an interview under way, else asks for the language. While the
+    /// last interview's report is still being written, a new one waits for it.
     pub(super) async fn start_command(&mut self, first_name: &str, update: u32) -> Step {
         match self.deps.engine.session(self.user).await? {
             Some(session) if session.finished_at.is_none() => {
                 self.offer_resume(&session, Vec::new(), update).await
+            }
+            Some(session)
+                if matches!(
+                    session.ending(),
+                    crate::interview::Ending::ReportDue | crate::interview::Ending::RevisionDue
+                ) =>
+            {
+                self.notice(Msg::ReportOnItsWay, update).await
             }
             _ => {
                 let text = self.text_of(&Msg::Welcome {

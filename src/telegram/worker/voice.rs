@@ -76,9 +76,15 @@ impl ChatWorker {
             ChatState::ChoosingLanguage { .. }
             | ChatState::ChoosingStyle { .. }
             | ChatState::Briefing { .. }
-            | ChatState::ResumeOrRestart { .. } => {
+            | ChatState::ResumeOrRestart { .. }
+            | ChatState::ReviewingReport {
+                correcting: false, ..
+            } => {
                 return self.notice(Msg::ChooseWithButtons, update).await;
             }
+            ChatState::ReviewingReport {
+                correcting: true, ..
+            } => return self.notice(Msg::ReportCorrectTyped, update).await,
         }
         let session = match self.deps.engine.session(self.user).await? {
             Some(session) if session.finished_at.is_none() => session,

@@ -29,6 +29,14 @@
 //! Unless a test scripts something else, the fake plays a simple interviewer: it reads the
 //! engine's note for the stage and its completeness, adds `step` to the completeness each turn,
 //! moves to the next stage once it reaches 100, and ends wrap_up at 100.
+//!
+//! Requests for a stage summary or the report (a structured output that is not a turn) are
+//! "writing" requests, scripted apart from the turns ([`FakeAnthropic::script_writing`],
+//! [`FakeAnthropic::always_writing`]). Unscripted, the fake writes them from the request, in
+//! its language: a stage summary cites the numbered answers it was given, with their first
+//! words as quotes; the report files the elements it was given into sections by kind and the
+//! decision points into the table, citing their ids; a revision puts the expert's correction
+//! first in the task diagram, citing `C`.
 
 use std::{
     collections::{HashSet, VecDeque},
@@ -293,9 +301,14 @@ pub struct Usage {
 
 #[derive(Default)]
 struct Inner {
+    /// Replies to turn requests, in order.
     script: VecDeque<Reply>,
-    /// Replies used when the script is empty (cycled); `Auto` when empty too.
+    /// Replies to turns when the script is empty (cycled); `Auto` when empty too.
     fallback: Vec<Reply>,
+    /// Replies to writing requests (stage summaries, the report), in order.
+    writing_script: VecDeque<Reply>,
+    /// Replies to writing requests when their script is empty (cycled); `Auto` when empty too.
+    writing_fallback: Vec<Reply>,
     received: Vec<Received>,
     model_checks: Vec<String>,
     cache: HashSet<u64>,
@@ -345,14 +358,34 @@ impl FakeAnthropic {
         }
     }
 
-    /// Queues replies for the next requests, in order.
+    /// Queues replies for the next turn requests, in order.
     pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
         self.inner.lock().unwrap().script.extend(replies);
     }
 
-    /// What to answer once the script is used up (cycled).
+    /// What to answer turn requests once the script is used up (cycled).
     pub fn always(&self, replies: impl IntoIterator<Item = Reply>) {
         self.inner.lock().unwrap().fallback = replies.into_iter().collect();
+    }
+
+    /// Queues replies for the next writing requests (stage summaries, the report), in order.
+    pub fn script_writing(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.inner.lock().unwrap().writing_script.extend(replies);
+    }
+
+    /// What to answer writing requests once their script is used up (cycled); empty for the
+    /// written answers.
+    pub fn always_writing(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.inner.lock().unwrap().writing_fallback = replies.into_iter().collect();
+    }
+
+    /// Every request so far that was for a stage summary (`"summary"`) or the report
+    /// (`"report"`), with its body.
+    pub fn writing(&self) -> Vec<(&'static str, Received)> {
+        self.received()
+            .into_iter()
+            .filter_map(|r| writing_kind(&r.body).map(|k| (k, r)))
+            .collect()
     }
 
     /// Makes every reply wait until [`FakeAnthropic::release_replies`]: a gate instead of a
@@ -410,9 +443,32 @@ impl FakeAnthropic {
         self.inner.lock().unwrap().received.len()
     }
 
+    /// How many of them were for interview turns (not stage summaries or the report).
+    pub fn turn_count(&self) -> usize {
+        self.count() - self.writing().len()
+    }
+
     /// The model ids asked for with `GET /v1/models/{id}`.
     pub fn model_checks(&self) -> Vec<String> {
         self.inner.lock().unwrap().model_checks.clone()
+    }
+
+    /// The text of every block of the last user message of the latest turn request.
+    pub fn last_turn_blocks(&self) -> Vec<String> {
+        self.turn_blocks_from_end(0)
+    }
+
+    /// The text of every block of the last user message of the turn request `back` turns
+    /// before the last one (summary and report requests skipped).
+    pub fn turn_blocks_from_end(&self, back: usize) -> Vec<String> {
+        let received = self.received();
+        let turn = received
+            .iter()
+            .rev()
+            .filter(|r| writing_kind(&r.body).is_none())
+            .nth(back)
+            .expect("that many turns were asked for");
+        last_user_blocks(&turn.body)
     }
 
     /// The text of every block of the last user message of request `n`.
@@ -492,14 +548,20 @@ async fn messages(
             );
         }
     };
+    let writing = writing_kind(&body).is_some();
     let (reply, latency, step, verbose, index) = {
         let mut inner = inner.lock().unwrap();
-        let reply = inner.script.pop_front().unwrap_or_else(|| {
-            if inner.fallback.is_empty() {
+        let inner = &mut *inner;
+        let (script, fallback) = if writing {
+            (&mut inner.writing_script, &inner.writing_fallback)
+        } else {
+            (&mut inner.script, &inner.fallback)
+        };
+        let reply = script.pop_front().unwrap_or_else(|| {
+            if fallback.is_empty() {
                 Reply::Auto
             } else {
-                let n = inner.received.len() % inner.fallback.len();
-                inner.fallback[n].clone()
+                fallback[inner.received.len() % fallback.len()].clone()
             }
         });
         inner.received.push(Received {
@@ -631,12 +693,263 @@ fn answer(body: &Value, content: Reply, step: u8, verbose: bool) -> (String, Opt
             };
             (turn.to_string(), None)
         }
-        _ if structured && schema["properties"].get("summary").is_some() => {
-            (json!({"summary": summary(verbose)}).to_string(), None)
+        _ if writing_kind(body) == Some("summary") => {
+            (stage_summary(body, verbose).to_string(), None)
         }
+        _ if writing_kind(body) == Some("report") => (report(body, verbose).to_string(), None),
         _ if structured => (fill(schema).to_string(), None),
-        _ => (summary(verbose), None),
+        _ => ("The expert is a practitioner.".to_owned(), None),
     }
+}
+
+/// What a writing request is for, by its schema: `"summary"` for a stage summary, `"report"`
+/// for the report; `None` for a turn or anything else.
+pub fn writing_kind(body: &Value) -> Option<&'static str> {
+    let properties = &body["output_config"]["format"]["schema"]["properties"];
+    if properties.get("elements").is_some() {
+        Some("summary")
+    } else if properties.get("task_diagram").is_some() {
+        Some("report")
+    } else {
+        None
+    }
+}
+
+/// The text of the first user message of a request.
+fn prompt_text(body: &Value) -> String {
+    body["messages"][0]["content"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|b| b["text"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The first `n` words of `text`'s first line.
+fn first_words(text: &str, n: usize) -> String {
+    text.lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(n)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A stage summary of the request's numbered answers: an element of the stage's kinds for
+/// each (a decision point too, for an incident), quoting its first words.
+fn stage_summary(body: &Value, verbose: bool) -> Value {
+    let prompt = prompt_text(body);
+    let ru = prompt.contains("Session language: Russian");
+    let stage = prompt
+        .lines()
+        .find_map(|l| l.strip_prefix("Stage: "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or("greeting")
+        .to_owned();
+    let answers: Vec<(u64, String)> = prompt
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix('A')?;
+            let (number, text) = rest.split_once(": ")?;
+            Some((number.parse().ok()?, text.to_owned()))
+        })
+        .collect();
+    let kinds: &[&str] = match stage.as_str() {
+        "greeting" | "profiling" => &["profile"],
+        "essence" => &["principle", "cue"],
+        "operations" => &["step"],
+        "expertise_map" => &["area", "cue", "strategy"],
+        "failure_modes" => &["failure", "error"],
+        "mastery" => &["mastery", "cue"],
+        "growth_path" => &["learning"],
+        _ => &["advice", "quote"],
+    };
+    let per_answer = 1;
+    let mut elements = Vec::new();
+    let mut decisions = Vec::new();
+    for (i, (number, text)) in answers.iter().enumerate() {
+        let gist: String = text.chars().take(60).collect();
+        let quote = first_words(text, 6);
+        for k in 0..per_answer {
+            let kind = kinds[(i + k) % kinds.len()];
+            let mut statement = if ru {
+                format!("Эксперт рассказывает ({kind}): {gist}")
+            } else {
+                format!("The expert explains ({kind}): {gist}")
+            };
+            let mut detail = String::new();
+            if verbose {
+                statement.push_str(if ru {
+                    " — и поясняет, почему именно так: сначала проверить, что изменилось с прошлого раза, и только потом трогать процесс."
+                } else {
+                    " — and why: first check what changed since the last good run, and only then touch the process."
+                });
+                detail = if ru {
+                    "Это экономит час вместо недели переделок.".into()
+                } else {
+                    "It saves an hour instead of a week of rework.".into()
+                };
+            }
+            elements.push(json!({
+                "kind": kind,
+                "text": statement,
+                "detail": detail,
+                "order": if matches!(kind, "step" | "area" | "learning") { i as u64 + 1 } else { 0 },
+                "hard": kind == "step" && i == 1,
+                "answer": number,
+                "quote": quote,
+            }));
+        }
+        if matches!(stage.as_str(), "failure_modes" | "mastery") && decisions.len() < 3 {
+            decisions.push(if ru {
+                json!({
+                    "situation": format!("Решающий момент: {gist}"),
+                    "cues": "цвет шва чуть отличается",
+                    "strategy": "остановить линию и проверить газ",
+                    "novice_error": "продолжить работу и переделывать неделю",
+                    "answer": number,
+                    "quote": quote,
+                })
+            } else {
+                json!({
+                    "situation": format!("A decision point: {gist}"),
+                    "cues": "the weld colour is slightly off",
+                    "strategy": "stop the line and check the gas",
+                    "novice_error": "keep going and rework for a week",
+                    "answer": number,
+                    "quote": quote,
+                })
+            });
+        }
+    }
+    let summary = if ru {
+        format!("На этапе {stage} эксперт дал ответов: {}.", answers.len())
+    } else {
+        format!(
+            "In the {stage} stage the expert gave {} answers.",
+            answers.len()
+        )
+    };
+    json!({"summary": summary, "elements": elements, "decisions": decisions})
+}
+
+/// The report from the request's elements and decision points, filed by kind, citing ids.
+fn report(body: &Value, verbose: bool) -> Value {
+    let prompt = prompt_text(body);
+    let ru = prompt.contains("Report language: Russian");
+    let mut out = json!({
+        "summary": "", "profile": [], "essence": [], "task_diagram": [], "expertise_map": [],
+        "incidents": [], "failure_modes": [], "mastery": [], "growth_path": [], "quotes": []
+    });
+    let mut findings = 0;
+    for line in prompt.lines() {
+        let Some((id, rest)) = line.split_once(" [") else {
+            continue;
+        };
+        if !(id.starts_with('E') || id.starts_with('D')) || id[1..].parse::<u32>().is_err() {
+            continue;
+        }
+        let Some((tags, text)) = rest.split_once("] ") else {
+            continue;
+        };
+        let kind = tags.split(", ").next().unwrap_or_default();
+        let text = text.split(" | ").next().unwrap_or_default().to_owned();
+        let sources = json!([id]);
+        findings += 1;
+        let (section, item) = match kind {
+            "profile" => ("profile", json!({"text": text, "sources": sources})),
+            "principle" | "advice" => ("essence", json!({"text": text, "sources": sources})),
+            "step" => (
+                "task_diagram",
+                json!({"step": text, "hard": tags.contains("hard"), "sources": sources}),
+            ),
+            "area" => (
+                "expertise_map",
+                json!({"area": text, "why": if ru { "основа для остального" } else { "the rest builds on it" }, "sources": sources}),
+            ),
+            "failure" | "error" => (
+                "failure_modes",
+                json!({"failure": text, "prevention": if ru { "проверять газ до начала" } else { "check the gas before starting" }, "sources": sources}),
+            ),
+            "mastery" | "cue" | "strategy" => {
+                ("mastery", json!({"text": text, "sources": sources}))
+            }
+            "learning" => ("growth_path", json!({"text": text, "sources": sources})),
+            "decision" => {
+                let field = |name: &str| {
+                    line.split(" | ")
+                        .find_map(|part| {
+                            part.split_once(&format!("{name}: "))
+                                .map(|(_, v)| v.to_owned())
+                        })
+                        .unwrap_or_default()
+                };
+                (
+                    "incidents",
+                    json!({"situation": field("situation"), "cues": field("cues"),
+                           "strategy": field("strategy"), "typical_error": field("novice error"),
+                           "sources": sources}),
+                )
+            }
+            _ => ("essence", json!({"text": text, "sources": sources})),
+        };
+        // A writer merges what repeats: at most eight items a section.
+        let items = out[section].as_array_mut().unwrap();
+        if items.len() < 8 {
+            items.push(item);
+        }
+        if let Some((_, words)) = line.split_once(" | words: \"")
+            && out["quotes"].as_array().unwrap().len() < 3
+            && kind != "decision"
+        {
+            let quote = words.trim_end_matches('"').to_owned();
+            out["quotes"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"quote": quote, "source": id}));
+        }
+    }
+    let mut summary = if ru {
+        format!("Отчёт собирает {findings} выводов из интервью с экспертом.")
+    } else {
+        format!("The report gathers {findings} findings from the interview with the expert.")
+    };
+    if verbose {
+        let more = if ru {
+            " Эксперт прежде всего проверяет, что изменилось с последней удачной партии, и останавливает линию при первом признаке дрейфа."
+        } else {
+            " The expert first checks what changed since the last good run, and stops the line at the first sign of drift."
+        };
+        for _ in 0..3 {
+            summary.push_str(more);
+        }
+    }
+    if let Some((_, after)) = prompt.split_once("## The expert's correction") {
+        let correction = after
+            .lines()
+            .skip(1)
+            .take_while(|l| !l.trim().is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let step = if ru {
+            format!("Правка эксперта: {correction}")
+        } else {
+            format!("As the expert corrected: {correction}")
+        };
+        out["task_diagram"]
+            .as_array_mut()
+            .unwrap()
+            .insert(0, json!({"step": step, "hard": false, "sources": ["C"]}));
+        summary = if ru {
+            format!("Исправлено. {summary}")
+        } else {
+            format!("Revised. {summary}")
+        };
+    }
+    out["summary"] = Value::String(summary);
+    out
 }
 
 /// The reply's blocks and stop reason: thinking first on models that think, everything
@@ -1244,24 +1557,6 @@ fn turn(stage: &str, completeness: u8, body: &Value, verbose: bool) -> Value {
             "conversation_quality": quality
         }
     })
-}
-
-/// The report's summary text.
-fn summary(verbose: bool) -> String {
-    let first = "The expert is a practitioner whose knowledge is summarised here.";
-    if !verbose {
-        return first.to_owned();
-    }
-    let paragraph = " **How the work gets done.** Before changing anything, the expert checks \
-                     what changed since the last good run: the supplier, the ambient humidity, \
-                     who set the machine up. A colour that is slightly off is read as a drifting \
-                     gas mix, and the line is stopped at once: an hour lost instead of a week of \
-                     rework.";
-    let mut text = first.to_owned();
-    for _ in 0..8 {
-        text.push_str(paragraph);
-    }
-    text
 }
 
 /// A value matching a schema: the first enum value, zeros, empty lists, "text".

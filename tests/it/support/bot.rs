@@ -9,6 +9,7 @@ use std::{
 
 use ai_interviewer::{
     interview::ManualClock,
+    metrics::Metrics,
     telegram,
     voice::assemblyai::{PollPolicy, RetryPolicy},
 };
@@ -31,13 +32,17 @@ pub struct TestBot {
     pub dir: tempfile::TempDir,
     /// The engine's clock.
     pub clock: Arc<ManualClock>,
+    /// The running bot's metrics (the engine's handle; a restart starts a new one).
+    pub metrics: Metrics,
     /// Bot messages already returned by [`TestBot::next`], per chat.
     seen: Mutex<HashMap<i64, usize>>,
-    /// The engine's metrics (the bot counts into the same handle).
-    pub metrics: ai_interviewer::metrics::Metrics,
     /// The bot's router, once it is wired.
     router: Arc<Mutex<Option<Arc<telegram::router::Router>>>>,
     task: tokio::task::JoinHandle<()>,
+    /// Stops the running bot (for [`TestBot::restart`]).
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// How it was started, to start it again.
+    options: BotOptions,
 }
 
 impl Drop for TestBot {
@@ -47,7 +52,7 @@ impl Drop for TestBot {
 }
 
 /// How to start the bot.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct BotOptions {
     /// Extra environment variables (ALLOWED_USER_IDS, RATE_LIMIT_MESSAGES, CLAUDE_MODEL...),
     /// given to the bot and to its engine.
@@ -87,30 +92,8 @@ pub async fn spawn_bot(options: BotOptions) -> TestBot {
     let anthropic = FakeAnthropic::start().await;
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(epoch()));
-    let mut vars = vec![
-        ("TELEGRAM_BOT_TOKEN", telegram.token().to_owned()),
-        ("TELEGRAM_API_URL", telegram.api_url()),
-    ];
-    vars.extend(options.vars.iter().cloned());
-    let settings = settings(&vars);
-    // The bot's settings (CLAUDE_MODEL among them) reach the engine too.
-    let worker_idle = options.worker_idle;
-    let mut engine_options = options.engine;
-    engine_options.vars.extend(options.vars);
-    let engine = build_engine(dir.path(), Some(&anthropic), &engine_options, clock.clone());
-    let metrics = engine.metrics().clone();
     let router = Arc::new(Mutex::new(None));
-    let observed = router.clone();
-    let options = telegram::Options {
-        worker_idle: worker_idle.unwrap_or(telegram::WORKER_IDLE),
-        observe: Some(Box::new(move |r| *observed.lock().unwrap() = Some(r))),
-        assemblyai_policies: Some(quick_assemblyai()),
-    };
-    let task = tokio::spawn(async move {
-        telegram::run_with(&settings, engine, options)
-            .await
-            .expect("the bot starts");
-    });
+    let (task, stop, metrics) = launch(&telegram, &anthropic, &dir, &clock, &router, &options);
     telegram
         .wait_until(WAIT, "the bot polls", |t| !t.calls("getUpdates").is_empty())
         .await;
@@ -119,14 +102,97 @@ pub async fn spawn_bot(options: BotOptions) -> TestBot {
         anthropic,
         dir,
         clock,
-        seen: Mutex::default(),
         metrics,
+        seen: Mutex::default(),
         router,
         task,
+        stop: Some(stop),
+        options,
     }
 }
 
+/// Starts the bot over `dir` against the fakes; returns its task and what stops it.
+fn launch(
+    telegram: &FakeTelegram,
+    anthropic: &FakeAnthropic,
+    dir: &tempfile::TempDir,
+    clock: &Arc<ManualClock>,
+    router: &Arc<Mutex<Option<Arc<telegram::router::Router>>>>,
+    options: &BotOptions,
+) -> (
+    tokio::task::JoinHandle<()>,
+    tokio::sync::oneshot::Sender<()>,
+    Metrics,
+) {
+    let mut vars = vec![
+        ("TELEGRAM_BOT_TOKEN", telegram.token().to_owned()),
+        ("TELEGRAM_API_URL", telegram.api_url()),
+    ];
+    vars.extend(options.vars.iter().cloned());
+    let settings = settings(&vars);
+    // The bot's settings (CLAUDE_MODEL among them) reach the engine too.
+    let mut engine_options = options.engine.clone();
+    engine_options.vars.extend(options.vars.iter().cloned());
+    let engine = build_engine(dir.path(), Some(anthropic), &engine_options, clock.clone());
+    let metrics = engine.metrics().clone();
+    let observed = router.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    let options = telegram::Options {
+        worker_idle: options.worker_idle.unwrap_or(telegram::WORKER_IDLE),
+        observe: Some(Box::new(move |r| *observed.lock().unwrap() = Some(r))),
+        stop: Some(stopped),
+        assemblyai_policies: Some(quick_assemblyai()),
+    };
+    let task = tokio::spawn(async move {
+        telegram::run_with(&settings, engine, options)
+            .await
+            .expect("the bot starts");
+    });
+    (task, stop, metrics)
+}
+
 impl TestBot {
+    /// Stops the bot as SIGTERM does (work in hand finishes, nothing more is taken) and starts
+    /// it again over the same sessions directory, fakes and clock.
+    pub async fn restart(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.task).await.expect("the bot stops cleanly");
+        let polls = self.telegram.calls("getUpdates").len();
+        *self.router.lock().unwrap() = None;
+        let (task, stop, metrics) = launch(
+            &self.telegram,
+            &self.anthropic,
+            &self.dir,
+            &self.clock,
+            &self.router,
+            &self.options,
+        );
+        self.task = task;
+        self.stop = Some(stop);
+        self.metrics = metrics;
+        self.telegram
+            .wait_until(WAIT, "the bot polls again", |t| {
+                t.calls("getUpdates").len() > polls
+            })
+            .await;
+    }
+
+    /// Wakes the user's chat worker (as the bot does for chats with work left at start-up).
+    pub fn wake(&self, user: &TestUser) {
+        let router = self
+            .router
+            .lock()
+            .unwrap()
+            .clone()
+            .expect("the bot is wired");
+        router.route(
+            teloxide::types::ChatId(user.chat_id()),
+            telegram::event::Event::Wake,
+        );
+    }
+
     /// The next bot message in the user's chat that no earlier `next` returned.
     pub async fn next(&self, user: &TestUser) -> SentMessage {
         let chat = user.chat_id();

@@ -96,6 +96,7 @@ pub struct TestEngine {
 }
 
 /// Options of [`spawn_engine`].
+#[derive(Clone)]
 pub struct EngineOptions {
     /// `MAX_CONVERSATION_HISTORY`.
     pub max_history: usize,
