@@ -1,9 +1,11 @@
 //! Sending, fairly and within Telegram's limits.
 //!
 //! Messages (and edits and documents) go through one queue in the order they were decided,
-//! across all chats. A chat gets a short burst, then about one message a second; the bot as a
-//! whole about thirty a second. A message whose chat must wait does not hold up the messages of
-//! other chats behind it, and a chat's own messages always go out in order, one at a time.
+//! across all chats, interview questions ahead of the rest: the expert is waiting for them,
+//! while setup messages and notices can take a moment longer when the bot is busy. A chat gets
+//! a short burst, then about one message a second; the bot as a whole about thirty a second. A
+//! message whose chat must wait does not hold up the messages of other chats behind it, and a
+//! chat's own messages always go out in order, one at a time.
 //! Callback answers and chat actions are not messages: they are sent at once, beside the
 //! queue. A 429's `retry_after` pauses the chat it was for, and nothing else.
 //!
@@ -250,7 +252,7 @@ impl Dispatch {
         }
     }
 
-    /// Starts every job that may go now, oldest first; returns when to look again.
+    /// Starts every job that may go now; returns when to look again.
     fn start_ready(&mut self, done: &mpsc::UnboundedSender<Done>) -> Option<Instant> {
         let now = Instant::now();
         self.paused.retain(|_, until| *until > now);
@@ -258,27 +260,28 @@ impl Dispatch {
             self.paces.retain(|_, p| p.due > now);
         }
         let mut next: Option<Instant> = None;
-        let mut i = 0;
-        while i < self.waiting.len() {
-            let chat = self.waiting[i].chat;
-            if self.busy.contains(&chat) {
-                i += 1;
-                continue;
-            }
+        let mut starting = Vec::new();
+        for i in candidates(&self.waiting, &self.busy) {
             let overall = self.overall_ready_at(now);
             if overall > now {
                 next = Some(next.map_or(overall, |n| n.min(overall)));
                 break;
             }
+            let chat = self.waiting[i].chat;
             let ready = self.chat_ready_at(chat, now);
             if ready > now {
                 next = Some(next.map_or(ready, |n| n.min(ready)));
-                i += 1;
                 continue;
             }
-            let job = self.waiting.remove(i).expect("index in range");
-            self.busy.insert(chat);
             self.record_send(chat, now);
+            starting.push(i);
+        }
+        // Highest index first, so the indices left to remove stay valid.
+        starting.sort_unstable_by(|a, b| b.cmp(a));
+        for i in starting {
+            let job = self.waiting.remove(i).expect("index in range");
+            let chat = job.chat;
+            self.busy.insert(chat);
             let api = self.api.clone();
             let reporter = self.reporter.clone();
             let sent = self.sent.clone();
@@ -512,6 +515,22 @@ fn strip_url(error: &reqwest::Error) -> String {
     text
 }
 
+/// The jobs that may be considered now, as indices into `waiting`, in the order they should
+/// go: only the oldest job of each chat that is not busy (so a chat's messages never overtake
+/// each other), interview questions first (the expert is waiting for them), then the rest, each
+/// in the order it was queued.
+fn candidates(waiting: &VecDeque<Job>, busy: &HashSet<ChatId>) -> Vec<usize> {
+    let mut seen = HashSet::new();
+    let (mut questions, rest): (Vec<usize>, Vec<usize>) = (0..waiting.len())
+        .filter(|&i| {
+            let chat = waiting[i].chat;
+            !busy.contains(&chat) && seen.insert(chat)
+        })
+        .partition(|&i| matches!(waiting[i].key, Key::Transcript { .. }));
+    questions.extend(rest);
+    questions
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -520,5 +539,46 @@ mod tests {
     fn a_huge_retry_after_is_capped() {
         let wait = teloxide::types::Seconds::from_seconds(u32::MAX);
         assert_eq!(wait.duration().min(MAX_RETRY_AFTER), MAX_RETRY_AFTER);
+    }
+
+    fn job(chat: i64, key: Key) -> Job {
+        Job {
+            chat: ChatId(chat),
+            key,
+            body: Body::Text {
+                header: None,
+                text: "text".into(),
+                keyboard: None,
+            },
+        }
+    }
+
+    fn question(chat: i64) -> Job {
+        job(
+            chat,
+            Key::Transcript {
+                session: 1,
+                index: 0,
+            },
+        )
+    }
+
+    #[test]
+    fn interview_questions_go_ahead_of_setup_messages_queued_before_them() {
+        let waiting = VecDeque::from([job(1, Key::Outbox(1)), job(2, Key::Outbox(2)), question(3)]);
+        assert_eq!(candidates(&waiting, &HashSet::new()), vec![2, 0, 1]);
+    }
+
+    #[test]
+    fn a_chat_offers_only_its_oldest_message_so_its_messages_keep_their_order() {
+        let waiting = VecDeque::from([job(1, Key::Outbox(1)), question(1), question(2)]);
+        assert_eq!(candidates(&waiting, &HashSet::new()), vec![2, 0]);
+    }
+
+    #[test]
+    fn a_chat_with_a_message_in_flight_offers_nothing() {
+        let waiting = VecDeque::from([question(1), job(2, Key::Unsaved)]);
+        let busy = HashSet::from([ChatId(1)]);
+        assert_eq!(candidates(&waiting, &busy), vec![1]);
     }
 }
