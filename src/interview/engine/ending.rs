@@ -10,7 +10,10 @@
 //! it within a day, the report with the correction attached), and the last version written is
 //! the one kept in `completed/`.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use chrono::{DateTime, Utc};
 
@@ -21,7 +24,7 @@ use crate::{
         Ending, Rejection, ReportOutcome, ReportReady, Session, UserId,
         report::{self, Correction, Review},
     },
-    llm::{LlmError, WriteRequest},
+    llm::{LlmError, Model, WriteRequest},
     store::{Folder, Loaded},
 };
 
@@ -180,43 +183,16 @@ impl Engine {
         if let Err(error) = self.write_due_summaries(&mut session).await? {
             return self.attempt_failed(session, started, false, error).await;
         }
-        let system = self.prompts.report_prompt(session.language);
         let prompt = report::prompt(&session);
-        let schema = report::schema();
-        let request = WriteRequest {
-            system: &system,
-            prompt: &prompt,
-            schema: &schema,
-            max_tokens: report::REPORT_MAX_TOKENS,
-            check: report::check,
-        };
-        let clock = Instant::now();
-        match claude.write(&request).await {
-            Ok(written) => {
-                self.spent(&mut session, written.usage, CallOutcome::Success, clock);
-                match report::read(&session, written.value) {
-                    Ok(document) => {
-                        tracing::info!(user = %session.user, session = session.id,
-                            input_tokens = written.usage.input_tokens,
-                            output_tokens = written.usage.output_tokens,
-                            prompt_bytes = prompt.len(), thin_sections = document.thin().len(),
-                            elapsed_ms = clock.elapsed().as_millis() as u64, "report written");
-                        session.report.document = Some(document);
-                        self.publish_ready(session).await
-                    }
-                    Err(reason) => {
-                        let error = LlmError::Unusable {
-                            reason,
-                            usage: Default::default(),
-                        };
-                        self.attempt_failed(session, started, false, error).await
-                    }
-                }
+        match self.ask_for_report(&claude, &mut session, &prompt).await {
+            Ok(document) => {
+                tracing::info!(user = %session.user, session = session.id,
+                    prompt_bytes = prompt.len(), thin_sections = document.thin().len(),
+                    "report written");
+                session.report.document = Some(document);
+                self.publish_ready(session).await
             }
-            Err(error) => {
-                self.spent(&mut session, error.usage(), CallOutcome::Failure, clock);
-                self.attempt_failed(session, started, false, error).await
-            }
+            Err(error) => self.attempt_failed(session, started, false, error).await,
         }
     }
 
@@ -246,41 +222,49 @@ impl Engine {
                 "Claude stayed unavailable for a day: the correction is attached as written");
             return self.revised(session, None).await;
         }
-        let system = self.prompts.report_prompt(session.language);
         let prompt = report::revision_prompt(&session, &document, &correction.text);
+        match self.ask_for_report(&claude, &mut session, &prompt).await {
+            Ok(revised) => {
+                tracing::info!(user = %session.user, session = session.id, "report revised");
+                self.revised(session, Some(revised)).await
+            }
+            Err(error) => self.attempt_failed(session, started, true, error).await,
+        }
+    }
+
+    /// Asks Claude for a report (the first one or a revision) and reads it; the tokens are
+    /// counted whatever the outcome, and a report that cannot be read is an unusable answer.
+    async fn ask_for_report(
+        &self,
+        claude: &Arc<dyn Model>,
+        session: &mut Session,
+        prompt: &str,
+    ) -> Result<report::Report, LlmError> {
+        let system = self.prompts.report_prompt(session.language);
         let schema = report::schema();
         let request = WriteRequest {
             system: &system,
-            prompt: &prompt,
+            prompt,
             schema: &schema,
             max_tokens: report::REPORT_MAX_TOKENS,
             check: report::check,
         };
         let clock = Instant::now();
-        match claude.write(&request).await {
-            Ok(written) => {
-                self.spent(&mut session, written.usage, CallOutcome::Success, clock);
-                match report::read(&session, written.value) {
-                    Ok(revised) => {
-                        tracing::info!(user = %session.user, session = session.id,
-                            input_tokens = written.usage.input_tokens,
-                            output_tokens = written.usage.output_tokens, "report revised");
-                        self.revised(session, Some(revised)).await
-                    }
-                    Err(reason) => {
-                        let error = LlmError::Unusable {
-                            reason,
-                            usage: Default::default(),
-                        };
-                        self.attempt_failed(session, started, true, error).await
-                    }
-                }
-            }
+        let written = match claude.write(&request).await {
+            Ok(written) => written,
             Err(error) => {
-                self.spent(&mut session, error.usage(), CallOutcome::Failure, clock);
-                self.attempt_failed(session, started, true, error).await
+                self.spent(session, error.usage(), CallOutcome::Failure, clock);
+                return Err(error);
             }
-        }
+        };
+        self.spent(session, written.usage, CallOutcome::Success, clock);
+        tracing::debug!(user = %session.user, session = session.id,
+            input_tokens = written.usage.input_tokens, output_tokens = written.usage.output_tokens,
+            elapsed_ms = clock.elapsed().as_millis() as u64, "report answered");
+        report::read(session, written.value).map_err(|reason| LlmError::Unusable {
+            reason,
+            usage: Default::default(),
+        })
     }
 
     /// Closes the review with the revised report, or with the correction attached.

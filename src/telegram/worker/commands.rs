@@ -134,15 +134,7 @@ impl ChatWorker {
             false,
         );
         if let Some(report) = report {
-            let caption = self.text_of(&Msg::ReportCaption);
-            self.record.push(
-                Body::Document {
-                    name: "knowledge-report.md".into(),
-                    content: report,
-                    caption: Some(caption),
-                },
-                false,
-            );
+            self.push_report(report, Msg::ReportCaption);
         }
         self.say(
             Body::Document {

@@ -72,15 +72,7 @@ impl ChatWorker {
             {
                 let report = tokio::fs::read_to_string(path).await.unwrap_or_default();
                 if !report.trim().is_empty() {
-                    let caption = self.text_of(&Msg::ReportCaption);
-                    self.record.push(
-                        Body::Document {
-                            name: "knowledge-report.md".into(),
-                            content: report,
-                            caption: Some(caption),
-                        },
-                        false,
-                    );
+                    self.push_report(report, Msg::ReportCaption);
                 }
             }
         }
@@ -102,6 +94,19 @@ impl ChatWorker {
         Ok(())
     }
 
+    /// Queues the report's Markdown document, under `caption`.
+    pub(super) fn push_report(&mut self, markdown: String, caption: Msg) {
+        let caption = self.text_of(&caption);
+        self.record.push(
+            Body::Document {
+                name: "knowledge-report.md".into(),
+                content: markdown,
+                caption: Some(caption),
+            },
+            false,
+        );
+    }
+
     /// Queues a version of the report: the document, then its one-screen summary (with the
     /// buttons, for the first version).
     fn queue_report(&mut self, ready: &ReportReady) {
@@ -110,15 +115,7 @@ impl ChatWorker {
         } else {
             Msg::ReportCaption
         };
-        let caption = self.text_of(&caption);
-        self.record.push(
-            Body::Document {
-                name: "knowledge-report.md".into(),
-                content: ready.markdown.clone(),
-                caption: Some(caption),
-            },
-            false,
-        );
+        self.push_report(ready.markdown.clone(), caption);
         if ready.review {
             let keyboard = keyboards::review(self.deps.engine.catalog(), self.lang, ready.session);
             self.record
