@@ -98,7 +98,7 @@ pub enum Outcome {
     /// The answer was not taken; nothing changed.
     Rejected(Rejection),
     /// The session was idle past the timeout; nothing was recorded. The user chooses to
-    /// [`Engine::resume`] or to start over with [`Engine::begin`].
+    /// [`Engine::resume`](crate::interview::Engine::resume) or to start over with [`Engine::begin`](crate::interview::Engine::begin).
     Idle {
         /// The interview's id.
         session: u32,

@@ -1,0 +1,233 @@
+//! The report: citations, quotes, the request's bounds and the rendering.
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::{
+    i18n::{Catalog, Lang},
+    interview::{
+        Session, Stage, Style, UserId,
+        knowledge::{Element, ElementKind, Evidence, StageSummary},
+    },
+};
+
+fn at(minutes: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000 + minutes * 60, 0).unwrap()
+}
+
+/// An ended interview with one summarised stage: Ann, a welder.
+fn session(lang: Lang) -> Session {
+    let mut s = Session::new(1, UserId(1), lang, Style::default(), at(0));
+    s.stage = Stage::Profiling;
+    s.push_question("What is your role?".into(), false, at(0));
+    s.push_answer("I have led a team of six welders for twelve years.", at(1));
+    s.stage = Stage::Operations;
+    s.push_question("Walk me through the last job.".into(), false, at(2));
+    s.push_answer("First I read the drawing, then I check the gas.", at(3));
+    s.finished_at = Some(at(4));
+    let element = |kind, text: &str, entry, quote: &str| Element {
+        kind,
+        text: text.into(),
+        detail: String::new(),
+        order: 0,
+        hard: false,
+        evidence: Evidence {
+            entry,
+            quote: Some(quote.into()),
+        },
+    };
+    s.summaries.insert(
+        Stage::Profiling,
+        StageSummary {
+            summary: "Ann leads welders.".into(),
+            elements: vec![element(
+                ElementKind::Profile,
+                "Ann has led six welders for twelve years.",
+                1,
+                "led a team of six welders",
+            )],
+            decisions: vec![],
+            written_at: at(4),
+        },
+    );
+    s.summaries.insert(
+        Stage::Operations,
+        StageSummary {
+            summary: "Two steps.".into(),
+            elements: vec![element(
+                ElementKind::Step,
+                "Reads the drawing.",
+                3,
+                "First I read the drawing",
+            )],
+            decisions: vec![],
+            written_at: at(4),
+        },
+    );
+    s
+}
+
+fn reply() -> Value {
+    json!({
+        "summary": "Ann, a lead welder, works from the drawing.",
+        "profile": [{"text": "Leads six welders.", "sources": ["E1"]},
+                    {"text": "Invented.", "sources": ["E9"]},
+                    {"text": "No source.", "sources": []}],
+        "essence": [],
+        "task_diagram": [{"step": "Read the drawing", "hard": false, "sources": ["e2"]},
+                         {"step": "Check the gas", "hard": true, "sources": ["E2", "E2"]}],
+        "expertise_map": [],
+        "incidents": [],
+        "failure_modes": [],
+        "mastery": [],
+        "growth_path": [],
+        "quotes": [{"quote": "«First I read the drawing»", "source": "E1"},
+                   {"quote": "I never said this", "source": "E2"}]
+    })
+}
+
+#[test]
+fn only_claims_resting_on_known_sources_and_exact_quotes_are_kept() {
+    let s = session(Lang::En);
+    assert!(check(&reply()).is_ok());
+    let report = read(&s, reply()).unwrap();
+    assert_eq!(report.profile.len(), 1, "{:?}", report.profile);
+    assert_eq!(report.task_diagram[0].sources, vec!["E2"]);
+    assert_eq!(report.task_diagram[1].sources, vec!["E2"]);
+    assert_eq!(report.quotes.len(), 1);
+    assert_eq!(report.quotes[0].quote, "First I read the drawing");
+    assert_eq!(
+        report.quotes[0].source, "E2",
+        "moved to the answer that holds it"
+    );
+    assert_eq!(
+        report.thin(),
+        vec![
+            Section::Essence,
+            Section::ExpertiseMap,
+            Section::Incidents,
+            Section::FailureModes,
+            Section::Mastery,
+            Section::GrowthPath
+        ]
+    );
+}
+
+#[test]
+fn the_markdown_cites_every_claim_and_says_when_a_section_is_thin() {
+    let catalog = Catalog::load().unwrap();
+    let mut s = session(Lang::En);
+    s.report.document = Some(read(&s, reply()).unwrap());
+    let md = render(&s, &catalog);
+    assert!(md.starts_with("# Knowledge report"), "{md}");
+    assert!(
+        md.contains("- Leads six welders. *[Profile, 08:01: “led a team of six welders”]*"),
+        "{md}"
+    );
+    assert!(md.contains("2. **Check the gas** (hard)"), "{md}");
+    let failures = md
+        .find("## 6. Failure modes and how to prevent them")
+        .unwrap();
+    let mastery = md.find("## 7.").unwrap();
+    assert!(
+        md[failures..mastery].contains("Too little material"),
+        "{md}"
+    );
+    assert!(md.contains("«First I read the drawing»"), "{md}");
+    let screen = screen(&s, &catalog);
+    assert!(screen.contains("Ann, a lead welder"), "{screen}");
+    assert!(screen.contains("Failure modes"), "{screen}");
+}
+
+#[test]
+fn a_russian_report_is_written_in_russian() {
+    let catalog = Catalog::load().unwrap();
+    let mut s = session(Lang::Ru);
+    s.report.document = Some(read(&s, reply()).unwrap());
+    let md = render(&s, &catalog);
+    assert!(md.starts_with("# Отчёт об экспертизе"), "{md}");
+    assert!(md.contains("Профиль, 08:01"), "{md}");
+    assert!(md.contains("Слишком мало материала"), "{md}");
+}
+
+#[test]
+fn without_claude_the_report_is_the_transcript_by_stage_with_a_note() {
+    let catalog = Catalog::load().unwrap();
+    let mut s = session(Lang::En);
+    s.record_mut(Stage::Operations)
+        .insights
+        .push("Checks the gas every time".into());
+    let md = render(&s, &catalog);
+    assert!(md.contains("without the language model"), "{md}");
+    let ops = md.find("## 4. How the work gets done").unwrap();
+    assert!(md[ops..].contains("- Reads the drawing."), "{md}");
+    assert!(md[ops..].contains("- Checks the gas every time"), "{md}");
+    assert!(md[ops..].contains("> First I read the drawing"), "{md}");
+    assert!(!md.contains("## 3."), "a stage with nothing stays out");
+    s.report.version = 2;
+    s.report.correction = Some(Correction {
+        text: "We check the gas first.".into(),
+        at: at(5),
+        applied: false,
+    });
+    let md = render(&s, &catalog);
+    assert!(md.contains("> We check the gas first."), "{md}");
+    assert!(md.contains("attached as written"), "{md}");
+}
+
+#[test]
+fn the_request_stays_within_its_bound_and_keeps_the_ids() {
+    let mut s = session(Lang::En);
+    let element = s.summaries[&Stage::Operations].elements[0].clone();
+    for stage in Stage::ALL {
+        s.summaries.insert(
+            stage,
+            StageSummary {
+                summary: "x".into(),
+                elements: vec![
+                    Element {
+                        text: "a long finding ".repeat(30),
+                        detail: "and why it matters ".repeat(20),
+                        ..element.clone()
+                    };
+                    30
+                ],
+                decisions: vec![],
+                written_at: at(4),
+            },
+        );
+    }
+    let text = prompt(&s);
+    assert!(text.len() <= REPORT_INPUT_BYTES, "{}", text.len());
+    assert!(
+        text.contains("\nE1 [step]") && text.contains("\nE31 [step]"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("\nE30 ["),
+        "the last of the first stage's is left out"
+    );
+    assert_eq!(sources(&s).len(), 9 * 30, "every id still resolves");
+}
+
+#[test]
+fn the_revision_can_cite_the_correction() {
+    let mut s = session(Lang::En);
+    s.report.correction = Some(Correction {
+        text: "We check the gas first.".into(),
+        at: at(5),
+        applied: false,
+    });
+    let mut revised = reply();
+    revised["task_diagram"] =
+        json!([{"step": "Check the gas", "hard": true, "sources": ["C", "E2"]}]);
+    let report = read(&s, revised).unwrap();
+    assert_eq!(report.task_diagram[0].sources, vec!["C", "E2"]);
+    let prompt = revision_prompt(&s, &report, "We check the gas first.");
+    assert!(
+        prompt.contains("E1 [profile]") && prompt.contains("E2 [step]"),
+        "{prompt}"
+    );
+    assert!(prompt.contains("We check the gas first."));
+    assert!(prompt.contains("(no answers in this stage"), "{prompt}");
+}
