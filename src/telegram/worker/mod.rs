@@ -17,6 +17,7 @@
 
 mod answers;
 mod commands;
+mod delivery;
 mod ending;
 pub mod limits;
 mod presses;
@@ -41,7 +42,7 @@ use super::{
     event::{Event, Incoming, Input},
     files::Files,
     inbox::Inbox,
-    outbox::{Body, Delivery, Key},
+    outbox::{Body, Key},
     profile::Profile,
     record::ChatRecord,
     router::Router,
@@ -52,7 +53,7 @@ use super::{
 };
 use crate::{
     i18n::{Lang, Msg},
-    interview::{Begun, Engine, EngineError, Outcome, ReportOutcome, Role, Session, Stage, UserId},
+    interview::{Begun, Engine, EngineError, Outcome, ReportOutcome, Stage, UserId},
     llm::PriceTable,
     metrics::{ErrorKind, Metrics},
     store::StoreError,
@@ -509,163 +510,6 @@ impl ChatWorker {
         self.record.see(update);
         self.save().await?;
         self.flush(false).await
-    }
-
-    /// Saves the chat record.
-    async fn save(&self) -> Result<(), StoreError> {
-        self.record.save(self.deps.engine.store(), self.user).await
-    }
-
-    /// Hands every saved, undelivered message to the sender (unless the user blocked the bot):
-    /// the transcript's questions first when `transcript` is set, then the outbox.
-    ///
-    /// A message the log of sent messages already holds (Telegram accepted it just before a
-    /// crash) is recorded as delivered instead of being sent again.
-    async fn flush(&mut self, transcript: bool) -> Step {
-        if self.record.blocked {
-            return Ok(());
-        }
-        let mut already = Vec::new();
-        if transcript && let Some(session) = self.deps.engine.session(self.user).await? {
-            already.extend(self.send_transcript(&session));
-        }
-        for outgoing in &self.record.outbox {
-            let key = Key::Outbox(outgoing.id);
-            if self.in_flight.contains(&key) {
-                continue;
-            }
-            match self.deps.sent.lookup(self.chat, key) {
-                Some(message) => already.push((key, message)),
-                None => {
-                    self.in_flight.insert(key);
-                    self.deps.sender.send(self.chat, key, outgoing.body.clone());
-                }
-            }
-        }
-        for (key, message) in already {
-            tracing::info!(user = %self.user, ?key, "delivered before the restart: not sent again");
-            self.delivered(key, Delivery::Sent(message)).await?;
-        }
-        Ok(())
-    }
-
-    /// Hands the session's undelivered questions to the sender, a stage header above each
-    /// question that opens a stage; returns those the log says were already accepted.
-    fn send_transcript(&mut self, session: &Session) -> Vec<(Key, Option<i32>)> {
-        let mut already = Vec::new();
-        for (index, entry) in session.undelivered() {
-            let key = Key::Transcript {
-                session: session.id,
-                index,
-            };
-            if self.in_flight.contains(&key) {
-                continue;
-            }
-            if let Some(message) = self.deps.sent.lookup(self.chat, key) {
-                already.push((key, message));
-                continue;
-            }
-            self.in_flight.insert(key);
-            let opens_stage = session.transcript[..index]
-                .iter()
-                .rev()
-                .find(|e| e.role == Role::Interviewer)
-                .is_none_or(|previous| previous.stage != entry.stage);
-            let header = opens_stage.then(|| self.stage_title(entry.stage));
-            self.deps.sender.send(
-                self.chat,
-                key,
-                Body::Text {
-                    header,
-                    text: entry.text.clone(),
-                    keyboard: None,
-                },
-            );
-        }
-        already
-    }
-
-    /// What became of a message sent.
-    async fn delivered(&mut self, key: Key, delivery: Delivery) -> Step {
-        self.in_flight.remove(&key);
-        match delivery {
-            Delivery::Sent(message) => match key {
-                Key::Outbox(id) => {
-                    if let Some(at) = self.record.outbox.iter().position(|o| o.id == id) {
-                        let outgoing = self.record.outbox.remove(at);
-                        if outgoing.prompt
-                            && let Some(message) = message
-                        {
-                            self.record.dialogue =
-                                self.record.dialogue.clone().with_prompt(message);
-                        }
-                        self.save().await?;
-                    }
-                }
-                Key::Transcript { session, index } => {
-                    self.deps
-                        .engine
-                        .mark_delivered(self.user, session, index)
-                        .await?;
-                    crate::faults::crash_point("reply-delivered");
-                }
-                Key::Unsaved => {}
-            },
-            Delivery::Blocked => {
-                if key != Key::Unsaved && !self.record.blocked {
-                    self.record.blocked = true;
-                    self.save().await?;
-                }
-                self.in_flight.clear();
-            }
-            Delivery::Refused(reason) => {
-                tracing::error!(user = %self.user, ?key, %reason, "a message was dropped");
-                self.deps.metrics.error(ErrorKind::Delivery);
-                match key {
-                    Key::Outbox(id) => {
-                        self.record.outbox.retain(|o| o.id != id);
-                        self.save().await?;
-                    }
-                    Key::Transcript { session, index } => {
-                        self.deps
-                            .engine
-                            .mark_delivered(self.user, session, index)
-                            .await?;
-                    }
-                    Key::Unsaved => {}
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// When nothing is left to do for the updates behind the chat's work, marks them handled;
-    /// archives an ended interview once its report is settled and everything is delivered.
-    /// While a report waits to be retried (the wake timer is set), the updates stay unhandled,
-    /// so after a restart they come back and [`ChatWorker::recover`] picks the report up.
-    async fn settle(&mut self) {
-        let quiet = self.op.is_none()
-            && self.in_flight.is_empty()
-            && self.deferred.is_empty()
-            && self.parked.is_empty()
-            && self.wake.is_none()
-            && (self.record.outbox.is_empty() || self.record.blocked);
-        if !quiet {
-            return;
-        }
-        if let Some(closed) = self.record.closed
-            && !self.record.blocked
-            && let Err(error) = self.archive_ended(closed).await
-        {
-            self.failed(error);
-            return;
-        }
-        for update in self.waiting.drain(..) {
-            self.deps.inbox.handled(update);
-        }
-        if let Err(error) = self.record.tidy(self.deps.engine.store(), self.user).await {
-            tracing::warn!(user = %self.user, %error, "could not remove an empty chat record");
-        }
     }
 
     /// Logs a failure and tells the user, in their language, to try again. The message is
