@@ -2,7 +2,8 @@
 //!
 //! Messages (and edits and documents) go through one queue in the order they were decided,
 //! across all chats, interview questions ahead of the rest: the expert is waiting for them,
-//! while setup messages and notices can take a moment longer when the bot is busy. A chat gets
+//! while setup messages and notices can take a moment longer when the bot is busy (and while
+//! questions are being asked, they leave a few of each second's sends free). A chat gets
 //! a short burst, then about one message a second; the bot as a whole about thirty a second. A
 //! message whose chat must wait does not hold up the messages of other chats behind it, and a
 //! chat's own messages always go out in order, one at a time.
@@ -39,6 +40,13 @@ const CHAT_BURST: u32 = 3;
 
 /// Messages a second for the whole bot.
 const OVERALL_PER_SECOND: u32 = 30;
+
+/// Of the overall budget, the sends a second kept for interview questions while questions are
+/// being asked: an answer's reply then never waits behind setup messages sent a moment before.
+const QUESTION_RESERVE: u32 = 5;
+
+/// How long after the last question the reserve is kept.
+const RESERVE_KEPT: Duration = Duration::from_secs(10);
 
 /// The longest pause honoured for one 429, whatever `retry_after` says.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
@@ -183,6 +191,8 @@ struct Dispatch {
     paces: HashMap<ChatId, Pace>,
     /// The times of the last `OVERALL_PER_SECOND` sends, oldest first.
     recent: VecDeque<Instant>,
+    /// When an interview question was last sent.
+    last_question: Option<Instant>,
     /// Messages queued and not yet finished with (shared with [`Sender`]).
     outstanding: tokio::sync::watch::Sender<usize>,
 }
@@ -213,6 +223,7 @@ impl Dispatch {
             paused: HashMap::new(),
             paces: HashMap::new(),
             recent: VecDeque::new(),
+            last_question: None,
         }
     }
 
@@ -229,12 +240,13 @@ impl Dispatch {
         }
     }
 
-    /// When the bot as a whole may send next.
-    fn overall_ready_at(&self, now: Instant) -> Instant {
-        if self.recent.len() < OVERALL_PER_SECOND as usize {
+    /// When the bot as a whole may send next, for a question or for anything else.
+    fn overall_ready_at(&self, question: bool, now: Instant) -> Instant {
+        let limit = overall_limit(question, self.last_question, now);
+        if self.recent.len() < limit {
             now
         } else {
-            self.recent[0] + Duration::from_secs(1)
+            self.recent[self.recent.len() - limit] + Duration::from_secs(1)
         }
     }
 
@@ -262,8 +274,10 @@ impl Dispatch {
         let mut next: Option<Instant> = None;
         let mut starting = Vec::new();
         for i in candidates(&self.waiting, &self.busy) {
-            let overall = self.overall_ready_at(now);
+            let question = is_question(&self.waiting[i]);
+            let overall = self.overall_ready_at(question, now);
             if overall > now {
+                // Questions come first, so every candidate after this one must wait too.
                 next = Some(next.map_or(overall, |n| n.min(overall)));
                 break;
             }
@@ -274,6 +288,9 @@ impl Dispatch {
                 continue;
             }
             self.record_send(chat, now);
+            if question {
+                self.last_question = Some(now);
+            }
             starting.push(i);
         }
         // Highest index first, so the indices left to remove stay valid.
@@ -526,9 +543,26 @@ fn candidates(waiting: &VecDeque<Job>, busy: &HashSet<ChatId>) -> Vec<usize> {
             let chat = waiting[i].chat;
             !busy.contains(&chat) && seen.insert(chat)
         })
-        .partition(|&i| matches!(waiting[i].key, Key::Transcript { .. }));
+        .partition(|&i| is_question(&waiting[i]));
     questions.extend(rest);
     questions
+}
+
+/// How many sends of any one second a job may count on: all of them for a question, and for
+/// anything else all but [`QUESTION_RESERVE`] while questions are being asked.
+fn overall_limit(question: bool, last_question: Option<Instant>, now: Instant) -> usize {
+    let asking = last_question.is_some_and(|at| now.saturating_duration_since(at) < RESERVE_KEPT);
+    let limit = if question || !asking {
+        OVERALL_PER_SECOND
+    } else {
+        OVERALL_PER_SECOND - QUESTION_RESERVE
+    };
+    limit as usize
+}
+
+/// Whether a job is an interview question (a message of the session's transcript).
+fn is_question(job: &Job) -> bool {
+    matches!(job.key, Key::Transcript { .. })
 }
 
 #[cfg(test)]
@@ -573,6 +607,26 @@ mod tests {
     fn a_chat_offers_only_its_oldest_message_so_its_messages_keep_their_order() {
         let waiting = VecDeque::from([job(1, Key::Outbox(1)), question(1), question(2)]);
         assert_eq!(candidates(&waiting, &HashSet::new()), vec![2, 0]);
+    }
+
+    #[test]
+    fn while_questions_are_asked_other_messages_leave_room_for_them() {
+        let now = Instant::now();
+        let full = OVERALL_PER_SECOND as usize;
+        let reduced = (OVERALL_PER_SECOND - QUESTION_RESERVE) as usize;
+        assert_eq!(overall_limit(true, Some(now), now), full);
+        assert_eq!(overall_limit(false, Some(now), now), reduced);
+        assert_eq!(
+            overall_limit(false, None, now),
+            full,
+            "no question asked yet"
+        );
+        let long_ago = now.checked_sub(RESERVE_KEPT).unwrap();
+        assert_eq!(
+            overall_limit(false, Some(long_ago), now),
+            full,
+            "questions stopped"
+        );
     }
 
     #[test]
