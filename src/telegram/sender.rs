@@ -2,9 +2,10 @@
 //!
 //! Messages (and edits and documents) go through one queue in the order they were decided,
 //! across all chats, interview questions ahead of the rest: the expert is waiting for them,
-//! while setup messages and notices can take a moment longer when the bot is busy (and while
-//! questions are being asked, they leave a few of each second's sends free). A chat gets
-//! a short burst, then about one message a second; the bot as a whole about thirty a second. A
+//! while setup messages and notices can take a moment longer when the bot is busy. A chat gets
+//! a short burst, then about one message a second; the bot as a whole a short burst, then one
+//! message every thirtieth of a second (and never more than thirty in any second), so a
+//! question that comes in waits for the next thirtieth, not for the next second. A
 //! message whose chat must wait does not hold up the messages of other chats behind it, and a
 //! chat's own messages always go out in order, one at a time.
 //! Callback answers and chat actions are not messages: they are sent at once, beside the
@@ -41,12 +42,10 @@ const CHAT_BURST: u32 = 3;
 /// Messages a second for the whole bot.
 const OVERALL_PER_SECOND: u32 = 30;
 
-/// Of the overall budget, the sends a second kept for interview questions while questions are
-/// being asked: an answer's reply then never waits behind setup messages sent a moment before.
-const QUESTION_RESERVE: u32 = 5;
-
-/// How long after the last question the reserve is kept.
-const RESERVE_KEPT: Duration = Duration::from_secs(10);
+/// Messages the bot may send at once before its overall pace (one every 1/30 s) applies. Kept
+/// small so that the budget is spread over each second: a question that comes in never finds a
+/// whole second's sends spent a moment before it.
+const OVERALL_BURST: u32 = 3;
 
 /// The longest pause honoured for one 429, whatever `retry_after` says.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
@@ -164,16 +163,41 @@ impl Sender {
     }
 }
 
-/// Telegram's pace for one chat, as a "theoretical arrival time": a message may go when the
-/// chat's time is no more than the burst allowance ahead of now.
+/// A steady pace with a short burst, as a "theoretical arrival time": a message may go when
+/// the schedule is no more than the burst allowance ahead of now, and each message moves the
+/// schedule on by one interval.
 #[derive(Debug, Clone, Copy)]
 struct Pace {
-    /// When the chat's next message would be due at exactly one a second.
+    /// When the next message would be due at exactly the steady pace.
     due: Instant,
 }
 
-/// How far ahead of the one-a-second schedule a chat may run (the burst).
-const BURST_AHEAD: Duration = Duration::from_secs((CHAT_BURST - 1) as u64);
+impl Pace {
+    /// When the next message may go, running at most `ahead` in front of the schedule.
+    fn ready_at(self, ahead: Duration) -> Instant {
+        self.due.checked_sub(ahead).unwrap_or(self.due)
+    }
+
+    /// The pace after a message sent `now`, one `interval` apart.
+    fn after(pace: Option<Pace>, now: Instant, interval: Duration) -> Pace {
+        Pace {
+            due: pace.map_or(now, |p| p.due.max(now)) + interval,
+        }
+    }
+}
+
+/// A chat's steady pace: one message a second.
+const CHAT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How far ahead of its schedule a chat may run (the burst).
+const CHAT_AHEAD: Duration = Duration::from_secs((CHAT_BURST - 1) as u64);
+
+/// The bot's steady pace.
+const OVERALL_INTERVAL: Duration = Duration::from_nanos(1_000_000_000 / OVERALL_PER_SECOND as u64);
+
+/// How far ahead of its schedule the bot may run (the burst).
+const OVERALL_AHEAD: Duration =
+    Duration::from_nanos((OVERALL_BURST as u64 - 1) * 1_000_000_000 / OVERALL_PER_SECOND as u64);
 
 /// The sending task's state.
 struct Dispatch {
@@ -191,8 +215,8 @@ struct Dispatch {
     paces: HashMap<ChatId, Pace>,
     /// The times of the last `OVERALL_PER_SECOND` sends, oldest first.
     recent: VecDeque<Instant>,
-    /// When an interview question was last sent.
-    last_question: Option<Instant>,
+    /// The bot's pace over all chats.
+    overall: Option<Pace>,
     /// Messages queued and not yet finished with (shared with [`Sender`]).
     outstanding: tokio::sync::watch::Sender<usize>,
 }
@@ -223,16 +247,13 @@ impl Dispatch {
             paused: HashMap::new(),
             paces: HashMap::new(),
             recent: VecDeque::new(),
-            last_question: None,
+            overall: None,
         }
     }
 
     /// When `chat` may send next (now or earlier means at once).
     fn chat_ready_at(&self, chat: ChatId, now: Instant) -> Instant {
-        let paced = self
-            .paces
-            .get(&chat)
-            .map(|p| p.due.checked_sub(BURST_AHEAD).unwrap_or(p.due));
+        let paced = self.paces.get(&chat).map(|p| p.ready_at(CHAT_AHEAD));
         let paused = self.paused.get(&chat).copied();
         match (paced, paused) {
             (Some(a), Some(b)) => a.max(b),
@@ -240,24 +261,21 @@ impl Dispatch {
         }
     }
 
-    /// When the bot as a whole may send next, for a question or for anything else.
-    fn overall_ready_at(&self, question: bool, now: Instant) -> Instant {
-        let limit = overall_limit(question, self.last_question, now);
-        if self.recent.len() < limit {
+    /// When the bot as a whole may send next: at its pace, and within the last second's budget.
+    fn overall_ready_at(&self, now: Instant) -> Instant {
+        let paced = self.overall.map_or(now, |p| p.ready_at(OVERALL_AHEAD));
+        let windowed = if self.recent.len() < OVERALL_PER_SECOND as usize {
             now
         } else {
-            self.recent[self.recent.len() - limit] + Duration::from_secs(1)
-        }
+            self.recent[0] + Duration::from_secs(1)
+        };
+        paced.max(windowed)
     }
 
     fn record_send(&mut self, chat: ChatId, now: Instant) {
-        let due = self.paces.get(&chat).map_or(now, |p| p.due.max(now));
-        self.paces.insert(
-            chat,
-            Pace {
-                due: due + Duration::from_secs(1),
-            },
-        );
+        let pace = Pace::after(self.paces.get(&chat).copied(), now, CHAT_INTERVAL);
+        self.paces.insert(chat, pace);
+        self.overall = Some(Pace::after(self.overall, now, OVERALL_INTERVAL));
         self.recent.push_back(now);
         while self.recent.len() > OVERALL_PER_SECOND as usize {
             self.recent.pop_front();
@@ -274,10 +292,9 @@ impl Dispatch {
         let mut next: Option<Instant> = None;
         let mut starting = Vec::new();
         for i in candidates(&self.waiting, &self.busy) {
-            let question = is_question(&self.waiting[i]);
-            let overall = self.overall_ready_at(question, now);
+            let overall = self.overall_ready_at(now);
             if overall > now {
-                // Questions come first, so every candidate after this one must wait too.
+                // The bot's budget is spent for now: every candidate after this one waits too.
                 next = Some(next.map_or(overall, |n| n.min(overall)));
                 break;
             }
@@ -288,9 +305,6 @@ impl Dispatch {
                 continue;
             }
             self.record_send(chat, now);
-            if question {
-                self.last_question = Some(now);
-            }
             starting.push(i);
         }
         // Highest index first, so the indices left to remove stay valid.
@@ -548,18 +562,6 @@ fn candidates(waiting: &VecDeque<Job>, busy: &HashSet<ChatId>) -> Vec<usize> {
     questions
 }
 
-/// How many sends of any one second a job may count on: all of them for a question, and for
-/// anything else all but [`QUESTION_RESERVE`] while questions are being asked.
-fn overall_limit(question: bool, last_question: Option<Instant>, now: Instant) -> usize {
-    let asking = last_question.is_some_and(|at| now.saturating_duration_since(at) < RESERVE_KEPT);
-    let limit = if question || !asking {
-        OVERALL_PER_SECOND
-    } else {
-        OVERALL_PER_SECOND - QUESTION_RESERVE
-    };
-    limit as usize
-}
-
 /// Whether a job is an interview question (a message of the session's transcript).
 fn is_question(job: &Job) -> bool {
     matches!(job.key, Key::Transcript { .. })
@@ -610,23 +612,27 @@ mod tests {
     }
 
     #[test]
-    fn while_questions_are_asked_other_messages_leave_room_for_them() {
+    fn the_bot_sends_a_short_burst_then_one_message_every_thirtieth_of_a_second() {
         let now = Instant::now();
-        let full = OVERALL_PER_SECOND as usize;
-        let reduced = (OVERALL_PER_SECOND - QUESTION_RESERVE) as usize;
-        assert_eq!(overall_limit(true, Some(now), now), full);
-        assert_eq!(overall_limit(false, Some(now), now), reduced);
-        assert_eq!(
-            overall_limit(false, None, now),
-            full,
-            "no question asked yet"
-        );
-        let long_ago = now.checked_sub(RESERVE_KEPT).unwrap();
-        assert_eq!(
-            overall_limit(false, Some(long_ago), now),
-            full,
-            "questions stopped"
-        );
+        let mut pace = None;
+        for _ in 0..OVERALL_BURST {
+            assert!(pace.is_none_or(|p: Pace| p.ready_at(OVERALL_AHEAD) <= now));
+            pace = Some(Pace::after(pace, now, OVERALL_INTERVAL));
+        }
+        let next = pace.unwrap().ready_at(OVERALL_AHEAD);
+        assert_eq!(next, now + OVERALL_INTERVAL, "the burst is spent");
+        let pace = Pace::after(pace, next, OVERALL_INTERVAL);
+        assert_eq!(pace.ready_at(OVERALL_AHEAD), next + OVERALL_INTERVAL);
+    }
+
+    #[test]
+    fn a_chat_gets_three_messages_at_once_then_one_a_second() {
+        let now = Instant::now();
+        let mut pace = None;
+        for _ in 0..CHAT_BURST {
+            pace = Some(Pace::after(pace, now, CHAT_INTERVAL));
+        }
+        assert_eq!(pace.unwrap().ready_at(CHAT_AHEAD), now + CHAT_INTERVAL);
     }
 
     #[test]
