@@ -435,6 +435,35 @@ fn shown(value: Option<&Value>) -> String {
     value.map_or_else(|| "missing".to_owned(), Value::to_string)
 }
 
+/// Walks a schema and checks what structured outputs require of it (for the tests of every
+/// schema sent to Claude).
+#[cfg(test)]
+pub(crate) fn check_structured_output_limits(schema: &Value, path: &str) {
+    for banned in ["minimum", "maximum", "minLength", "maxLength", "maxItems"] {
+        assert!(schema.get(banned).is_none(), "{path} has {banned}");
+    }
+    if schema["type"] == "object" {
+        assert_eq!(schema["additionalProperties"], false, "{path}");
+        let properties = schema["properties"].as_object().unwrap();
+        let mut required: Vec<&str> = schema["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let mut names: Vec<&str> = properties.keys().map(String::as_str).collect();
+        required.sort();
+        names.sort();
+        assert_eq!(required, names, "{path}: every property is required");
+        for (name, child) in properties {
+            check_structured_output_limits(child, &format!("{path}.{name}"));
+        }
+    }
+    if let Some(items) = schema.get("items") {
+        check_structured_output_limits(items, &format!("{path}[]"));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -539,33 +568,6 @@ mod tests {
             assert!(err.contains(needle), "expected {needle:?} in {err:?}");
         }
         assert!(Turn::from_input(json!(["not", "an", "object"])).is_err());
-    }
-
-    /// Walks a schema and checks what structured outputs require of it.
-    fn check_structured_output_limits(schema: &Value, path: &str) {
-        for banned in ["minimum", "maximum", "minLength", "maxLength", "maxItems"] {
-            assert!(schema.get(banned).is_none(), "{path} has {banned}");
-        }
-        if schema["type"] == "object" {
-            assert_eq!(schema["additionalProperties"], false, "{path}");
-            let properties = schema["properties"].as_object().unwrap();
-            let mut required: Vec<&str> = schema["required"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_str().unwrap())
-                .collect();
-            let mut names: Vec<&str> = properties.keys().map(String::as_str).collect();
-            required.sort();
-            names.sort();
-            assert_eq!(required, names, "{path}: every property is required");
-            for (name, child) in properties {
-                check_structured_output_limits(child, &format!("{path}.{name}"));
-            }
-        }
-        if let Some(items) = schema.get("items") {
-            check_structured_output_limits(items, &format!("{path}[]"));
-        }
     }
 
     #[test]

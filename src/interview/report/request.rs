@@ -17,18 +17,6 @@ pub fn schema() -> Value {
         "items": {"type": "string"},
         "description": "The ids this rests on (E…, D…, or C for the expert's correction): at least one."
     });
-    let claims = |what: &str| {
-        json!({
-            "type": "array",
-            "description": what,
-            "items": {
-                "type": "object",
-                "additionalProperties": false,
-                "properties": {"text": {"type": "string"}, "sources": sources},
-                "required": ["text", "sources"]
-            }
-        })
-    };
     let object = |what: &str, fields: &[(&str, Value)]| {
         let mut properties = serde_json::Map::new();
         for (name, schema) in fields {
@@ -48,6 +36,7 @@ pub fn schema() -> Value {
         })
     };
     let text = json!({"type": "string"});
+    let claims = |what: &str| object(what, &[("text", text.clone())]);
     json!({
         "type": "object",
         "additionalProperties": false,
