@@ -231,3 +231,8 @@ fn the_revision_can_cite_the_correction() {
     assert!(prompt.contains("We check the gas first."));
     assert!(prompt.contains("(no answers in this stage"), "{prompt}");
 }
+
+#[test]
+fn the_schema_keeps_within_what_structured_outputs_accept() {
+    crate::llm::turn::check_structured_output_limits(&schema(), "report");
+}
