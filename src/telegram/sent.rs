@@ -10,8 +10,9 @@
 //! Lines are appended without an fsync (a killed process loses nothing it wrote; only a
 //! power cut could), and the log is rotated in two generations: an entry lives at least one
 //! generation, far longer than a worker takes to record it. At start-up the entries of the
-//! last hour, from both generations, become the previous one: a worker records a delivery
-//! within milliseconds, so only the moments before a crash matter.
+//! hour before the last one logged, from both generations, become the previous one: a worker
+//! records a delivery within milliseconds, so only the moments before a crash matter, however
+//! long ago the crash was.
 
 use std::{
     collections::HashMap,
@@ -71,23 +72,26 @@ impl SentLog {
     /// and a new current one starts.
     pub fn open(dir: &Path) -> io::Result<SentLog> {
         std::fs::create_dir_all(dir)?;
-        let mut previous = Entries::new();
-        let oldest = chrono::Utc::now().timestamp() - KEPT_FOR;
+        let mut lines = Vec::new();
         for name in [PREVIOUS, CURRENT] {
             match std::fs::read(dir.join(name)) {
-                Ok(bytes) => {
-                    for line in bytes.split(|b| *b == b'\n') {
-                        if let Ok(line) = serde_json::from_slice::<Line>(line)
-                            && line.at >= oldest
-                        {
-                            previous.insert((ChatId(line.chat), line.key), (line.message, line.at));
-                        }
-                    }
-                }
+                Ok(bytes) => lines.extend(
+                    bytes
+                        .split(|b| *b == b'\n')
+                        .filter_map(|line| serde_json::from_slice::<Line>(line).ok()),
+                ),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
             }
         }
+        // Ages count back from the last message logged, not from now: after a long stop the
+        // messages accepted just before it still matter.
+        let oldest = lines.iter().map(|l| l.at).max().unwrap_or(0) - KEPT_FOR;
+        let previous: Entries = lines
+            .into_iter()
+            .filter(|line| line.at >= oldest)
+            .map(|line| ((ChatId(line.chat), line.key), (line.message, line.at)))
+            .collect();
         atomic::write(&dir.join(PREVIOUS), &encode(&previous))?;
         atomic::write(&dir.join(CURRENT), b"")?;
         Ok(SentLog {
@@ -205,17 +209,28 @@ mod tests {
         assert_eq!(log.lookup(ChatId(42), key), Some(Some(118)));
     }
 
+    fn line(outbox: u64, at: i64) -> String {
+        format!("{{\"chat\":1,\"key\":{{\"outbox\":{outbox}}},\"message\":9,\"at\":{at}}}\n")
+    }
+
     #[test]
-    fn entries_older_than_an_hour_are_not_loaded() {
+    fn entries_older_than_an_hour_before_the_last_one_are_not_loaded() {
         let dir = tempfile::tempdir().unwrap();
-        let old = chrono::Utc::now().timestamp() - KEPT_FOR - 60;
-        std::fs::write(
-            dir.path().join(CURRENT),
-            format!("{{\"chat\":1,\"key\":{{\"outbox\":5}},\"message\":9,\"at\":{old}}}\n"),
-        )
-        .unwrap();
+        let last = chrono::Utc::now().timestamp();
+        let old = last - KEPT_FOR - 60;
+        std::fs::write(dir.path().join(CURRENT), line(5, old) + &line(6, last)).unwrap();
         let log = SentLog::open(dir.path()).unwrap();
         assert_eq!(log.lookup(ChatId(1), Key::Outbox(5)), None);
+        assert_eq!(log.lookup(ChatId(1), Key::Outbox(6)), Some(Some(9)));
+    }
+
+    #[test]
+    fn a_message_logged_just_before_a_long_stop_is_known_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let two_days_ago = chrono::Utc::now().timestamp() - 2 * 24 * 3600;
+        std::fs::write(dir.path().join(CURRENT), line(5, two_days_ago)).unwrap();
+        let log = SentLog::open(dir.path()).unwrap();
+        assert_eq!(log.lookup(ChatId(1), Key::Outbox(5)), Some(Some(9)));
     }
 
     #[test]
