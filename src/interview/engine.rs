@@ -199,10 +199,6 @@ impl Engine {
         style: Style,
     ) -> Result<Begun, EngineError> {
         let quarantined = match self.store.load(user).await? {
-            Loaded::Session(old) if old.finished_at.is_some() => {
-                self.store.retire(&old, Folder::Completed, &[]).await?;
-                false
-            }
             Loaded::Session(old) => {
                 self.set_aside(*old).await?;
                 false
@@ -472,18 +468,14 @@ impl Engine {
     /// Moves the user's interview out of the active files before a new one: an interview in
     /// progress to `archive/`, an ended one to `completed/` beside its report (made without
     /// Claude if it was still due).
-    async fn set_aside(&self, old: Session) -> Result<(), EngineError> {
+    async fn set_aside(&self, mut old: Session) -> Result<(), EngineError> {
         if old.finished_at.is_none() {
             self.store.retire(&old, Folder::Archive, &[]).await?;
             return Ok(());
         }
-        let old = if old.ending() == Ending::ReportDue {
-            let mut old = old;
+        if old.ending() == Ending::ReportDue {
             self.publish(&mut old).await?;
-            old
-        } else {
-            old
-        };
+        }
         self.store.retire(&old, Folder::Completed, &[]).await?;
         tracing::info!(user = %old.user, session = old.id, "ended interview archived before a new one");
         Ok(())

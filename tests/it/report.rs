@@ -460,6 +460,35 @@ async fn while_claude_is_down_the_report_waits_and_is_written_once_it_is_back_af
 }
 
 #[tokio::test]
+async fn a_new_interview_begun_while_the_report_waits_for_claude_archives_the_old_one_with_its_report()
+ {
+    let fake = FakeAnthropic::start().await;
+    let t = spawn_engine(Some(&fake), EngineOptions::default());
+    interview(&t, Lang::En, None).await;
+    fake.always_writing([Reply::overloaded()]);
+    let pending = t.engine.write_report(USER).await.unwrap();
+    assert!(
+        matches!(pending, ReportOutcome::Pending { .. }),
+        "{pending:?}"
+    );
+    t.engine
+        .begin(USER, Lang::En, Style::default())
+        .await
+        .unwrap();
+    let reports: Vec<_> = std::fs::read_dir(t.dir.path().join("completed"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    assert_eq!(reports.len(), 1, "the old interview's report is kept");
+    let report = std::fs::read_to_string(&reports[0]).unwrap();
+    assert!(
+        report.contains("Answer 1"),
+        "made from the transcript: {report}"
+    );
+}
+
+#[tokio::test]
 async fn after_a_day_without_claude_the_offline_report_is_sent_with_a_note() {
     let fake = FakeAnthropic::start().await;
     let t = spawn_engine(Some(&fake), EngineOptions::default());
