@@ -82,10 +82,6 @@ pub struct Press {
 pub struct VoiceInput {
     /// The `file_id` to download it with.
     pub file_id: String,
-    /// The `file_unique_id` (the same file sent again has the same one).
-    pub file_unique_id: String,
-    /// The user's message that carries it.
-    pub message: i32,
     /// What Telegram says about it (kind, declared duration and size, type, name).
     pub meta: AudioMeta,
 }

@@ -50,10 +50,6 @@ pub struct VoiceJob {
     pub update: u32,
     /// The `file_id` to download it with.
     pub file_id: String,
-    /// The `file_unique_id`.
-    pub file_unique_id: String,
-    /// The user's message that carries it.
-    pub message: i32,
     /// What Telegram said about it.
     pub meta: AudioMeta,
     /// The interview's language, the transcript's language.

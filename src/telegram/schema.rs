@@ -205,8 +205,6 @@ pub fn voice_input(msg: &Message) -> Option<VoiceInput> {
     };
     Some(VoiceInput {
         file_id: file.id.0.clone(),
-        file_unique_id: file.unique_id.0.clone(),
-        message: msg.id.0,
         meta: AudioMeta {
             // Telegram leaves the size out at times; teloxide then reads `u32::MAX`.
             declared_size: (file.size != u32::MAX).then_some(u64::from(file.size)),

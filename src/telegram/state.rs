@@ -98,8 +98,8 @@ impl ChatState {
             | ChatState::ChoosingStyle { prompt }
             | ChatState::Briefing { prompt, .. }
             | ChatState::ResumeOrRestart { prompt, .. }
-            | ChatState::ConfirmingVoice { prompt, .. } => *prompt,
-            ChatState::ReviewingReport { prompt, .. } => *prompt,
+            | ChatState::ConfirmingVoice { prompt, .. }
+            | ChatState::ReviewingReport { prompt, .. } => *prompt,
             ChatState::Idle | ChatState::Interviewing => None,
         }
     }
@@ -111,8 +111,8 @@ impl ChatState {
             | ChatState::ChoosingStyle { prompt }
             | ChatState::Briefing { prompt, .. }
             | ChatState::ResumeOrRestart { prompt, .. }
-            | ChatState::ConfirmingVoice { prompt, .. } => *prompt = Some(message),
-            ChatState::ReviewingReport { prompt, .. } => *prompt = Some(message),
+            | ChatState::ConfirmingVoice { prompt, .. }
+            | ChatState::ReviewingReport { prompt, .. } => *prompt = Some(message),
             ChatState::Idle | ChatState::Interviewing => {}
         }
         self

@@ -39,8 +39,8 @@ impl Engine {
             return Ok(Ok(()));
         };
         let schema = knowledge::schema();
+        let system = self.prompts.stage_summary_prompt(session.language);
         for stage in knowledge::due(session) {
-            let system = self.prompts.stage_summary_prompt(session.language);
             let prompt = knowledge::prompt(session, stage);
             let request = WriteRequest {
                 system: &system,

@@ -7,20 +7,15 @@ use serde_json::Value;
 
 use super::*;
 use crate::interview::{
-    Session, Stage,
+    Session,
     knowledge::{Evidence, contains_quote, cut, one_line},
 };
 
 /// What a source id stands for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cite {
-    /// An answer of the expert's, in a stage.
-    Answer {
-        /// The stage of the summary it came from.
-        stage: Stage,
-        /// The answer and the words.
-        evidence: Evidence,
-    },
+    /// An answer of the expert's: the answer and the words.
+    Answer(Evidence),
     /// The expert's correction of the report.
     Correction,
 }
@@ -30,26 +25,14 @@ pub enum Cite {
 pub fn sources(session: &Session) -> HashMap<String, Cite> {
     let mut out = HashMap::new();
     let (mut e, mut d) = (0, 0);
-    for (stage, summary) in &session.summaries {
+    for summary in session.summaries.values() {
         for element in &summary.elements {
             e += 1;
-            out.insert(
-                format!("E{e}"),
-                Cite::Answer {
-                    stage: *stage,
-                    evidence: element.evidence.clone(),
-                },
-            );
+            out.insert(format!("E{e}"), Cite::Answer(element.evidence.clone()));
         }
         for decision in &summary.decisions {
             d += 1;
-            out.insert(
-                format!("D{d}"),
-                Cite::Answer {
-                    stage: *stage,
-                    evidence: decision.evidence.clone(),
-                },
-            );
+            out.insert(format!("D{d}"), Cite::Answer(decision.evidence.clone()));
         }
     }
     if session.report.correction.is_some() {
@@ -156,7 +139,7 @@ fn quote_source(
     quote: &str,
 ) -> Option<String> {
     let holds = |cite: &Cite| match cite {
-        Cite::Answer { evidence, .. } => session
+        Cite::Answer(evidence) => session
             .transcript
             .get(evidence.entry)
             .is_some_and(|e| contains_quote(&e.text, quote)),

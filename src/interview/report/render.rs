@@ -199,7 +199,7 @@ fn references(
         .filter_map(|id| {
             let cite = known.get(id)?;
             Some(match cite {
-                Cite::Answer { evidence, .. } => {
+                Cite::Answer(evidence) => {
                     let mut text = where_said(session, known, id, catalog);
                     if let Some(quote) = &evidence.quote {
                         let _ = write!(text, ": “{}”", cut(quote, 90));
@@ -224,7 +224,7 @@ fn where_said(
     catalog: &Catalog,
 ) -> String {
     match known.get(id) {
-        Some(Cite::Answer { evidence, .. }) => match session.transcript.get(evidence.entry) {
+        Some(Cite::Answer(evidence)) => match session.transcript.get(evidence.entry) {
             Some(entry) => format!(
                 "{}, {}",
                 catalog.text(session.language, &Msg::stage(entry.stage)),

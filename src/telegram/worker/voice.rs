@@ -106,8 +106,6 @@ impl ChatWorker {
         let job = VoiceJob {
             update,
             file_id: voice.file_id,
-            file_unique_id: voice.file_unique_id,
-            message: voice.message,
             meta: voice.meta,
             lang: session.language,
             submission: None,
