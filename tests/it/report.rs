@@ -539,24 +539,30 @@ async fn after_a_day_without_claude_the_offline_report_is_sent_with_a_note() {
 /// one-screen message with its buttons.
 async fn bot_interview(bot: &TestBot, user: &TestUser, lang: &str) -> (String, SentMessage) {
     bot.start_interview(user, lang, 0).await;
+    let (notice, document) = answer_to_the_end(bot, user, |n| {
+        format!("Answer {n}: I check the gas first, then the colour.")
+    })
+    .await;
+    assert!(
+        notice.plain().contains("end of the interview"),
+        "{}",
+        notice.plain()
+    );
+    let markdown = String::from_utf8(document.document.expect("a document").bytes).unwrap();
+    let screen = bot.next(user).await;
+    (markdown, screen)
+}
+
+/// Answers until the wrap-up's last reply, and returns the two messages that come after it.
+async fn answer_to_the_end(
+    bot: &TestBot,
+    user: &TestUser,
+    answer: impl Fn(usize) -> String,
+) -> (SentMessage, SentMessage) {
     for n in 0..60 {
-        let reply = bot
-            .say(
-                user,
-                &format!("Answer {n}: I check the gas first, then the colour."),
-            )
-            .await;
+        let reply = bot.say(user, &answer(n)).await;
         if reply.plain().contains("100%") && reply.plain().contains("[wrap_up]") {
-            let notice = bot.next(user).await;
-            assert!(
-                notice.plain().contains("end of the interview"),
-                "{}",
-                notice.plain()
-            );
-            let document = bot.next(user).await;
-            let markdown = String::from_utf8(document.document.expect("a document").bytes).unwrap();
-            let screen = bot.next(user).await;
-            return (markdown, screen);
+            return (bot.next(user).await, bot.next(user).await);
         }
     }
     panic!("the interview never ended");
@@ -693,21 +699,8 @@ async fn a_report_pending_while_claude_was_down_is_delivered_after_a_restart() {
     bot.start_interview(&ann, "en", 0).await;
     // Claude writes no summary and no report from here on; the interview goes on.
     bot.anthropic.always_writing([Reply::overloaded()]);
-    let mut told = None;
-    for n in 0..60 {
-        let reply = bot.say(&ann, &format!("Answer {n}.")).await;
-        if reply.plain().contains("100%") && reply.plain().contains("[wrap_up]") {
-            assert!(
-                bot.next(&ann)
-                    .await
-                    .plain()
-                    .contains("end of the interview")
-            );
-            told = Some(bot.next(&ann).await);
-            break;
-        }
-    }
-    let told = told.expect("the interview ended");
+    let (notice, told) = answer_to_the_end(&bot, &ann, |n| format!("Answer {n}.")).await;
+    assert!(notice.plain().contains("end of the interview"));
     assert!(
         told.plain().contains("report will follow"),
         "{}",
@@ -760,14 +753,8 @@ async fn a_wake_before_the_wait_is_over_asks_claude_nothing() {
     let ann = bot.telegram.user(3104, "Ann", Some("en"));
     bot.start_interview(&ann, "en", 0).await;
     bot.anthropic.always_writing([Reply::overloaded()]);
-    loop {
-        let reply = bot.say(&ann, "An answer.").await;
-        if reply.plain().contains("100%") && reply.plain().contains("[wrap_up]") {
-            bot.next(&ann).await;
-            assert!(bot.next(&ann).await.plain().contains("will follow"));
-            break;
-        }
-    }
+    let (_, told) = answer_to_the_end(&bot, &ann, |_| "An answer.".into()).await;
+    assert!(told.plain().contains("will follow"));
     bot.anthropic.always_writing([]);
     let calls = bot.anthropic.count();
     // Woken early (a redelivered update, a restart): the engine's clock says not yet.
@@ -795,14 +782,8 @@ async fn after_a_day_without_claude_the_bot_sends_the_offline_report_with_a_note
     let ann = bot.telegram.user(3105, "Ann", Some("en"));
     bot.start_interview(&ann, "en", 0).await;
     bot.anthropic.always_writing([Reply::overloaded()]);
-    loop {
-        let reply = bot.say(&ann, "An answer about welding.").await;
-        if reply.plain().contains("100%") && reply.plain().contains("[wrap_up]") {
-            bot.next(&ann).await;
-            assert!(bot.next(&ann).await.plain().contains("will follow"));
-            break;
-        }
-    }
+    let (_, told) = answer_to_the_end(&bot, &ann, |_| "An answer about welding.".into()).await;
+    assert!(told.plain().contains("will follow"));
     bot.clock.advance(REPORT_GIVE_UP + Duration::from_secs(60));
     bot.wake(&ann);
     let document = bot.next(&ann).await;
@@ -962,6 +943,7 @@ async fn a_stage_whose_summary_stays_unusable_is_left_out_and_the_report_still_c
             Outcome::Reply(_) => {}
             other => panic!("{other:?}"),
         }
+        assert!(n < 100, "the interview never ended");
     }
     // The greeting's summary is unusable twice (the reply and its repair).
     fake.script_writing([Reply::NotJson, Reply::NotJson]);
