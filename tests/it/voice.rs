@@ -12,7 +12,7 @@ use ai_interviewer::{
     voice::{
         AssemblyAiClient, AssemblyAiError, AudioKind, AudioMeta, Codec, Container, FfmpegStatus,
         StartupWarning, Submission, Transcriber, VoiceError, VoiceEvents, VoiceNote,
-        assemblyai::{Completed, LanguageRequest, PollPolicy, RetryPolicy},
+        assemblyai::{Completed, LanguageRequest, PollPolicy},
         check_ffmpeg,
         probe::{ProbeError, probe},
         transcode::{TranscodeError, Transcoder},
@@ -24,6 +24,7 @@ use tokio::sync::mpsc;
 
 use crate::support::{
     assemblyai::{API_KEY, Call, Failure, FakeAssemblyAi, Script},
+    assemblyai::{quick_poll, quick_retries},
     audio, settings,
 };
 
@@ -107,22 +108,6 @@ fn eleven_minutes_of_silence_in_a_tiny_voice_note_are_counted_exactly_and_refuse
 
 // ---------------------------------------------------------------------------------------------
 // The AssemblyAI client against the fake.
-
-fn quick_retries(max_retries: u32) -> RetryPolicy {
-    RetryPolicy {
-        base_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(40),
-        ..ai_interviewer::voice::assemblyai::retry_policy(max_retries)
-    }
-}
-
-fn quick_poll() -> PollPolicy {
-    PollPolicy {
-        first: Duration::from_millis(5),
-        max_interval: Duration::from_millis(20),
-        deadline: Duration::from_secs(60),
-    }
-}
 
 fn voice_settings(fake: &FakeAssemblyAi, vars: &[(&str, String)]) -> VoiceSettings {
     let mut all = vec![

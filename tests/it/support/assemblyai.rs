@@ -636,3 +636,21 @@ fn error(status: u16, message: &str, retry_after: Option<&str>) -> Response {
     )
         .into_response()
 }
+
+/// Retries within milliseconds (the fake answers at once): the product's policy with short waits.
+pub fn quick_retries(max_retries: u32) -> ai_interviewer::retry::RetryPolicy {
+    ai_interviewer::retry::RetryPolicy {
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(40),
+        ..ai_interviewer::voice::assemblyai::retry_policy(max_retries)
+    }
+}
+
+/// Polls a transcript every few milliseconds.
+pub fn quick_poll() -> ai_interviewer::voice::assemblyai::PollPolicy {
+    ai_interviewer::voice::assemblyai::PollPolicy {
+        first: Duration::from_millis(5),
+        max_interval: Duration::from_millis(20),
+        deadline: Duration::from_secs(60),
+    }
+}

@@ -65,17 +65,10 @@ pub struct BotOptions {
 
 /// AssemblyAI retried and polled within milliseconds (the fake answers at once).
 pub fn quick_assemblyai() -> (RetryPolicy, PollPolicy) {
-    let retry = RetryPolicy {
-        base_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(40),
-        ..ai_interviewer::voice::assemblyai::retry_policy(3)
-    };
-    let poll = PollPolicy {
-        first: Duration::from_millis(5),
-        max_interval: Duration::from_millis(20),
-        deadline: Duration::from_secs(60),
-    };
-    (retry, poll)
+    (
+        super::assemblyai::quick_retries(3),
+        super::assemblyai::quick_poll(),
+    )
 }
 
 /// Starts the bot and waits until it polls for updates.
