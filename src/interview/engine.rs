@@ -29,7 +29,7 @@ use super::{
 };
 use crate::{
     i18n::{Catalog, Lang},
-    llm::{Fallback, Model, Price, Turn, TurnReply},
+    llm::{Fallback, LlmError, Model, Price, Turn, TurnReply, WriteRequest, Written},
     metrics::{CallOutcome, FallbackReason, Metrics},
     store::{Folder, Loaded, SessionStore, StoreError},
 };
@@ -302,6 +302,22 @@ impl Engine {
     }
 
     /// [`Engine::take_answer`], the answer spoken in the voice note `voice` if given.
+    /// The expert's text, trimmed, if it can be taken: not blank, and within the length limit.
+    fn checked<'a>(&self, text: &'a str) -> Result<&'a str, Rejection> {
+        let text = text.trim();
+        if is_blank(text) {
+            return Err(Rejection::Empty);
+        }
+        let length = text.chars().count();
+        if length > self.config.max_answer_chars {
+            return Err(Rejection::TooLong {
+                length,
+                limit: self.config.max_answer_chars,
+            });
+        }
+        Ok(text)
+    }
+
     async fn take_answer_as(
         &self,
         user: UserId,
@@ -309,17 +325,10 @@ impl Engine {
         input: Option<u64>,
         voice: Option<VoiceClip>,
     ) -> Result<Result<Session, Outcome>, EngineError> {
-        let text = text.trim();
-        if is_blank(text) {
-            return Ok(Err(Outcome::Rejected(Rejection::Empty)));
-        }
-        let length = text.chars().count();
-        if length > self.config.max_answer_chars {
-            return Ok(Err(Outcome::Rejected(Rejection::TooLong {
-                length,
-                limit: self.config.max_answer_chars,
-            })));
-        }
+        let text = match self.checked(text) {
+            Ok(text) => text,
+            Err(rejection) => return Ok(Err(Outcome::Rejected(rejection))),
+        };
         let mut session = match self.store.load(user).await? {
             Loaded::Session(session) if session.finished_at.is_none() => *session,
             Loaded::Session(_) | Loaded::Nothing => return Ok(Err(Outcome::NoInterview)),
@@ -694,6 +703,23 @@ impl Engine {
 
     /// Counts what one writing request (a stage summary, the report) cost: into the session's
     /// usage, the operator's metrics, and, once the interview has ended, its completed cost.
+    /// Asks Claude for a structured piece of writing (a stage summary, the report); its tokens
+    /// and time are counted whatever the outcome.
+    async fn write_counted(
+        &self,
+        claude: &Arc<dyn Model>,
+        session: &mut Session,
+        request: &WriteRequest<'_>,
+    ) -> Result<Written, LlmError> {
+        let started = Instant::now();
+        let result = claude.write(request).await;
+        match &result {
+            Ok(written) => self.spent(session, written.usage, CallOutcome::Success, started),
+            Err(error) => self.spent(session, error.usage(), CallOutcome::Failure, started),
+        }
+        result
+    }
+
     fn spent(
         &self,
         session: &mut Session,

@@ -17,11 +17,10 @@ use std::{
 
 use chrono::{DateTime, Utc};
 
-use super::{Engine, EngineError, is_blank};
-use crate::metrics::CallOutcome;
+use super::{Engine, EngineError};
 use crate::{
     interview::{
-        Ending, Rejection, ReportOutcome, ReportReady, Session, UserId,
+        Ending, ReportOutcome, ReportReady, Session, UserId,
         report::{self, Correction, Review},
     },
     llm::{LlmError, Model, WriteRequest},
@@ -83,17 +82,10 @@ impl Engine {
         text: &str,
         input: Option<u64>,
     ) -> Result<ReportOutcome, EngineError> {
-        let text = text.trim();
-        if is_blank(text) {
-            return Ok(ReportOutcome::Rejected(Rejection::Empty));
-        }
-        let length = text.chars().count();
-        if length > self.config.max_answer_chars {
-            return Ok(ReportOutcome::Rejected(Rejection::TooLong {
-                length,
-                limit: self.config.max_answer_chars,
-            }));
-        }
+        let text = match self.checked(text) {
+            Ok(text) => text,
+            Err(rejection) => return Ok(ReportOutcome::Rejected(rejection)),
+        };
         let Some(mut session) = self.ended(user).await? else {
             return Ok(ReportOutcome::Nothing);
         };
@@ -250,14 +242,7 @@ impl Engine {
             check: report::check,
         };
         let clock = Instant::now();
-        let written = match claude.write(&request).await {
-            Ok(written) => written,
-            Err(error) => {
-                self.spent(session, error.usage(), CallOutcome::Failure, clock);
-                return Err(error);
-            }
-        };
-        self.spent(session, written.usage, CallOutcome::Success, clock);
+        let written = self.write_counted(claude, session, &request).await?;
         tracing::debug!(user = %session.user, session = session.id,
             input_tokens = written.usage.input_tokens, output_tokens = written.usage.output_tokens,
             elapsed_ms = clock.elapsed().as_millis() as u64, "report answered");

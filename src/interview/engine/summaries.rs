@@ -6,7 +6,6 @@
 use std::time::Instant;
 
 use super::{Engine, EngineError};
-use crate::metrics::CallOutcome;
 use crate::{
     interview::{Session, Stage, UserId, context, knowledge},
     llm::{Fallback, LlmError, WriteRequest},
@@ -50,10 +49,9 @@ impl Engine {
                 check: knowledge::check,
             };
             let started = Instant::now();
-            let written = match claude.write(&request).await {
+            let written = match self.write_counted(&claude, session, &request).await {
                 Ok(written) => written,
                 Err(error) => {
-                    self.spent(session, error.usage(), CallOutcome::Failure, started);
                     self.store.save(session).await?;
                     tracing::warn!(user = %session.user, %stage, %error,
                         fallback = %error.fallback(), "stage summary failed; it is retried later");
@@ -63,7 +61,6 @@ impl Engine {
                     return Ok(Err(error));
                 }
             };
-            self.spent(session, written.usage, CallOutcome::Success, started);
             let summary = match knowledge::read(session, stage, written.value, self.clock.now()) {
                 Ok(summary) => summary,
                 Err(reason) => {
