@@ -289,13 +289,12 @@ impl<'a, R: AsyncBufRead + Unpin, W: AsyncWrite + Unpin> Console<'a, R, W> {
                 }
                 Ending::ReportDue | Ending::RevisionDue => {
                     match engine.write_report(CONSOLE_USER).await? {
-                        ReportOutcome::Ready(ready) if ready.review => {
+                        ReportOutcome::Ready(ready) => {
                             self.print_report(&ready).await?;
-                            if !self.review().await? {
+                            if ready.review && !self.review().await? {
                                 return Ok(Flow::Stop);
                             }
                         }
-                        ReportOutcome::Ready(ready) => self.print_report(&ready).await?,
                         ReportOutcome::Pending { .. } => {
                             self.say(&Msg::ConsoleReportDelayed).await?;
                             return Ok(Flow::Stop);

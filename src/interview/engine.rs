@@ -10,7 +10,7 @@
 mod ending;
 mod summaries;
 
-pub use ending::{REPORT_GIVE_UP, report_retry_delay};
+pub use ending::REPORT_GIVE_UP;
 
 use std::{
     future::Future,

@@ -37,7 +37,7 @@ const RETRY_MAX: Duration = Duration::from_secs(3600);
 pub const REPORT_GIVE_UP: Duration = Duration::from_secs(24 * 3600);
 
 /// The wait after the `failures`-th failed attempt: a minute, doubling up to an hour.
-pub fn report_retry_delay(failures: u32) -> Duration {
+fn report_retry_delay(failures: u32) -> Duration {
     RETRY_FIRST
         .saturating_mul(1 << failures.saturating_sub(1).min(16))
         .min(RETRY_MAX)
