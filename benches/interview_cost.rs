@@ -30,7 +30,8 @@ use ai_interviewer::{
     i18n::{Catalog, Lang},
     interview::ReportOutcome,
     interview::{
-        Engine, EngineConfig, ManualClock, Outcome, Prompts, QuestionBank, Stage, Style, UserId,
+        Answer, Engine, EngineConfig, ManualClock, Outcome, Prompts, QuestionBank, SessionOwner,
+        Stage, Style, UserId,
     },
     llm::{ClaudeClient, Model, PriceTable, wire::Usage},
     settings::Settings,
@@ -134,23 +135,24 @@ async fn interview(model: &str, effort: &str, summaries_as_it_goes: bool) -> Fig
             Duration::from_secs(3 * 3600),
         ),
     );
-    let user = UserId(11);
-    engine
-        .begin(user, Lang::En, Style::MasterInterviewer)
+    let mut owner = SessionOwner::load(&engine, UserId(11)).await.unwrap();
+    owner
+        .begin(&engine, Lang::En, Style::MasterInterviewer)
         .await
         .unwrap();
     let mut offline = 0;
     for i in 1.. {
         clock.advance(Duration::from_secs(60));
-        match engine
-            .answer(user, &answer_text(i), std::future::pending())
+        let text = answer_text(i);
+        match owner
+            .answer(&engine, Answer::typed(&text), std::future::pending())
             .await
             .unwrap()
         {
             Outcome::Reply(reply) => {
                 offline += u32::from(reply.offline);
                 if reply.stage_changed && summaries_as_it_goes {
-                    engine.summarize_stages(user).await.unwrap();
+                    owner.summarize_stages(&engine).await.unwrap();
                 }
             }
             Outcome::Finished(_) => break,
@@ -158,14 +160,14 @@ async fn interview(model: &str, effort: &str, summaries_as_it_goes: bool) -> Fig
         }
         assert!(i < 200, "the interview never ended");
     }
-    let sections = match engine.write_report(user).await.unwrap() {
+    let sections = match owner.write_report(&engine).await.unwrap() {
         ReportOutcome::Ready(ready) => {
             assert!(!ready.offline, "{model}: the report was written");
             9 - ready.markdown.matches("Too little material").count()
         }
         other => panic!("{model}: {other:?}"),
     };
-    let session = engine.session(user).await.unwrap().unwrap();
+    let session = owner.session().unwrap();
     let spec = anthropic::ModelSpec::find(model).expect("a model the fake knows");
     let transcript: String = session
         .transcript

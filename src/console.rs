@@ -13,10 +13,9 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 use crate::{
     i18n::{Lang, Msg},
     interview::{
-        Ending, Engine, EngineError, Outcome, Rejection, Reply, ReportOutcome, ReportReady, Style,
-        UserId, status,
+        Answer, Ending, Engine, EngineError, Outcome, Rejection, Reply, ReportOutcome, ReportReady,
+        SessionOwner, Style, UserId, status,
     },
-    store::Loaded,
 };
 
 /// The console's user id.
@@ -50,6 +49,8 @@ pub struct Console<'a, R, W> {
     output: W,
     /// The language of the interview in progress (for the console's own lines).
     lang: Lang,
+    /// The console's session, loaded once when it starts; the console is its only writer.
+    owner: SessionOwner,
 }
 
 /// What to do after handling a line.
@@ -60,14 +61,20 @@ enum Flow {
 
 impl<'a, R: AsyncBufRead + Unpin, W: AsyncWrite + Unpin> Console<'a, R, W> {
     /// A console over `input` and `output`.
-    pub fn new(engine: &'a Engine, options: ConsoleOptions, input: R, output: W) -> Self {
-        Console {
+    pub async fn new(
+        engine: &'a Engine,
+        options: ConsoleOptions,
+        input: R,
+        output: W,
+    ) -> Result<Self, ConsoleError> {
+        Ok(Console {
             engine,
             options,
             input,
             output,
             lang: options.language,
-        }
+            owner: SessionOwner::load(engine, CONSOLE_USER).await?,
+        })
     }
 
     /// Runs until the interview ends, the user quits, or the input ends.
@@ -91,18 +98,18 @@ impl<'a, R: AsyncBufRead + Unpin, W: AsyncWrite + Unpin> Console<'a, R, W> {
                 }
                 "/status" => self.status().await?,
                 "/reset" => {
-                    self.engine.reset(CONSOLE_USER).await?;
+                    self.owner.set_aside(self.engine).await?;
                     self.say(&Msg::ConsoleReset).await?;
                     self.begin().await?
                 }
                 "/complete" => {
-                    let outcome = self.engine.complete(CONSOLE_USER).await?;
+                    let outcome = self.owner.complete(self.engine).await?;
                     self.show(outcome, None).await?
                 }
                 _ => {
                     let outcome = self
-                        .engine
-                        .answer(CONSOLE_USER, &line, std::future::pending())
+                        .owner
+                        .answer(self.engine, Answer::typed(&line), std::future::pending())
                         .await?;
                     self.show(outcome, Some(&line)).await?
                 }
@@ -117,51 +124,45 @@ impl<'a, R: AsyncBufRead + Unpin, W: AsyncWrite + Unpin> Console<'a, R, W> {
     /// Picks up the interview in progress, or begins one.
     async fn open(&mut self) -> Result<Flow, ConsoleError> {
         let engine = self.engine;
-        match engine.load(CONSOLE_USER).await? {
-            Loaded::Nothing => self.begin().await,
-            Loaded::Quarantined { .. } => {
-                self.say(&Msg::SessionQuarantined).await?;
-                self.begin().await
-            }
-            Loaded::Session(session) => {
-                self.lang = session.language;
-                if session.finished_at.is_some() {
-                    // The interview ended: its report was pending, or not checked yet.
-                    return self.ending().await;
-                }
-                if session.pending().is_some() {
-                    let outcome = engine
-                        .answer_pending(CONSOLE_USER, std::future::pending())
-                        .await?;
-                    return self.show(outcome, None).await;
-                }
-                if session.idle_for(engine.now()) > engine.session_timeout() {
-                    return self
-                        .choose_resume(session.stage, session.idle_for(engine.now()))
-                        .await;
-                }
-                let stage = self.text(&Msg::stage(session.stage));
-                self.say(&Msg::Resumed { stage }).await?;
-                if let Some(q) = session.last_question() {
-                    let q = q.text.clone();
-                    self.print_question(&q).await?;
-                }
-                Ok(Flow::Continue)
-            }
+        let Some(session) = self.owner.session() else {
+            // An unreadable file was set aside: begin() says so.
+            return self.begin().await;
+        };
+        self.lang = session.language;
+        if session.finished_at.is_some() {
+            // The interview ended: its report was pending, or not checked yet.
+            return self.ending().await;
         }
+        if session.pending().is_some() {
+            let outcome = self
+                .owner
+                .answer_pending(engine, std::future::pending())
+                .await?;
+            return self.show(outcome, None).await;
+        }
+        let (stage, idle_for) = (session.stage, session.idle_for(engine.now()));
+        if idle_for > engine.session_timeout() {
+            return self.choose_resume(stage, idle_for).await;
+        }
+        let question = session.last_question().map(|q| q.text.clone());
+        let stage = self.text(&Msg::stage(stage));
+        self.say(&Msg::Resumed { stage }).await?;
+        if let Some(question) = question {
+            self.print_question(&question).await?;
+        }
+        Ok(Flow::Continue)
     }
 
     async fn begin(&mut self) -> Result<Flow, ConsoleError> {
         let begun = self
-            .engine
-            .begin(CONSOLE_USER, self.options.language, self.options.style)
+            .owner
+            .begin(self.engine, self.options.language, self.options.style)
             .await?;
         self.lang = self.options.language;
         if begun.quarantined {
             self.say(&Msg::SessionQuarantined).await?;
         }
-        self.print_reply(&begun.reply).await?;
-        Ok(Flow::Continue)
+        Box::pin(self.show(begun.outcome, None)).await
     }
 
     async fn choose_resume(
@@ -183,13 +184,13 @@ impl<'a, R: AsyncBufRead + Unpin, W: AsyncWrite + Unpin> Console<'a, R, W> {
             match line.trim().to_lowercase().as_str() {
                 // "к" and "ы" are the r and s keys on a Russian keyboard layout.
                 "r" | "resume" | "к" => {
-                    if let Some(reply) = self.engine.resume(CONSOLE_USER).await? {
+                    if let Some(reply) = self.owner.resume(self.engine).await? {
                         self.print_question(&reply.text).await?;
                     }
                     return Ok(Flow::Continue);
                 }
                 "s" | "start over" | "ы" => {
-                    self.engine.reset(CONSOLE_USER).await?;
+                    self.owner.set_aside(self.engine).await?;
                     self.say(&Msg::ConsoleReset).await?;
                     return self.begin().await;
                 }
@@ -199,9 +200,9 @@ impl<'a, R: AsyncBufRead + Unpin, W: AsyncWrite + Unpin> Console<'a, R, W> {
     }
 
     async fn status(&mut self) -> Result<Flow, ConsoleError> {
-        match self.engine.session(CONSOLE_USER).await? {
+        match self.owner.running() {
             Some(session) => {
-                let text = status::render(&session, self.engine.catalog());
+                let text = status::render(session, self.engine.catalog());
                 self.line(&text).await?;
             }
             None => self.say(&Msg::NoInterview).await?,
@@ -217,7 +218,7 @@ impl<'a, R: AsyncBufRead + Unpin, W: AsyncWrite + Unpin> Console<'a, R, W> {
                 self.print_reply(&reply).await?;
                 if reply.stage_changed && !reply.offline {
                     // Written while the expert reads the question.
-                    self.engine.summarize_stages(CONSOLE_USER).await?;
+                    self.owner.summarize_stages(self.engine).await?;
                 }
             }
             Outcome::Finished(finished) => {
@@ -243,8 +244,8 @@ impl<'a, R: AsyncBufRead + Unpin, W: AsyncWrite + Unpin> Console<'a, R, W> {
                 if let (Flow::Continue, Some(answer)) = (&flow, answer) {
                     // The answer typed before the prompt goes to whichever interview is now on.
                     let outcome = self
-                        .engine
-                        .answer(CONSOLE_USER, answer, std::future::pending())
+                        .owner
+                        .answer(self.engine, Answer::typed(answer), std::future::pending())
                         .await?;
                     return Box::pin(self.show(outcome, None)).await;
                 }
@@ -270,13 +271,13 @@ impl<'a, R: AsyncBufRead + Unpin, W: AsyncWrite + Unpin> Console<'a, R, W> {
     async fn ending(&mut self) -> Result<Flow, ConsoleError> {
         let engine = self.engine;
         loop {
-            let Some(session) = engine.session(CONSOLE_USER).await? else {
+            let Some(session) = self.owner.session().cloned() else {
                 return Ok(Flow::Stop);
             };
             match session.ending() {
                 Ending::Running => return Ok(Flow::Continue),
                 Ending::Done => {
-                    engine.retire_finished(CONSOLE_USER).await?;
+                    self.owner.retire_finished(engine).await?;
                     return Ok(Flow::Stop);
                 }
                 Ending::Review => {
@@ -288,7 +289,7 @@ impl<'a, R: AsyncBufRead + Unpin, W: AsyncWrite + Unpin> Console<'a, R, W> {
                     }
                 }
                 Ending::ReportDue | Ending::RevisionDue => {
-                    match engine.write_report(CONSOLE_USER).await? {
+                    match self.owner.write_report(engine).await? {
                         ReportOutcome::Ready(ready) => {
                             self.print_report(&ready).await?;
                             if ready.review && !self.review().await? {
@@ -321,12 +322,12 @@ impl<'a, R: AsyncBufRead + Unpin, W: AsyncWrite + Unpin> Console<'a, R, W> {
                 "" => continue,
                 // "н" is the y key on a Russian keyboard layout.
                 "y" | "yes" | "ok" | "д" | "да" | "н" => {
-                    self.engine.confirm_report(CONSOLE_USER).await?;
+                    self.owner.confirm_report(self.engine).await?;
                     self.say(&Msg::ReportConfirmed).await?;
                     return Ok(true);
                 }
                 _ => {
-                    let outcome = self.engine.correct_report(CONSOLE_USER, line, None).await?;
+                    let outcome = self.owner.correct_report(self.engine, line, None).await?;
                     match outcome {
                         ReportOutcome::Rejected(Rejection::TooLong { length, limit }) => {
                             self.say(&Msg::AnswerTooLong { length, limit }).await?;
@@ -407,6 +408,7 @@ impl<'a, R: AsyncBufRead + Unpin, W: AsyncWrite + Unpin> Console<'a, R, W> {
 pub async fn run_stdio(engine: &Engine, options: ConsoleOptions) -> Result<(), ConsoleError> {
     let input = tokio::io::BufReader::new(tokio::io::stdin());
     Console::new(engine, options, input, tokio::io::stdout())
+        .await?
         .run()
         .await
 }

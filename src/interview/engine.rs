@@ -1,16 +1,27 @@
-//! The turn engine: takes an expert's answer, saves it, asks Claude (or the offline bank) for
-//! the next question, applies the stage rules, saves again, and hands the reply back.
+//! The turn engine: takes an expert's answer, asks Claude (or the offline bank) for the next
+//! question, applies the stage rules, and hands the reply back.
 //!
-//! When a stage ends, its summary is written by [`Engine::summarize_stages`] (`summaries`);
-//! when the interview ends, its report by [`Engine::write_report`], then checked by the
-//! expert ([`Engine::confirm_report`], [`Engine::correct_report`]) (`ending`).
+//! The engine never loads or saves a session behind its owner's back. One task owns each
+//! user's session (the chat's worker, the console: see [`SessionOwner`]); it loads it once and
+//! is the only one to save it. Operations that need no model take the session (`&mut Session`)
+//! and say what happened. Work that waits for Claude is split in three, so that nothing saves
+//! a copy taken before the wait: a job built from the session as it is ([`TurnJob`],
+//! [`SummariesJob`], [`ReportJob`]), the call, which holds a copy and no session, and an
+//! `apply_*` step that brings the result into the session as it has become meanwhile (a
+//! delivery report, a language change may have come in), after which the owner saves once.
+//!
+//! When a stage ends, its summary is written (`summaries`); when the interview ends, its
+//! report, then checked by the expert (`ending`).
 //!
 //! The engine knows nothing of Telegram: the bot and the console drive it alike.
 
 mod ending;
+mod owner;
 mod summaries;
 
-pub use ending::REPORT_GIVE_UP;
+pub use ending::{REPORT_GIVE_UP, ReportDone, ReportJob};
+pub use owner::SessionOwner;
+pub use summaries::{SummariesDone, SummariesJob};
 
 use std::{
     future::Future,
@@ -24,12 +35,12 @@ use super::{
     Ending, QuestionBank, Session, Stage, Style, UserId, VoiceClip,
     clock::Clock,
     context::{self, ContextLimits, Directive},
-    outcome::{Begun, Finished, Outcome, Rejection, Reply},
+    outcome::{Finished, Outcome, Rejection, Reply},
     stage::Transition,
 };
 use crate::{
     i18n::{Catalog, Lang},
-    llm::{Fallback, LlmError, Model, Price, Turn, TurnReply, WriteRequest, Written},
+    llm::{Fallback, LlmError, Model, Price, Turn, TurnReply, WriteRequest, Written, wire::Usage},
     metrics::{CallOutcome, FallbackReason, Metrics},
     store::{Folder, Loaded, SessionStore, StoreError},
 };
@@ -177,131 +188,58 @@ impl Engine {
         self.config.session_timeout
     }
 
-    /// Loads the user's interview in progress (read-only), reporting a quarantined file.
+    /// Loads the user's interview in progress, reporting a quarantined file. The one task that
+    /// owns the user's session (their chat's worker, the console) calls it once and keeps what
+    /// it found: see [`SessionOwner`].
     pub async fn load(&self, user: UserId) -> Result<Loaded, EngineError> {
         Ok(self.store.load(user).await?)
     }
 
-    /// The user's interview in progress, if any (read-only).
-    pub async fn session(&self, user: UserId) -> Result<Option<Session>, EngineError> {
-        match self.store.load(user).await? {
-            Loaded::Session(session) => Ok(Some(*session)),
-            Loaded::Nothing | Loaded::Quarantined { .. } => Ok(None),
-        }
-    }
-
-    /// Begins a new interview and returns its first question. An interview already in
-    /// progress is archived, not deleted.
-    pub async fn begin(
-        &self,
-        user: UserId,
-        language: Lang,
-        style: Style,
-    ) -> Result<Begun, EngineError> {
-        let quarantined = match self.store.load(user).await? {
-            Loaded::Session(old) => {
-                self.set_aside(*old).await?;
-                false
-            }
-            Loaded::Quarantined { .. } => true,
-            Loaded::Nothing => false,
-        };
-        let mut session = Session::new(rand::random(), user, language, style, self.clock.now());
+    /// A new interview, in memory: its first question is asked by [`Engine::opening_turn`],
+    /// and its owner saves it once that is applied.
+    pub fn open(&self, user: UserId, language: Lang, style: Style) -> Session {
+        let session = Session::new(rand::random(), user, language, style, self.clock.now());
         tracing::info!(%user, %language, %style, session = session.id, "interview begins");
-        let outcome = self
-            .take_turn(
-                &mut session,
-                Some(Directive::Opening),
-                std::future::pending(),
-            )
-            .await?;
-        let reply = match outcome {
-            Outcome::Reply(reply) => reply,
-            other => unreachable!("an opening turn always asks a question: {other:?}"),
+        session
+    }
+
+    /// Checks an answer and records it in `session` (the caller saves it before asking for
+    /// the next question), or says why it was not taken. An input already in the transcript
+    /// (a Telegram update redelivered after a crash) is [`Outcome::Duplicate`].
+    pub fn take_answer(
+        &self,
+        session: Option<&mut Session>,
+        answer: Answer<'_>,
+    ) -> Result<(), Outcome> {
+        let text = self.checked(answer.text).map_err(Outcome::Rejected)?;
+        let session = match session {
+            Some(session) if session.finished_at.is_none() => session,
+            _ => return Err(Outcome::NoInterview),
         };
-        self.metrics.interview_started();
-        Ok(Begun { reply, quarantined })
-    }
-
-    /// Takes an answer: saves it, then asks for the next question. `interrupt` resolving
-    /// while the model is thinking abandons the call (the answer stays saved) and returns
-    /// [`Outcome::Superseded`]; the caller then sends the newer input, which joins the
-    /// saved answer into one turn.
-    ///
-    /// The engine expects one caller per user at a time (the console, or the user's chat
-    /// worker): it does not serialise calls for the same user itself.
-    pub async fn answer(
-        &self,
-        user: UserId,
-        text: &str,
-        interrupt: impl Future<Output = ()>,
-    ) -> Result<Outcome, EngineError> {
-        self.answer_input(user, text, None, interrupt).await
-    }
-
-    /// [`Engine::answer`] for an input with an id (such as a Telegram update id): an input
-    /// already in the transcript is not taken twice ([`Outcome::Duplicate`]).
-    pub async fn answer_input(
-        &self,
-        user: UserId,
-        text: &str,
-        input: Option<u64>,
-        interrupt: impl Future<Output = ()>,
-    ) -> Result<Outcome, EngineError> {
-        match self.take_answer(user, text, input).await? {
-            Ok(mut session) => self.take_turn(&mut session, None, interrupt).await,
-            Err(outcome) => Ok(outcome),
+        if answer.input.is_some_and(|id| session.has_input(id)) {
+            return Err(Outcome::Duplicate);
         }
+        let now = self.clock.now();
+        let idle_for = session.idle_for(now);
+        if session.pending().is_none() && idle_for > self.config.session_timeout {
+            return Err(Outcome::Idle {
+                session: session.id,
+                stage: session.stage,
+                idle_for,
+                language: session.language,
+            });
+        }
+        match answer.voice {
+            Some(clip) => session.push_voice_answer(text, clip, now),
+            None => session.push_answer(text, now),
+        }
+        if answer.input.is_some() {
+            session.last_input = answer.input.max(session.last_input);
+        }
+        tracing::debug!(user = %session.user, answer = text, "answer taken");
+        Ok(())
     }
 
-    /// Saves an answer without asking for the next question ([`Outcome::Held`]): used when
-    /// the user is over the rate limit. [`Engine::answer_pending`] answers it later, joined
-    /// with anything held meanwhile.
-    pub async fn hold(
-        &self,
-        user: UserId,
-        text: &str,
-        input: Option<u64>,
-    ) -> Result<Outcome, EngineError> {
-        Ok(match self.take_answer(user, text, input).await? {
-            Ok(_) => Outcome::Held,
-            Err(outcome) => outcome,
-        })
-    }
-
-    /// [`Engine::hold`] for an answer spoken in a voice note: the transcript is saved as the
-    /// answer (joining one still waiting, as quick messages do), and the entry keeps `clip`
-    /// (the note's duration, the transcript's confidence and model). [`Engine::answer_pending`]
-    /// then answers it.
-    pub async fn hold_voice(
-        &self,
-        user: UserId,
-        transcript: &str,
-        clip: VoiceClip,
-        input: Option<u64>,
-    ) -> Result<Outcome, EngineError> {
-        Ok(
-            match self
-                .take_answer_as(user, transcript, input, Some(clip))
-                .await?
-            {
-                Ok(_) => Outcome::Held,
-                Err(outcome) => outcome,
-            },
-        )
-    }
-
-    /// Checks an answer and saves it into the session, or says why it was not taken.
-    async fn take_answer(
-        &self,
-        user: UserId,
-        text: &str,
-        input: Option<u64>,
-    ) -> Result<Result<Session, Outcome>, EngineError> {
-        self.take_answer_as(user, text, input, None).await
-    }
-
-    /// [`Engine::take_answer`], the answer spoken in the voice note `voice` if given.
     /// The expert's text, trimmed, if it can be taken: not blank, and within the length limit.
     fn checked<'a>(&self, text: &'a str) -> Result<&'a str, Rejection> {
         let text = text.trim();
@@ -318,69 +256,231 @@ impl Engine {
         Ok(text)
     }
 
-    async fn take_answer_as(
-        &self,
-        user: UserId,
-        text: &str,
-        input: Option<u64>,
-        voice: Option<VoiceClip>,
-    ) -> Result<Result<Session, Outcome>, EngineError> {
-        let text = match self.checked(text) {
-            Ok(text) => text,
-            Err(rejection) => return Ok(Err(Outcome::Rejected(rejection))),
-        };
-        let mut session = match self.store.load(user).await? {
-            Loaded::Session(session) if session.finished_at.is_none() => *session,
-            Loaded::Session(_) | Loaded::Nothing => return Ok(Err(Outcome::NoInterview)),
-            Loaded::Quarantined { .. } => return Ok(Err(Outcome::Quarantined)),
-        };
-        if input.is_some_and(|id| session.has_input(id)) {
-            return Ok(Err(Outcome::Duplicate));
-        }
-        let now = self.clock.now();
-        let idle_for = session.idle_for(now);
-        if session.pending().is_none() && idle_for > self.config.session_timeout {
-            return Ok(Err(Outcome::Idle {
-                session: session.id,
-                stage: session.stage,
-                idle_for,
-                language: session.language,
-            }));
-        }
-        match voice {
-            Some(clip) => session.push_voice_answer(text, clip, now),
-            None => session.push_answer(text, now),
-        }
-        if input.is_some() {
-            session.last_input = input.max(session.last_input);
-        }
-        // Saved before the model is asked: a crash from here on loses nothing.
-        self.store.save(&session).await?;
-        tracing::debug!(%user, answer = text, "answer saved");
-        Ok(Ok(session))
+    /// The first question of a new interview ([`Engine::open`]).
+    pub fn opening_turn(&self, session: &Session) -> TurnJob {
+        self.metrics.interview_started();
+        self.turn_job(session, Some(Directive::Opening))
     }
 
-    /// Answers the user's saved but unanswered message, if there is one (after a restart, or
-    /// after a superseded turn). `interrupt` works as for [`Engine::answer`].
-    pub async fn answer_pending(
-        &self,
-        user: UserId,
-        interrupt: impl Future<Output = ()>,
-    ) -> Result<Outcome, EngineError> {
-        let mut session = match self.store.load(user).await? {
-            Loaded::Session(session)
-                if session.pending().is_some() && session.finished_at.is_none() =>
-            {
-                *session
+    /// The turn that answers the expert's saved but unanswered message, if there is one (the
+    /// answer just taken, one held for the rate limit, or one left by a restart).
+    pub fn next_turn(&self, session: Option<&Session>) -> Option<TurnJob> {
+        let session = session.filter(|s| s.pending().is_some() && s.finished_at.is_none())?;
+        Some(self.turn_job(session, None))
+    }
+
+    /// Ends the interview early (/complete): it moves to wrap_up and the closing question is
+    /// asked ([`Early::Turn`]); asked again during wrap_up, it finishes at once. Either way
+    /// `session` has changed and its owner saves it.
+    pub fn finish_early(&self, session: Option<&mut Session>) -> Early {
+        let Some(session) = session.filter(|s| s.finished_at.is_none()) else {
+            return Early::Finished(Outcome::NoInterview);
+        };
+        if session.stage == Stage::WrapUp {
+            return Early::Finished(self.finish(session, None));
+        }
+        session.touch(self.clock.now());
+        session.stage = Stage::WrapUp;
+        session.wrap_up_requested = true;
+        tracing::info!(user = %session.user, "the expert asked to finish early");
+        Early::Turn(self.turn_job(session, Some(Directive::FinishEarly)))
+    }
+
+    /// What a turn asks, built from `session` as it is now. The model is asked with
+    /// [`Engine::ask`], on this copy, while the owner keeps the session and takes news (a
+    /// delivery report) into it; [`Engine::apply_turn`] then applies the answer to the
+    /// session as it has become.
+    fn turn_job(&self, session: &Session, directive: Option<Directive>) -> TurnJob {
+        let request = self.claude.as_ref().map(|_| {
+            let mut window = session.clone();
+            context::fold(&mut window, &self.config.limits);
+            let system = self.prompts.system_prompt(session.style, session.language);
+            let note = context::note(&window, self.clock.now(), directive);
+            context::request(&window, system, note)
+        });
+        TurnJob {
+            session: session.id,
+            user: session.user,
+            stage: session.stage,
+            directive,
+            request,
+        }
+    }
+
+    /// Asks the model for the turn `job` describes. `interrupt` resolving while the model is
+    /// thinking abandons the call ([`Outcome::Superseded`] once applied; the answer stays
+    /// saved, and the newer input joins it into one turn). Model failures are not errors: the
+    /// offline bank asks instead, when the result is applied.
+    pub async fn ask(&self, job: TurnJob, interrupt: impl Future<Output = ()>) -> TurnDone {
+        let TurnJob {
+            session,
+            user,
+            stage,
+            directive,
+            request,
+        } = job;
+        let answer = match (&self.claude, request) {
+            (Some(claude), Some(request)) => {
+                let started = Instant::now();
+                tokio::select! {
+                    result = claude.turn(&request) => match result {
+                        Ok(reply) => {
+                            tracing::info!(%user, %stage,
+                                elapsed_ms = started.elapsed().as_millis() as u64,
+                                repaired = reply.repaired, "turn received");
+                            self.metrics.claude_call(&self.config.model, CallOutcome::Success,
+                                started.elapsed(), reply.usage);
+                            TurnAnswer::Model(Box::new(reply))
+                        }
+                        Err(error) => {
+                            let reason = error.fallback();
+                            tracing::warn!(%user, %stage, %error, fallback = %reason,
+                                "no turn from Claude; asking from the offline bank");
+                            self.metrics.claude_call(&self.config.model, CallOutcome::Failure,
+                                started.elapsed(), error.usage());
+                            if let Ok(reason) = FallbackReason::try_from(reason) {
+                                self.metrics.turn_fell_back(reason);
+                            }
+                            // Unusable replies were billed all the same.
+                            TurnAnswer::Offline { reason, billed: error.usage() }
+                        }
+                    },
+                    () = interrupt => {
+                        tracing::info!(%user, "turn superseded by newer input");
+                        TurnAnswer::Superseded
+                    }
+                }
             }
-            Loaded::Quarantined { .. } => return Ok(Outcome::Quarantined),
-            _ => return Ok(Outcome::NoInterview),
+            _ => TurnAnswer::Offline {
+                reason: Fallback::NoModel,
+                billed: Default::default(),
+            },
         };
-        tracing::info!(%user, "answering a saved message");
-        self.take_turn(&mut session, None, interrupt).await
+        TurnDone {
+            session,
+            directive,
+            answer,
+        }
     }
 
-    /// Users whose last message was saved but never answered.
+    /// Applies a turn's answer to the session as it is now: records the question (the model's,
+    /// or the offline bank's), the stage rules and the cost, and ends the interview when the
+    /// turn ends it. The owner saves `session` afterwards (unless the turn was superseded).
+    pub fn apply_turn(&self, session: Option<&mut Session>, done: TurnDone) -> Outcome {
+        let TurnDone {
+            session: id,
+            directive,
+            answer,
+        } = done;
+        let Some(session) = session.filter(|s| s.id == id && s.finished_at.is_none()) else {
+            // The interview was set aside while the model was thinking.
+            return Outcome::NoInterview;
+        };
+        let online = match answer {
+            TurnAnswer::Superseded => return Outcome::Superseded,
+            TurnAnswer::Model(reply) => Ok(*reply),
+            TurnAnswer::Offline { reason, billed } => {
+                session.usage.add_tokens(billed);
+                Err(reason)
+            }
+        };
+        context::fold(session, &self.config.limits);
+        let stage_before = session.stage;
+        let now = self.clock.now();
+        // The offline bank asks nothing when it ends the interview; the model always replies.
+        let (ends, asked) = match online {
+            Ok(reply) => (self.apply_model_turn(session, reply, now), true),
+            Err(reason) => {
+                let ends = self.apply_offline(session, reason, now);
+                (ends, !ends)
+            }
+        };
+        let reply = session
+            .transcript
+            .last()
+            .filter(|_| asked)
+            .map(|last| Reply {
+                text: last.text.clone(),
+                stage: session.stage,
+                // Finishing early moves to wrap_up before the turn: that is a change too.
+                stage_changed: session.stage != stage_before
+                    || directive == Some(Directive::FinishEarly),
+                offline: last.offline,
+                fallback: last.fallback,
+            });
+        match reply {
+            Some(reply) if !ends => Outcome::Reply(reply),
+            closing => self.finish(session, closing),
+        }
+    }
+
+    /// Resumes an idle interview: the break does not count as interview time. Returns the
+    /// question the expert was last asked. The owner saves `session`.
+    pub fn resume(&self, session: &mut Session) -> Option<Reply> {
+        session.last_activity = self.clock.now();
+        session.last_question().map(|q| Reply {
+            text: q.text.clone(),
+            stage: session.stage,
+            stage_changed: false,
+            offline: q.offline,
+            fallback: q.fallback,
+        })
+    }
+
+    /// Records that the interviewer message at `index` of interview `id` reached the expert.
+    /// Returns whether `session` changed (and is to be saved): not when the message was
+    /// marked already, or the interview has moved on.
+    pub fn mark_delivered(&self, session: &mut Session, id: u32, index: usize) -> bool {
+        if session.id != id {
+            return false;
+        }
+        match session.transcript.get_mut(index) {
+            Some(entry) if entry.role == super::Role::Interviewer && !entry.delivered => {
+                entry.delivered = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Switches the language of the interview. Returns whether `session` changed.
+    pub fn set_language(&self, session: &mut Session, language: Lang) -> bool {
+        let changed = session.language != language;
+        session.language = language;
+        changed
+    }
+
+    /// Moves an ended interview whose report is settled (confirmed, or revised after the
+    /// expert's correction) from the active files to `completed/`, beside its report. The front
+    /// end calls it once everything is delivered, and forgets its copy when it returns true.
+    pub async fn retire_finished(&self, session: &Session) -> Result<bool, EngineError> {
+        if session.ending() != Ending::Done {
+            return Ok(false);
+        }
+        self.store.retire(session, Folder::Completed, &[]).await?;
+        tracing::info!(user = %session.user, session = session.id, "completed interview archived");
+        Ok(true)
+    }
+
+    /// Moves the user's interview out of the active files (/reset, or before a new one): an
+    /// interview in progress to `archive/`, an ended one to `completed/` beside its report
+    /// (made without Claude if it was still due). Nothing is deleted.
+    pub async fn set_aside(&self, mut old: Session) -> Result<(), EngineError> {
+        if old.finished_at.is_none() {
+            self.store.retire(&old, Folder::Archive, &[]).await?;
+            tracing::info!(user = %old.user, session = old.id, "interview archived");
+            return Ok(());
+        }
+        if old.ending() == Ending::ReportDue {
+            self.publish(&mut old).await?;
+        }
+        self.store.retire(&old, Folder::Completed, &[]).await?;
+        tracing::info!(user = %old.user, session = old.id, "ended interview archived");
+        Ok(())
+    }
+
+    /// Users whose last message was saved but never answered (read only: each user's chat
+    /// worker, woken, answers it from the session it loads).
     pub async fn pending_users(&self) -> Result<Vec<UserId>, EngineError> {
         let mut pending = Vec::new();
         for user in self.store.active_users().await? {
@@ -393,129 +493,6 @@ impl Engine {
         Ok(pending)
     }
 
-    /// Resumes an idle interview: the break does not count as interview time. Returns the
-    /// question the expert was last asked.
-    pub async fn resume(&self, user: UserId) -> Result<Option<Reply>, EngineError> {
-        let Loaded::Session(mut session) = self.store.load(user).await? else {
-            return Ok(None);
-        };
-        session.last_activity = self.clock.now();
-        self.store.save(&session).await?;
-        Ok(session.last_question().map(|q| Reply {
-            text: q.text.clone(),
-            stage: session.stage,
-            stage_changed: false,
-            offline: q.offline,
-            fallback: q.fallback,
-        }))
-    }
-
-    /// Ends the interview early: it moves to wrap_up and the closing question is asked.
-    /// Asked again during wrap_up, it finishes the interview at once.
-    pub async fn complete(&self, user: UserId) -> Result<Outcome, EngineError> {
-        let mut session = match self.store.load(user).await? {
-            Loaded::Session(session) if session.finished_at.is_none() => *session,
-            Loaded::Session(_) | Loaded::Nothing => return Ok(Outcome::NoInterview),
-            Loaded::Quarantined { .. } => return Ok(Outcome::Quarantined),
-        };
-        if session.stage == Stage::WrapUp {
-            return self.finish(session, None).await;
-        }
-        let now = self.clock.now();
-        session.touch(now);
-        session.stage = Stage::WrapUp;
-        session.wrap_up_requested = true;
-        tracing::info!(%user, "the expert asked to finish early");
-        self.take_turn(
-            &mut session,
-            Some(Directive::FinishEarly),
-            std::future::pending(),
-        )
-        .await
-    }
-
-    /// Records that the interviewer message at `index` of interview `session` reached the
-    /// expert. Returns whether it was found (an interview reset meanwhile has moved on).
-    pub async fn mark_delivered(
-        &self,
-        user: UserId,
-        session: u32,
-        index: usize,
-    ) -> Result<bool, EngineError> {
-        let Loaded::Session(mut current) = self.store.load(user).await? else {
-            return Ok(false);
-        };
-        if current.id != session {
-            return Ok(false);
-        }
-        match current.transcript.get_mut(index) {
-            Some(entry) if entry.role == super::Role::Interviewer => {
-                if !entry.delivered {
-                    entry.delivered = true;
-                    self.store.save(&current).await?;
-                }
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
-    }
-
-    /// Moves an ended interview whose report is settled (confirmed, or revised after the
-    /// expert's correction) from the active files to `completed/`, beside its report. The front
-    /// end calls it once everything is delivered. Returns whether there was one.
-    pub async fn retire_finished(&self, user: UserId) -> Result<bool, EngineError> {
-        match self.store.load(user).await? {
-            Loaded::Session(session) if session.ending() == Ending::Done => {
-                self.store.retire(&session, Folder::Completed, &[]).await?;
-                tracing::info!(%user, session = session.id, "completed interview archived");
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
-    }
-
-    /// Moves the user's interview out of the active files before a new one: an interview in
-    /// progress to `archive/`, an ended one to `completed/` beside its report (made without
-    /// Claude if it was still due).
-    async fn set_aside(&self, mut old: Session) -> Result<(), EngineError> {
-        if old.finished_at.is_none() {
-            self.store.retire(&old, Folder::Archive, &[]).await?;
-            return Ok(());
-        }
-        if old.ending() == Ending::ReportDue {
-            self.publish(&mut old).await?;
-        }
-        self.store.retire(&old, Folder::Completed, &[]).await?;
-        tracing::info!(user = %old.user, session = old.id, "ended interview archived before a new one");
-        Ok(())
-    }
-
-    /// Switches the language of the interview in progress. Returns whether there was one.
-    pub async fn set_language(&self, user: UserId, language: Lang) -> Result<bool, EngineError> {
-        let Loaded::Session(mut session) = self.store.load(user).await? else {
-            return Ok(false);
-        };
-        if session.language != language {
-            session.language = language;
-            self.store.save(&session).await?;
-        }
-        Ok(true)
-    }
-
-    /// Archives the interview in progress (nothing is deleted; an ended one goes to
-    /// `completed/`). Returns whether there was one.
-    pub async fn reset(&self, user: UserId) -> Result<bool, EngineError> {
-        match self.store.load(user).await? {
-            Loaded::Session(session) => {
-                let id = session.id;
-                self.set_aside(*session).await?;
-                tracing::info!(%user, session = id, "interview archived by reset");
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
-    }
-
     /// Erases every file of the user. Returns how many were removed.
     pub async fn delete(&self, user: UserId) -> Result<usize, EngineError> {
         let removed = self.store.delete_user(user).await?;
@@ -523,87 +500,13 @@ impl Engine {
         Ok(removed)
     }
 
-    /// Asks for the next interviewer message, applies it and saves the session.
-    async fn take_turn(
+    /// Applies a model turn. Returns whether the interview ends with it.
+    fn apply_model_turn(
         &self,
         session: &mut Session,
-        directive: Option<Directive>,
-        interrupt: impl Future<Output = ()>,
-    ) -> Result<Outcome, EngineError> {
-        context::fold(session, &self.config.limits);
-        let stage_before = session.stage;
-        let now = self.clock.now();
-        let online = match &self.claude {
-            Some(claude) => {
-                let system = self.prompts.system_prompt(session.style, session.language);
-                let note = context::note(session, now, directive);
-                let request = context::request(session, system, note);
-                let started = Instant::now();
-                tokio::select! {
-                    result = claude.turn(&request) => match result {
-                        Ok(reply) => {
-                            tracing::info!(user = %session.user, stage = %session.stage,
-                                elapsed_ms = started.elapsed().as_millis() as u64,
-                                repaired = reply.repaired, "turn received");
-                            self.metrics.claude_call(&self.config.model, CallOutcome::Success,
-                                started.elapsed(), reply.usage);
-                            Ok(reply)
-                        }
-                        Err(error) => {
-                            let reason = error.fallback();
-                            tracing::warn!(user = %session.user, stage = %session.stage, %error,
-                                fallback = %reason, "no turn from Claude; asking from the offline bank");
-                            self.metrics.claude_call(&self.config.model, CallOutcome::Failure,
-                                started.elapsed(), error.usage());
-                            if let Ok(reason) = FallbackReason::try_from(reason) {
-                                self.metrics.turn_fell_back(reason);
-                            }
-                            // Unusable replies were billed all the same.
-                            session.usage.add_tokens(error.usage());
-                            Err(reason)
-                        }
-                    },
-                    () = interrupt => {
-                        tracing::info!(user = %session.user, "turn superseded by newer input");
-                        return Ok(Outcome::Superseded);
-                    }
-                }
-            }
-            None => Err(Fallback::NoModel),
-        };
-        let now = self.clock.now();
-        // The offline bank asks nothing when it ends the interview; the model always replies.
-        let (ends, asked) = match online {
-            Ok(reply) => (self.apply_turn(session, reply, now), true),
-            Err(reason) => {
-                let ends = self.apply_offline(session, reason, now);
-                (ends, !ends)
-            }
-        };
-        let reply = asked.then(|| {
-            let last = session
-                .transcript
-                .last()
-                .expect("a question was just recorded");
-            Reply {
-                text: last.text.clone(),
-                stage: session.stage,
-                // Finishing early moves to wrap_up before the turn: that is a change too.
-                stage_changed: session.stage != stage_before
-                    || directive == Some(Directive::FinishEarly),
-                offline: last.offline,
-                fallback: last.fallback,
-            }
-        });
-        if ends {
-            return self.finish(session.clone(), reply).await;
-        }
-        self.store.save(session).await?;
-        Ok(Outcome::Reply(reply.expect("a question was asked")))
-    }
-
-    /// Applies a model turn. Returns whether the interview ends with it.
-    fn apply_turn(&self, session: &mut Session, reply: TurnReply, now: DateTime<Utc>) -> bool {
+        reply: TurnReply,
+        now: DateTime<Utc>,
+    ) -> bool {
         let TurnReply { turn, usage, .. } = reply;
         let Turn {
             interview_stage,
@@ -681,11 +584,11 @@ impl Engine {
                     record.completeness = record.completeness.max((asked * 100 / total) as u8);
                 }
                 record.bank_asked += 1;
-                let question = self
-                    .bank
-                    .get(lang, stage, asked)
-                    .expect("index below len")
-                    .to_owned();
+                // The bank said how many it holds; should it hold fewer, the stage is used up.
+                let Some(question) = self.bank.get(lang, stage, asked).map(str::to_owned) else {
+                    record.bank_asked = total;
+                    continue;
+                };
                 session.usage.record_offline(reason);
                 session.push_fallback_question(question, reason, now);
                 return false;
@@ -701,65 +604,132 @@ impl Engine {
         }
     }
 
-    /// Counts what one writing request (a stage summary, the report) cost: into the session's
-    /// usage, the operator's metrics, and, once the interview has ended, its completed cost.
-    /// Asks Claude for a structured piece of writing (a stage summary, the report); its tokens
-    /// and time are counted whatever the outcome.
+    /// Asks Claude for a structured piece of writing (a stage summary, the report) for the
+    /// interview `session` (a copy); its tokens are counted whatever the outcome: into
+    /// `billed`, which is added to the session when the writing is applied, into the
+    /// operator's metrics, and, once the interview has ended, into its completed cost.
     async fn write_counted(
         &self,
         claude: &Arc<dyn Model>,
-        session: &mut Session,
+        session: &Session,
+        billed: &mut Vec<Usage>,
         request: &WriteRequest<'_>,
     ) -> Result<Written, LlmError> {
         let started = Instant::now();
         let result = claude.write(request).await;
-        match &result {
-            Ok(written) => self.spent(session, written.usage, CallOutcome::Success, started),
-            Err(error) => self.spent(session, error.usage(), CallOutcome::Failure, started),
-        }
-        result
-    }
-
-    fn spent(
-        &self,
-        session: &mut Session,
-        usage: crate::llm::wire::Usage,
-        outcome: CallOutcome,
-        started: Instant,
-    ) {
-        session.usage.add_tokens(usage);
+        let (usage, outcome) = match &result {
+            Ok(written) => (written.usage, CallOutcome::Success),
+            Err(error) => (error.usage(), CallOutcome::Failure),
+        };
+        billed.push(usage);
         self.metrics
             .claude_call(&self.config.model, outcome, started.elapsed(), usage);
         if session.finished_at.is_some() {
             self.metrics
                 .completed_interview_spent(&self.config.model, usage);
         }
+        result
     }
 
-    /// Ends the interview: marks the session ended and saves it. The report is written next
-    /// ([`Engine::write_report`]), so the closing words reach the expert without waiting for
-    /// it; the session file stays until the report is settled and delivered and the front end
-    /// calls [`Engine::retire_finished`], so a crash in between loses nothing.
-    async fn finish(
-        &self,
-        mut session: Session,
-        closing: Option<Reply>,
-    ) -> Result<Outcome, EngineError> {
+    /// Ends the interview: marks the session ended (its owner saves it). The report is written
+    /// next ([`Engine::report_job`]), so the closing words reach the expert without waiting
+    /// for it; the session file stays until the report is settled and delivered and the front
+    /// end calls [`Engine::retire_finished`], so a crash in between loses nothing.
+    fn finish(&self, session: &mut Session, closing: Option<Reply>) -> Outcome {
         let now = self.clock.now();
         session.touch(now);
         session.finished_at = Some(now);
         session.record_mut(Stage::WrapUp).completeness = 100;
-        self.store.save(&session).await?;
         let usage = session.usage;
         self.metrics
             .interview_completed(&self.config.model, usage.tokens());
         tracing::info!(user = %session.user, session = session.id, answers = session.answers(),
             minutes = session.active_time().as_secs() / 60, online_turns = usage.online_turns,
             offline_turns = usage.offline_turns, "interview completed");
-        Ok(Outcome::Finished(Box::new(Finished {
+        Outcome::Finished(Box::new(Finished {
             session: session.id,
             closing,
             language: session.language,
-        })))
+        }))
     }
+}
+
+/// An answer to take: the expert's text, the input it came with (a Telegram update id, so
+/// the same input is never taken twice), and the voice note it was spoken in.
+#[derive(Debug, Clone)]
+pub struct Answer<'a> {
+    /// What the expert wrote (or said).
+    pub text: &'a str,
+    /// The input's id, if the front end numbers its input.
+    pub input: Option<u64>,
+    /// The voice note the text was transcribed from.
+    pub voice: Option<VoiceClip>,
+}
+
+impl<'a> Answer<'a> {
+    /// Typed text with no input id (the console).
+    pub fn typed(text: &'a str) -> Self {
+        Answer {
+            text,
+            input: None,
+            voice: None,
+        }
+    }
+
+    /// Text that came as input `id`.
+    pub fn input(text: &'a str, id: u64) -> Self {
+        Answer {
+            text,
+            input: Some(id),
+            voice: None,
+        }
+    }
+
+    /// The same answer, spoken in the voice note `clip`.
+    pub fn spoken(self, clip: VoiceClip) -> Self {
+        Answer {
+            voice: Some(clip),
+            ..self
+        }
+    }
+}
+
+/// A turn to ask the model for: what [`Engine::ask`] needs, built from the session when the
+/// turn starts. It holds no session, so the session's owner keeps it and takes news into it
+/// while the model thinks.
+#[derive(Debug)]
+pub struct TurnJob {
+    session: u32,
+    user: UserId,
+    stage: Stage,
+    directive: Option<Directive>,
+    /// The request; `None` without a model (the offline bank asks).
+    request: Option<crate::llm::TurnRequest>,
+}
+
+/// What [`Engine::ask`] got, for [`Engine::apply_turn`].
+#[derive(Debug)]
+pub struct TurnDone {
+    session: u32,
+    directive: Option<Directive>,
+    answer: TurnAnswer,
+}
+
+#[derive(Debug)]
+enum TurnAnswer {
+    /// The model's turn.
+    Model(Box<TurnReply>),
+    /// No usable turn: the offline bank asks; what the failed calls were billed.
+    Offline { reason: Fallback, billed: Usage },
+    /// Newer input arrived: the answer waits for it.
+    Superseded,
+}
+
+/// What /complete comes to.
+#[derive(Debug)]
+pub enum Early {
+    /// The interview moved to wrap_up; the closing question is asked by this turn.
+    Turn(TurnJob),
+    /// Nothing to ask: the interview ended (it was in wrap_up already), or there is none.
+    Finished(Outcome),
 }

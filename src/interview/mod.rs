@@ -17,7 +17,10 @@ pub mod style;
 
 pub use bank::QuestionBank;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use engine::{Engine, EngineConfig, EngineError, REPORT_GIVE_UP};
+pub use engine::{
+    Answer, Early, Engine, EngineConfig, EngineError, REPORT_GIVE_UP, ReportDone, ReportJob,
+    SessionOwner, SummariesDone, SummariesJob, TurnDone, TurnJob,
+};
 pub use outcome::{Begun, Finished, Outcome, Rejection, Reply, ReportOutcome, ReportReady};
 pub use session::{Ending, Entry, Role, SCHEMA_VERSION, Session, StageRecord, UserId, VoiceClip};
 pub use stage::{Stage, Transition};

@@ -126,8 +126,8 @@ pub enum Outcome {
 /// A newly begun interview.
 #[derive(Debug, Clone)]
 pub struct Begun {
-    /// The first question.
-    pub reply: Reply,
+    /// What its opening turn came to: the first question ([`Outcome::Reply`]).
+    pub outcome: Outcome,
     /// An unreadable earlier session file was set aside.
     pub quarantined: bool,
 }

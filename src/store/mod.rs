@@ -18,12 +18,9 @@
 pub mod atomic;
 pub mod retention;
 
-mod cache;
-
 use std::{
     io,
     path::{Path, PathBuf},
-    sync::Arc,
 };
 
 use chrono::{DateTime, Utc};
@@ -120,8 +117,6 @@ pub enum Loaded {
 pub struct SessionStore {
     /// `SESSIONS_DIR`.
     root: PathBuf,
-    /// Recently used sessions, so a turn does not decode the file it just wrote.
-    cache: Arc<cache::SessionCache>,
 }
 
 impl SessionStore {
@@ -137,7 +132,6 @@ impl SessionStore {
         std::fs::remove_file(&probe).map_err(io_error(&probe))?;
         let store = SessionStore {
             root: root.to_path_buf(),
-            cache: Arc::new(cache::SessionCache::new(cache::CAPACITY)),
         };
         store.remove_leftovers();
         Ok(store)
@@ -185,31 +179,17 @@ impl SessionStore {
     }
 
     /// Loads the user's interview in progress. A file that is not JSON, is empty, or has an
-    /// unknown version is moved to `quarantine/` and reported as such. A session this store
-    /// wrote and that is unchanged on disk comes from memory.
+    /// unknown version is moved to `quarantine/` and reported as such. The session's owner
+    /// (its chat's worker) loads it once and keeps it, so nothing here is cached.
     pub async fn load(&self, user: UserId) -> Result<Loaded, StoreError> {
         let path = self.active_path(user);
-        let stamp = match tokio::fs::metadata(&path).await {
-            Ok(meta) => cache::Stamp::of(&meta),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                self.cache.forget(user);
-                return Ok(Loaded::Nothing);
-            }
-            Err(e) => return Err(io_error(&path)(e)),
-        };
-        if let Some(session) = self.cache.get(user, stamp) {
-            return Ok(Loaded::Session(Box::new(session)));
-        }
         let bytes = match tokio::fs::read(&path).await {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Loaded::Nothing),
             Err(e) => return Err(io_error(&path)(e)),
         };
         match decode_session(&bytes) {
-            Ok(session) if session.user == user => {
-                self.cache.put(&session, stamp);
-                Ok(Loaded::Session(Box::new(session)))
-            }
+            Ok(session) if session.user == user => Ok(Loaded::Session(Box::new(session))),
             Ok(session) => {
                 self.quarantine(&path, user, format!("holds user {}", session.user))
                     .await
@@ -237,13 +217,7 @@ impl SessionStore {
     /// Saves the user's interview in progress, atomically.
     pub async fn save(&self, session: &Session) -> Result<(), StoreError> {
         let bytes = encode(session, "session")?;
-        let path = self.active_path(session.user);
-        self.cache.forget(session.user);
-        self.write(path.clone(), bytes).await?;
-        if let Ok(meta) = tokio::fs::metadata(&path).await {
-            self.cache.put(session, cache::Stamp::of(&meta));
-        }
-        Ok(())
+        self.write(self.active_path(session.user), bytes).await
     }
 
     /// Moves the interview in progress into `folder` (archive or completed), with `extra`
@@ -377,7 +351,6 @@ impl SessionStore {
     /// Erases every file of `user`: the interview in progress, archived, completed and
     /// quarantined ones, reports and chat state. Returns how many files were removed.
     pub async fn delete_user(&self, user: UserId) -> Result<usize, StoreError> {
-        self.cache.forget(user);
         let root = self.root.clone();
         tokio::task::spawn_blocking(move || {
             let exact = format!("{user}.json");

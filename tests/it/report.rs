@@ -964,7 +964,7 @@ async fn a_stage_whose_summary_stays_unusable_is_left_out_and_the_report_still_c
 
 #[tokio::test]
 async fn an_interview_ended_by_an_earlier_version_gets_its_report_and_is_archived() {
-    let bot = spawn_bot(BotOptions::default()).await;
+    let mut bot = spawn_bot(BotOptions::default()).await;
     let ann = bot.telegram.user(3107, "Ann", Some("en"));
     bot.start_interview(&ann, "en", 0).await;
     bot.say(&ann, "I weld.").await;
@@ -980,6 +980,9 @@ async fn an_interview_ended_by_an_earlier_version_gets_its_report_and_is_archive
     session["finished_at"] = Value::String("2027-01-15T08:05:00Z".into());
     session["report_path"] = Value::String(report.display().to_string());
     std::fs::write(&path, serde_json::to_vec(&session).unwrap()).unwrap();
+    // The version that reads it starts over the file (a running worker keeps the session it
+    // loaded, and is the only writer of it).
+    bot.restart().await;
     bot.skip_all(&ann);
     let written = bot.anthropic.writing().len();
     bot.wake(&ann);

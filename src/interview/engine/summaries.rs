@@ -2,45 +2,116 @@
 //! transcript ([`knowledge`]). The front end asks for them once the reply that opens the next
 //! stage is on its way, so the expert never waits for one; whatever could not be written then
 //! (Claude down, a crash) is written before the report.
+//!
+//! They are written on a copy of the session ([`SummariesJob`]) and brought into the session
+//! as it is by then ([`Engine::apply_summaries`]).
 
 use std::time::Instant;
 
-use super::{Engine, EngineError};
+use super::{Engine, LlmError, Usage};
 use crate::{
-    interview::{Session, Stage, UserId, context, knowledge},
-    llm::{Fallback, LlmError, WriteRequest},
-    store::Loaded,
+    interview::{Session, Stage, context, knowledge},
+    llm::{Fallback, WriteRequest},
 };
 
-impl Engine {
-    /// Writes the summary of every stage that has ended without one, saving after each.
-    /// Returns how many were written; a stage whose request fails is left for later (the next
-    /// stage change, or the report), and only storage failures are errors.
-    pub async fn summarize_stages(&self, user: UserId) -> Result<usize, EngineError> {
-        let Loaded::Session(mut session) = self.store.load(user).await? else {
-            return Ok(0);
-        };
-        let before = session.summaries.len();
-        // A failure is logged where it happens and retried later.
-        let _ = self.write_due_summaries(&mut session).await?;
-        Ok(session.summaries.len() - before)
+/// The summaries due when the job was made, to write on this copy of the session.
+#[derive(Debug)]
+pub struct SummariesJob {
+    copy: Session,
+}
+
+/// What writing the due summaries came to, for [`Engine::apply_summaries`].
+#[derive(Debug)]
+pub struct SummariesDone {
+    /// The interview they belong to.
+    pub(super) session: u32,
+    /// The summaries written, in plan order.
+    written: Vec<(Stage, knowledge::StageSummary)>,
+    /// What every request cost, usable or not.
+    pub(super) billed: Vec<Usage>,
+}
+
+impl SummariesDone {
+    /// Nothing written yet, for interview `session`.
+    pub(super) fn of(session: u32) -> Self {
+        SummariesDone {
+            session,
+            written: Vec::new(),
+            billed: Vec::new(),
+        }
     }
 
-    /// Writes the due summaries of `session` in plan order, saving after each. Claude being
+    /// How many summaries were written.
+    pub fn written(&self) -> usize {
+        self.written.len()
+    }
+
+    /// Nothing was asked of Claude (so nothing changes in the session).
+    pub fn is_empty(&self) -> bool {
+        self.written.is_empty() && self.billed.is_empty()
+    }
+}
+
+impl Engine {
+    /// The summaries due in `session` (stages that ended without one), if there are any and a
+    /// model to write them.
+    pub fn summaries_job(&self, session: Option<&Session>) -> Option<SummariesJob> {
+        let session = session?;
+        if self.claude.is_none() || knowledge::due(session).is_empty() {
+            return None;
+        }
+        Some(SummariesJob {
+            copy: session.clone(),
+        })
+    }
+
+    /// Writes the summaries of `job`. A stage whose request fails is left for later (the next
+    /// stage change, or the report).
+    pub async fn write_summaries(&self, job: SummariesJob) -> SummariesDone {
+        let mut copy = job.copy;
+        let mut done = SummariesDone::of(copy.id);
+        // A failure is logged where it happens and retried later.
+        let _ = self.write_due_summaries(&mut copy, &mut done).await;
+        done
+    }
+
+    /// Brings the summaries written into `session` (the owner saves it). Returns how many were
+    /// new to it.
+    pub fn apply_summaries(&self, session: Option<&mut Session>, done: SummariesDone) -> usize {
+        let Some(session) = session.filter(|s| s.id == done.session) else {
+            return 0;
+        };
+        for usage in done.billed {
+            session.usage.add_tokens(usage);
+        }
+        let mut added = 0;
+        for (stage, summary) in done.written {
+            if session.summaries.contains_key(&stage) {
+                continue;
+            }
+            session.summaries.insert(stage, summary);
+            refresh_context(session, stage);
+            added += 1;
+        }
+        added
+    }
+
+    /// Writes the due summaries of `copy` in plan order into it and into `done`. Claude being
     /// unreachable or refusing the request stops it, with that error; a stage whose reply
     /// stays unusable is skipped (the report then uses nothing from it) so that one stage
     /// cannot hold up the rest.
     pub(super) async fn write_due_summaries(
         &self,
-        session: &mut Session,
-    ) -> Result<Result<(), LlmError>, EngineError> {
+        copy: &mut Session,
+        done: &mut SummariesDone,
+    ) -> Result<(), LlmError> {
         let Some(claude) = self.claude.clone() else {
-            return Ok(Ok(()));
+            return Ok(());
         };
         let schema = knowledge::schema();
-        let system = self.prompts.stage_summary_prompt(session.language);
-        for stage in knowledge::due(session) {
-            let prompt = knowledge::prompt(session, stage);
+        let system = self.prompts.stage_summary_prompt(copy.language);
+        for stage in knowledge::due(copy) {
+            let prompt = knowledge::prompt(copy, stage);
             let request = WriteRequest {
                 system: &system,
                 prompt: &prompt,
@@ -49,35 +120,37 @@ impl Engine {
                 check: knowledge::check,
             };
             let started = Instant::now();
-            let written = match self.write_counted(&claude, session, &request).await {
+            let written = match self
+                .write_counted(&claude, copy, &mut done.billed, &request)
+                .await
+            {
                 Ok(written) => written,
                 Err(error) => {
-                    self.store.save(session).await?;
-                    tracing::warn!(user = %session.user, %stage, %error,
+                    tracing::warn!(user = %copy.user, %stage, %error,
                         fallback = %error.fallback(), "stage summary failed; it is retried later");
                     if error.fallback() == Fallback::UnusableTurn {
                         continue;
                     }
-                    return Ok(Err(error));
+                    return Err(error);
                 }
             };
-            let summary = match knowledge::read(session, stage, written.value, self.clock.now()) {
+            let summary = match knowledge::read(copy, stage, written.value, self.clock.now()) {
                 Ok(summary) => summary,
                 Err(reason) => {
-                    self.store.save(session).await?;
-                    tracing::warn!(user = %session.user, %stage, reason, "stage summary unreadable; skipped");
+                    tracing::warn!(user = %copy.user, %stage, reason, "stage summary unreadable; skipped");
                     continue;
                 }
             };
-            tracing::info!(user = %session.user, %stage, elements = summary.elements.len(),
+            tracing::info!(user = %copy.user, %stage, elements = summary.elements.len(),
                 decisions = summary.decisions.len(), input_tokens = written.usage.input_tokens,
                 output_tokens = written.usage.output_tokens, repaired = written.repaired,
                 elapsed_ms = started.elapsed().as_millis() as u64, "stage summarised");
-            session.summaries.insert(stage, summary);
-            refresh_context(session, stage);
-            self.store.save(session).await?;
+            // The copy gets it too: the report written from the copy next reads it.
+            copy.summaries.insert(stage, summary.clone());
+            refresh_context(copy, stage);
+            done.written.push((stage, summary));
         }
-        Ok(Ok(()))
+        Ok(())
     }
 }
 

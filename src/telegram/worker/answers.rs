@@ -8,7 +8,7 @@ use tokio::time::Instant;
 use super::{ChatWorker, Done, Op, Step};
 use crate::{
     i18n::Msg,
-    interview::{Ending, Outcome, Rejection},
+    interview::{Answer, Early, Ending, Outcome, Rejection},
     metrics::{AnswerKind, ErrorKind},
     telegram::{event::Input, keyboards, outbox::Body, state::ChatState, typing::Typing},
 };
@@ -18,7 +18,7 @@ impl ChatWorker {
     pub(super) async fn text(&mut self, text: String, update: u32) -> Step {
         match self.record.dialogue.clone() {
             ChatState::Interviewing => self.answer(text, update).await,
-            ChatState::Idle => match self.deps.engine.session(self.user).await? {
+            ChatState::Idle => match self.owner.session() {
                 // The chat state was lost (a deleted file), but the interview is there.
                 Some(session) if session.finished_at.is_none() => {
                     self.record.dialogue = ChatState::Interviewing;
@@ -34,10 +34,7 @@ impl ChatWorker {
             },
             ChatState::ReviewingReport {
                 correcting: true, ..
-            } => {
-                self.start_report(Some((text, update)));
-                Ok(())
-            }
+            } => self.start_report(Some((text, update))).await,
             ChatState::ReviewingReport { .. } => self.notice(Msg::ChooseWithButtons, update).await,
             ChatState::ResumeOrRestart {
                 prompt,
@@ -69,13 +66,11 @@ impl ChatWorker {
     async fn answer(&mut self, text: String, update: u32) -> Step {
         self.deps.metrics.answer(AnswerKind::Text);
         if self.wake.is_none() && self.turns.take().is_ok() {
-            self.start_turn(Some((text, update)));
-            return Ok(());
+            return self.start_turn(Some((text, update))).await;
         }
         let outcome = self
-            .deps
-            .engine
-            .hold(self.user, &text, Some(u64::from(update)))
+            .owner
+            .hold(&self.deps.engine, Answer::input(&text, u64::from(update)))
             .await;
         match outcome {
             Ok(Outcome::Held) => self.answer_pending().await,
@@ -92,8 +87,7 @@ impl ChatWorker {
             match self.turns.take() {
                 Ok(()) => {
                     self.told_limited = false;
-                    self.start_turn(None);
-                    return Ok(());
+                    return self.start_turn(None).await;
                 }
                 Err(wait) => self.wake = Some(Instant::now() + wait),
             }
@@ -119,25 +113,28 @@ impl ChatWorker {
         self.answer_pending().await
     }
 
-    /// Starts a turn: `text` (with its update) as a new answer, or the saved answer.
-    fn start_turn(&mut self, text: Option<(String, u32)>) {
+    /// Starts a turn: `text` (with its update) as a new answer, saved first, or the saved
+    /// answer. The model is asked on a copy; the worker keeps the session meanwhile.
+    async fn start_turn(&mut self, text: Option<(String, u32)>) -> Step {
+        if let Some((answer, update)) = &text {
+            let answer = Answer::input(answer, u64::from(*update));
+            if let Err(outcome) = self.owner.take_answer(&self.deps.engine, answer).await? {
+                let (text, update) = text.map(|(t, u)| (Some(t), Some(u))).unwrap_or_default();
+                return Box::pin(self.outcome(Ok(outcome), text, update)).await;
+            }
+        }
+        let Some(job) = self.deps.engine.next_turn(self.owner.session()) else {
+            let update = text.as_ref().map(|(_, update)| *update);
+            return Box::pin(self.outcome(Ok(Outcome::NoInterview), None, update)).await;
+        };
         let (interrupt, interrupted) = tokio::sync::oneshot::channel::<()>();
         let engine = self.deps.engine.clone();
-        let user = self.user;
         let future = async move {
             let interrupted = async move {
                 let _ = interrupted.await;
             };
-            let outcome = match &text {
-                Some((answer, update)) => {
-                    engine
-                        .answer_input(user, answer, Some(u64::from(*update)), interrupted)
-                        .await
-                }
-                None => engine.answer_pending(user, interrupted).await,
-            };
             Done::Turn {
-                outcome,
+                done: engine.ask(job, interrupted).await,
                 text: text.map(|(t, update)| (t, Some(update))),
                 command: None,
             }
@@ -147,16 +144,25 @@ impl ChatWorker {
             Some(interrupt),
             Typing::start(&self.deps.sender, self.chat, ChatAction::Typing),
         ));
+        Ok(())
     }
 
     /// Starts the wrap-up (/complete): not interrupted by text, which waits for it.
-    pub(super) fn start_complete(&mut self, update: u32) {
+    pub(super) async fn start_complete(&mut self, update: u32) -> Step {
         let engine = self.deps.engine.clone();
-        let user = self.user;
+        let job = match engine.finish_early(self.owner.session_mut()) {
+            Early::Turn(job) => job,
+            Early::Finished(outcome) => {
+                if !matches!(outcome, Outcome::NoInterview) {
+                    self.save_session().await?;
+                }
+                return self.turn_done(outcome, None, Some(update)).await;
+            }
+        };
         self.op = Some(Op::new(
             async move {
                 Done::Turn {
-                    outcome: engine.complete(user).await,
+                    done: engine.ask(job, std::future::pending()).await,
                     text: None,
                     command: Some(update),
                 }
@@ -164,31 +170,41 @@ impl ChatWorker {
             None,
             Typing::start(&self.deps.sender, self.chat, ChatAction::Typing),
         ));
+        Ok(())
     }
 
-    /// What the engine's work came to.
+    /// What the engine's work came to: applied to the session as it is now, and saved.
     pub(super) async fn on_done(&mut self, done: Done) -> Step {
+        self.load_session().await?;
+        let engine = self.deps.engine.clone();
         match done {
             Done::Turn {
-                outcome,
+                done,
                 text,
                 command,
             } => {
-                if let Some(update) = command {
-                    self.record.see(update);
-                    self.save().await?;
-                }
+                let outcome = self.owner.apply_turn(&engine, done).await?;
                 let (text, update) = match text {
                     Some((text, update)) => (Some(text), update),
-                    None => (None, command),
+                    None => (None, None),
                 };
-                self.outcome(outcome, text, update).await
+                match command {
+                    Some(update) => self.turn_done(outcome, text, Some(update)).await,
+                    None => self.outcome(Ok(outcome), text, update).await,
+                }
             }
-            Done::Begun { result, update } => {
-                let begun = result?;
+            Done::Begun {
+                done,
+                update,
+                quarantined,
+            } => {
+                let outcome = self.owner.apply_turn(&engine, done).await?;
+                if !matches!(outcome, Outcome::Reply(_)) {
+                    return self.outcome(Ok(outcome), None, Some(update)).await;
+                }
                 self.record.dialogue = ChatState::Interviewing;
                 self.record.see(update);
-                if begun.quarantined {
+                if quarantined {
                     let text = self.text_of(&Msg::SessionQuarantined);
                     self.record.push(Body::text(text), false);
                 }
@@ -196,16 +212,36 @@ impl ChatWorker {
                 self.flush(true).await
             }
             Done::Voice { update, result } => self.voice_done(update, result).await,
-            Done::Summaries { result } => {
+            Done::Summaries { done } => {
                 // Background work: nothing the expert sent depends on it, and what could not
                 // be written is written before the report.
-                if let Err(error) = result {
+                let asked = !done.is_empty();
+                engine.apply_summaries(self.owner.session_mut(), done);
+                if asked && let Err(error) = self.save_session().await {
                     tracing::error!(user = %self.user, %error, "could not save a stage summary");
                 }
                 Ok(())
             }
-            Done::Report { outcome, update } => self.report_done(outcome, update).await,
+            Done::Report { done, update } => {
+                let outcome = self.owner.apply_report(&engine, done).await;
+                self.report_done(outcome, update).await
+            }
         }
+    }
+
+    /// A command's turn (/complete) is over: the command is recorded as seen, then the outcome
+    /// goes out.
+    async fn turn_done(
+        &mut self,
+        outcome: Outcome,
+        text: Option<String>,
+        command: Option<u32>,
+    ) -> Step {
+        if let Some(update) = command {
+            self.record.see(update);
+            self.save().await?;
+        }
+        self.outcome(Ok(outcome), text, command).await
     }
 
     /// Turns an engine outcome into messages. `text` and `update` are the answer the outcome
@@ -299,11 +335,8 @@ impl ChatWorker {
                 continue;
             }
             self.waiting.push(incoming.update);
-            let outcome = self
-                .deps
-                .engine
-                .hold(self.user, text, Some(u64::from(incoming.update)))
-                .await;
+            let answer = Answer::input(text, u64::from(incoming.update));
+            let outcome = self.owner.hold(&self.deps.engine, answer).await;
             match outcome {
                 Ok(Outcome::Held) => self.deps.metrics.answer(AnswerKind::Text),
                 Ok(Outcome::Duplicate) => {}

@@ -32,21 +32,16 @@ impl ChatWorker {
 
     async fn run_command(&mut self, command: Command, incoming: &Incoming) -> Step {
         let update = incoming.update;
-        let session = self
-            .deps
-            .engine
-            .session(self.user)
-            .await?
-            .filter(|s| s.finished_at.is_none());
+        let session = self.owner.running().map(|s| s.id);
         match command {
             Command::Start => {
                 self.start_command(&incoming.person.first_name, update)
                     .await
             }
             Command::Help => self.notice(Msg::Help, update).await,
-            Command::Status => match session {
+            Command::Status => match self.owner.running() {
                 Some(session) => {
-                    let text = status::render(&session, self.deps.engine.catalog());
+                    let text = status::render(session, self.deps.engine.catalog());
                     let (title, body) = text.split_once('\n').unwrap_or((&text, ""));
                     let body = Body::Text {
                         header: Some(title.to_owned()),
@@ -63,7 +58,7 @@ impl ChatWorker {
                         self.deps.engine.catalog(),
                         self.lang,
                         Msg::ButtonResetConfirm,
-                        Callback::ResetConfirm(session.id),
+                        Callback::ResetConfirm(session),
                     );
                     let text = self.text_of(&Msg::ResetConfirm);
                     self.say(Body::ask(text, keyboard), update).await
@@ -71,10 +66,7 @@ impl ChatWorker {
                 None => self.no_interview(update).await,
             },
             Command::Complete => match session {
-                Some(_) => {
-                    self.start_complete(update);
-                    Ok(())
-                }
+                Some(_) => self.start_complete(update).await,
                 None => self.no_interview(update).await,
             },
             Command::Language => {
@@ -113,7 +105,7 @@ impl ChatWorker {
     /// archived yet, or the latest in `completed/`), with its report once written.
     async fn export(&mut self, update: u32) -> Step {
         let engine = self.deps.engine.clone();
-        let found = match engine.session(self.user).await? {
+        let found = match self.owner.session().cloned() {
             Some(session) => {
                 let report = engine.report_of(&session).await.map(|r| r.markdown);
                 Some((session, report))

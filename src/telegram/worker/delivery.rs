@@ -3,7 +3,7 @@
 
 use super::{ChatWorker, Step};
 use crate::{
-    interview::{Role, Session},
+    interview::Role,
     metrics::ErrorKind,
     store::StoreError,
     telegram::outbox::{Body, Delivery, Key},
@@ -25,8 +25,8 @@ impl ChatWorker {
             return Ok(());
         }
         let mut already = Vec::new();
-        if transcript && let Some(session) = self.deps.engine.session(self.user).await? {
-            already.extend(self.send_transcript(&session));
+        if transcript {
+            already.extend(self.send_transcript());
         }
         for outgoing in &self.record.outbox {
             let key = Key::Outbox(outgoing.id);
@@ -50,33 +50,39 @@ impl ChatWorker {
 
     /// Hands the session's undelivered questions to the sender, a stage header above each
     /// question that opens a stage; returns those the log says were already accepted.
-    pub(super) fn send_transcript(&mut self, session: &Session) -> Vec<(Key, Option<i32>)> {
+    pub(super) fn send_transcript(&mut self) -> Vec<(Key, Option<i32>)> {
         let mut already = Vec::new();
-        for (index, entry) in session.undelivered() {
-            let key = Key::Transcript {
-                session: session.id,
-                index,
-            };
-            if self.in_flight.contains(&key) {
-                continue;
+        let mut sends = Vec::new();
+        if let Some(session) = self.owner.session() {
+            for (index, entry) in session.undelivered() {
+                let key = Key::Transcript {
+                    session: session.id,
+                    index,
+                };
+                if self.in_flight.contains(&key) {
+                    continue;
+                }
+                if let Some(message) = self.deps.sent.lookup(self.chat, key) {
+                    already.push((key, message));
+                    continue;
+                }
+                let opens_stage = session.transcript[..index]
+                    .iter()
+                    .rev()
+                    .find(|e| e.role == Role::Interviewer)
+                    .is_none_or(|previous| previous.stage != entry.stage);
+                let header = opens_stage.then(|| self.stage_title(entry.stage));
+                sends.push((key, header, entry.text.clone()));
             }
-            if let Some(message) = self.deps.sent.lookup(self.chat, key) {
-                already.push((key, message));
-                continue;
-            }
+        }
+        for (key, header, text) in sends {
             self.in_flight.insert(key);
-            let opens_stage = session.transcript[..index]
-                .iter()
-                .rev()
-                .find(|e| e.role == Role::Interviewer)
-                .is_none_or(|previous| previous.stage != entry.stage);
-            let header = opens_stage.then(|| self.stage_title(entry.stage));
             self.deps.sender.send(
                 self.chat,
                 key,
                 Body::Text {
                     header,
-                    text: entry.text.clone(),
+                    text,
                     keyboard: None,
                 },
             );
@@ -102,9 +108,8 @@ impl ChatWorker {
                     }
                 }
                 Key::Transcript { session, index } => {
-                    self.deps
-                        .engine
-                        .mark_delivered(self.user, session, index)
+                    self.owner
+                        .mark_delivered(&self.deps.engine, session, index)
                         .await?;
                     crate::faults::crash_point("reply-delivered");
                 }
@@ -126,9 +131,8 @@ impl ChatWorker {
                         self.save().await?;
                     }
                     Key::Transcript { session, index } => {
-                        self.deps
-                            .engine
-                            .mark_delivered(self.user, session, index)
+                        self.owner
+                            .mark_delivered(&self.deps.engine, session, index)
                             .await?;
                     }
                     Key::Unsaved => {}

@@ -15,9 +15,7 @@ use tokio::time::Instant;
 use super::{ChatWorker, Done, Op, Step, WorkerError};
 use crate::{
     i18n::Msg,
-    interview::{
-        Ending, EngineError, Finished, Rejection, ReportOutcome, ReportReady, Session, report,
-    },
+    interview::{Ending, EngineError, Finished, Rejection, ReportOutcome, ReportReady, report},
     telegram::{keyboards, outbox::Body, record::ReportSent, state::ChatState, typing::Typing},
 };
 
@@ -28,14 +26,16 @@ impl ChatWorker {
     /// Writes the summaries of the stages that just ended, without keeping the expert
     /// waiting: text they send meanwhile waits for it (with the typing indicator).
     pub(super) fn start_summaries(&mut self) {
-        if self.op.is_some() || !self.deps.engine.is_online() {
+        if self.op.is_some() {
             return;
         }
         let engine = self.deps.engine.clone();
-        let user = self.user;
+        let Some(job) = engine.summaries_job(self.owner.session()) else {
+            return;
+        };
         self.op = Some(Op::background(async move {
             Done::Summaries {
-                result: engine.summarize_stages(user).await,
+                done: engine.write_summaries(job).await,
             }
         }));
     }
@@ -44,8 +44,8 @@ impl ChatWorker {
     /// report follow.
     pub(super) async fn finished(&mut self, finished: Finished) -> Step {
         self.lang = finished.language;
-        match self.deps.engine.session(self.user).await? {
-            Some(session) if session.id == finished.session => self.close(&session).await,
+        match self.owner.session() {
+            Some(session) if session.id == finished.session => self.close().await,
             _ => self.flush(true).await,
         }
     }
@@ -54,7 +54,16 @@ impl ChatWorker {
     /// after a restart, on a retry): queues what is not queued yet (the closing notice, the
     /// latest version of the report) and starts writing the report if it is due. The engine
     /// decides by its own clock whether Claude is asked now or later.
-    pub(super) async fn close(&mut self, session: &Session) -> Step {
+    pub(super) async fn close(&mut self) -> Step {
+        // A copy: the chat's messages are built from it while the worker changes.
+        let Some(session) = self
+            .owner
+            .session()
+            .filter(|s| s.finished_at.is_some())
+            .cloned()
+        else {
+            return self.flush(true).await;
+        };
         self.lang = session.language;
         let mut changed = false;
         if self.record.closed != Some(session.id) {
@@ -77,7 +86,7 @@ impl ChatWorker {
             }
         }
         if session.report.version > self.record.report.version
-            && let Some(ready) = self.deps.engine.report_of(session).await
+            && let Some(ready) = self.deps.engine.report_of(&session).await
         {
             self.queue_report(&ready);
             changed = true;
@@ -89,7 +98,7 @@ impl ChatWorker {
         if matches!(session.ending(), Ending::ReportDue | Ending::RevisionDue) && self.op.is_none()
         {
             self.wake = None;
-            self.start_report(None);
+            return Box::pin(self.start_report(None)).await;
         }
         Ok(())
     }
@@ -132,22 +141,24 @@ impl ChatWorker {
         self.record.report.version = ready.version;
     }
 
-    /// Starts writing the report, or the revision with the correction `text` of `update`.
-    pub(super) fn start_report(&mut self, correction: Option<(String, u32)>) {
+    /// Starts writing the report, or the revision with the correction `text` of `update`
+    /// (saved first). Claude writes on a copy; the worker keeps the session meanwhile.
+    pub(super) async fn start_report(&mut self, correction: Option<(String, u32)>) -> Step {
         let engine = self.deps.engine.clone();
-        let user = self.user;
+        let update = correction.as_ref().map(|(_, update)| *update);
+        if let Some((text, update)) = &correction {
+            let input = Some(u64::from(*update));
+            match engine.take_correction(self.owner.session_mut(), text, input) {
+                Err(outcome) => return self.report_done(Ok(outcome), Some(*update)).await,
+                Ok(true) => self.save_session().await?,
+                Ok(false) => {}
+            }
+        }
+        let job = engine.report_job(self.owner.session());
         let future = async move {
-            let outcome = match &correction {
-                Some((text, update)) => {
-                    engine
-                        .correct_report(user, text, Some(u64::from(*update)))
-                        .await
-                }
-                None => engine.write_report(user).await,
-            };
             Done::Report {
-                outcome,
-                update: correction.map(|(_, update)| update),
+                done: engine.write_report(job).await,
+                update,
             }
         };
         self.op = Some(Op::new(
@@ -155,6 +166,7 @@ impl ChatWorker {
             None,
             Typing::start(&self.deps.sender, self.chat, ChatAction::UploadDocument),
         ));
+        Ok(())
     }
 
     /// What writing the report came to.
@@ -199,18 +211,16 @@ impl ChatWorker {
         if update.is_some() {
             self.save().await?;
         }
-        match self.deps.engine.session(self.user).await? {
-            Some(session) if session.finished_at.is_some() => self.close(&session).await,
-            _ => self.flush(true).await,
-        }
+        self.close().await
     }
 
     /// ✅ Confirm on the report's message.
     pub(super) async fn confirm_report(&mut self, message: i32, update: u32) -> Step {
-        let session = self.deps.engine.session(self.user).await?;
-        if self.deps.engine.confirm_report(self.user).await? {
-            let screen = session
-                .map(|s| report::screen(&s, self.deps.engine.catalog()))
+        if self.owner.confirm_report(&self.deps.engine).await? {
+            let screen = self
+                .owner
+                .session()
+                .map(|s| report::screen(s, self.deps.engine.catalog()))
                 .unwrap_or_default();
             if !screen.is_empty() {
                 // The buttons go; the summary stays.
@@ -244,10 +254,10 @@ impl ChatWorker {
     /// Archives the ended interview `closed` once its report is settled (the chat is quiet, so
     /// everything is delivered); forgets it if the user has moved on to another interview.
     pub(super) async fn archive_ended(&mut self, closed: u32) -> Result<(), WorkerError> {
-        let forget = match self.deps.engine.session(self.user).await? {
+        let forget = match self.owner.session() {
             Some(session) if session.id == closed => {
                 session.ending() == Ending::Done
-                    && self.deps.engine.retire_finished(self.user).await?
+                    && self.owner.retire_finished(&self.deps.engine).await?
             }
             _ => true,
         };

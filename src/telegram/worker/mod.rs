@@ -53,7 +53,9 @@ use super::{
 };
 use crate::{
     i18n::{Lang, Msg},
-    interview::{Begun, Engine, EngineError, Outcome, ReportOutcome, Stage, UserId},
+    interview::{
+        Engine, EngineError, ReportDone, SessionOwner, Stage, SummariesDone, TurnDone, UserId,
+    },
     llm::PriceTable,
     metrics::{ErrorKind, Metrics},
     store::StoreError,
@@ -120,30 +122,35 @@ struct Op {
     typing: Option<Typing>,
 }
 
-/// What the engine's work came to.
+/// What the engine's work came to. Work that waited for Claude hands back its result, which
+/// the worker applies to the session as it is now (news may have come in meanwhile: a
+/// delivery report, a transcript) and saves once.
 enum Done {
-    /// A turn: the outcome, and the text it was given (kept if the session turns out idle).
+    /// A turn: the model's answer, and the text it answers (kept if the session turns out
+    /// idle).
     Turn {
-        outcome: Result<Outcome, EngineError>,
+        done: TurnDone,
         text: Option<(String, Option<u32>)>,
         /// A command whose effect this turn is: recorded as seen once the turn is saved.
         command: Option<u32>,
     },
     /// The first question of a new interview.
     Begun {
-        result: Result<Begun, EngineError>,
+        done: TurnDone,
         update: u32,
+        /// An unreadable session file was set aside: the user is told.
+        quarantined: bool,
     },
     /// A voice note's transcription (the update that brought it).
     Voice {
         update: u32,
         result: Result<Transcript, voice::VoiceFailure>,
     },
-    /// Summaries of the stages that ended (how many were written).
-    Summaries { result: Result<usize, EngineError> },
+    /// Summaries of the stages that ended.
+    Summaries { done: SummariesDone },
     /// The report, or its revision after the correction sent in `update`.
     Report {
-        outcome: Result<ReportOutcome, EngineError>,
+        done: ReportDone,
         update: Option<u32>,
     },
 }
@@ -162,6 +169,11 @@ pub struct ChatWorker {
     router: Arc<Router>,
     /// The dialogue state and outbox, as saved.
     record: ChatRecord,
+    /// The user's interview, loaded once: the worker is its only writer.
+    owner: SessionOwner,
+    /// The interview in memory is the one saved. Not so before the first load, or after a
+    /// step failed half-way: it is loaded again before the next step.
+    loaded: bool,
     /// The language to speak.
     lang: Lang,
     /// The user chose the language (else it follows their client's).
@@ -234,6 +246,8 @@ impl ChatWorker {
             events,
             router,
             record: ChatRecord::default(),
+            owner: SessionOwner::empty(UserId(u64::try_from(chat.0).unwrap_or_default())),
+            loaded: false,
             lang,
             language_chosen: false,
             op: None,
@@ -336,7 +350,7 @@ impl ChatWorker {
         }
     }
 
-    /// Loads the chat's record and language, then picks up any work left undone.
+    /// Loads the chat's record, language and interview, then picks up any work left undone.
     async fn start(&mut self) -> Step {
         let store = self.deps.engine.store();
         self.record = ChatRecord::load(store, self.user).await?;
@@ -344,10 +358,26 @@ impl ChatWorker {
             self.lang = profile.language;
             self.language_chosen = true;
         }
+        self.load_session().await?;
         self.recover().await
     }
 
+    /// Loads the interview from its file, unless the one in memory is the one saved.
+    async fn load_session(&mut self) -> Step {
+        if !self.loaded {
+            self.owner = SessionOwner::load(&self.deps.engine, self.user).await?;
+            self.loaded = true;
+        }
+        Ok(())
+    }
+
+    /// Saves the interview as it is in memory.
+    pub(super) async fn save_session(&self) -> Step {
+        Ok(self.owner.save(&self.deps.engine).await?)
+    }
+
     async fn on_event(&mut self, event: Event) -> Step {
+        self.load_session().await?;
         match event {
             Event::Incoming(incoming) => {
                 if self.op.is_some() {
@@ -462,8 +492,9 @@ impl ChatWorker {
 
     /// The wake timer went off: a held answer may be taken, or the report retried.
     async fn on_wake(&mut self) -> Step {
-        match self.deps.engine.session(self.user).await? {
-            Some(session) if session.finished_at.is_some() => self.close(&session).await,
+        self.load_session().await?;
+        match self.owner.session() {
+            Some(session) if session.finished_at.is_some() => self.close().await,
             Some(session) if session.pending().is_some() => self.take_held().await,
             _ => Ok(()),
         }
@@ -480,9 +511,9 @@ impl ChatWorker {
             self.start_voice(job);
             return Ok(());
         }
-        if let Some(session) = self.deps.engine.session(self.user).await? {
+        if let Some(session) = self.owner.session() {
             if session.finished_at.is_some() {
-                return self.close(&session).await;
+                return self.close().await;
             }
             // A doubtful transcript waits for the user's word: what it would join waits too.
             let confirming = matches!(self.record.dialogue, ChatState::ConfirmingVoice { .. });
@@ -517,6 +548,9 @@ impl ChatWorker {
     /// unhandled and comes back after a restart.
     fn failed(&mut self, error: WorkerError) {
         tracing::error!(user = %self.user, %error, "could not handle an update");
+        // What changed in memory may not be saved: the interview is read again before the
+        // next step.
+        self.loaded = false;
         self.deps.metrics.error(ErrorKind::Storage);
         let text = self.text_of(&Msg::InternalError);
         self.deps

@@ -150,7 +150,7 @@ impl ChatWorker {
                 self.answer_press(&mut press, true);
                 self.ask_correction(update).await
             }
-            (Callback::ResetConfirm(id), _) if self.current_session().await? == Some(id) => {
+            (Callback::ResetConfirm(id), _) if self.current_session() == Some(id) => {
                 self.answer_press(&mut press, true);
                 self.start_over(message, update).await
             }
@@ -176,20 +176,15 @@ impl ChatWorker {
     }
 
     /// The id of the interview in progress, if any.
-    async fn current_session(&self) -> Result<Option<u32>, super::WorkerError> {
-        Ok(self
-            .deps
-            .engine
-            .session(self.user)
-            .await?
-            .filter(|s| s.finished_at.is_none())
-            .map(|s| s.id))
+    fn current_session(&self) -> Option<u32> {
+        self.owner.running().map(|s| s.id)
     }
 
     /// A confirmed /delete: every file of the user is erased, and nothing is written back
     /// (the confirmation is sent without being saved).
     async fn erase(&mut self, message: i32) -> Step {
         let removed = self.deps.engine.delete(self.user).await?;
+        self.owner.forget();
         self.deps.inbox.forget(self.chat);
         tracing::info!(user = %self.user, removed, "erased on request");
         self.record = Default::default();

@@ -8,7 +8,7 @@ use teloxide::types::ChatAction;
 use super::{ChatWorker, Done, Op, Step};
 use crate::{
     i18n::{Lang, Msg},
-    interview::{Session, Style},
+    interview::{Answer, Ending, Style},
     telegram::{keyboards, outbox::Body, profile::Profile, state::ChatState, typing::Typing},
 };
 
@@ -16,15 +16,17 @@ impl ChatWorker {
     /// /start: offers to resume an interview under way, else asks for the language. While the
     /// last interview's report is still being written, a new one waits for it.
     pub(super) async fn start_command(&mut self, first_name: &str, update: u32) -> Step {
-        match self.deps.engine.session(self.user).await? {
+        match self.owner.session() {
             Some(session) if session.finished_at.is_none() => {
-                self.offer_resume(&session, Vec::new(), update).await
+                let resumable = Resumable {
+                    session: session.id,
+                    stage: session.stage,
+                    answers: session.answers(),
+                };
+                self.offer_resume(resumable, Vec::new(), update).await
             }
             Some(session)
-                if matches!(
-                    session.ending(),
-                    crate::interview::Ending::ReportDue | crate::interview::Ending::RevisionDue
-                ) =>
+                if matches!(session.ending(), Ending::ReportDue | Ending::RevisionDue) =>
             {
                 self.notice(Msg::ReportOnItsWay, update).await
             }
@@ -70,7 +72,7 @@ impl ChatWorker {
             .save(self.deps.engine.store(), self.user)
             .await?;
         let chosen = self.text_of(&Msg::LanguageChosen);
-        if during_interview && self.deps.engine.set_language(self.user, lang).await? {
+        if during_interview && self.owner.set_language(&self.deps.engine, lang).await? {
             self.record.dialogue = ChatState::Interviewing;
             let text = format!("{chosen}\n\n{}", self.text_of(&Msg::LanguageChanged));
             return self.edit(message, text, None, update).await;
@@ -124,12 +126,19 @@ impl ChatWorker {
         self.save().await?;
         self.flush(false).await?;
         let engine = self.deps.engine.clone();
-        let (user, lang) = (self.user, self.lang);
+        // The interview held is set aside first; the new one stays in memory until its first
+        // question is applied and saved.
+        let quarantined = self.owner.take_quarantined();
+        self.owner.set_aside(&engine).await?;
+        let session = engine.open(self.user, self.lang, style);
+        let job = engine.opening_turn(&session);
+        self.owner.install(session);
         self.op = Some(Op::new(
             async move {
                 Done::Begun {
-                    result: engine.begin(user, lang, style).await,
+                    done: engine.ask(job, std::future::pending()).await,
                     update,
+                    quarantined,
                 }
             },
             None,
@@ -150,22 +159,17 @@ impl ChatWorker {
 
     /// Offers Resume / Start over for `session` in a new message; `held` are answers typed
     /// meanwhile.
-    pub(super) async fn offer_resume(
-        &mut self,
-        session: &Session,
-        held: Vec<String>,
-        update: u32,
-    ) -> Step {
+    async fn offer_resume(&mut self, session: Resumable, held: Vec<String>, update: u32) -> Step {
         let stage = self.text_of(&Msg::stage(session.stage));
         let text = self.text_of(&Msg::InProgress {
             stage,
-            answers: session.answers(),
+            answers: session.answers,
         });
         let keyboard =
-            keyboards::resume_or_restart(self.deps.engine.catalog(), self.lang, session.id);
+            keyboards::resume_or_restart(self.deps.engine.catalog(), self.lang, session.session);
         self.record.dialogue = ChatState::ResumeOrRestart {
             prompt: None,
-            session: session.id,
+            session: session.session,
             held,
         };
         self.record.push(Body::ask(text, keyboard), true);
@@ -177,7 +181,7 @@ impl ChatWorker {
     /// ▶️ Resume: the last question again, or the answers typed while the choice was
     /// pending, taken as one answer.
     pub(super) async fn resume(&mut self, message: i32, held: Vec<String>, update: u32) -> Step {
-        let Some(reply) = self.deps.engine.resume(self.user).await? else {
+        let Some(reply) = self.owner.resume(&self.deps.engine).await? else {
             self.record.dialogue = ChatState::Idle;
             let text = self.text_of(&Msg::SendStart);
             return self.edit(message, text, None, update).await;
@@ -209,10 +213,10 @@ impl ChatWorker {
         }
         // Saved into the session under this press's update before the state moves on, so a
         // crash in between takes them once, not twice.
+        let held = held.join("\n\n");
         let outcome = self
-            .deps
-            .engine
-            .hold(self.user, &held.join("\n\n"), Some(u64::from(update)))
+            .owner
+            .hold(&self.deps.engine, Answer::input(&held, u64::from(update)))
             .await?;
         self.record.dialogue = ChatState::Interviewing;
         self.edit(message, resumed, None, update).await?;
@@ -227,7 +231,9 @@ impl ChatWorker {
     /// 🔄 Start over (or a confirmed /reset): the interview is archived and the same message
     /// becomes the interviewer choice.
     pub(super) async fn start_over(&mut self, message: i32, update: u32) -> Step {
-        self.deps.engine.reset(self.user).await?;
+        if self.owner.set_aside(&self.deps.engine).await? {
+            tracing::info!(user = %self.user, "interview archived by reset");
+        }
         let intro = self.text_of(&Msg::ResetDone);
         self.ask_style(message, intro, update).await
     }
@@ -254,4 +260,11 @@ impl ChatWorker {
         self.save().await?;
         self.flush(false).await
     }
+}
+
+/// What the Resume / Start over offer shows of the interview under way.
+struct Resumable {
+    session: u32,
+    stage: crate::interview::Stage,
+    answers: usize,
 }

@@ -18,7 +18,7 @@ use teloxide::types::{ChatAction, ChatId};
 use super::{ChatWorker, Done, Op, Step};
 use crate::{
     i18n::Msg,
-    interview::{Outcome, VoiceClip},
+    interview::{Answer, Outcome, VoiceClip},
     metrics::{AnswerKind, TranscriptionFailure},
     telegram::{
         event::{Event, Input, VoiceInput, VoiceProgress, VoiceStep},
@@ -86,9 +86,9 @@ impl ChatWorker {
                 correcting: true, ..
             } => return self.notice(Msg::ReportCorrectTyped, update).await,
         }
-        let session = match self.deps.engine.session(self.user).await? {
-            Some(session) if session.finished_at.is_none() => session,
-            _ => {
+        let language = match self.owner.running() {
+            Some(session) => session.language,
+            None => {
                 self.record.dialogue = ChatState::Idle;
                 return self.notice(Msg::SendStart, update).await;
             }
@@ -107,7 +107,7 @@ impl ChatWorker {
             update,
             file_id: voice.file_id,
             meta: voice.meta,
-            lang: session.language,
+            lang: language,
             submission: None,
             told_queued: false,
         };
@@ -219,11 +219,8 @@ impl ChatWorker {
         }
         // Saved into the session under the note's update before the note is forgotten, so a
         // crash in between takes it once, not twice.
-        let outcome = self
-            .deps
-            .engine
-            .hold_voice(self.user, &transcript.text, clip, Some(u64::from(update)))
-            .await?;
+        let answer = Answer::input(&transcript.text, u64::from(update)).spoken(clip);
+        let outcome = self.owner.hold(&self.deps.engine, answer).await?;
         self.record.voice = None;
         self.record.push(Body::text(echo), false);
         self.save().await?;
@@ -270,14 +267,7 @@ impl ChatWorker {
             .deferred
             .iter()
             .any(|i| matches!(i.input, Input::Text(_) | Input::Voice(_)));
-        if !more
-            && self
-                .deps
-                .engine
-                .session(self.user)
-                .await?
-                .is_some_and(|s| s.pending().is_some() && s.finished_at.is_none())
-        {
+        if !more && self.owner.running().is_some_and(|s| s.pending().is_some()) {
             return self.answer_pending().await;
         }
         Ok(())
@@ -290,16 +280,8 @@ impl ChatWorker {
         message: i32,
         update: u32,
     ) -> Step {
-        let outcome = self
-            .deps
-            .engine
-            .hold_voice(
-                self.user,
-                &transcript.text,
-                transcript.clip,
-                Some(u64::from(update)),
-            )
-            .await?;
+        let answer = Answer::input(&transcript.text, u64::from(update)).spoken(transcript.clip);
+        let outcome = self.owner.hold(&self.deps.engine, answer).await?;
         self.record.dialogue = ChatState::Interviewing;
         let text = self.text_of(&Msg::VoiceUsed);
         self.edit(message, text, None, update).await?;

@@ -6,6 +6,7 @@
 pub mod anthropic;
 pub mod assemblyai;
 pub mod bot;
+pub mod owner;
 pub mod prometheus;
 pub mod telegram;
 
@@ -87,8 +88,8 @@ pub fn quick_retries(max_retries: u32) -> RetryPolicy {
 
 /// A running engine over a temporary sessions directory.
 pub struct TestEngine {
-    /// The engine.
-    pub engine: Arc<Engine>,
+    /// The engine, driven user by user.
+    pub engine: owner::Owners,
     /// The engine's clock.
     pub clock: Arc<ManualClock>,
     /// The sessions directory (removed on drop).
@@ -142,7 +143,7 @@ pub fn spawn_engine_in(
     let clock = Arc::new(ManualClock::new(epoch()));
     let engine = build_engine(dir.path(), fake, &options, clock.clone());
     TestEngine {
-        engine: Arc::new(engine),
+        engine: owner::Owners::new(Arc::new(engine)),
         clock,
         dir,
     }
