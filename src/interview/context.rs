@@ -114,7 +114,8 @@ const FINDING_CHARS: usize = 180;
 /// gets its summary; between those moments it stays byte-identical, so the cached prefix
 /// holds.
 pub fn summarize(session: &Session) -> String {
-    let folded = &session.transcript[..session.context.folded];
+    // The count comes from the file: a hand-edited one may point past the transcript's end.
+    let folded = &session.transcript[..session.context.folded.min(session.transcript.len())];
     let mut out = String::from(
         "[Interview engine] Summary of the earlier part of this interview. Those messages are \
          no longer shown; build on them and do not repeat their questions.\n",

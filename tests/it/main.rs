@@ -11,6 +11,7 @@ mod env_example;
 mod fake_telegram;
 mod models;
 mod operations;
+mod owner;
 mod report;
 mod retention;
 mod startup;
