@@ -35,8 +35,7 @@ pub enum Rejection {
     },
 }
 
-/// A finished interview. Its report is written next, by
-/// [`Engine::write_report`](super::Engine::write_report).
+/// A finished interview. Its report is written next ([`Engine::report_job`](super::Engine::report_job)).
 #[derive(Debug, Clone)]
 pub struct Finished {
     /// The interview's id.
@@ -98,7 +97,7 @@ pub enum Outcome {
     /// The answer was not taken; nothing changed.
     Rejected(Rejection),
     /// The session was idle past the timeout; nothing was recorded. The user chooses to
-    /// [`Engine::resume`](crate::interview::Engine::resume) or to start over with [`Engine::begin`](crate::interview::Engine::begin).
+    /// [`Engine::resume`](crate::interview::Engine::resume) or to start over with a new interview ([`Engine::open`](crate::interview::Engine::open)).
     Idle {
         /// The interview's id.
         session: u32,
@@ -116,7 +115,7 @@ pub enum Outcome {
     /// Newer input arrived while the model was thinking; the answer is saved and will be
     /// answered together with the newer input.
     Superseded,
-    /// The answer is saved and waits for [`Engine::answer_pending`](super::Engine::answer_pending)
+    /// The answer is saved and waits for its turn ([`Engine::next_turn`](super::Engine::next_turn))
     /// (the user is over the rate limit).
     Held,
     /// This input was already taken (redelivered after a crash); nothing changed.
