@@ -27,6 +27,7 @@ pub mod i18n;
 pub mod interview;
 pub mod llm;
 pub mod metrics;
+pub mod model;
 pub mod retry;
 pub mod settings;
 pub mod store;

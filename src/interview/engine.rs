@@ -26,10 +26,11 @@ use super::{
     context::{self, ContextLimits, Directive},
     outcome::{Begun, Finished, Outcome, Rejection, Reply},
     stage::Transition,
+    turn::{InterviewModel, Turn, TurnReply, WriteRequest},
 };
 use crate::{
     i18n::{Catalog, Lang},
-    llm::{Fallback, LlmError, Model, Price, Turn, TurnReply, WriteRequest, Written},
+    llm::{Fallback, LlmError, Model, Price, Written},
     metrics::{CallOutcome, FallbackReason, Metrics},
     store::{Folder, Loaded, SessionStore, StoreError},
 };

@@ -6,7 +6,7 @@ use std::{fs::Metadata, num::NonZeroUsize, sync::Mutex, time::SystemTime};
 
 use lru::LruCache;
 
-use crate::interview::{Session, UserId};
+use crate::model::{Session, UserId};
 
 /// How many sessions are kept in memory.
 pub const CAPACITY: usize = 256;

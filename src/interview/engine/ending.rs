@@ -22,8 +22,9 @@ use crate::{
     interview::{
         Ending, ReportOutcome, ReportReady, Session, UserId,
         report::{self, Correction, Review},
+        turn::WriteRequest,
     },
-    llm::{LlmError, Model, WriteRequest},
+    llm::{LlmError, Model},
     store::{Folder, Loaded},
 };
 

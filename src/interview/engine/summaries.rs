@@ -7,8 +7,8 @@ use std::time::Instant;
 
 use super::{Engine, EngineError};
 use crate::{
-    interview::{Session, Stage, UserId, context, knowledge},
-    llm::{Fallback, LlmError, WriteRequest},
+    interview::{Session, Stage, UserId, context, knowledge, turn::WriteRequest},
+    llm::{Fallback, LlmError},
     store::Loaded,
 };
 
