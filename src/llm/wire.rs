@@ -55,9 +55,9 @@ impl TextBlock {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ChatRole {
-    /// The expert and the engine's notes.
+    /// The caller's side (in the interview: the expert and the engine's notes).
     User,
-    /// The interviewer.
+    /// The model's side (in the interview: the interviewer).
     Assistant,
 }
 
