@@ -22,50 +22,46 @@ use ai_interviewer::{
         Answer, Engine, EngineConfig, ManualClock, Outcome, Prompts, QuestionBank, Session,
         SessionOwner, Style, UserId,
     },
-    llm::{
-        BoxFuture, LlmError, Model, Turn, TurnReply, TurnRequest, WriteRequest, Written,
-        wire::Usage,
-    },
+    llm::{BoxFuture, LlmError, Model, Pace, StructuredRequest, Written, wire::Usage},
     store::{Loaded, SessionStore},
 };
 use serde_json::json;
 
 /// A model that answers at once, doing the CPU work the HTTP client does around the network:
-/// serialising the request, parsing a response body, validating the turn.
+/// serialising the request, parsing a response body, checking the turn.
 #[derive(Debug)]
 struct InstantModel;
 
 const RESPONSE: &str = r#"{"id":"msg_1","type":"message","role":"assistant","content":[{"type":"text","text":"{\"interview_stage\":\"operations\",\"response\":\"Walk me through the last time that happened: what did you notice first, and what did you do about it?\",\"metadata\":{\"question_depth\":3,\"completeness\":40,\"engagement_level\":\"high\",\"estimated_time_remaining\":\"about an hour\"},\"internal_tracking\":{\"key_insights\":[\"Checks the supplier's batch numbers before anything else\"],\"examples_collected\":2,\"follow_up_needed\":[\"the second supplier\"],\"stage_transition_ready\":false,\"conversation_quality\":\"rich\"}}"}],"stop_reason":"end_turn","usage":{"input_tokens":12,"output_tokens":150,"cache_creation_input_tokens":0,"cache_read_input_tokens":9000}}"#;
 
 impl Model for InstantModel {
-    fn turn<'a>(&'a self, request: &'a TurnRequest) -> BoxFuture<'a, Result<TurnReply, LlmError>> {
+    fn ask<'a>(
+        &'a self,
+        request: &'a StructuredRequest<'a>,
+    ) -> BoxFuture<'a, Result<Written, LlmError>> {
         Box::pin(async move {
+            if request.pace != Pace::Conversation {
+                return Err(LlmError::Unusable {
+                    reason: "the benchmark's model writes no summaries".into(),
+                    usage: Usage::default(),
+                });
+            }
             let body = serde_json::to_vec(
-                &json!({"system": request.system, "messages": request.messages}),
+                &json!({"system": request.system, "messages": request.messages, "schema": request.schema}),
             )
             .unwrap();
             std::hint::black_box(body);
             let response: serde_json::Value = serde_json::from_str(RESPONSE).unwrap();
             let text = response["content"][0]["text"].as_str().unwrap();
-            let turn = Turn::from_input(serde_json::from_str(text).unwrap()).map_err(|e| {
-                LlmError::Unusable {
-                    reason: e.0,
-                    usage: Usage::default(),
-                }
+            let value: serde_json::Value = serde_json::from_str(text).unwrap();
+            (request.check)(&value).map_err(|reason| LlmError::Unusable {
+                reason,
+                usage: Usage::default(),
             })?;
-            Ok(TurnReply {
-                turn,
+            Ok(Written {
+                value,
                 usage: Usage::default(),
                 repaired: false,
-            })
-        })
-    }
-
-    fn write<'a>(&'a self, _: &'a WriteRequest<'a>) -> BoxFuture<'a, Result<Written, LlmError>> {
-        Box::pin(async {
-            Err(LlmError::Unusable {
-                reason: "the benchmark's model writes no summaries".into(),
-                usage: Usage::default(),
             })
         })
     }

@@ -30,9 +30,9 @@ use std::{
 
 use ai_interviewer::{
     i18n::Lang,
-    settings::{Settings, VoiceSettings},
+    settings::Settings,
     voice::{
-        AssemblyAiClient, AudioKind, AudioMeta, Transcriber, VoiceNote,
+        AssemblyAiClient, AudioKind, AudioMeta, Transcriber, VoiceConfig, VoiceNote,
         assemblyai::{PollPolicy, RetryPolicy},
         check_ffmpeg, probe,
     },
@@ -299,7 +299,7 @@ async fn memory(args: &[String]) {
     );
 }
 
-fn settings(url: &str, temp: &Path, slots: usize) -> VoiceSettings {
+fn settings(url: &str, temp: &Path, slots: usize) -> VoiceConfig {
     let vars = [
         ("ASSEMBLYAI_BASE_URL", url.to_owned()),
         ("ASSEMBLYAI_API_KEY", assemblyai::API_KEY.to_owned()),
@@ -316,7 +316,7 @@ fn settings(url: &str, temp: &Path, slots: usize) -> VoiceSettings {
 }
 
 /// The transcriber polling without delay, so only the bot's own work is timed.
-fn quick(transcriber: Transcriber, settings: &VoiceSettings) -> Transcriber {
+fn quick(transcriber: Transcriber, settings: &VoiceConfig) -> Transcriber {
     let client = AssemblyAiClient::new(
         &settings.assemblyai,
         SecretString::from(assemblyai::API_KEY.to_owned()),

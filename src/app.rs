@@ -10,7 +10,7 @@ use crate::{
         bank::BankError,
     },
     llm::{
-        ClaudeClient, Fallback, LlmError, Model,
+        ClaudeClient, DEFAULT_MODEL, Fallback, LlmError, Model,
         generation::{Generation, Purpose},
         pricing::PriceTable,
         wire::ModelInfo,
@@ -20,8 +20,9 @@ use crate::{
         health::HealthCheck,
         http::{self, Endpoints},
     },
-    settings::{DEFAULT_MODEL, Settings, SettingsError},
+    settings::{Settings, SettingsError},
     store::{SessionStore, StoreError, retention},
+    telegram,
 };
 
 /// The exit code of every start-up failure.
@@ -49,8 +50,8 @@ pub enum StartupError {
     #[error("{0}")]
     Claude(String),
     /// The Telegram front end cannot start.
-    #[error("{0}")]
-    Telegram(String),
+    #[error(transparent)]
+    Telegram(#[from] telegram::StartupError),
     /// The metrics file cannot be read.
     #[error("SESSIONS_DIR: the metrics cannot be read: {0}")]
     Metrics(#[from] MetricsError),

@@ -7,79 +7,10 @@
 use std::fmt;
 
 use fluent::{FluentArgs, FluentResource, FluentValue, concurrent::FluentBundle};
-use serde::{Deserialize, Serialize};
 use unic_langid::{LanguageIdentifier, langid};
 
-use crate::interview::{Stage, Style};
-
-/// A language an interview can be held in.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    /// English.
-    #[default]
-    En,
-    /// Russian.
-    Ru,
-}
-
-impl Lang {
-    /// Every supported language.
-    pub const ALL: [Lang; 2] = [Lang::En, Lang::Ru];
-
-    /// The two-letter code, as Telegram and fluent use it.
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Ru => "ru",
-        }
-    }
-
-    /// The language's English name, as the model is told it.
-    pub fn english_name(self) -> &'static str {
-        match self {
-            Lang::En => "English",
-            Lang::Ru => "Russian",
-        }
-    }
-
-    /// Maps a client language code (`ru`, `ru-RU`, `en-GB`...) to a supported language.
-    pub fn from_code(code: &str) -> Option<Lang> {
-        let primary = code.split(['-', '_']).next()?.to_ascii_lowercase();
-        match primary.as_str() {
-            "en" => Some(Lang::En),
-            "ru" => Some(Lang::Ru),
-            _ => None,
-        }
-    }
-
-    fn langid(self) -> LanguageIdentifier {
-        match self {
-            Lang::En => langid!("en"),
-            Lang::Ru => langid!("ru"),
-        }
-    }
-}
-
-impl std::str::FromStr for Lang {
-    type Err = ();
-
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s.to_ascii_lowercase().as_str() {
-            "en" => Ok(Lang::En),
-            "ru" => Ok(Lang::Ru),
-            _ => Err(()),
-        }
-    }
-}
-
-impl fmt::Display for Lang {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
+pub use crate::model::Lang;
+use crate::model::{Stage, Style};
 
 /// The `.ftl` sources of each language, embedded at build time.
 pub const SOURCES: [(Lang, &[(&str, &str)]); 2] = [
@@ -100,6 +31,14 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 2] = [
         ],
     ),
 ];
+
+/// The fluent identifier of `lang`.
+fn langid(lang: Lang) -> LanguageIdentifier {
+    match lang {
+        Lang::En => langid!("en"),
+        Lang::Ru => langid!("ru"),
+    }
+}
 
 /// Why the catalog could not be built (a broken `.ftl` file).
 #[derive(Debug, thiserror::Error)]
@@ -126,7 +65,7 @@ impl Catalog {
     pub fn load() -> Result<Catalog, CatalogError> {
         let mut bundles = Vec::new();
         for (lang, files) in SOURCES {
-            let mut bundle = FluentBundle::new_concurrent(vec![lang.langid()]);
+            let mut bundle = FluentBundle::new_concurrent(vec![langid(lang)]);
             // Telegram renders the bidi isolation marks as junk; none of our text needs them.
             bundle.set_use_isolating(false);
             for (file, source) in files {

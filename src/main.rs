@@ -92,7 +92,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             )
             .await?;
             let engine = engine.with_metrics(operations.metrics.clone());
-            let result = telegram::run(&settings, engine).await;
+            let result = telegram::run(
+                &settings.telegram,
+                &settings.voice,
+                &settings.claude.prices,
+                settings.default_language,
+                engine,
+            )
+            .await;
             operations.shutdown().await;
             result?;
             Ok(())

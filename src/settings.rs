@@ -1,4 +1,7 @@
 //! Typed settings, loaded once from the environment (and `.env`) and validated at start-up.
+//! Each component owns its configuration type ([`ClaudeConfig`], [`VoiceConfig`],
+//! [`telegram::Config`], [`LogFormat`]); this module only reads the environment into them, and
+//! only the assembly (`app`, the binary) reads it.
 //!
 //! Every variable has a default except the secrets. A malformed value is a start-up error that
 //! names the variable and the form it expects; secret values are held in [`SecretString`] and are
@@ -10,8 +13,11 @@ use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::{
-    i18n::Lang,
-    llm::{Effort, PriceTable},
+    llm::{ClaudeConfig, DEFAULT_MODEL, Effort, PriceTable},
+    model::Lang,
+    telegram,
+    telemetry::LogFormat,
+    voice::{AssemblyAiConfig, VoiceConfig},
 };
 
 /// Why the settings could not be loaded: always names the variable at fault.
@@ -26,115 +32,15 @@ pub struct SettingsError {
     pub got: String,
 }
 
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
-
-/// Everything the Anthropic client needs.
-#[derive(Debug, Clone)]
-pub struct ClaudeSettings {
-    /// `ANTHROPIC_API_KEY`; without it the interview runs on the offline question bank.
-    pub api_key: Option<SecretString>,
-    /// `ANTHROPIC_BASE_URL`: where the Messages API lives.
-    pub base_url: Url,
-    /// `CLAUDE_MODEL`: the model id sent with every request.
-    pub model: String,
-    /// `CLAUDE_EFFORT`: how much the model deliberates, on models that take an effort.
-    pub effort: Effort,
-    /// `CLAUDE_MAX_TOKENS`: the output budget of one interview turn, thinking included;
-    /// unset, [`Effort::default_max_tokens`] of the effort.
-    pub max_tokens: Option<u32>,
-    /// `CLAUDE_TEMPERATURE`: sampling temperature, 0 to 1; unset, none is sent (the only
-    /// choice on models from generation 5 on, which refuse sampling parameters).
-    pub temperature: Option<f32>,
-    /// `CLAUDE_PRICES` over the published prices: what tokens cost, per model.
-    pub prices: PriceTable,
-    /// `CLAUDE_TIMEOUT_SECONDS`: the limit on one HTTP attempt.
-    pub timeout: Duration,
-    /// `CLAUDE_MAX_RETRIES`: retries after the first attempt on retryable failures.
-    pub max_retries: u32,
-}
-
-/// Everything the Telegram front end needs.
-#[derive(Debug, Clone)]
-pub struct TelegramSettings {
-    /// `TELEGRAM_BOT_TOKEN`: required to run the bot, not for the console.
-    pub bot_token: Option<SecretString>,
-    /// `TELEGRAM_API_URL`: the Bot API server.
-    pub api_url: Url,
-    /// `RATE_LIMIT_MESSAGES`: answers a user may have taken per window (each one a model
-    /// turn); answers over it wait, they are not dropped.
-    pub rate_limit_messages: u32,
-    /// `RATE_LIMIT_WINDOW_SECONDS`: the length of the rate-limit window.
-    pub rate_limit_window: Duration,
-    /// `ALLOWED_USER_IDS`: who may use the bot; empty means everyone.
-    pub allowed_user_ids: Vec<u64>,
-    /// `ADMIN_USER_IDS`: operators, allowed even when not listed in `ALLOWED_USER_IDS`.
-    pub admin_user_ids: Vec<u64>,
-    /// `SHUTDOWN_GRACE_SECONDS`: how long work in hand may take to finish on shutdown.
-    pub shutdown_grace: Duration,
-}
-
-/// Everything the AssemblyAI client needs.
-#[derive(Debug, Clone)]
-pub struct AssemblyAiSettings {
-    /// `ASSEMBLYAI_API_KEY`: required for voice notes; without it they are refused with a note.
-    pub api_key: Option<SecretString>,
-    /// `ASSEMBLYAI_BASE_URL`: where the API lives (the EU base is `https://api.eu.assemblyai.com`).
-    pub base_url: Url,
-    /// `ASSEMBLYAI_SPEECH_MODELS`: speech models in priority order; AssemblyAI uses the first
-    /// one that supports the requested language.
-    pub speech_models: Vec<String>,
-    /// `ASSEMBLYAI_TIMEOUT_SECONDS`: the limit on one HTTP request (an upload included).
-    pub timeout: Duration,
-    /// `ASSEMBLYAI_TRANSCRIPT_TIMEOUT_SECONDS`: how long to wait for a transcript to complete.
-    pub transcript_timeout: Duration,
-    /// `ASSEMBLYAI_MAX_RETRIES`: retries after the first attempt on rate limits, 5xx and timeouts.
-    pub max_retries: u32,
-}
-
-/// Everything the voice pipeline needs.
-#[derive(Debug, Clone)]
-pub struct VoiceSettings {
-    /// `VOICE_PROCESSING_ENABLED`: whether voice notes and audio files are transcribed.
-    pub enabled: bool,
-    /// `VOICE_MAX_DURATION_SECONDS`: the longest recording accepted.
-    pub max_duration: Duration,
-    /// `VOICE_MAX_FILE_SIZE_MB`: the largest file accepted, in bytes (Telegram lets bots
-    /// download at most 20 MB).
-    pub max_file_size: u64,
-    /// `VOICE_QUALITY_THRESHOLD`: below this confidence (0 to 1) the user confirms the transcript.
-    pub quality_threshold: f64,
-    /// `VOICE_CONCURRENT_REQUESTS`: transcriptions running at once; the rest wait their turn.
-    pub concurrent_requests: usize,
-    /// `VOICE_AUTO_LANGUAGE_DETECTION`: let AssemblyAI detect the language instead of sending
-    /// the session's.
-    pub auto_language_detection: bool,
-    /// `FFMPEG_PATH`: the ffmpeg program (looked up on `PATH` unless it is a path).
-    pub ffmpeg_path: PathBuf,
-    /// `FFMPEG_TIMEOUT_SECONDS`: the limit on one conversion; ffmpeg is killed after it.
-    pub ffmpeg_timeout: Duration,
-    /// `VOICE_TEMP_DIR`: where private scratch directories for conversions are made;
-    /// unset, the system's temporary directory.
-    pub temp_dir: Option<PathBuf>,
-    /// The AssemblyAI client's settings.
-    pub assemblyai: AssemblyAiSettings,
-}
-
 /// The whole configuration of the process.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// The Claude client's settings.
-    pub claude: ClaudeSettings,
+    pub claude: ClaudeConfig,
     /// The Telegram front end's settings.
-    pub telegram: TelegramSettings,
+    pub telegram: telegram::Config,
     /// The voice pipeline's settings.
-    pub voice: VoiceSettings,
+    pub voice: VoiceConfig,
     /// `SESSIONS_DIR`: where session files live.
     pub sessions_dir: PathBuf,
     /// `PROMPTS_DIR`: a directory whose prompt files replace the built-in ones, file by file;
@@ -161,17 +67,6 @@ pub struct Settings {
     secrets: Vec<SecretString>,
 }
 
-/// The model used when `CLAUDE_MODEL` is not set.
-pub const DEFAULT_MODEL: &str = "claude-sonnet-5-5";
-
-impl ClaudeSettings {
-    /// The output budget of one turn: `CLAUDE_MAX_TOKENS`, or the effort's default.
-    pub fn turn_max_tokens(&self) -> u32 {
-        self.max_tokens
-            .unwrap_or_else(|| self.effort.default_max_tokens())
-    }
-}
-
 /// The speech models used when `ASSEMBLYAI_SPEECH_MODELS` is not set: the newest model first,
 /// for the languages it knows (English among them), then `universal-2` for the rest (Russian
 /// among them). AssemblyAI picks the first model of the list that supports the language.
@@ -196,7 +91,7 @@ impl Settings {
             lookup: &lookup,
             secrets: RefCell::default(),
         };
-        let claude = ClaudeSettings {
+        let claude = ClaudeConfig {
             api_key: env.secret("ANTHROPIC_API_KEY"),
             base_url: env.url("ANTHROPIC_BASE_URL", "https://api.anthropic.com")?,
             model: env.text("CLAUDE_MODEL", DEFAULT_MODEL),
@@ -211,7 +106,7 @@ impl Settings {
             timeout: Duration::from_secs(env.number("CLAUDE_TIMEOUT_SECONDS", 60, 1..=600)?),
             max_retries: env.number("CLAUDE_MAX_RETRIES", 3, 0..=10)?,
         };
-        let telegram = TelegramSettings {
+        let telegram = telegram::Config {
             bot_token: env.secret("TELEGRAM_BOT_TOKEN"),
             api_url: env.url("TELEGRAM_API_URL", "https://api.telegram.org")?,
             rate_limit_messages: env.number("RATE_LIMIT_MESSAGES", 30, 1..=10_000)?,
@@ -228,7 +123,7 @@ impl Settings {
                 1..=600,
             )?),
         };
-        let voice = VoiceSettings::from_env(&env)?;
+        let voice = voice_config(&env)?;
         Ok(Settings {
             claude,
             telegram,
@@ -261,55 +156,38 @@ impl Settings {
     }
 }
 
-impl VoiceSettings {
-    fn from_env(env: &Env<'_>) -> Result<Self, SettingsError> {
-        let assemblyai = AssemblyAiSettings {
-            api_key: env.secret("ASSEMBLYAI_API_KEY"),
-            base_url: env.url("ASSEMBLYAI_BASE_URL", "https://api.assemblyai.com")?,
-            speech_models: env.speech_models("ASSEMBLYAI_SPEECH_MODELS")?,
-            timeout: Duration::from_secs(env.number("ASSEMBLYAI_TIMEOUT_SECONDS", 60, 1..=600)?),
-            transcript_timeout: Duration::from_secs(env.number(
-                "ASSEMBLYAI_TRANSCRIPT_TIMEOUT_SECONDS",
-                600,
-                10..=7200,
-            )?),
-            max_retries: env.number("ASSEMBLYAI_MAX_RETRIES", 3, 0..=10)?,
-        };
-        Ok(VoiceSettings {
-            enabled: env.flag("VOICE_PROCESSING_ENABLED", true)?,
-            max_duration: Duration::from_secs(env.number(
-                "VOICE_MAX_DURATION_SECONDS",
-                600,
-                1..=14_400,
-            )?),
-            max_file_size: env
-                .number::<u64>("VOICE_MAX_FILE_SIZE_MB", 20, 1..=2000)?
-                .saturating_mul(1024 * 1024),
-            quality_threshold: env.number("VOICE_QUALITY_THRESHOLD", 0.6, 0.0..=1.0)?,
-            concurrent_requests: env.number("VOICE_CONCURRENT_REQUESTS", 3, 1..=64)?,
-            auto_language_detection: env.flag("VOICE_AUTO_LANGUAGE_DETECTION", false)?,
-            ffmpeg_path: PathBuf::from(env.text("FFMPEG_PATH", "ffmpeg")),
-            ffmpeg_timeout: Duration::from_secs(env.number(
-                "FFMPEG_TIMEOUT_SECONDS",
-                120,
-                1..=3600,
-            )?),
-            temp_dir: env.get("VOICE_TEMP_DIR").map(PathBuf::from),
-            assemblyai,
-        })
-    }
-}
-
-impl FromStr for LogFormat {
-    type Err = ();
-
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s.to_ascii_lowercase().as_str() {
-            "text" => Ok(LogFormat::Text),
-            "json" => Ok(LogFormat::Json),
-            _ => Err(()),
-        }
-    }
+/// The voice pipeline's settings (`VOICE_*`, `FFMPEG_*`, `ASSEMBLYAI_*`).
+fn voice_config(env: &Env<'_>) -> Result<VoiceConfig, SettingsError> {
+    let assemblyai = AssemblyAiConfig {
+        api_key: env.secret("ASSEMBLYAI_API_KEY"),
+        base_url: env.url("ASSEMBLYAI_BASE_URL", "https://api.assemblyai.com")?,
+        speech_models: env.speech_models("ASSEMBLYAI_SPEECH_MODELS")?,
+        timeout: Duration::from_secs(env.number("ASSEMBLYAI_TIMEOUT_SECONDS", 60, 1..=600)?),
+        transcript_timeout: Duration::from_secs(env.number(
+            "ASSEMBLYAI_TRANSCRIPT_TIMEOUT_SECONDS",
+            600,
+            10..=7200,
+        )?),
+        max_retries: env.number("ASSEMBLYAI_MAX_RETRIES", 3, 0..=10)?,
+    };
+    Ok(VoiceConfig {
+        enabled: env.flag("VOICE_PROCESSING_ENABLED", true)?,
+        max_duration: Duration::from_secs(env.number(
+            "VOICE_MAX_DURATION_SECONDS",
+            600,
+            1..=14_400,
+        )?),
+        max_file_size: env
+            .number::<u64>("VOICE_MAX_FILE_SIZE_MB", 20, 1..=2000)?
+            .saturating_mul(1024 * 1024),
+        quality_threshold: env.number("VOICE_QUALITY_THRESHOLD", 0.6, 0.0..=1.0)?,
+        concurrent_requests: env.number("VOICE_CONCURRENT_REQUESTS", 3, 1..=64)?,
+        auto_language_detection: env.flag("VOICE_AUTO_LANGUAGE_DETECTION", false)?,
+        ffmpeg_path: PathBuf::from(env.text("FFMPEG_PATH", "ffmpeg")),
+        ffmpeg_timeout: Duration::from_secs(env.number("FFMPEG_TIMEOUT_SECONDS", 120, 1..=3600)?),
+        temp_dir: env.get("VOICE_TEMP_DIR").map(PathBuf::from),
+        assemblyai,
+    })
 }
 
 /// A view of the environment that treats an empty value as unset, and keeps every secret it

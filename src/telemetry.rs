@@ -1,7 +1,7 @@
 //! Logging set-up: `tracing` to stderr, as text or JSON lines, filtered by `LOG_LEVEL`.
 //!
 //! Every line passes through a redacting writer that replaces the process's secrets (every
-//! value [`Settings::secrets`](crate::settings::Settings::secrets) lists: the API keys and the
+//! value the settings list as secrets: the API keys and the
 //! bot token, which is part of every Telegram URL) with `[redacted]`, as they are and
 //! percent-encoded as a URL would carry them, so no log line can hold one, whatever a
 //! dependency decides to log.
@@ -19,7 +19,26 @@ use reqwest::Url;
 use tracing::Subscriber;
 use tracing_subscriber::{EnvFilter, fmt::MakeWriter};
 
-use crate::settings::LogFormat;
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s.to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(()),
+        }
+    }
+}
 
 /// What a secret is replaced with.
 pub const REDACTED: &str = "[redacted]";

@@ -16,11 +16,8 @@ use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
 
-use super::{Role, Session, Stage};
-use crate::llm::{
-    TurnRequest,
-    wire::{ChatMessage, ChatRole, TextBlock},
-};
+use super::{Role, Session, Stage, turn::TurnRequest};
+use crate::llm::wire::{ChatMessage, ChatRole, TextBlock};
 
 /// The first message of every request while nothing is folded yet.
 pub const OPENING_HEAD: &str =

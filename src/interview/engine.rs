@@ -37,10 +37,11 @@ use super::{
     context::{self, ContextLimits, Directive},
     outcome::{Finished, Outcome, Rejection, Reply},
     stage::Transition,
+    turn::{InterviewModel, Turn, TurnReply, WriteRequest},
 };
 use crate::{
     i18n::{Catalog, Lang},
-    llm::{Fallback, LlmError, Model, Price, Turn, TurnReply, WriteRequest, Written, wire::Usage},
+    llm::{Fallback, LlmError, Model, Price, Written, wire::Usage},
     metrics::{CallOutcome, FallbackReason, Metrics},
     store::{Folder, Loaded, SessionStore, StoreError},
 };
@@ -704,7 +705,7 @@ pub struct TurnJob {
     stage: Stage,
     directive: Option<Directive>,
     /// The request; `None` without a model (the offline bank asks).
-    request: Option<crate::llm::TurnRequest>,
+    request: Option<super::turn::TurnRequest>,
 }
 
 /// What [`Engine::ask`] got, for [`Engine::apply_turn`].

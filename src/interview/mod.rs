@@ -1,27 +1,31 @@
-//! The interview: the stage plan, the personalities, the session model, the turn engine, the
-//! context window, the offline question bank, the stage summaries and the knowledge report.
-//! Nothing here knows about Telegram.
+//! The interview: the turn contract, the turn engine, the context window, the offline bank,
+//! the prompts, and the writing of the stage summaries and the knowledge report. Nothing here
+//! knows about Telegram. The data it works on (session, stage, style, summaries, report) is
+//! the ground floor's, [`crate::model`], re-exported here under its former paths.
 
 pub mod bank;
-pub mod clock;
 pub mod context;
 pub mod engine;
 pub mod export;
 pub mod knowledge;
 pub mod outcome;
 pub mod report;
-pub mod session;
-pub mod stage;
 pub mod status;
 pub mod style;
+pub mod turn;
+
+pub use crate::model::{clock, session, stage};
 
 pub use bank::QuestionBank;
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use engine::{
     Answer, Early, Engine, EngineConfig, EngineError, REPORT_GIVE_UP, ReportDone, ReportJob,
     SessionOwner, SummariesDone, SummariesJob, TurnDone, TurnJob,
 };
 pub use outcome::{Begun, Finished, Outcome, Rejection, Reply, ReportOutcome, ReportReady};
-pub use session::{Ending, Entry, Role, SCHEMA_VERSION, Session, StageRecord, UserId, VoiceClip};
-pub use stage::{Stage, Transition};
-pub use style::{PromptError, Prompts, Style};
+pub use style::{PromptError, Prompts};
+pub use turn::{Turn, TurnReply, TurnRequest};
+
+pub use crate::model::{
+    Clock, Ending, Entry, ManualClock, Role, SCHEMA_VERSION, Session, Stage, StageRecord, Style,
+    SystemClock, Transition, UserId, VoiceClip,
+};

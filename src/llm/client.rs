@@ -1,6 +1,6 @@
 //! The Claude client: one struct holding the HTTP client, base URL, key and limits, turning a
-//! conversation into one validated interview turn, and the material of a stage summary or of
-//! the report into the JSON asked for.
+//! system prompt and a conversation into the JSON a schema asks for, checked by the caller's
+//! rule. What the JSON means (an interview turn, a summary) is the caller's business.
 //!
 //! Every request is shaped by the model's rules ([`super::generation`]): the reply is a
 //! structured output (`output_config.format`, JSON matching a schema, read from the text
@@ -14,19 +14,15 @@ use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
+use super::{ClaudeConfig, Fallback};
 use super::{
-    fallback::Fallback,
     generation::{self, Effort, Purpose, RequestRules},
-    turn::{self, InvalidTurn, Turn},
     wire::{
-        ChatMessage, ChatRole, ErrorBody, MessagesRequest, MessagesResponse, ModelInfo,
-        OutputConfig, OutputFormat, ResponseBlock, TextBlock, Usage,
+        ChatMessage, ErrorBody, MessagesRequest, MessagesResponse, ModelInfo, OutputConfig,
+        OutputFormat, ResponseBlock, TextBlock, Usage,
     },
 };
-use crate::{
-    retry::{self, RetryPolicy},
-    settings::ClaudeSettings,
-};
+use crate::retry::{self, RetryPolicy};
 
 /// The API version header value this client speaks.
 pub const API_VERSION: &str = "2023-06-01";
@@ -103,7 +99,7 @@ impl LlmError {
     /// Why a turn that failed with this error falls back to the offline bank.
     pub fn fallback(&self) -> Fallback {
         match self {
-            LlmError::Api { status, .. } => Fallback::from_status(*status),
+            LlmError::Api { status, .. } => fallback_for_status(*status),
             LlmError::Timeout(_) | LlmError::Network(_) | LlmError::Decode(_) => {
                 Fallback::UpstreamDown
             }
@@ -121,48 +117,54 @@ impl LlmError {
     }
 }
 
-/// The conversation for one turn: a system prompt and the messages.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TurnRequest {
-    /// The system prompt (cached).
-    pub system: String,
-    /// The conversation, ending with a user message.
-    pub messages: Vec<ChatMessage>,
+/// The reason an HTTP status from the API gives a turn that falls back, after any retries: an
+/// outage the retries could not outlast, or a refusal the operator has to fix.
+fn fallback_for_status(status: u16) -> Fallback {
+    if retry::retryable_status(status) {
+        Fallback::UpstreamDown
+    } else {
+        Fallback::Configuration
+    }
 }
 
-/// A structured request beyond the interview's turns (a stage summary, the report): one user
-/// message under a system prompt, answered with JSON matching `schema`.
-#[derive(Debug, Clone, Copy)]
-pub struct WriteRequest<'a> {
+/// How a structured reply is waited for, which decides its budget and shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    /// Someone waits for the reply: the configured output budget (`CLAUDE_MAX_TOKENS`), the
+    /// shape for latency, and the system prompt cached, since a conversation repeats it.
+    Conversation,
+    /// Written while nobody waits, where deliberation pays: `max_tokens` of answer, and on
+    /// models that think a conversation's budget on top for the thinking.
+    Deliberate {
+        /// The output budget of the answer.
+        max_tokens: u32,
+    },
+}
+
+/// A request answered with JSON matching `schema`: a system prompt and a conversation.
+#[derive(Debug, Clone)]
+pub struct StructuredRequest<'a> {
+    /// How the reply is waited for.
+    pub pace: Pace,
     /// The instructions.
     pub system: &'a str,
-    /// The material, as one user message.
-    pub prompt: &'a str,
+    /// The conversation, ending with a user message.
+    pub messages: Vec<ChatMessage>,
     /// The reply's JSON schema, within what structured outputs accept.
     pub schema: &'a Value,
-    /// The output budget of the answer; models that think get a turn's budget on top.
-    pub max_tokens: u32,
-    /// Checks the reply's JSON; an error (its text is sent back) asks for it once more.
+    /// Checks the reply's JSON; an error (its text goes into the repair note) asks once more.
     pub check: fn(&Value) -> Result<(), String>,
+    /// The note added to the last message when asking once more, given what was wrong with the
+    /// reply (the caller's voice: the model reads it as part of the conversation).
+    pub repair_note: fn(&str) -> String,
 }
 
-/// The JSON a [`WriteRequest`] came back with, and what it cost.
+/// The JSON a [`StructuredRequest`] came back with, and what it cost.
 #[derive(Debug, Clone)]
 pub struct Written {
     /// The reply's JSON, as checked.
     pub value: Value,
     /// Tokens over every request it took.
-    pub usage: Usage,
-    /// The first reply was unusable and a repair request was needed.
-    pub repaired: bool,
-}
-
-/// A validated turn and what it cost.
-#[derive(Debug, Clone)]
-pub struct TurnReply {
-    /// The turn.
-    pub turn: Turn,
-    /// Tokens over every request the turn took.
     pub usage: Usage,
     /// The first reply was unusable and a repair request was needed.
     pub repaired: bool,
@@ -191,20 +193,11 @@ pub struct ClaudeClient {
     timeout: Duration,
     /// When and how long to wait before retrying.
     retry: RetryPolicy,
-    /// The turn's schema, built once.
-    turn_schema: Value,
-}
-
-/// What a structured request came back with.
-struct Structured<T> {
-    value: T,
-    usage: Usage,
-    repaired: bool,
 }
 
 impl ClaudeClient {
-    /// A client for the settings' endpoint and model with `api_key`.
-    pub fn new(settings: &ClaudeSettings, api_key: SecretString) -> Self {
+    /// A client for the configured endpoint and model with `api_key`.
+    pub fn new(settings: &ClaudeConfig, api_key: SecretString) -> Self {
         let mut base = settings.base_url.clone();
         if !base.path().ends_with('/') {
             base.set_path(&format!("{}/", base.path()));
@@ -224,7 +217,6 @@ impl ClaudeClient {
             temperature: settings.temperature,
             timeout: settings.timeout,
             retry: RetryPolicy::new(settings.max_retries),
-            turn_schema: turn::schema(),
         }
     }
 
@@ -244,7 +236,7 @@ impl ClaudeClient {
         &self.rules
     }
 
-    /// The output budget of a turn.
+    /// The output budget of a [`Pace::Conversation`] reply.
     pub fn max_tokens(&self) -> u32 {
         self.max_tokens
     }
@@ -269,86 +261,48 @@ impl ClaudeClient {
         self.read(response).await
     }
 
-    /// Asks for the next interview turn. An unusable reply (truncated, not the JSON asked for,
-    /// a refusal) is asked for once more with the reason, with a larger budget if it was cut
-    /// off; transient failures are retried first.
-    pub async fn turn(&self, request: &TurnRequest) -> Result<TurnReply, LlmError> {
-        let system = vec![TextBlock::cached(request.system.clone())];
-        let done = self
-            .structured(
+    /// Asks for a structured reply. An unusable reply (truncated, not the JSON asked for, a
+    /// refusal, refused by the request's check) is asked for once more with the reason, with a
+    /// larger budget if it was cut off; transient failures are retried first.
+    pub async fn ask(&self, request: &StructuredRequest<'_>) -> Result<Written, LlmError> {
+        let (purpose, system, max_tokens) = match request.pace {
+            Pace::Conversation => (
                 Purpose::Turn,
-                system,
-                request.messages.clone(),
-                &self.turn_schema,
+                TextBlock::cached(request.system.to_owned()),
                 self.max_tokens,
-                |value| Turn::from_input(value).map_err(|InvalidTurn(reason)| reason),
-            )
-            .await?;
-        Ok(TurnReply {
-            turn: done.value,
-            usage: done.usage,
-            repaired: done.repaired,
-        })
-    }
-
-    /// Asks for a structured reply beyond a turn (a stage summary, the report) within the
-    /// request's `max_tokens` of answer; on models that think, a turn's budget is added for
-    /// the thinking. An unusable reply is asked for once more, as for a turn.
-    pub async fn write(&self, request: &WriteRequest<'_>) -> Result<Written, LlmError> {
-        let shape = self.rules.shape(Purpose::Summary, self.effort, None);
-        let budget = if self.rules.thinks(&shape) {
-            request
-                .max_tokens
-                .saturating_add(self.max_tokens)
-                .min(MAX_BUDGET_TOKENS)
-        } else {
-            request.max_tokens
+            ),
+            Pace::Deliberate { max_tokens } => {
+                let shape = self.rules.shape(Purpose::Summary, self.effort, None);
+                let budget = if self.rules.thinks(&shape) {
+                    max_tokens
+                        .saturating_add(self.max_tokens)
+                        .min(MAX_BUDGET_TOKENS)
+                } else {
+                    max_tokens
+                };
+                (Purpose::Summary, TextBlock::new(request.system), budget)
+            }
         };
-        let messages = vec![ChatMessage {
-            role: ChatRole::User,
-            content: vec![TextBlock::new(request.prompt)],
-        }];
-        let check = request.check;
-        let done = self
-            .structured(
-                Purpose::Summary,
-                vec![TextBlock::new(request.system)],
-                messages,
-                request.schema,
-                budget,
-                |value| check(&value).map(|()| value),
-            )
-            .await?;
-        Ok(Written {
-            value: done.value,
-            usage: done.usage,
-            repaired: done.repaired,
-        })
-    }
-
-    /// Sends a structured request and reads its JSON with `read`; one repair on a problem.
-    async fn structured<T>(
-        &self,
-        purpose: Purpose,
-        system: Vec<TextBlock>,
-        messages: Vec<ChatMessage>,
-        schema: &Value,
-        max_tokens: u32,
-        read: impl Fn(Value) -> Result<T, String>,
-    ) -> Result<Structured<T>, LlmError> {
+        let system = vec![system];
         let first = self
             .send(&self.body(
                 purpose,
                 system.clone(),
-                messages.clone(),
-                schema,
+                request.messages.clone(),
+                request.schema,
                 max_tokens,
             ))
             .await?;
         let mut usage = first.usage;
-        let problem = match extract(&first).and_then(|v| read(v).map_err(Problem::invalid)) {
+        let read = |response: &MessagesResponse| {
+            extract(response).and_then(|value| match (request.check)(&value) {
+                Ok(()) => Ok(value),
+                Err(reason) => Err(Problem::invalid(reason)),
+            })
+        };
+        let problem = match read(&first) {
             Ok(value) => {
-                return Ok(Structured {
+                return Ok(Written {
                     value,
                     usage,
                     repaired: false,
@@ -371,35 +325,25 @@ impl ClaudeClient {
         } else {
             max_tokens
         };
-        let mut messages = messages;
+        let mut messages = request.messages.clone();
         if let Some(last) = messages.last_mut() {
-            last.content.push(TextBlock::new(format!(
-                "[Interview engine] Your previous reply could not be used: {}. Reply once more \
-                 with one complete JSON object matching the schema, and nothing else{}.",
-                problem.reason,
-                if purpose == Purpose::Turn {
-                    "; keep `response` concise"
-                } else {
-                    ""
-                }
-            )));
+            last.content
+                .push(TextBlock::new((request.repair_note)(&problem.reason)));
         }
         // The unusable reply was billed: a failed repair still reports its tokens.
         let second = self
-            .send(&self.body(purpose, system, messages, schema, max_tokens))
+            .send(&self.body(purpose, system, messages, request.schema, max_tokens))
             .await
             .map_err(|source| LlmError::RepairFailed {
                 source: Box::new(source),
                 usage,
             })?;
         usage += second.usage;
-        let value = extract(&second)
-            .and_then(|v| read(v).map_err(Problem::invalid))
-            .map_err(|p| LlmError::Unusable {
-                reason: p.reason,
-                usage,
-            })?;
-        Ok(Structured {
+        let value = read(&second).map_err(|p| LlmError::Unusable {
+            reason: p.reason,
+            usage,
+        })?;
+        Ok(Written {
             value,
             usage,
             repaired: true,
@@ -652,6 +596,24 @@ mod tests {
 
     fn response(stop: &str, blocks: Value) -> MessagesResponse {
         serde_json::from_value(json!({"content": blocks, "stop_reason": stop})).unwrap()
+    }
+
+    #[test]
+    fn statuses_split_into_outages_and_configuration_problems() {
+        for status in [408, 409, 429, 500, 502, 503, 529] {
+            assert_eq!(
+                fallback_for_status(status),
+                Fallback::UpstreamDown,
+                "{status}"
+            );
+        }
+        for status in [400, 401, 403, 404, 413, 422] {
+            assert_eq!(
+                fallback_for_status(status),
+                Fallback::Configuration,
+                "{status}"
+            );
+        }
     }
 
     #[test]

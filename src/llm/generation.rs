@@ -120,13 +120,14 @@ impl FromStr for Effort {
     }
 }
 
-/// What a request is for: the shape can differ between the interview's turns and the report.
+/// What a request is for: the shape can differ between a conversation's turns and the pieces
+/// written in the background (the client's [`Pace`](super::Pace) picks it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
-    /// An interviewer turn: latency is what the expert feels.
+    /// A turn of a conversation: latency is what the person waiting feels.
     Turn,
-    /// A stage summary or the report: a few requests per interview, written while the expert
-    /// reads or after the end, where deliberation pays.
+    /// A piece written while nobody waits (in the interview: a stage summary, the report),
+    /// where deliberation pays.
     Summary,
 }
 

@@ -1,21 +1,23 @@
-//! Claude over the Messages API: the client, the wire shapes, the turn contract, the request
-//! shape each model generation accepts, why a turn fell back to the offline bank, and prices.
+//! Claude over the Messages API: the client, the wire shapes, the request shape each model
+//! generation accepts, and prices. It answers structured requests (a system prompt, a
+//! conversation, a JSON schema and a check) and knows nothing of what they are for.
 //! Retries follow [`crate::retry`].
 
 mod client;
-pub mod fallback;
+mod config;
 pub mod generation;
 mod model;
 pub mod pricing;
-pub mod turn;
 pub mod wire;
 
 pub use client::{
-    API_VERSION, ClaudeClient, LlmError, MAX_BUDGET_TOKENS, TurnReply, TurnRequest, WriteRequest,
-    Written,
+    API_VERSION, ClaudeClient, LlmError, MAX_BUDGET_TOKENS, Pace, StructuredRequest, Written,
 };
-pub use fallback::{Fallback, FallbackCounts};
+pub use config::{ClaudeConfig, DEFAULT_MODEL};
 pub use generation::{Effort, Generation, RequestRules};
 pub use model::{BoxFuture, Model};
 pub use pricing::{Price, PriceTable};
-pub use turn::Turn;
+
+/// Why a turn fell back to the offline bank, as [`LlmError::fallback`] names it; the type is
+/// the ground floor's, since sessions and metrics count it too.
+pub use crate::model::{Fallback, FallbackCounts};

@@ -1,35 +1,28 @@
-//! The seam between the engine and the model: what the engine needs from Claude.
+//! The seam between Claude and whoever asks it: one structured request at a time.
 //! [`ClaudeClient`](super::ClaudeClient) is the product's implementation; benchmarks plug in
-//! an instant one to measure the engine alone.
+//! an instant one to measure their callers alone.
 
 use std::{future::Future, pin::Pin};
 
-use super::{LlmError, TurnReply, TurnRequest, WriteRequest, Written};
+use super::{LlmError, StructuredRequest, Written};
 
 /// A boxed, sendable future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// A model that conducts interview turns and writes stage summaries and reports.
+/// A model that answers structured requests.
 pub trait Model: Send + Sync + std::fmt::Debug {
-    /// The next interview turn for `request`, validated.
-    fn turn<'a>(&'a self, request: &'a TurnRequest) -> BoxFuture<'a, Result<TurnReply, LlmError>>;
-
-    /// A structured reply to `request` (a stage summary, the report), checked by its `check`.
-    fn write<'a>(
+    /// The JSON reply to `request`, checked by its `check`.
+    fn ask<'a>(
         &'a self,
-        request: &'a WriteRequest<'a>,
+        request: &'a StructuredRequest<'a>,
     ) -> BoxFuture<'a, Result<Written, LlmError>>;
 }
 
 impl Model for super::ClaudeClient {
-    fn turn<'a>(&'a self, request: &'a TurnRequest) -> BoxFuture<'a, Result<TurnReply, LlmError>> {
-        Box::pin(super::ClaudeClient::turn(self, request))
-    }
-
-    fn write<'a>(
+    fn ask<'a>(
         &'a self,
-        request: &'a WriteRequest<'a>,
+        request: &'a StructuredRequest<'a>,
     ) -> BoxFuture<'a, Result<Written, LlmError>> {
-        Box::pin(super::ClaudeClient::write(self, request))
+        Box::pin(super::ClaudeClient::ask(self, request))
     }
 }

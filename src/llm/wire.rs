@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::generation::{Effort, ThinkingMode};
+pub use crate::model::Usage;
 
 /// Marks the end of a prefix the API should cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,9 +55,9 @@ impl TextBlock {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ChatRole {
-    /// The expert and the engine's notes.
+    /// The caller's side (in the interview: the expert and the engine's notes).
     User,
-    /// The interviewer.
+    /// The model's side (in the interview: the interviewer).
     Assistant,
 }
 
@@ -141,36 +142,6 @@ pub enum ResponseBlock {
     /// Any block kind this product does not use.
     #[serde(other)]
     Other,
-}
-
-/// Token counts of one response.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Usage {
-    /// Input tokens after the last cache breakpoint.
-    #[serde(default)]
-    pub input_tokens: u64,
-    /// Output tokens.
-    #[serde(default)]
-    pub output_tokens: u64,
-    /// Input tokens written to the cache.
-    #[serde(default, deserialize_with = "null_as_zero")]
-    pub cache_creation_input_tokens: u64,
-    /// Input tokens read from the cache.
-    #[serde(default, deserialize_with = "null_as_zero")]
-    pub cache_read_input_tokens: u64,
-}
-
-impl std::ops::AddAssign for Usage {
-    fn add_assign(&mut self, other: Usage) {
-        self.input_tokens += other.input_tokens;
-        self.output_tokens += other.output_tokens;
-        self.cache_creation_input_tokens += other.cache_creation_input_tokens;
-        self.cache_read_input_tokens += other.cache_read_input_tokens;
-    }
-}
-
-fn null_as_zero<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    Ok(Option::<u64>::deserialize(d)?.unwrap_or(0))
 }
 
 /// A successful `POST /v1/messages` response.

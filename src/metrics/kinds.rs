@@ -50,11 +50,11 @@ impl FallbackReason {
 
 /// The engine's reason for an offline turn, as the operator counts it. Running without a key
 /// is a choice, not a fault: those turns are not counted as fallbacks.
-impl TryFrom<crate::llm::Fallback> for FallbackReason {
+impl TryFrom<crate::model::Fallback> for FallbackReason {
     type Error = ();
 
-    fn try_from(reason: crate::llm::Fallback) -> Result<Self, ()> {
-        use crate::llm::Fallback;
+    fn try_from(reason: crate::model::Fallback) -> Result<Self, ()> {
+        use crate::model::Fallback;
         match reason {
             Fallback::UpstreamDown => Ok(FallbackReason::UpstreamDown),
             Fallback::UnusableTurn => Ok(FallbackReason::Unusable),

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::kinds::{AnswerKind, ErrorKind, FallbackReason, TranscriptionFailure};
-use crate::llm::{pricing::PriceTable, wire::Usage};
+use crate::{llm::pricing::PriceTable, model::Usage};
 
 /// The version of the `metrics.json` format.
 pub const LEDGER_VERSION: u32 = 1;

@@ -39,9 +39,11 @@ pub use self::{
     snapshot::Snapshot,
 };
 use crate::{
-    interview::Clock,
-    llm::wire::Usage,
-    store::{Folder, STAMP_FORMAT, atomic},
+    model::{Clock, Usage},
+    store::{
+        Folder, STAMP_FORMAT, atomic,
+        retention::{self, PassFailure},
+    },
 };
 
 /// The file the counters are kept in, inside `SESSIONS_DIR`.
@@ -432,6 +434,24 @@ fn count_active(sessions_dir: &Path) -> io::Result<u64> {
         }
     }
     Ok(count)
+}
+
+/// The retention policy's passes, counted with everything else.
+impl retention::Tally for Metrics {
+    fn now(&self) -> DateTime<Utc> {
+        self.clock().now()
+    }
+
+    fn purged(&self, count: u64) {
+        self.files_purged(count);
+    }
+
+    fn failed(&self, failure: PassFailure) {
+        self.error(match failure {
+            PassFailure::Storage => ErrorKind::Storage,
+            PassFailure::Internal => ErrorKind::Internal,
+        });
+    }
 }
 
 #[cfg(test)]

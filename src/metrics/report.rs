@@ -12,8 +12,8 @@ use super::{
 };
 use crate::{
     i18n::{Catalog, Lang, Msg},
-    interview::UserId,
     llm::pricing::PriceTable,
+    model::UserId,
 };
 
 /// Whether `user` may read `/metrics`: operators (`ADMIN_USER_IDS`) only.

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use super::*;
 use crate::{
     i18n::{Catalog, Lang},
-    interview::{ManualClock, UserId},
     llm::pricing::PriceTable,
+    model::{ManualClock, UserId},
 };
 
 fn at(rfc3339: &str) -> DateTime<Utc> {

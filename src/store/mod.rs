@@ -26,7 +26,7 @@ use std::{
 use chrono::{DateTime, Utc};
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::interview::{SCHEMA_VERSION, Session, UserId};
+use crate::model::{SCHEMA_VERSION, Session, UserId};
 
 /// The UTC time in the name of a retired or quarantined file: `<user>-<stamp>.<ext>`.
 pub const STAMP_FORMAT: &str = "%Y%m%dT%H%M%S%.3fZ";
@@ -426,7 +426,7 @@ pub fn decode_session(bytes: &[u8]) -> Result<Session, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{i18n::Lang, interview::Style};
+    use crate::model::{Lang, Style};
 
     fn session(user: u64) -> Session {
         let mut s = Session::new(1, UserId(user), Lang::En, Style::default(), Utc::now());

@@ -16,7 +16,6 @@ use std::{
 use chrono::{DateTime, NaiveDateTime, Utc};
 
 use super::{Folder, STAMP_FORMAT, StoreError, atomic, io_error};
-use crate::metrics::{ErrorKind, Metrics};
 
 /// The folders the policy applies to.
 pub const FOLDERS: [Folder; 3] = [Folder::Completed, Folder::Archive, Folder::Quarantine];
@@ -31,6 +30,27 @@ pub enum DatedBy {
     Name,
     /// The file's modification time.
     Modified,
+}
+
+/// Where the periodic task reports: the time it ages files against, what it deleted and when
+/// a pass failed. The operations metrics are the product's tally; the store only names what
+/// happened, so it stays below them.
+pub trait Tally: Send + Sync + 'static {
+    /// The time now.
+    fn now(&self) -> DateTime<Utc>;
+    /// A pass deleted `count` files.
+    fn purged(&self, count: u64);
+    /// A pass could not finish.
+    fn failed(&self, failure: PassFailure);
+}
+
+/// Why a pass of the policy could not finish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PassFailure {
+    /// A folder could not be read or a file deleted.
+    Storage,
+    /// The pass itself failed (its blocking task panicked).
+    Internal,
 }
 
 /// One deleted file.
@@ -114,12 +134,12 @@ pub fn purge(
     Ok(purged)
 }
 
-/// Runs the policy on `root` now and every `every`, on the metrics' clock, logging and counting
-/// each deletion. `days == 0` keeps everything: no task is started.
+/// Runs the policy on `root` now and every `every`, on the tally's clock, logging each deletion
+/// and counting it in `tally`. `days == 0` keeps everything: no task is started.
 pub fn spawn(
     root: PathBuf,
     days: u32,
-    metrics: Metrics,
+    tally: impl Tally,
     every: Duration,
 ) -> Option<tokio::task::JoinHandle<()>> {
     if days == 0 {
@@ -131,14 +151,14 @@ pub fn spawn(
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            run_once(&root, max_age, &metrics).await;
+            run_once(&root, max_age, &tally).await;
         }
     }))
 }
 
 /// One pass of the policy, logged and counted.
-pub async fn run_once(root: &Path, max_age: Duration, metrics: &Metrics) {
-    let now = metrics.clock().now();
+pub async fn run_once(root: &Path, max_age: Duration, tally: &impl Tally) {
+    let now = tally.now();
     let dir = root.to_path_buf();
     let result = tokio::task::spawn_blocking(move || purge(&dir, max_age, now)).await;
     match result {
@@ -148,14 +168,14 @@ pub async fn run_once(root: &Path, max_age: Duration, metrics: &Metrics) {
                     age_days = file.age.as_secs() / 86_400, dated_by = ?file.dated_by,
                     "purged by SESSION_RETENTION_DAYS");
             }
-            metrics.files_purged(purged.len() as u64);
+            tally.purged(purged.len() as u64);
         }
         Ok(Err(error)) => {
-            metrics.error(ErrorKind::Storage);
+            tally.failed(PassFailure::Storage);
             tracing::warn!(%error, "retention: could not purge old files; retrying later");
         }
         Err(error) => {
-            metrics.error(ErrorKind::Internal);
+            tally.failed(PassFailure::Internal);
             tracing::error!(%error, "retention task failed");
         }
     }

@@ -7,7 +7,8 @@ use std::{collections::HashSet, num::NonZeroUsize, sync::Mutex, time::Duration};
 use lru::LruCache;
 use tokio::time::Instant;
 
-use crate::{interview::UserId, settings::TelegramSettings};
+use super::Config;
+use crate::model::UserId;
 
 /// How long a refused user waits before being told again.
 const REFUSAL_REPEAT: Duration = Duration::from_secs(3600);
@@ -28,7 +29,7 @@ pub struct Access {
 
 impl Access {
     /// The policy from the settings.
-    pub fn new(settings: &TelegramSettings) -> Self {
+    pub fn new(settings: &Config) -> Self {
         let capacity = NonZeroUsize::new(REMEMBERED).expect("positive");
         Access {
             allowed: settings.allowed_user_ids.iter().copied().collect(),
@@ -76,12 +77,15 @@ mod tests {
     use super::*;
 
     fn access(allowed: &[u64], admins: &[u64]) -> Access {
-        let mut settings = crate::settings::Settings::from_lookup(|_| None)
-            .unwrap()
-            .telegram;
-        settings.allowed_user_ids = allowed.to_vec();
-        settings.admin_user_ids = admins.to_vec();
-        Access::new(&settings)
+        Access::new(&Config {
+            bot_token: None,
+            api_url: "https://api.telegram.org".parse().unwrap(),
+            rate_limit_messages: 30,
+            rate_limit_window: Duration::from_secs(300),
+            allowed_user_ids: allowed.to_vec(),
+            admin_user_ids: admins.to_vec(),
+            shutdown_grace: Duration::from_secs(10),
+        })
     }
 
     #[test]

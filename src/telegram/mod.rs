@@ -27,6 +27,7 @@
 pub mod access;
 pub mod callback;
 pub mod command;
+mod config;
 pub mod event;
 pub mod files;
 pub mod html;
@@ -56,20 +57,25 @@ use teloxide::{
 };
 use tokio::sync::mpsc;
 
+pub use self::config::Config;
 use self::{
     access::Access, command::Command, event::Event, files::Files, inbox::Inbox, outbox::Key,
     router::Router, schema::Notices, sender::Sender, sent::SentLog, worker::Deps,
 };
 use crate::{
-    app::StartupError,
-    i18n::Lang,
     interview::Engine,
-    settings::{Settings, VoiceSettings},
+    llm::PriceTable,
+    model::Lang,
     voice::{
-        AssemblyAiClient, Transcriber,
+        AssemblyAiClient, Transcriber, VoiceConfig,
         assemblyai::{PollPolicy, RetryPolicy},
     },
 };
+
+/// Why the bot cannot start: one line naming what to fix.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartupError(String);
 
 /// The longest wait between attempts to reach Telegram at start-up.
 const MAX_STARTUP_BACKOFF: Duration = Duration::from_secs(60);
@@ -113,27 +119,45 @@ impl std::fmt::Debug for Options {
 /// Runs the bot until it is stopped (Ctrl-C or SIGTERM), then shuts down without losing
 /// anything: polling stops, work in hand finishes within `SHUTDOWN_GRACE_SECONDS`, saved
 /// updates are confirmed to Telegram.
-pub async fn run(settings: &Settings, engine: Engine) -> Result<(), StartupError> {
-    run_with(settings, engine, Options::default()).await
+/// Besides its own [`Config`], the bot takes the voice pipeline's, the prices the operators'
+/// `/stats` reports costs at, and the language used when a user's own is unknown.
+pub async fn run(
+    config: &Config,
+    voice: &VoiceConfig,
+    prices: &PriceTable,
+    default_language: Lang,
+    engine: Engine,
+) -> Result<(), StartupError> {
+    run_with(
+        config,
+        voice,
+        prices,
+        default_language,
+        engine,
+        Options::default(),
+    )
+    .await
 }
 
 /// [`run`] with explicit [`Options`].
 pub async fn run_with(
-    settings: &Settings,
+    config: &Config,
+    voice: &VoiceConfig,
+    prices: &PriceTable,
+    default_language: Lang,
     engine: Engine,
     options: Options,
 ) -> Result<(), StartupError> {
-    let token = settings.telegram.bot_token.clone().ok_or_else(|| {
-        StartupError::Telegram(
+    let token = config.bot_token.clone().ok_or_else(|| {
+        StartupError(
             "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and put its token in .env"
                 .into(),
         )
     })?;
     let client = teloxide::net::default_reqwest_settings()
         .build()
-        .map_err(|e| StartupError::Telegram(format!("HTTP client: {e}")))?;
-    let bot = Bot::with_client(token.expose_secret(), client)
-        .set_api_url(settings.telegram.api_url.clone());
+        .map_err(|e| StartupError(format!("HTTP client: {e}")))?;
+    let bot = Bot::with_client(token.expose_secret(), client).set_api_url(config.api_url.clone());
     // Signals are listened for from the start: a stop while Telegram is still being reached
     // ends the process cleanly too.
     let stopping = listen_for_stop(options.stop);
@@ -146,30 +170,29 @@ pub async fn run_with(
     };
     tracing::info!(username = me.username(), "connected to Telegram");
     let engine = Arc::new(engine);
-    register_commands(&bot, &engine, settings.default_language).await;
+    register_commands(&bot, &engine, default_language).await;
 
     let inbox_dir = engine.store().root().join("inbox");
-    let (inbox, saved) = Inbox::open(&inbox_dir)
-        .map_err(|e| StartupError::Telegram(format!("SESSIONS_DIR: {e}")))?;
-    let voice = voice_pipeline(&settings.voice, options.assemblyai_policies).await;
-    let sent = SentLog::open(&inbox_dir).map_err(|e| {
-        StartupError::Telegram(format!("SESSIONS_DIR: {}: {e}", inbox_dir.display()))
-    })?;
+    let (inbox, saved) =
+        Inbox::open(&inbox_dir).map_err(|e| StartupError(format!("SESSIONS_DIR: {e}")))?;
+    let voice = voice_pipeline(voice, options.assemblyai_policies).await;
+    let sent = SentLog::open(&inbox_dir)
+        .map_err(|e| StartupError(format!("SESSIONS_DIR: {}: {e}", inbox_dir.display())))?;
     let (sender, mut reports) = Sender::start(bot.clone(), sent.clone());
-    let access = Arc::new(Access::new(&settings.telegram));
+    let access = Arc::new(Access::new(config));
     let deps = Arc::new(Deps {
         engine: engine.clone(),
         sender: sender.clone(),
         inbox: inbox.clone(),
         sent,
         access: access.clone(),
-        default_language: settings.default_language,
-        turns_per_window: settings.telegram.rate_limit_messages,
-        turn_window: settings.telegram.rate_limit_window,
+        default_language,
+        turns_per_window: config.rate_limit_messages,
+        turn_window: config.rate_limit_window,
         idle_after: options.worker_idle,
         metrics: engine.metrics().clone(),
-        prices: settings.claude.prices.clone(),
-        admins: settings.telegram.admin_user_ids.clone(),
+        prices: prices.clone(),
+        admins: config.admin_user_ids.clone(),
         voice: Arc::new(voice),
         files: Files::new(bot.clone()),
     });
@@ -213,7 +236,7 @@ pub async fn run_with(
     let notices = Notices {
         sender: sender.clone(),
         catalog: engine.catalog().clone(),
-        default_language: settings.default_language,
+        default_language,
     };
     let handled = inbox.clone();
     let mut dispatcher = Dispatcher::builder(bot.clone(), schema::schema())
@@ -241,7 +264,7 @@ pub async fn run_with(
         .await;
 
     tracing::info!("stopping: finishing the work in hand");
-    let grace = settings.telegram.shutdown_grace;
+    let grace = config.shutdown_grace;
     let finished = tokio::time::timeout(grace, async {
         router.stop().await;
         sender.idle().await;
@@ -261,7 +284,7 @@ pub async fn run_with(
 
 /// The voice pipeline, built once; what the operator should know about it goes to the log.
 async fn voice_pipeline(
-    settings: &VoiceSettings,
+    settings: &VoiceConfig,
     policies: Option<(RetryPolicy, PollPolicy)>,
 ) -> Transcriber {
     let (mut transcriber, warnings) = Transcriber::from_settings(settings).await;
@@ -298,12 +321,12 @@ async fn verify_token(bot: &Bot) -> Result<Me, StartupError> {
         match bot.get_me().await {
             Ok(me) => return Ok(me),
             Err(RequestError::Api(ApiError::InvalidToken)) => {
-                return Err(StartupError::Telegram(
+                return Err(StartupError(
                     "TELEGRAM_BOT_TOKEN was rejected by Telegram (getMe: Unauthorized): check the token from @BotFather".into(),
                 ));
             }
             Err(RequestError::Api(error)) => {
-                return Err(StartupError::Telegram(format!(
+                return Err(StartupError(format!(
                     "TELEGRAM_BOT_TOKEN: getMe failed: {error}"
                 )));
             }

@@ -19,7 +19,10 @@ use tokio::{
     time::Instant,
 };
 
-use super::{event::Event, worker::ChatWorker, worker::Deps};
+use super::{
+    event::Event,
+    worker::{ChatWorker, Deps, Retire},
+};
 
 /// Panics of one chat's worker within this window, beyond [`MAX_PANICS`], stop its restarts.
 const PANIC_WINDOW: Duration = Duration::from_secs(600);
@@ -80,9 +83,10 @@ impl Router {
         if self.stopping.load(std::sync::atomic::Ordering::Relaxed) {
             let _ = queue.send(Event::Stop);
         }
+        let own = queue.downgrade();
         workers.insert(chat, queue);
         self.running.send_modify(|n| *n += 1);
-        let worker = ChatWorker::new(chat, self.deps.clone(), events, self.clone());
+        let worker = ChatWorker::new(chat, self.deps.clone(), events, own, self.clone());
         let task = tokio::spawn(worker.run());
         let router = self.clone();
         tokio::spawn(async move {
@@ -164,5 +168,11 @@ impl Router {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ChatId, mpsc::UnboundedSender<Event>>> {
         self.workers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Retire for Router {
+    fn retire(&self, chat: ChatId, events: &mpsc::UnboundedReceiver<Event>) -> bool {
+        Router::retire(self, chat, events)
     }
 }

@@ -13,11 +13,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
+use super::AssemblyAiConfig;
 pub use crate::retry::RetryPolicy;
 use crate::{
-    i18n::Lang,
+    model::Lang,
     retry::{self, LongWait},
-    settings::AssemblyAiSettings,
 };
 
 /// Why a call to AssemblyAI failed. The text is for logs only; users never see it.
@@ -259,7 +259,7 @@ pub struct AssemblyAiClient {
 
 impl AssemblyAiClient {
     /// A client for the settings' endpoint with `api_key`.
-    pub fn new(settings: &AssemblyAiSettings, api_key: SecretString) -> Self {
+    pub fn new(settings: &AssemblyAiConfig, api_key: SecretString) -> Self {
         let mut base = settings.base_url.clone();
         if !base.path().ends_with('/') {
             base.set_path(&format!("{}/", base.path()));

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::VoiceConfig;
 use super::VoiceError;
-use crate::settings::VoiceSettings;
 
 /// How the audio arrived in the chat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,7 +68,7 @@ pub struct VoiceLimits {
 
 impl VoiceLimits {
     /// The limits from the settings.
-    pub fn from_settings(settings: &VoiceSettings) -> Self {
+    pub fn from_settings(settings: &VoiceConfig) -> Self {
         VoiceLimits {
             max_file_size: settings.max_file_size,
             max_duration: settings.max_duration,

@@ -9,6 +9,7 @@
 //! | [`assemblyai`] | the AssemblyAI client: upload, create, poll, retries |
 //! | [`pipeline`] | the [`Transcriber`]: limits, probe, queue, conversion, transcription |
 //! | [`error`] | [`VoiceError`], one variant per reply the user gets |
+//! | `config` | [`VoiceConfig`] and [`AssemblyAiConfig`]: what the pipeline is configured with |
 //!
 //! A front end calls [`Transcriber::check_before_download`] on Telegram's metadata, downloads
 //! the file, then [`Transcriber::transcribe`] with a [`VoiceEvents`] that hears when the note
@@ -16,6 +17,7 @@
 //! [`Transcriber::resume`] can finish the transcript after a restart.
 
 pub mod assemblyai;
+mod config;
 pub mod error;
 pub mod limits;
 pub mod pipeline;
@@ -23,6 +25,7 @@ pub mod probe;
 pub mod transcode;
 
 pub use assemblyai::{AssemblyAiClient, AssemblyAiError, TranscriptId};
+pub use config::{AssemblyAiConfig, VoiceConfig};
 pub use error::VoiceError;
 pub use limits::{AudioKind, AudioMeta, VoiceLimits, check_metadata, is_audio_document};
 pub use pipeline::{

@@ -21,6 +21,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::VoiceConfig;
 use super::{
     VoiceError,
     assemblyai::{AssemblyAiClient, Completed, LanguageRequest, TranscriptId},
@@ -28,7 +29,7 @@ use super::{
     probe::{self, AudioInfo, ProbeError},
     transcode::{FfmpegStatus, TranscodeError, Transcoder, check_ffmpeg},
 };
-use crate::{i18n::Lang, i18n::Msg, settings::VoiceSettings};
+use crate::{i18n::Msg, model::Lang};
 
 /// A downloaded recording with what Telegram said about it.
 #[derive(Debug, Clone)]
@@ -182,7 +183,7 @@ pub struct Transcriber {
 impl Transcriber {
     /// Builds the pipeline from the settings, checking once whether ffmpeg runs. The warnings
     /// are for the start-up log.
-    pub async fn from_settings(settings: &VoiceSettings) -> (Transcriber, Vec<StartupWarning>) {
+    pub async fn from_settings(settings: &VoiceConfig) -> (Transcriber, Vec<StartupWarning>) {
         let ffmpeg = if settings.enabled {
             check_ffmpeg(&settings.ffmpeg_path).await
         } else {
@@ -204,7 +205,7 @@ impl Transcriber {
     }
 
     /// Builds the pipeline from the settings and a known ffmpeg status.
-    pub fn new(settings: &VoiceSettings, ffmpeg: &FfmpegStatus) -> Transcriber {
+    pub fn new(settings: &VoiceConfig, ffmpeg: &FfmpegStatus) -> Transcriber {
         let temp_root = settings.temp_dir.clone().unwrap_or_else(std::env::temp_dir);
         Transcriber {
             enabled: settings.enabled,

@@ -3,9 +3,12 @@
 use std::time::Duration;
 
 use ai_interviewer::{
-    interview::knowledge,
+    interview::{
+        knowledge,
+        turn::{InterviewModel, TurnRequest, WriteRequest},
+    },
     llm::{
-        ClaudeClient, Fallback, LlmError, TurnRequest, WriteRequest,
+        ClaudeClient, Fallback, LlmError,
         wire::{ChatMessage, ChatRole, TextBlock},
     },
 };

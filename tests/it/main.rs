@@ -9,6 +9,7 @@ mod durability;
 mod engine;
 mod env_example;
 mod fake_telegram;
+mod layers;
 mod models;
 mod operations;
 mod owner;

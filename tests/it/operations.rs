@@ -507,7 +507,7 @@ async fn counters_move_after_real_turns_and_a_fallback_and_the_cost_matches_the_
         &prices,
     ))
     .unwrap();
-    let model = ai_interviewer::settings::DEFAULT_MODEL;
+    let model = ai_interviewer::llm::DEFAULT_MODEL;
     let value = |name: &str, labels: &[(&str, &str)]| scrape.value(name, labels).unwrap_or(0.0);
     assert_eq!(value("ai_interviewer_interviews_started_total", &[]), 1.0);
     assert_eq!(

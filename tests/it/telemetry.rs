@@ -6,10 +6,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use ai_interviewer::{
-    settings::LogFormat,
-    telemetry::{self, REDACTED, Redacting},
-};
+use ai_interviewer::telemetry::{self, LogFormat, REDACTED, Redacting};
 use teloxide::prelude::Requester;
 
 use crate::support::settings;

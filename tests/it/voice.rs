@@ -8,7 +8,7 @@ use std::{
 
 use ai_interviewer::{
     i18n::{Catalog, Lang, Msg},
-    settings::VoiceSettings,
+    voice::VoiceConfig,
     voice::{
         AssemblyAiClient, AssemblyAiError, AudioKind, AudioMeta, Codec, Container, FfmpegStatus,
         StartupWarning, Submission, Transcriber, VoiceError, VoiceEvents, VoiceNote,
@@ -109,7 +109,7 @@ fn eleven_minutes_of_silence_in_a_tiny_voice_note_are_counted_exactly_and_refuse
 // ---------------------------------------------------------------------------------------------
 // The AssemblyAI client against the fake.
 
-fn voice_settings(fake: &FakeAssemblyAi, vars: &[(&str, String)]) -> VoiceSettings {
+fn voice_settings(fake: &FakeAssemblyAi, vars: &[(&str, String)]) -> VoiceConfig {
     let mut all = vec![
         ("ASSEMBLYAI_BASE_URL", fake.url.clone()),
         ("ASSEMBLYAI_API_KEY", API_KEY.to_owned()),

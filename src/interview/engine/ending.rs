@@ -27,8 +27,9 @@ use crate::{
         Ending, ReportOutcome, ReportReady, Session, UserId,
         outcome::Rejection,
         report::{self, Correction, Review},
+        turn::WriteRequest,
     },
-    llm::{LlmError, Model, WriteRequest},
+    llm::{LlmError, Model},
     store::Folder,
 };
 

@@ -10,8 +10,8 @@ use std::time::Instant;
 
 use super::{Engine, LlmError, Usage};
 use crate::{
-    interview::{Session, Stage, context, knowledge},
-    llm::{Fallback, WriteRequest},
+    interview::{Session, Stage, context, knowledge, turn::WriteRequest},
+    llm::Fallback,
 };
 
 /// The summaries due when the job was made, to write on this copy of the session.

@@ -1,5 +1,6 @@
 //! The report: citations, quotes, the request's bounds and the rendering.
 
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::*;
@@ -234,5 +235,5 @@ fn the_revision_can_cite_the_correction() {
 
 #[test]
 fn the_schema_keeps_within_what_structured_outputs_accept() {
-    crate::llm::turn::check_structured_output_limits(&schema(), "report");
+    crate::interview::turn::check_structured_output_limits(&schema(), "report");
 }

@@ -45,7 +45,6 @@ use super::{
     outbox::{Body, Key},
     profile::Profile,
     record::ChatRecord,
-    router::Router,
     sender::Sender,
     sent::SentLog,
     state::ChatState,
@@ -93,6 +92,13 @@ pub struct Deps {
     pub voice: Arc<Transcriber>,
     /// Downloads what users send.
     pub files: Files,
+}
+
+/// How a worker leaves: whoever started it removes it, but only if no event waits for it, so
+/// no event is ever sent to a worker that is gone. The router is the product's.
+pub trait Retire: Send + Sync {
+    /// Removes `chat`'s worker if `events` is empty; returns whether it may end.
+    fn retire(&self, chat: ChatId, events: &mpsc::UnboundedReceiver<Event>) -> bool;
 }
 
 /// Why handling an event failed: storage. The user is told to try again; the log gets this.
@@ -165,8 +171,11 @@ pub struct ChatWorker {
     deps: Arc<Deps>,
     /// This chat's events.
     events: mpsc::UnboundedReceiver<Event>,
+    /// This chat's queue, for the worker's own news (a transcription's progress); weak, so the
+    /// queue still closes once the router lets it go.
+    own: mpsc::WeakUnboundedSender<Event>,
     /// To leave when quiet.
-    router: Arc<Router>,
+    retire: Arc<dyn Retire>,
     /// The dialogue state and outbox, as saved.
     record: ChatRecord,
     /// The user's interview, loaded once: the worker is its only writer.
@@ -230,12 +239,13 @@ impl Op {
 }
 
 impl ChatWorker {
-    /// A worker for `chat`, taking `events`.
+    /// A worker for `chat`, taking `events` (which `own` sends to) and leaving through `retire`.
     pub fn new(
         chat: ChatId,
         deps: Arc<Deps>,
         events: mpsc::UnboundedReceiver<Event>,
-        router: Arc<Router>,
+        own: mpsc::WeakUnboundedSender<Event>,
+        retire: Arc<dyn Retire>,
     ) -> Self {
         let turns = TurnLimiter::new(deps.turns_per_window, deps.turn_window);
         let lang = deps.default_language;
@@ -244,7 +254,8 @@ impl ChatWorker {
             user: UserId(u64::try_from(chat.0).unwrap_or_default()),
             deps,
             events,
-            router,
+            own,
+            retire,
             record: ChatRecord::default(),
             owner: SessionOwner::empty(UserId(u64::try_from(chat.0).unwrap_or_default())),
             loaded: false,
@@ -322,7 +333,7 @@ impl ChatWorker {
                     self.on_wake().await
                 }
                 Next::Quiet | Next::Closed => {
-                    if self.router.retire(self.chat, &self.events) {
+                    if self.retire.retire(self.chat, &self.events) {
                         return;
                     }
                     Ok(())
@@ -343,7 +354,7 @@ impl ChatWorker {
             if self.stopping
                 && self.op.is_none()
                 && self.in_flight.is_empty()
-                && self.router.retire(self.chat, &self.events)
+                && self.retire.retire(self.chat, &self.events)
             {
                 return;
             }

@@ -11,9 +11,7 @@
 //! confidence indicator, and joins an answer still waiting exactly as a quick text does. A
 //! doubtful one is shown with two buttons first: use it, or send again (or type).
 
-use std::sync::Arc;
-
-use teloxide::types::{ChatAction, ChatId};
+use teloxide::types::ChatAction;
 
 use super::{ChatWorker, Done, Op, Step};
 use crate::{
@@ -26,7 +24,6 @@ use crate::{
         keyboards,
         outbox::Body,
         record::VoiceJob,
-        router::Router,
         state::{ChatState, DoubtfulTranscript},
         typing::Typing,
     },
@@ -126,8 +123,7 @@ impl ChatWorker {
         let transcriber = self.deps.voice.clone();
         let files = self.deps.files.clone();
         let progress = Progress {
-            router: self.router.clone(),
-            chat: self.chat,
+            own: self.own.clone(),
             update: job.update,
         };
         let future = async move {
@@ -334,22 +330,21 @@ async fn transcribe(
     Ok(transcriber.transcribe(note, job.lang, progress).await?)
 }
 
-/// Hands a transcription's news to the chat's worker, as events.
+/// Hands a transcription's news to the chat's worker, as events on its own queue (the worker
+/// is running: the transcription is its work in progress).
 struct Progress {
-    router: Arc<Router>,
-    chat: ChatId,
+    own: tokio::sync::mpsc::WeakUnboundedSender<Event>,
     update: u32,
 }
 
 impl Progress {
     fn tell(&self, step: VoiceStep) {
-        self.router.route(
-            self.chat,
-            Event::Voice(VoiceProgress {
+        if let Some(queue) = self.own.upgrade() {
+            let _ = queue.send(Event::Voice(VoiceProgress {
                 update: self.update,
                 step,
-            }),
-        );
+            }));
+        }
     }
 }
 

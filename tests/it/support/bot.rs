@@ -77,7 +77,7 @@ pub async fn spawn_bot(options: BotOptions) -> TestBot {
     if let Ok(level) = std::env::var("TEST_LOG") {
         ai_interviewer::telemetry::init(
             &level,
-            ai_interviewer::settings::LogFormat::Text,
+            ai_interviewer::telemetry::LogFormat::Text,
             Vec::new(),
         );
     }
@@ -137,9 +137,16 @@ fn launch(
         assemblyai_policies: Some(quick_assemblyai()),
     };
     let task = tokio::spawn(async move {
-        telegram::run_with(&settings, engine, options)
-            .await
-            .expect("the bot starts");
+        telegram::run_with(
+            &settings.telegram,
+            &settings.voice,
+            &settings.claude.prices,
+            settings.default_language,
+            engine,
+            options,
+        )
+        .await
+        .expect("the bot starts");
     });
     (task, stop, metrics)
 }

@@ -40,15 +40,6 @@ impl Fallback {
             Fallback::Configuration => "configuration",
         }
     }
-
-    /// The reason an HTTP status from the API means, after any retries.
-    pub fn from_status(status: u16) -> Fallback {
-        if crate::retry::retryable_status(status) {
-            Fallback::UpstreamDown
-        } else {
-            Fallback::Configuration
-        }
-    }
 }
 
 impl fmt::Display for Fallback {
@@ -108,24 +99,6 @@ impl FallbackCounts {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn statuses_split_into_outages_and_configuration_problems() {
-        for status in [408, 409, 429, 500, 502, 503, 529] {
-            assert_eq!(
-                Fallback::from_status(status),
-                Fallback::UpstreamDown,
-                "{status}"
-            );
-        }
-        for status in [400, 401, 403, 404, 413, 422] {
-            assert_eq!(
-                Fallback::from_status(status),
-                Fallback::Configuration,
-                "{status}"
-            );
-        }
-    }
 
     #[test]
     fn reasons_serialise_as_their_labels_and_are_counted_apart() {

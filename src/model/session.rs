@@ -1,14 +1,12 @@
 //! The session model: everything an interview has said and decided, as saved to disk.
 
-use std::{collections::BTreeMap, fmt, time::Duration};
+use std::{collections::BTreeMap, time::Duration};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Stage, Style, knowledge::StageSummary, report::ReportState};
-use crate::{
-    i18n::Lang,
-    llm::{Fallback, FallbackCounts, wire::Usage},
+use super::{
+    Fallback, Lang, Stage, Style, UsageTotals, UserId, report::ReportState, summary::StageSummary,
 };
 
 /// The version of the session file format this build reads and writes.
@@ -16,17 +14,6 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// Gaps longer than this between two messages count as a break, not as interview time.
 pub const ACTIVE_GAP_CAP: Duration = Duration::from_secs(10 * 60);
-
-/// A user's numeric id (the Telegram user id; 0 for the console).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct UserId(pub u64);
-
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
 
 /// Who wrote a transcript entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,58 +119,6 @@ pub struct ContextState {
     pub summary: String,
 }
 
-/// Token counts reported by the API over the whole interview.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UsageTotals {
-    /// Input tokens neither read from nor written to the cache.
-    pub input_tokens: u64,
-    /// Output tokens.
-    pub output_tokens: u64,
-    /// Input tokens written to the prompt cache.
-    pub cache_creation_input_tokens: u64,
-    /// Input tokens read from the prompt cache.
-    pub cache_read_input_tokens: u64,
-    /// Interviewer turns written by the model.
-    pub online_turns: u32,
-    /// Interviewer turns taken from the offline bank.
-    pub offline_turns: u32,
-    /// The offline turns by why the model did not write them.
-    #[serde(default)]
-    pub offline_by_reason: FallbackCounts,
-}
-
-impl UsageTotals {
-    /// Adds one model turn's token counts.
-    pub fn record(&mut self, usage: Usage) {
-        self.add_tokens(usage);
-        self.online_turns += 1;
-    }
-
-    /// Adds token counts without counting a turn (a billed reply that could not be used).
-    pub fn add_tokens(&mut self, usage: Usage) {
-        self.input_tokens += usage.input_tokens;
-        self.output_tokens += usage.output_tokens;
-        self.cache_creation_input_tokens += usage.cache_creation_input_tokens;
-        self.cache_read_input_tokens += usage.cache_read_input_tokens;
-    }
-
-    /// Counts one turn from the offline bank and why.
-    pub fn record_offline(&mut self, reason: Fallback) {
-        self.offline_turns += 1;
-        self.offline_by_reason.add(reason);
-    }
-
-    /// The token counts, in the API's shape (for pricing).
-    pub fn tokens(&self) -> Usage {
-        Usage {
-            input_tokens: self.input_tokens,
-            output_tokens: self.output_tokens,
-            cache_creation_input_tokens: self.cache_creation_input_tokens,
-            cache_read_input_tokens: self.cache_read_input_tokens,
-        }
-    }
-}
-
 /// One interview, from greeting to report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {
@@ -278,7 +213,7 @@ impl Session {
 
     /// Where the end of the interview stands.
     pub fn ending(&self) -> Ending {
-        use super::report::Review;
+        use super::Review;
         if self.finished_at.is_none() {
             return Ending::Running;
         }

@@ -1,4 +1,6 @@
-//! The interview turn: the JSON object every model reply must be, its schema and its reading.
+//! The turn contract: the JSON object every interviewer reply from the model must be, its
+//! schema and its reading, and the interview's requests to the model (a turn, a stage
+//! summary, the report) put in the generic shape the Claude client answers.
 //!
 //! The schema is given to the API as a structured output format, so it keeps within what
 //! structured outputs accept: `additionalProperties: false` on every object, every property
@@ -10,7 +12,13 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::interview::Stage;
+use crate::{
+    llm::{
+        BoxFuture, LlmError, Model, Pace, StructuredRequest, Written,
+        wire::{ChatMessage, ChatRole, TextBlock, Usage},
+    },
+    model::Stage,
+};
 
 /// The most characters a reply may have; longer ones are treated as unusable.
 pub const MAX_RESPONSE_CHARS: usize = 12_000;
@@ -78,6 +86,125 @@ pub struct Turn {
     pub metadata: TurnMetadata,
     /// Tracking for the engine.
     pub internal_tracking: InternalTracking,
+}
+
+/// The turn's schema, built once.
+static TURN_SCHEMA: std::sync::LazyLock<Value> = std::sync::LazyLock::new(schema);
+
+/// The conversation for one turn: a system prompt and the messages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TurnRequest {
+    /// The system prompt (cached).
+    pub system: String,
+    /// The conversation, ending with a user message.
+    pub messages: Vec<ChatMessage>,
+}
+
+/// A validated turn and what it cost.
+#[derive(Debug, Clone)]
+pub struct TurnReply {
+    /// The turn.
+    pub turn: Turn,
+    /// Tokens over every request the turn took.
+    pub usage: Usage,
+    /// The first reply was unusable and a repair request was needed.
+    pub repaired: bool,
+}
+
+/// A structured request beyond the interview's turns (a stage summary, the report): one user
+/// message under a system prompt, answered with JSON matching `schema`.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteRequest<'a> {
+    /// The instructions.
+    pub system: &'a str,
+    /// The material, as one user message.
+    pub prompt: &'a str,
+    /// The reply's JSON schema, within what structured outputs accept.
+    pub schema: &'a Value,
+    /// The output budget of the answer; models that think get a turn's budget on top.
+    pub max_tokens: u32,
+    /// Checks the reply's JSON; an error (its text is sent back) asks for it once more.
+    pub check: fn(&Value) -> Result<(), String>,
+}
+
+/// What the interview asks a [`Model`]: its turns and its written pieces, each put as a
+/// structured request with the interview's schema, check and repair note.
+pub trait InterviewModel {
+    /// Asks for the next interview turn. An unusable reply (truncated, not the JSON asked for,
+    /// a refusal) is asked for once more with the reason, with a larger budget if it was cut
+    /// off; transient failures are retried first.
+    fn turn<'a>(&'a self, request: &'a TurnRequest) -> BoxFuture<'a, Result<TurnReply, LlmError>>;
+
+    /// Asks for a stage summary or the report within the request's `max_tokens` of answer; on
+    /// models that think, a turn's budget is added for the thinking. An unusable reply is asked
+    /// for once more, as for a turn.
+    fn write<'a>(
+        &'a self,
+        request: &'a WriteRequest<'a>,
+    ) -> BoxFuture<'a, Result<Written, LlmError>>;
+}
+
+impl<M: Model + ?Sized> InterviewModel for M {
+    fn turn<'a>(&'a self, request: &'a TurnRequest) -> BoxFuture<'a, Result<TurnReply, LlmError>> {
+        Box::pin(async move {
+            let asked = StructuredRequest {
+                pace: Pace::Conversation,
+                system: &request.system,
+                messages: request.messages.clone(),
+                schema: &TURN_SCHEMA,
+                check: |value| {
+                    Turn::from_input(value.clone())
+                        .map(drop)
+                        .map_err(|InvalidTurn(reason)| reason)
+                },
+                repair_note: |reason| repair_note(reason, "; keep `response` concise"),
+            };
+            let written = self.ask(&asked).await?;
+            // The check passed on this very value, so it reads again; were it not to, the turn
+            // counts as unusable like any other.
+            let turn = Turn::from_input(written.value).map_err(|InvalidTurn(reason)| {
+                LlmError::Unusable {
+                    reason,
+                    usage: written.usage,
+                }
+            })?;
+            Ok(TurnReply {
+                turn,
+                usage: written.usage,
+                repaired: written.repaired,
+            })
+        })
+    }
+
+    fn write<'a>(
+        &'a self,
+        request: &'a WriteRequest<'a>,
+    ) -> BoxFuture<'a, Result<Written, LlmError>> {
+        Box::pin(async move {
+            let asked = StructuredRequest {
+                pace: Pace::Deliberate {
+                    max_tokens: request.max_tokens,
+                },
+                system: request.system,
+                messages: vec![ChatMessage {
+                    role: ChatRole::User,
+                    content: vec![TextBlock::new(request.prompt)],
+                }],
+                schema: request.schema,
+                check: request.check,
+                repair_note: |reason| repair_note(reason, ""),
+            };
+            self.ask(&asked).await
+        })
+    }
+}
+
+/// The engine's note asking once more after an unusable reply.
+fn repair_note(reason: &str, advice: &str) -> String {
+    format!(
+        "[Interview engine] Your previous reply could not be used: {reason}. Reply once more \
+         with one complete JSON object matching the schema, and nothing else{advice}."
+    )
 }
 
 /// The JSON schema of a turn, given to the API as the reply's structured output format.
