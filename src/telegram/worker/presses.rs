@@ -190,7 +190,7 @@ impl ChatWorker {
     /// (the confirmation is sent without being saved).
     async fn erase(&mut self, message: i32) -> Step {
         let removed = self.deps.engine.delete(self.user).await?;
-        self.deps.inbox.forget(self.chat);
+        self.deps.inbox.forget(self.chat).await;
         tracing::info!(user = %self.user, removed, "erased on request");
         self.record = Default::default();
         self.language_chosen = false;
