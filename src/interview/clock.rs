@@ -1,6 +1,6 @@
 //! Wall-clock time, behind a trait so tests can move it by hand.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 
@@ -36,13 +36,14 @@ impl ManualClock {
 
     /// Moves the clock forward.
     pub fn advance(&self, by: std::time::Duration) {
-        let mut now = self.now.lock().expect("clock lock");
+        // A time is one plain value: whatever panicked while holding it left it whole.
+        let mut now = self.now.lock().unwrap_or_else(PoisonError::into_inner);
         *now += chrono::Duration::from_std(by).expect("duration in range");
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.now.lock().expect("clock lock")
+        *self.now.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
