@@ -204,6 +204,37 @@ fn an_unreadable_metrics_file_is_quarantined_and_counting_starts_again() {
 }
 
 #[tokio::test]
+async fn hand_edited_and_cut_metrics_files_are_quarantined_and_counting_goes_on() {
+    let clock = Arc::new(ManualClock::new(at("2027-01-15T10:00:00Z")));
+    let written = {
+        let dir = tempfile::tempdir().unwrap();
+        let metrics = open(dir.path(), &clock);
+        metrics.interview_started();
+        metrics.flush().await.unwrap();
+        std::fs::read_to_string(dir.path().join(FILE_NAME)).unwrap()
+    };
+    let edits = [
+        ("cut", written[..written.len() / 2].to_owned()),
+        (
+            "a count that would overflow",
+            written.replace("\"interviews_started\":1", "\"interviews_started\":18446744073709551615"),
+        ),
+        ("a day that does not exist", written.replace("2027-01-15", "2027-02-30")),
+    ];
+    for (edit, text) in edits {
+        assert_ne!(text, written, "{edit}: the edit applies");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(FILE_NAME), text).unwrap();
+        let metrics = open(dir.path(), &clock);
+        assert!(!dir.path().join(FILE_NAME).exists(), "{edit}");
+        metrics.interview_started();
+        let snapshot = metrics.snapshot();
+        assert_eq!(snapshot.all_time.interviews_started, 1, "{edit}");
+        assert_eq!(snapshot.all_time.errors(ErrorKind::Quarantine), 1, "{edit}");
+    }
+}
+
+#[tokio::test]
 async fn active_interviews_follow_the_events_and_the_files_in_progress() {
     let dir = tempfile::tempdir().unwrap();
     for name in ["1.json", "22.json", "metrics.json.bak", "notes.json"] {
