@@ -217,9 +217,15 @@ async fn hand_edited_and_cut_metrics_files_are_quarantined_and_counting_goes_on(
         ("cut", written[..written.len() / 2].to_owned()),
         (
             "a count that would overflow",
-            written.replace("\"interviews_started\":1", "\"interviews_started\":18446744073709551615"),
+            written.replace(
+                "\"interviews_started\":1",
+                "\"interviews_started\":18446744073709551615",
+            ),
         ),
-        ("a day that does not exist", written.replace("2027-01-15", "2027-02-30")),
+        (
+            "a day that does not exist",
+            written.replace("2027-01-15", "2027-02-30"),
+        ),
     ];
     for (edit, text) in edits {
         assert_ne!(text, written, "{edit}: the edit applies");
