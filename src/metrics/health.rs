@@ -1,7 +1,14 @@
-//! The health verdict behind `/healthz`: healthy while Telegram polling keeps succeeding and
-//! `SESSIONS_DIR` takes a real atomic write.
+//! The health verdict behind `/healthz`: healthy from the moment the first `getUpdates` is
+//! on its way, while polling keeps succeeding and `SESSIONS_DIR` takes a real atomic write.
+//!
+//! The first long poll is held by Telegram for up to its timeout when nobody writes: waiting
+//! for it to return would report a polling, healthy bot as down for its first ten seconds. So
+//! a poll in flight counts until it fails, or until it has been held longer than any poll
+//! lasts (a stall).
 
 use std::{fmt, path::PathBuf, time::Duration};
+
+use chrono::{DateTime, Utc};
 
 use super::Metrics;
 use crate::store::atomic;
@@ -14,11 +21,55 @@ pub const POLL_STALE_AFTER: Duration = Duration::from_secs(120);
 /// leftover is cleaned at start-up.
 const PROBE: &str = ".tmp-healthz";
 
+/// How Telegram polling is going, as the poller reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Polling {
+    /// No `getUpdates` sent yet.
+    NotStarted,
+    /// The first `getUpdates` is on its way, and none has answered yet.
+    FirstInFlight {
+        /// When it was sent.
+        since: DateTime<Utc>,
+    },
+    /// Every `getUpdates` so far has failed.
+    Failing {
+        /// When the first one failed.
+        since: DateTime<Utc>,
+    },
+    /// A `getUpdates` has succeeded.
+    Succeeded {
+        /// The last time one did.
+        at: DateTime<Utc>,
+    },
+}
+
+impl Polling {
+    /// When `getUpdates` last succeeded.
+    pub fn last_success(self) -> Option<DateTime<Utc>> {
+        match self {
+            Polling::Succeeded { at } => Some(at),
+            Polling::NotStarted | Polling::FirstInFlight { .. } | Polling::Failing { .. } => None,
+        }
+    }
+}
+
 /// Why the bot is unhealthy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
-    /// No `getUpdates` has succeeded since the start.
+    /// No `getUpdates` has been sent since the start.
     NeverPolled,
+    /// The first `getUpdates` has been held longer than any poll lasts.
+    FirstPollStalled {
+        /// How long ago it was sent.
+        ago: Duration,
+        /// The limit.
+        limit: Duration,
+    },
+    /// Every `getUpdates` since the start has failed.
+    PollingFailing {
+        /// How long ago the first one failed.
+        ago: Duration,
+    },
     /// The last successful `getUpdates` is too old.
     PollingStale {
         /// How long ago it was.
@@ -39,6 +90,17 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Problem::NeverPolled => f.write_str("polling: no successful getUpdates yet"),
+            Problem::FirstPollStalled { ago, limit } => write!(
+                f,
+                "polling: the first getUpdates has had no answer for {} s (limit {} s)",
+                ago.as_secs(),
+                limit.as_secs()
+            ),
+            Problem::PollingFailing { ago } => write!(
+                f,
+                "polling: every getUpdates has failed since the start (for {} s)",
+                ago.as_secs()
+            ),
             Problem::PollingStale { ago, limit } => write!(
                 f,
                 "polling: last successful getUpdates {} s ago (limit {} s)",
@@ -55,11 +117,11 @@ impl fmt::Display for Problem {
 /// Checks the bot's health.
 #[derive(Debug, Clone)]
 pub struct HealthCheck {
-    /// Where the last successful poll is recorded.
+    /// Where polling is recorded.
     pub metrics: Metrics,
     /// `SESSIONS_DIR`, probed with a write.
     pub sessions_dir: PathBuf,
-    /// How old the last successful poll may be.
+    /// How old the last successful poll (or the first one in flight) may be.
     pub poll_stale_after: Duration,
 }
 
@@ -78,17 +140,26 @@ impl HealthCheck {
     pub async fn check(&self) -> Result<(), Vec<Problem>> {
         let mut problems = Vec::new();
         let now = self.metrics.clock().now();
-        match self.metrics.last_poll() {
-            None => problems.push(Problem::NeverPolled),
-            Some(at) => {
-                let ago = (now - at).to_std().unwrap_or_default();
-                if ago > self.poll_stale_after {
-                    problems.push(Problem::PollingStale {
-                        ago,
-                        limit: self.poll_stale_after,
-                    });
-                }
+        let age = |at: DateTime<Utc>| (now - at).to_std().unwrap_or_default();
+        let limit = self.poll_stale_after;
+        match self.metrics.polling() {
+            Polling::NotStarted => problems.push(Problem::NeverPolled),
+            Polling::FirstInFlight { since } if age(since) > limit => {
+                problems.push(Problem::FirstPollStalled {
+                    ago: age(since),
+                    limit,
+                });
             }
+            Polling::Failing { since } => {
+                problems.push(Problem::PollingFailing { ago: age(since) })
+            }
+            Polling::Succeeded { at } if age(at) > limit => {
+                problems.push(Problem::PollingStale {
+                    ago: age(at),
+                    limit,
+                });
+            }
+            Polling::FirstInFlight { .. } | Polling::Succeeded { .. } => {}
         }
         let dir = self.sessions_dir.clone();
         let probe = tokio::task::spawn_blocking(move || {

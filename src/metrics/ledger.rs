@@ -293,10 +293,33 @@ impl Ledger {
         if version != LEDGER_VERSION {
             return Err(format!("unknown metrics version {version}"));
         }
-        let mut ledger: Ledger =
+        let value: serde_json::Value =
             serde_json::from_slice(bytes).map_err(|e| format!("malformed metrics: {e}"))?;
+        if largest_count(&value) > MAX_COUNT {
+            return Err(format!(
+                "a count above {MAX_COUNT}: not one this bot wrote (an edited file?)"
+            ));
+        }
+        let mut ledger: Ledger =
+            serde_json::from_value(value).map_err(|e| format!("malformed metrics: {e}"))?;
         ledger.latencies.bound();
         Ok(ledger)
+    }
+}
+
+/// The largest count a ledger read from disk may hold. Counting adds one event at a time, so
+/// from here a count cannot reach `u64::MAX` in any lifetime; a file holding more was edited,
+/// and counting on from it would overflow.
+pub const MAX_COUNT: u64 = 1 << 53;
+
+/// The largest whole number anywhere in `value`.
+fn largest_count(value: &serde_json::Value) -> u64 {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) => n.as_u64().unwrap_or(0),
+        Value::Array(items) => items.iter().map(largest_count).max().unwrap_or(0),
+        Value::Object(fields) => fields.values().map(largest_count).max().unwrap_or(0),
+        Value::Null | Value::Bool(_) | Value::String(_) => 0,
     }
 }
 
@@ -389,6 +412,17 @@ mod tests {
                 .contains("version 7")
         );
         assert!(Ledger::decode(b"[]").is_err());
+    }
+
+    #[test]
+    fn a_ledger_edited_to_counts_that_would_overflow_is_refused() {
+        let ledger = Ledger::new(NaiveDate::from_ymd_opt(2027, 1, 15).unwrap());
+        let mut value = serde_json::to_value(&ledger).unwrap();
+        value["all_time"]["interviews_started"] = u64::MAX.into();
+        let reason = Ledger::decode(&serde_json::to_vec(&value).unwrap()).unwrap_err();
+        assert!(reason.contains("edited"), "{reason}");
+        value["all_time"]["interviews_started"] = MAX_COUNT.into();
+        assert!(Ledger::decode(&serde_json::to_vec(&value).unwrap()).is_ok());
     }
 
     #[test]

@@ -27,13 +27,14 @@ pub mod snapshot;
 use std::{
     io,
     path::{Path, PathBuf},
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
     time::Duration,
 };
 
 use chrono::{DateTime, Utc};
 
 pub use self::{
+    health::Polling,
     kinds::{AnswerKind, CallOutcome, ErrorKind, FallbackReason, Label, TranscriptionFailure},
     ledger::{Counters, Ledger, Tokens},
     snapshot::Snapshot,
@@ -107,8 +108,8 @@ struct State {
     flushed: u64,
     /// Interviews in progress.
     active_interviews: u64,
-    /// The last successful `getUpdates`.
-    last_poll: Option<DateTime<Utc>>,
+    /// How Telegram polling is going.
+    polling: Polling,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -188,7 +189,7 @@ impl Metrics {
                     changes: 0,
                     flushed: 0,
                     active_interviews: 0,
-                    last_poll: None,
+                    polling: Polling::NotStarted,
                 }),
                 latency,
                 flushing: Arc::default(),
@@ -201,10 +202,20 @@ impl Metrics {
         &self.inner.clock
     }
 
+    /// The counters, locked. A panic while they were held (a bug in one recording) leaves
+    /// them as whole numbers, at worst one event short, so the lock is taken over rather than
+    /// letting that one panic make every later recording, scrape and health check panic too.
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Runs `change` on the state, after starting a new day if one has begun.
     fn update<T>(&self, change: impl FnOnce(&mut State) -> T) -> T {
         let today = self.inner.clock.now().date_naive();
-        let mut state = self.inner.state.lock().expect("metrics lock");
+        let mut state = self.state();
         if state.ledger.roll_over(today) {
             state.changes += 1;
         }
@@ -321,15 +332,44 @@ impl Metrics {
         self.count(|c| *c.errors.entry(kind).or_default() += 1);
     }
 
+    /// A `getUpdates` call was sent. The first one makes polling under way: a long poll is
+    /// held by Telegram for up to its timeout, and the bot is healthy while it waits.
+    pub fn poll_sent(&self) {
+        let now = self.inner.clock.now();
+        self.update(|s| {
+            if s.polling == Polling::NotStarted {
+                s.polling = Polling::FirstInFlight { since: now };
+            }
+        });
+    }
+
     /// A `getUpdates` call succeeded (with or without updates).
     pub fn polled(&self) {
         let now = self.inner.clock.now();
-        self.update(|s| s.last_poll = Some(now));
+        self.update(|s| s.polling = Polling::Succeeded { at: now });
+    }
+
+    /// A `getUpdates` call failed (counted as a polling error). Before any call has
+    /// succeeded this makes the bot unhealthy at once; after one, the last success ages as
+    /// usual.
+    pub fn poll_failed(&self) {
+        let now = self.inner.clock.now();
+        self.count(|c| *c.errors.entry(ErrorKind::Polling).or_default() += 1);
+        self.update(|s| {
+            if let Polling::NotStarted | Polling::FirstInFlight { .. } = s.polling {
+                s.polling = Polling::Failing { since: now };
+            }
+        });
+    }
+
+    /// How Telegram polling is going.
+    pub fn polling(&self) -> Polling {
+        self.update(|s| s.polling)
     }
 
     /// When `getUpdates` last succeeded.
     pub fn last_poll(&self) -> Option<DateTime<Utc>> {
-        self.update(|s| s.last_poll)
+        self.polling().last_success()
     }
 
     /// The retention policy removed `count` files.
@@ -342,8 +382,10 @@ impl Metrics {
     /// A consistent copy of every counter and gauge, now.
     pub fn snapshot(&self) -> Snapshot {
         let taken_at = self.inner.clock.now();
-        let (ledger, active_interviews, last_poll) =
-            self.update(|s| (s.ledger.clone(), s.active_interviews, s.last_poll));
+        let (ledger, active_interviews, last_poll) = self.update(|s| {
+            let last_poll = s.polling.last_success();
+            (s.ledger.clone(), s.active_interviews, last_poll)
+        });
         let latency =
             ledger
                 .latencies
@@ -379,7 +421,7 @@ impl Metrics {
         };
         let one_at_a_time = self.inner.flushing.clone().lock_owned().await;
         let (bytes, changes) = {
-            let state = self.inner.state.lock().expect("metrics lock");
+            let state = self.state();
             if state.changes == state.flushed {
                 return Ok(());
             }
@@ -391,7 +433,7 @@ impl Metrics {
             atomic::write(&path, &bytes).map_err(io_error(&path))
         })
         .await??;
-        let mut state = self.inner.state.lock().expect("metrics lock");
+        let mut state = self.state();
         state.flushed = state.flushed.max(changes);
         Ok(())
     }

@@ -204,6 +204,43 @@ fn an_unreadable_metrics_file_is_quarantined_and_counting_starts_again() {
 }
 
 #[tokio::test]
+async fn hand_edited_and_cut_metrics_files_are_quarantined_and_counting_goes_on() {
+    let clock = Arc::new(ManualClock::new(at("2027-01-15T10:00:00Z")));
+    let written = {
+        let dir = tempfile::tempdir().unwrap();
+        let metrics = open(dir.path(), &clock);
+        metrics.interview_started();
+        metrics.flush().await.unwrap();
+        std::fs::read_to_string(dir.path().join(FILE_NAME)).unwrap()
+    };
+    let edits = [
+        ("cut", written[..written.len() / 2].to_owned()),
+        (
+            "a count that would overflow",
+            written.replace(
+                "\"interviews_started\":1",
+                "\"interviews_started\":18446744073709551615",
+            ),
+        ),
+        (
+            "a day that does not exist",
+            written.replace("2027-01-15", "2027-02-30"),
+        ),
+    ];
+    for (edit, text) in edits {
+        assert_ne!(text, written, "{edit}: the edit applies");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(FILE_NAME), text).unwrap();
+        let metrics = open(dir.path(), &clock);
+        assert!(!dir.path().join(FILE_NAME).exists(), "{edit}");
+        metrics.interview_started();
+        let snapshot = metrics.snapshot();
+        assert_eq!(snapshot.all_time.interviews_started, 1, "{edit}");
+        assert_eq!(snapshot.all_time.errors(ErrorKind::Quarantine), 1, "{edit}");
+    }
+}
+
+#[tokio::test]
 async fn active_interviews_follow_the_events_and_the_files_in_progress() {
     let dir = tempfile::tempdir().unwrap();
     for name in ["1.json", "22.json", "metrics.json.bak", "notes.json"] {
@@ -234,6 +271,48 @@ fn polling_success_is_stamped_by_the_clock() {
     assert_eq!(snapshot.last_poll, Some(at("2027-01-15T10:00:00Z")));
     assert_eq!(snapshot.since_last_poll(), Some(Duration::from_secs(30)));
     assert_eq!(snapshot.uptime(), Duration::from_secs(30));
+}
+
+#[test]
+fn polling_is_under_way_from_the_first_request_and_fails_only_until_a_success() {
+    let clock = Arc::new(ManualClock::new(at("2027-01-15T10:00:00Z")));
+    let metrics = Metrics::unpersisted(clock.clone());
+    assert_eq!(metrics.polling(), Polling::NotStarted);
+    metrics.poll_sent();
+    clock.advance(Duration::from_secs(5));
+    metrics.poll_sent();
+    assert_eq!(
+        metrics.polling(),
+        Polling::FirstInFlight {
+            since: at("2027-01-15T10:00:00Z")
+        },
+        "in flight since the first request"
+    );
+    metrics.poll_failed();
+    let failed = Polling::Failing {
+        since: at("2027-01-15T10:00:05Z"),
+    };
+    assert_eq!(metrics.polling(), failed);
+    metrics.poll_sent();
+    assert_eq!(
+        metrics.polling(),
+        failed,
+        "a retry does not hide the failure"
+    );
+    clock.advance(Duration::from_secs(5));
+    metrics.polled();
+    assert_eq!(metrics.last_poll(), Some(at("2027-01-15T10:00:10Z")));
+    // After a success, a failure leaves the last success to age, as before.
+    clock.advance(Duration::from_secs(1));
+    metrics.poll_failed();
+    metrics.poll_sent();
+    assert_eq!(
+        metrics.polling(),
+        Polling::Succeeded {
+            at: at("2027-01-15T10:00:10Z")
+        }
+    );
+    assert_eq!(metrics.snapshot().today.errors(ErrorKind::Polling), 2);
 }
 
 /// A busy day: every kind of event, so every line of the report has something to show.
@@ -372,4 +451,28 @@ fn only_operators_get_the_report() {
         report::reply_for(&metrics, &prices, &catalog, &admins, UserId(7), Lang::En),
         None
     );
+}
+
+#[tokio::test]
+async fn a_panic_while_recording_leaves_every_later_call_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(at("2027-01-15T10:00:00Z")));
+    let metrics = open(dir.path(), &clock);
+    metrics.answer(AnswerKind::Text);
+    let buggy = metrics.clone();
+    let panicked = std::thread::spawn(move || {
+        buggy.update(|_| panic!("a bug in one recording"));
+    })
+    .join();
+    assert!(panicked.is_err());
+    assert!(metrics.inner.state.is_poisoned(), "the lock was poisoned");
+
+    metrics.answer(AnswerKind::Text);
+    metrics.polled();
+    let snapshot = metrics.snapshot();
+    assert_eq!(snapshot.today.answers(AnswerKind::Text), 2);
+    assert_eq!(snapshot.last_poll, Some(clock.now()));
+    metrics.flush().await.unwrap();
+    let reopened = open(dir.path(), &clock);
+    assert_eq!(reopened.snapshot().all_time.answers(AnswerKind::Text), 2);
 }

@@ -16,6 +16,7 @@
 //! `quarantine/` with a warning and never stops the process.
 
 pub mod atomic;
+pub mod owner;
 pub mod retention;
 
 use std::{

@@ -19,13 +19,14 @@ use std::{
     fs::{File, OpenOptions},
     io::{self, Write},
     path::{Path, PathBuf},
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, PoisonError},
 };
 
 use serde::{Deserialize, Serialize};
 use teloxide::types::{ChatId, Update};
+use tokio::sync::oneshot;
 
-use crate::store::atomic;
+use crate::store::{atomic, owner::FileOwner};
 
 /// The journal's file name inside `SESSIONS_DIR/inbox/`.
 pub const JOURNAL: &str = "journal.jsonl";
@@ -52,30 +53,157 @@ enum Line {
     Handled(u32),
 }
 
+impl Line {
+    /// The line as JSON, or `None` (logged) for an update that cannot be encoded.
+    fn encode(&self) -> Option<String> {
+        serde_json::to_string(self)
+            .inspect_err(|error| tracing::error!(%error, "an inbox line could not be encoded"))
+            .ok()
+    }
+}
+
 /// The inbox, shared by the poller (which saves) and the chat workers (which mark handled).
+///
+/// What is known about the updates lives in memory behind a lock that is only ever held for
+/// memory work; the journal file belongs to a thread of its own ([`FileOwner`]) that appends,
+/// fsyncs and compacts in the order the work was queued. Work is queued while the lock is
+/// held, so the file sees changes in the order memory did.
 #[derive(Debug, Clone)]
 pub struct Inbox {
-    inner: Arc<Mutex<Journal>>,
+    shared: Arc<Shared>,
 }
 
 #[derive(Debug)]
-struct Journal {
+struct Shared {
     path: PathBuf,
-    /// Open for appending; `None` after a failure until the next successful reopen.
-    file: Option<File>,
+    index: Mutex<Index>,
+    writer: FileOwner<Work>,
+    /// One save at a time: a batch is either in flight or in the index, never lost between.
+    saving: tokio::sync::Mutex<()>,
+}
+
+/// What the journal holds, in memory.
+#[derive(Debug)]
+struct Index {
     /// The highest update id saved (or, when saving failed, taken in memory).
     seen: Option<u32>,
     /// Updates saved and not yet handled, by id.
     unhandled: BTreeMap<u32, Update>,
-    /// Lines in the file.
+    /// The batch being fsync'd: not handed out yet, but a compaction queued meanwhile must
+    /// keep it, or the rewrite would erase a batch that is about to be confirmed.
+    in_flight: Vec<Update>,
+    /// The highest id of the batch in flight, kept even if an erasure takes its update out.
+    in_flight_seen: Option<u32>,
+    /// Lines in the file once the queued work is done.
     lines: usize,
     /// There was no journal before this start.
     new: bool,
 }
 
+impl Index {
+    /// Whether the file holds more than the highest id and the unhandled updates.
+    fn wants_compaction(&self) -> bool {
+        let needed = 1 + self.unhandled.len() + self.in_flight.len();
+        self.lines > needed || self.lines == 0
+    }
+
+    /// The journal as compaction writes it: the highest id seen and the updates still needed.
+    fn compacted(&self) -> String {
+        let mut text = String::new();
+        // The batch in flight is written before this rewrite (the thread keeps the order), so
+        // its ids count as seen even where an erasure took its updates out.
+        let seen = self.seen.max(self.in_flight_seen).map(Line::Seen);
+        let updates = self
+            .unhandled
+            .values()
+            .chain(&self.in_flight)
+            .map(|update| Line::Update(Box::new(update.clone())));
+        for line in seen.into_iter().chain(updates) {
+            if let Some(line) = line.encode() {
+                text.push_str(&line);
+                text.push('\n');
+            }
+        }
+        text
+    }
+}
+
+/// Work for the journal's thread.
+enum Work {
+    /// Append lines and fsync them; the reply says whether they are on disk.
+    Durable {
+        text: String,
+        done: oneshot::Sender<io::Result<()>>,
+    },
+    /// Append a handled mark, without an fsync: losing one costs a redelivery, nothing more.
+    Mark(String),
+    /// Replace the whole journal; the reply says whether the new one is on disk.
+    Rewrite {
+        text: String,
+        done: Option<oneshot::Sender<io::Result<()>>>,
+    },
+}
+
+/// The journal file, as its thread holds it.
+struct JournalFile {
+    path: PathBuf,
+    /// Open for appending; `None` after a failure or a rewrite, until the next append.
+    file: Option<File>,
+}
+
+impl JournalFile {
+    fn apply(&mut self, work: Work) {
+        match work {
+            Work::Durable { text, done } => {
+                let result = self.append(&text).and_then(|file| file.sync_data());
+                if result.is_err() {
+                    self.file = None;
+                }
+                let _ = done.send(result);
+            }
+            Work::Mark(text) => {
+                if let Err(error) = self.append(&text) {
+                    tracing::warn!(%error, "could not mark an update handled");
+                }
+            }
+            Work::Rewrite { text, done } => {
+                let result = atomic::write(&self.path, text.as_bytes());
+                // The old file, if the rewrite replaced it, is gone from the directory.
+                self.file = None;
+                match done {
+                    Some(done) => {
+                        let _ = done.send(result);
+                    }
+                    None => {
+                        if let Err(error) = result {
+                            tracing::warn!(%error, "could not compact the inbox journal");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Appends `text` (one or more lines) and returns the file, to be synced if need be. A
+    /// failed write leaves the file closed, to be opened again by the next append.
+    fn append(&mut self, text: &str) -> io::Result<&mut File> {
+        let mut file = match self.file.take() {
+            Some(file) => file,
+            None => OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)?,
+        };
+        file.write_all(format!("{text}\n").as_bytes())?;
+        Ok(self.file.insert(file))
+    }
+}
+
 impl Inbox {
     /// Opens (creating if needed) the journal in `dir` and returns the updates still to be
-    /// handled, oldest first. A torn last line (a crash mid-append) is skipped.
+    /// handled, oldest first. A torn last line (a crash mid-append), or any line a hand edit
+    /// left unreadable, is skipped with a warning. This runs once at start-up, before any chat
+    /// is served, so its reading and compaction block nobody.
     pub fn open(dir: &Path) -> Result<(Inbox, Vec<Update>), InboxError> {
         let path = dir.join(JOURNAL);
         let fail = |source| InboxError {
@@ -83,32 +211,36 @@ impl Inbox {
             source,
         };
         std::fs::create_dir_all(dir).map_err(fail)?;
-        let mut seen = None;
-        let mut unhandled = BTreeMap::new();
-        let mut lines = 0;
+        let mut index = Index {
+            seen: None,
+            unhandled: BTreeMap::new(),
+            in_flight: Vec::new(),
+            in_flight_seen: None,
+            lines: 0,
+            new: !path.exists(),
+        };
         // A line cut short by a crash: the journal is rewritten before anything is appended,
         // so the next line does not join it.
         let mut torn = false;
-        let new = !path.exists();
         match std::fs::read(&path) {
             Ok(bytes) => {
                 if !bytes.is_empty() && !bytes.ends_with(b"\n") {
                     torn = true;
                 }
                 for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-                    lines += 1;
+                    index.lines += 1;
                     match serde_json::from_slice::<Line>(line) {
-                        Ok(Line::Seen(id)) => seen = seen.max(Some(id)),
+                        Ok(Line::Seen(id)) => index.seen = index.seen.max(Some(id)),
                         Ok(Line::Update(update)) => {
-                            seen = seen.max(Some(update.id.0));
-                            unhandled.insert(update.id.0, *update);
+                            index.seen = index.seen.max(Some(update.id.0));
+                            index.unhandled.insert(update.id.0, *update);
                         }
                         Ok(Line::Handled(id)) => {
-                            unhandled.remove(&id);
+                            index.unhandled.remove(&id);
                         }
                         Err(error) => {
                             torn = true;
-                            tracing::warn!(%error, "skipping an unreadable inbox line (an interrupted write)")
+                            tracing::warn!(%error, "skipping an unreadable inbox line (an interrupted write or a hand edit)")
                         }
                     }
                 }
@@ -116,28 +248,33 @@ impl Inbox {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(fail(e)),
         }
-        let mut journal = Journal {
+        if torn || index.wants_compaction() {
+            let text = index.compacted();
+            atomic::write(&path, text.as_bytes()).map_err(fail)?;
+            index.lines = text.lines().count();
+        }
+        let mut file = JournalFile {
             path: path.clone(),
             file: None,
-            seen,
-            unhandled,
-            lines,
-            new,
         };
-        if torn {
-            journal.lines = usize::MAX;
-        }
-        journal.compact().map_err(fail)?;
-        let pending: Vec<Update> = journal.unhandled.values().cloned().collect();
+        let writer =
+            FileOwner::spawn("inbox-journal", move |work| file.apply(work)).map_err(fail)?;
+        let pending: Vec<Update> = index.unhandled.values().cloned().collect();
         if !pending.is_empty() {
             tracing::info!(
                 updates = pending.len(),
                 "handling updates saved before the last stop"
             );
         }
+        let shared = Shared {
+            path,
+            index: Mutex::new(index),
+            writer,
+            saving: tokio::sync::Mutex::new(()),
+        };
         Ok((
             Inbox {
-                inner: Arc::new(Mutex::new(journal)),
+                shared: Arc::new(shared),
             },
             pending,
         ))
@@ -154,45 +291,101 @@ impl Inbox {
     /// Saves new updates (fsync'd) and returns those not seen before, in order. If the
     /// journal cannot be written, the updates are still returned (so users get their
     /// replies) and the error is reported: durability is lost until storage recovers.
+    ///
+    /// The offset moves past the batch only once its fsync has answered, so it is never
+    /// confirmed to Telegram before it is on disk.
     pub async fn save(&self, updates: Vec<Update>) -> (Vec<Update>, Option<InboxError>) {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut journal = inner.lock().unwrap_or_else(|e| e.into_inner());
-            journal.save(updates)
-        })
-        .await
-        .unwrap_or_else(|error| {
-            (
-                Vec::new(),
-                Some(InboxError {
-                    path: JOURNAL.into(),
-                    source: io::Error::other(error.to_string()),
-                }),
-            )
-        })
+        let _one_at_a_time = self.shared.saving.lock().await;
+        let (fresh, written) = {
+            let mut index = self.lock();
+            let fresh: Vec<Update> = updates
+                .into_iter()
+                .filter(|u| index.seen.is_none_or(|seen| u.id.0 > seen))
+                .collect();
+            if fresh.is_empty() {
+                return (fresh, None);
+            }
+            let lines: Vec<String> = fresh
+                .iter()
+                .filter_map(|update| Line::Update(Box::new(update.clone())).encode())
+                .collect();
+            index.lines += lines.len();
+            index.in_flight.clone_from(&fresh);
+            index.in_flight_seen = fresh.iter().map(|u| u.id.0).max();
+            let (done, written) = oneshot::channel();
+            let queued = self.shared.writer.queue(Work::Durable {
+                text: lines.join("\n"),
+                done,
+            });
+            (fresh, queued.is_ok().then_some(written))
+        };
+        let result = match written {
+            Some(written) => written.await.unwrap_or_else(|_| Err(writer_gone())),
+            None => Err(writer_gone()),
+        };
+        let mut index = self.lock();
+        // What is still in flight: a chat erased meanwhile has left it. Its updates are
+        // handed out all the same (the user sent them), but the journal keeps none of them.
+        let kept = std::mem::take(&mut index.in_flight);
+        index.in_flight_seen = None;
+        if result.is_ok() {
+            index
+                .unhandled
+                .extend(kept.into_iter().map(|update| (update.id.0, update)));
+        }
+        index.seen = index.seen.max(fresh.iter().map(|u| u.id.0).max());
+        if index.lines >= COMPACT_LINES {
+            self.compact(&mut index, None);
+        }
+        let error = result.err().map(|source| InboxError {
+            path: self.shared.path.display().to_string(),
+            source,
+        });
+        (fresh, error)
     }
 
-    /// Marks update `id` handled: all its consequences are done.
+    /// Marks update `id` handled: all its consequences are done. The mark is queued for the
+    /// journal's thread; nothing here waits for the disk.
     pub fn handled(&self, id: u32) {
-        let mut journal = self.lock();
-        if journal.unhandled.remove(&id).is_some() {
-            let line = serde_json::to_string(&Line::Handled(id)).expect("a number serialises");
-            if let Err(error) = journal.append(&line, false) {
-                tracing::warn!(%error, "could not mark an update handled");
+        let mut index = self.lock();
+        if index.unhandled.remove(&id).is_some()
+            && let Some(line) = Line::Handled(id).encode()
+        {
+            index.lines += 1;
+            if self.shared.writer.queue(Work::Mark(line)).is_err() {
+                tracing::warn!(error = %writer_gone(), "could not mark an update handled");
             }
         }
     }
 
     /// Drops every saved update of `chat` and rewrites the journal without them: the user
-    /// erased their data, and the inbox keeps none of their messages.
-    pub fn forget(&self, chat: ChatId) {
-        let mut journal = self.lock();
-        journal
-            .unhandled
-            .retain(|_, u| u.chat().map(|c| c.id) != Some(chat));
-        journal.lines = usize::MAX;
-        if let Err(error) = journal.compact() {
+    /// erased their data, and the inbox keeps none of their messages. Returns once the
+    /// rewritten journal is on disk (or the rewrite failed, which is logged).
+    pub async fn forget(&self, chat: ChatId) {
+        let (done, rewritten) = oneshot::channel();
+        {
+            let mut index = self.lock();
+            let theirs = |u: &Update| u.chat().map(|c| c.id) == Some(chat);
+            index.unhandled.retain(|_, u| !theirs(u));
+            index.in_flight.retain(|u| !theirs(u));
+            self.compact(&mut index, Some(done));
+        }
+        let result = rewritten.await.unwrap_or_else(|_| Err(writer_gone()));
+        if let Err(error) = result {
             tracing::warn!(%error, "could not rewrite the inbox without an erased user's updates");
+        }
+    }
+
+    /// Queues a rewrite of the journal with only what is still needed; `index` stays locked
+    /// while it is queued, so no later change reaches the file before it.
+    fn compact(&self, index: &mut Index, done: Option<oneshot::Sender<io::Result<()>>>) {
+        let text = index.compacted();
+        index.lines = text.lines().count();
+        if let Err(Work::Rewrite {
+            done: Some(done), ..
+        }) = self.shared.writer.queue(Work::Rewrite { text, done })
+        {
+            let _ = done.send(Err(writer_gone()));
         }
     }
 
@@ -217,101 +410,19 @@ impl Inbox {
         self.lock().unhandled.len()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Journal> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    /// The index. Only memory work happens under it, and a panic there leaves it whole (each
+    /// change is a single map operation), so a poisoned lock is simply taken over.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Index> {
+        self.shared
+            .index
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-impl Journal {
-    fn save(&mut self, updates: Vec<Update>) -> (Vec<Update>, Option<InboxError>) {
-        let fresh: Vec<Update> = updates
-            .into_iter()
-            .filter(|u| self.seen.is_none_or(|seen| u.id.0 > seen))
-            .collect();
-        if fresh.is_empty() {
-            return (fresh, None);
-        }
-        let mut text = String::new();
-        for update in &fresh {
-            match serde_json::to_string(&Line::Update(Box::new(update.clone()))) {
-                Ok(line) => {
-                    text.push_str(&line);
-                    text.push('\n');
-                }
-                Err(error) => {
-                    tracing::error!(%error, update = update.id.0, "update not serialisable")
-                }
-            }
-        }
-        let result = self.append(text.trim_end(), true).and_then(|()| {
-            if self.lines >= COMPACT_LINES {
-                self.compact()
-            } else {
-                Ok(())
-            }
-        });
-        for update in &fresh {
-            self.seen = self.seen.max(Some(update.id.0));
-            if result.is_ok() {
-                self.unhandled.insert(update.id.0, update.clone());
-            }
-        }
-        let error = result.err().map(|source| InboxError {
-            path: self.path.display().to_string(),
-            source,
-        });
-        (fresh, error)
-    }
-
-    /// Appends `text` (one or more lines); `sync` makes it durable before returning.
-    fn append(&mut self, text: &str, sync: bool) -> io::Result<()> {
-        if self.file.is_none() {
-            self.file = Some(
-                OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&self.path)?,
-            );
-        }
-        let file = self.file.as_mut().expect("opened above");
-        let result = file
-            .write_all(format!("{text}\n").as_bytes())
-            .and_then(|()| if sync { file.sync_data() } else { Ok(()) });
-        match result {
-            Ok(()) => {
-                self.lines += text.lines().count();
-                Ok(())
-            }
-            Err(error) => {
-                self.file = None;
-                Err(error)
-            }
-        }
-    }
-
-    /// Rewrites the journal with only what is still needed: the highest id seen and the
-    /// unhandled updates.
-    fn compact(&mut self) -> io::Result<()> {
-        let needed = 1 + self.unhandled.len();
-        if self.lines <= needed && self.lines > 0 && self.lines != usize::MAX {
-            return Ok(());
-        }
-        let mut text = String::new();
-        if let Some(seen) = self.seen {
-            text.push_str(&serde_json::to_string(&Line::Seen(seen)).expect("serialises"));
-            text.push('\n');
-        }
-        for update in self.unhandled.values() {
-            if let Ok(line) = serde_json::to_string(&Line::Update(Box::new(update.clone()))) {
-                text.push_str(&line);
-                text.push('\n');
-            }
-        }
-        atomic::write(&self.path, text.as_bytes())?;
-        self.file = None;
-        self.lines = text.lines().count();
-        Ok(())
-    }
+/// The error when the journal's thread has stopped (it only stops when the inbox is dropped).
+fn writer_gone() -> io::Error {
+    io::Error::other("the inbox journal's writer has stopped")
 }
 
 #[cfg(test)]
@@ -425,6 +536,97 @@ mod tests {
             .count();
         assert!(lines <= COMPACT_LINES + 2, "{lines} lines");
         assert_eq!(inbox.offset(), 2001);
+    }
+
+    #[tokio::test]
+    async fn hand_edited_lines_are_skipped_and_the_rest_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let (inbox, _) = Inbox::open(dir.path()).unwrap();
+        inbox.save(vec![update(20, 1, "first")]).await;
+        drop(inbox);
+        let path = dir.path().join(JOURNAL);
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        // Lines an operator might leave behind: a wrong type, an unknown kind, plain text,
+        // bytes that are not UTF-8, an id beyond what an offset can hold.
+        text.push_str("{\"seen\":\"twenty\"}\n{\"archived\":3}\nnot json at all\n");
+        let mut bytes = text.into_bytes();
+        bytes.extend(b"\xff\xfe\n");
+        std::fs::write(&path, bytes).unwrap();
+        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        let later = serde_json::to_string(&Line::Update(Box::new(update(21, 2, "second"))));
+        writeln!(file, "{}", later.unwrap()).unwrap();
+        drop(file);
+
+        let (inbox, pending) = Inbox::open(dir.path()).unwrap();
+        let ids: Vec<u32> = pending.iter().map(|u| u.id.0).collect();
+        assert_eq!(ids, vec![20, 21]);
+        assert_eq!(inbox.offset(), 22);
+        // The journal was rewritten without the unreadable lines.
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 3, "{text}");
+        std::fs::write(&path, format!("{{\"seen\":{}}}\n", u32::MAX)).unwrap();
+        drop(inbox);
+        let (inbox, _) = Inbox::open(dir.path()).unwrap();
+        assert_eq!(inbox.offset(), i32::MAX);
+    }
+
+    #[tokio::test]
+    async fn forgetting_a_chat_while_a_batch_is_being_saved_keeps_the_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let (inbox, _) = Inbox::open(dir.path()).unwrap();
+        inbox.save(vec![update(1, 9, "erase me")]).await;
+        let (fresh, error) = {
+            let save = inbox.save(vec![update(2, 1, "kept"), update(3, 9, "erase me too")]);
+            tokio::pin!(save);
+            // The first poll queues the batch's fsync and waits for it; the rewrite is queued
+            // behind it, while the batch is not in the index yet.
+            let early = futures::poll!(&mut save);
+            inbox.forget(ChatId(9)).await;
+            match early {
+                std::task::Poll::Ready(done) => done,
+                std::task::Poll::Pending => save.await,
+            }
+        };
+        assert!(error.is_none());
+        assert_eq!(
+            fresh.len(),
+            2,
+            "both are handed out: the erasure came after them"
+        );
+        drop(inbox);
+        let (inbox, pending) = Inbox::open(dir.path()).unwrap();
+        let ids: Vec<u32> = pending.iter().map(|u| u.id.0).collect();
+        assert_eq!(
+            ids,
+            vec![2],
+            "the batch survived the rewrite, without the erased chat"
+        );
+        assert_eq!(inbox.offset(), 4);
+        let text = std::fs::read_to_string(dir.path().join(JOURNAL)).unwrap();
+        assert!(!text.contains("erase me"), "{text}");
+    }
+
+    #[test]
+    fn a_panic_while_the_index_is_locked_leaves_the_inbox_working() {
+        let dir = tempfile::tempdir().unwrap();
+        let (inbox, _) = Inbox::open(dir.path()).unwrap();
+        let poisoner = inbox.clone();
+        let panicked = std::thread::spawn(move || {
+            let _held = poisoner.lock();
+            panic!("a panic while the index is locked");
+        })
+        .join();
+        assert!(panicked.is_err());
+        assert!(inbox.shared.index.is_poisoned());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let (fresh, error) = runtime.block_on(inbox.save(vec![update(4, 1, "after")]));
+        assert!(error.is_none());
+        assert_eq!(fresh.len(), 1);
+        assert_eq!(inbox.offset(), 5);
+        inbox.handled(4);
+        assert_eq!(inbox.backlog(), 0);
     }
 
     mod crashes {

@@ -17,7 +17,7 @@ use teloxide::{
 use tokio::sync::mpsc;
 
 use super::{inbox::Inbox, sender};
-use crate::metrics::{ErrorKind, Metrics};
+use crate::metrics::Metrics;
 
 /// The long-poll timeout, below teloxide's 17 s HTTP timeout.
 pub const POLL_TIMEOUT_SECS: u32 = 10;
@@ -73,6 +73,9 @@ pub async fn poll(
             .offset(inbox.offset())
             .timeout(POLL_TIMEOUT_SECS)
             .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery]);
+        // Sent: the bot counts as polling from now on, without waiting for a long poll that
+        // Telegram may hold for its whole timeout.
+        metrics.poll_sent();
         let result = tokio::select! {
             _ = stop.wait_for(|stop| *stop) => break,
             result = request.send() => result,
@@ -103,7 +106,7 @@ pub async fn poll(
                 }
             }
             Err(error) => {
-                metrics.error(ErrorKind::Polling);
+                metrics.poll_failed();
                 tracing::warn!(error = %sender::describe(&error), ?backoff, "getUpdates failed; retrying");
                 tokio::select! {
                     _ = stop.wait_for(|stop| *stop) => break,

@@ -32,3 +32,37 @@ impl Profile {
         store.save_keyed(Folder::Profiles, user, self).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_hand_edited_or_cut_profile_is_quarantined_and_counts_as_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SessionStore::open(dir.path()).unwrap();
+        let user = UserId(7);
+        Profile { language: Lang::Ru }
+            .save(&store, user)
+            .await
+            .unwrap();
+        assert_eq!(
+            Profile::load(&store, user).await,
+            Some(Profile { language: Lang::Ru })
+        );
+        let path = dir.path().join("profiles/7.json");
+        let edits: [&[u8]; 4] = [
+            br#"{"language":"de"}"#,
+            br#"{"language":"#,
+            br#"{"language":7}"#,
+            b"\xff\xfe",
+        ];
+        for (n, edit) in edits.iter().enumerate() {
+            std::fs::write(&path, edit).unwrap();
+            assert_eq!(Profile::load(&store, user).await, None, "edit {n}");
+            assert!(!path.exists(), "edit {n}: moved aside");
+        }
+        let quarantined = std::fs::read_dir(dir.path().join("quarantine")).unwrap();
+        assert_eq!(quarantined.count(), edits.len());
+    }
+}

@@ -184,6 +184,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_hand_edited_or_cut_record_is_quarantined_and_the_chat_starts_afresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SessionStore::open(dir.path()).unwrap();
+        let user = UserId(43);
+        let mut record = ChatRecord {
+            dialogue: ChatState::Interviewing,
+            closed: Some(2),
+            ..ChatRecord::default()
+        };
+        record.push(Body::text("waiting"), false);
+        record.see(9);
+        record.save(&store, user).await.unwrap();
+        let path = dir.path().join("chats/43.json");
+        let saved = std::fs::read_to_string(&path).unwrap();
+        let edits = [
+            saved[..saved.len() / 2].to_owned(),
+            saved.replace("interviewing", "dancing"),
+            saved.replace("\"seen\":9", "\"seen\":-9"),
+            saved.replace("\"closed\":2", "\"closed\":\"two\""),
+            String::new(),
+        ];
+        for (n, edit) in edits.iter().enumerate() {
+            assert_ne!(*edit, saved, "edit {n} applies");
+            std::fs::write(&path, edit).unwrap();
+            let loaded = ChatRecord::load(&store, user).await.unwrap();
+            assert_eq!(loaded, ChatRecord::default(), "edit {n}");
+            assert!(!path.exists(), "edit {n}: moved aside");
+        }
+        let quarantined = std::fs::read_dir(dir.path().join("quarantine")).unwrap();
+        assert_eq!(quarantined.count(), edits.len());
+    }
+
+    #[tokio::test]
     async fn an_empty_record_leaves_no_file() {
         let dir = tempfile::tempdir().unwrap();
         let store = SessionStore::open(dir.path()).unwrap();

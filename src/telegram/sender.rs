@@ -371,7 +371,7 @@ async fn deliver(
     loop {
         match send_body(api, job.chat, &job.body).await {
             Ok(message) => {
-                sent.record(job.chat, job.key, message);
+                sent.record(job.chat, job.key, message).await;
                 if matches!(job.key, Key::Transcript { .. }) {
                     crate::faults::crash_point("reply-accepted");
                 }

@@ -4,22 +4,25 @@
 
 use std::{path::PathBuf, process::Command, sync::Arc, time::Duration};
 
+use teloxide::Bot;
+
 use ai_interviewer::{
     app::{self, Operations},
     interview::ManualClock,
     llm::{pricing::PriceTable, wire::Usage},
     metrics::{
-        AnswerKind, CallOutcome, FallbackReason, Ledger, Metrics, TranscriptionFailure,
+        AnswerKind, CallOutcome, ErrorKind, FallbackReason, Ledger, Metrics, TranscriptionFailure,
         health::POLL_STALE_AFTER,
     },
     store::SessionStore,
+    telegram::{inbox::Inbox, poller},
 };
 
 use crate::support::{
     Reply, binary,
     bot::{BotOptions, WAIT, spawn_bot},
-    epoch, prometheus, settings,
-    telegram::FakeTelegram,
+    epoch, eventually, prometheus, settings,
+    telegram::{Failure, FakeTelegram},
 };
 
 const MODEL: &str = "claude-sonnet-4-6";
@@ -255,6 +258,93 @@ async fn healthz_is_503_with_the_reason_when_polling_goes_stale() {
     );
     ops.metrics().polled();
     assert_eq!(ops.get("/healthz").await.0, 200);
+}
+
+/// The bot's poller, polling `telegram` and recording into the operations' metrics, until
+/// the returned sender says stop.
+fn start_polling(ops: &Ops, telegram: &FakeTelegram) -> tokio::sync::watch::Sender<bool> {
+    let bot = Bot::new(telegram.token()).set_api_url(telegram.api_url().parse().unwrap());
+    let (inbox, _) = Inbox::open(&ops.sessions.join("inbox")).unwrap();
+    let (updates, _) = tokio::sync::mpsc::unbounded_channel();
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(poller::poll(
+        bot,
+        inbox,
+        updates,
+        stopping,
+        ops.metrics().clone(),
+    ));
+    stop
+}
+
+/// Whether Telegram is holding a long poll of the bot's right now (no answer yet).
+fn holds_a_poll(telegram: &FakeTelegram) -> bool {
+    telegram
+        .calls("getUpdates")
+        .iter()
+        .any(|call| call.status == 0)
+}
+
+#[tokio::test]
+async fn healthz_is_200_while_the_first_long_poll_is_held_and_503_once_it_stalls() {
+    let ops = Ops::start().await;
+    let telegram = FakeTelegram::start().await;
+    let (status, _, body) = ops.get("/healthz").await;
+    assert_eq!(status, 503, "nothing sent to Telegram yet: {body}");
+
+    let stop = start_polling(&ops, &telegram);
+    telegram
+        .wait_until(WAIT, "the first long poll is held", holds_a_poll)
+        .await;
+    let (status, _, body) = ops.get("/healthz").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "ok\n"),
+        "polling from the first request"
+    );
+    assert!(
+        telegram
+            .calls("getUpdates")
+            .iter()
+            .all(|call| call.status == 0),
+        "the answer came while the first poll was still held"
+    );
+
+    // A poll held past any long-poll timeout has stalled.
+    ops.clock.advance(POLL_STALE_AFTER + Duration::from_secs(1));
+    let (status, _, body) = ops.get("/healthz").await;
+    assert_eq!(status, 503);
+    assert!(
+        body.contains("the first getUpdates has had no answer for 121 s (limit 120 s)"),
+        "{body}"
+    );
+    stop.send_replace(true);
+}
+
+#[tokio::test]
+async fn healthz_is_503_with_the_reason_when_polling_fails_from_the_start() {
+    let ops = Ops::start().await;
+    let telegram = FakeTelegram::start().await;
+    // Every attempt in this test fails (the poller backs off for seconds between them).
+    telegram.fail_next(
+        "getUpdates",
+        100,
+        Failure::Status(400, "Bad Request: the poll is refused".into()),
+    );
+    let stop = start_polling(&ops, &telegram);
+    let metrics = ops.metrics().clone();
+    eventually("the failed poll is recorded", || {
+        metrics.snapshot().today.errors(ErrorKind::Polling) >= 1
+    })
+    .await;
+    let (status, _, body) = ops.get("/healthz").await;
+    assert_eq!(status, 503);
+    assert!(
+        body.contains("every getUpdates has failed since the start"),
+        "{body}"
+    );
+    assert!(!body.contains("SESSIONS_DIR"), "storage is fine: {body}");
+    stop.send_replace(true);
 }
 
 #[tokio::test]

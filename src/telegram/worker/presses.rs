@@ -185,7 +185,7 @@ impl ChatWorker {
     async fn erase(&mut self, message: i32) -> Step {
         let removed = self.deps.engine.delete(self.user).await?;
         self.owner.forget();
-        self.deps.inbox.forget(self.chat);
+        self.deps.inbox.forget(self.chat).await;
         tracing::info!(user = %self.user, removed, "erased on request");
         self.record = Default::default();
         self.language_chosen = false;
