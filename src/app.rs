@@ -1,7 +1,7 @@
 //! Start-up: everything that must be right before an interview can run, checked once.
 //! Any failure here is reported in one line and the process exits with code 2.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use crate::{
     i18n::{Catalog, CatalogError},
@@ -20,9 +20,11 @@ use crate::{
         health::HealthCheck,
         http::{self, Endpoints},
     },
+    retry::RetryPolicy,
     settings::{Settings, SettingsError},
     store::{SessionStore, StoreError, retention},
     telegram,
+    voice::{AssemblyAiClient, Transcriber, VoiceConfig, assemblyai::PollPolicy},
 };
 
 /// The exit code of every start-up failure.
@@ -65,16 +67,44 @@ pub enum StartupError {
     },
 }
 
-/// Builds the engine from the settings, on the system clock.
-pub fn build_engine(settings: &Settings) -> Result<Engine, StartupError> {
-    build_engine_with_clock(settings, Arc::new(SystemClock))
+/// What a test or a load tool sets differently from a deployment. Everything else, addresses
+/// and paths included, comes from the settings, so the program under test is the one users run.
+#[derive(Clone)]
+pub struct Overrides {
+    /// The time (tests turn a manual clock).
+    pub clock: Arc<dyn Clock>,
+    /// How Claude calls are retried, in place of the product's waits for `CLAUDE_MAX_RETRIES`.
+    pub claude_retry: Option<RetryPolicy>,
+    /// How AssemblyAI calls are retried and transcripts polled, in place of the product's
+    /// policies (a fake answers in milliseconds, not seconds).
+    pub assemblyai: Option<(RetryPolicy, PollPolicy)>,
+    /// How long a quiet chat's worker stays before it ends.
+    pub worker_idle: Duration,
 }
 
-/// Builds the engine from the settings, on the given clock.
-pub fn build_engine_with_clock(
-    settings: &Settings,
-    clock: Arc<dyn Clock>,
-) -> Result<Engine, StartupError> {
+impl Default for Overrides {
+    fn default() -> Self {
+        Overrides {
+            clock: Arc::new(SystemClock),
+            claude_retry: None,
+            assemblyai: None,
+            worker_idle: telegram::WORKER_IDLE,
+        }
+    }
+}
+
+impl std::fmt::Debug for Overrides {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Overrides")
+            .field("claude_retry", &self.claude_retry)
+            .field("assemblyai", &self.assemblyai)
+            .field("worker_idle", &self.worker_idle)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds the engine from the settings: prompts, store, texts, offline bank and Claude client.
+pub fn build_engine(settings: &Settings, overrides: &Overrides) -> Result<Engine, StartupError> {
     let prompts = Prompts::load(settings.prompts_dir.as_deref())?;
     if !prompts.overridden().is_empty() {
         tracing::info!(overridden = ?prompts.overridden(), "prompts from PROMPTS_DIR replace the built-in ones");
@@ -82,34 +112,175 @@ pub fn build_engine_with_clock(
     let store = SessionStore::open(&settings.sessions_dir)?;
     let catalog = Arc::new(Catalog::load()?);
     let bank = QuestionBank::from_catalog(&catalog)?;
-    let claude = settings
-        .claude
-        .api_key
-        .clone()
-        .map(|key| Arc::new(ClaudeClient::new(&settings.claude, key)) as Arc<dyn Model>);
+    let claude = settings.claude.api_key.clone().map(|key| {
+        let client = ClaudeClient::new(&settings.claude, key);
+        let client = match overrides.claude_retry {
+            Some(retry) => client.with_retry(retry),
+            None => client,
+        };
+        Arc::new(client) as Arc<dyn Model>
+    });
     let mut config = EngineConfig::new(settings.max_conversation_history, settings.session_timeout);
     config.price = settings.claude.prices.price(&settings.claude.model);
     config.model = settings.claude.model.clone();
     Ok(Engine::new(
-        store, claude, prompts, catalog, bank, clock, config,
+        store,
+        claude,
+        prompts,
+        catalog,
+        bank,
+        overrides.clock.clone(),
+        config,
     ))
+}
+
+/// The console's application: the engine, its Claude key and model checked.
+pub async fn console(settings: &Settings, overrides: &Overrides) -> Result<Engine, StartupError> {
+    let engine = build_engine(settings, overrides)?;
+    check_claude(settings).await?;
+    Ok(engine)
+}
+
+/// The bot, assembled and checked, not yet connected to Telegram: `main` and the tests build
+/// it with this one function and then [`Bot::run`] it.
+#[derive(Debug)]
+pub struct Bot {
+    settings: Settings,
+    engine: Engine,
+    operations: Operations,
+    overrides: Overrides,
+}
+
+/// Assembles the bot: the engine, the Claude check, the metrics and the operator's server and
+/// tasks. Telegram is reached by [`Bot::run`].
+pub async fn bot(settings: Settings, overrides: Overrides) -> Result<Bot, StartupError> {
+    let engine = build_engine(&settings, &overrides)?;
+    if !engine.is_online() {
+        tracing::warn!("no ANTHROPIC_API_KEY: interviews run on the offline question bank");
+    }
+    check_claude(&settings).await?;
+    let operations = start_operations(
+        &settings,
+        overrides.clock.clone(),
+        settings.claude.prices.clone(),
+    )
+    .await?;
+    let engine = engine.with_metrics(operations.metrics.clone());
+    Ok(Bot {
+        settings,
+        engine,
+        operations,
+        overrides,
+    })
+}
+
+impl Bot {
+    /// What the bot counts (the handle `/metrics` and Prometheus read).
+    pub fn metrics(&self) -> &Metrics {
+        &self.operations.metrics
+    }
+
+    /// Where `/metrics` and `/healthz` are served, if `METRICS_ADDR` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.operations.metrics_addr
+    }
+
+    /// Runs the bot until `shutdown` resolves (`main` passes SIGTERM or Ctrl-C), then stops
+    /// without losing anything and writes the counters one last time.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartupError> {
+        let Bot {
+            settings,
+            engine,
+            operations,
+            overrides,
+        } = self;
+        let voice = voice_pipeline(&settings.voice, overrides.assemblyai).await;
+        let options = telegram::Options {
+            worker_idle: overrides.worker_idle,
+        };
+        let result = telegram::run(
+            &settings.telegram,
+            engine,
+            voice,
+            &settings.claude.prices,
+            settings.default_language,
+            options,
+            shutdown,
+        )
+        .await;
+        operations.shutdown().await;
+        Ok(result?)
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C (SIGINT): how a deployed bot is asked to stop.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = terminate => tracing::info!("SIGTERM: stopping"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted: stopping"),
+    }
+}
+
+/// The voice pipeline, built once; what the operator should know about it goes to the log.
+async fn voice_pipeline(
+    settings: &VoiceConfig,
+    policies: Option<(RetryPolicy, PollPolicy)>,
+) -> Transcriber {
+    let (mut transcriber, warnings) = Transcriber::from_settings(settings).await;
+    if !settings.enabled {
+        tracing::info!(
+            "voice notes are turned off (VOICE_PROCESSING_ENABLED=false): they get a note asking for text"
+        );
+    }
+    for warning in &warnings {
+        tracing::warn!("{warning}");
+    }
+    if let (Some((retry, poll)), Some(key)) = (policies, settings.assemblyai.api_key.clone()) {
+        transcriber = transcriber.with_client(
+            AssemblyAiClient::new(&settings.assemblyai, key)
+                .with_retry(retry)
+                .with_poll(poll),
+        );
+    }
+    if settings.enabled && warnings.is_empty() {
+        tracing::info!(
+            models = ?settings.assemblyai.speech_models,
+            concurrent = settings.concurrent_requests,
+            "voice notes are transcribed by AssemblyAI"
+        );
+    }
+    transcriber
 }
 
 /// The operator's side of a running bot: the metrics and the tasks that keep them (the
 /// `METRICS_ADDR` server, the periodic flush, the retention policy).
 #[derive(Debug)]
-pub struct Operations {
+struct Operations {
     /// The shared metrics handle.
-    pub metrics: Metrics,
+    metrics: Metrics,
     /// Where the metrics server listens, if it runs.
-    pub metrics_addr: Option<SocketAddr>,
+    metrics_addr: Option<SocketAddr>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// Opens the metrics kept in `SESSIONS_DIR` (which [`build_engine`] has opened), serves
 /// `METRICS_ADDR` if set, and starts the periodic flush and the `SESSION_RETENTION_DAYS`
 /// policy. Costs are computed at `prices`.
-pub async fn start_operations(
+async fn start_operations(
     settings: &Settings,
     clock: Arc<dyn Clock>,
     prices: PriceTable,
@@ -160,7 +331,7 @@ pub async fn start_operations(
 
 impl Operations {
     /// Stops the background tasks and writes the counters one last time.
-    pub async fn shutdown(self) {
+    async fn shutdown(self) {
         for task in &self.tasks {
             task.abort();
         }

@@ -1,16 +1,16 @@
 //! The `ai-interviewer` binary: parses the command line, loads the settings, sets up logging,
 //! then runs the Telegram bot (the default), the console interview, or the health check.
 
-use std::{process::ExitCode, sync::Arc, time::Duration};
+use std::{process::ExitCode, time::Duration};
 
 use ai_interviewer::{
-    app::{self, STARTUP_FAILURE, StartupError},
+    app::{self, Overrides, STARTUP_FAILURE, StartupError},
     console::{self, ConsoleOptions},
     i18n::Lang,
-    interview::{Style, SystemClock},
+    interview::Style,
     metrics,
     settings::Settings,
-    telegram, telemetry,
+    telemetry,
 };
 use clap::{Parser, Subcommand};
 
@@ -80,35 +80,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Bot => {
             let level = settings.log_level.as_deref().unwrap_or("info");
             telemetry::init(level, settings.log_format, secrets);
-            let engine = app::build_engine(&settings)?;
-            if !engine.is_online() {
-                tracing::warn!("no ANTHROPIC_API_KEY: interviews run on the offline question bank");
-            }
-            app::check_claude(&settings).await?;
-            let operations = app::start_operations(
-                &settings,
-                Arc::new(SystemClock),
-                settings.claude.prices.clone(),
-            )
-            .await?;
-            let engine = engine.with_metrics(operations.metrics.clone());
-            let result = telegram::run(
-                &settings.telegram,
-                &settings.voice,
-                &settings.claude.prices,
-                settings.default_language,
-                engine,
-            )
-            .await;
-            operations.shutdown().await;
-            result?;
+            let bot = app::bot(settings, Overrides::default()).await?;
+            bot.run(app::shutdown_signal()).await?;
             Ok(())
         }
         Command::Console { lang, style } => {
             let level = settings.log_level.as_deref().unwrap_or("warn");
             telemetry::init(level, settings.log_format, secrets);
-            let engine = app::build_engine(&settings)?;
-            app::check_claude(&settings).await?;
+            let engine = app::console(&settings, &Overrides::default()).await?;
             let options = ConsoleOptions {
                 language: lang.unwrap_or(settings.default_language),
                 style,

@@ -114,6 +114,11 @@ fn add_snapshot(families: &Families, snapshot: &Snapshot, prices: &PriceTable) {
         "Interviews in progress.",
         i64::try_from(snapshot.active_interviews).unwrap_or(i64::MAX),
     );
+    families.gauge(
+        "chat_workers",
+        "Chats whose worker is running (active in the last minutes).",
+        i64::try_from(snapshot.chat_workers).unwrap_or(i64::MAX),
+    );
     families.counter(
         "interviews_started_total",
         "Interviews begun.",

@@ -108,6 +108,8 @@ struct State {
     flushed: u64,
     /// Interviews in progress.
     active_interviews: u64,
+    /// Chats whose worker is running.
+    chat_workers: u64,
     /// How Telegram polling is going.
     polling: Polling,
 }
@@ -189,6 +191,7 @@ impl Metrics {
                     changes: 0,
                     flushed: 0,
                     active_interviews: 0,
+                    chat_workers: 0,
                     polling: Polling::NotStarted,
                 }),
                 latency,
@@ -269,6 +272,11 @@ impl Metrics {
     /// Sets the number of interviews in progress.
     pub fn set_active_interviews(&self, count: u64) {
         self.update(|s| s.active_interviews = count);
+    }
+
+    /// Sets the number of chats whose worker is running.
+    pub fn set_chat_workers(&self, count: u64) {
+        self.update(|s| s.chat_workers = count);
     }
 
     /// Counts the interviews in progress in `SESSIONS_DIR` again.
@@ -382,9 +390,14 @@ impl Metrics {
     /// A consistent copy of every counter and gauge, now.
     pub fn snapshot(&self) -> Snapshot {
         let taken_at = self.inner.clock.now();
-        let (ledger, active_interviews, last_poll) = self.update(|s| {
+        let (ledger, active_interviews, chat_workers, last_poll) = self.update(|s| {
             let last_poll = s.polling.last_success();
-            (s.ledger.clone(), s.active_interviews, last_poll)
+            (
+                s.ledger.clone(),
+                s.active_interviews,
+                s.chat_workers,
+                last_poll,
+            )
         });
         let latency =
             ledger
@@ -402,6 +415,7 @@ impl Metrics {
             today: ledger.today,
             all_time: ledger.all_time,
             active_interviews,
+            chat_workers,
             latency,
             last_poll,
             resident_memory_bytes: snapshot::resident_memory_bytes(),

@@ -33,6 +33,8 @@ pub struct Snapshot {
     pub all_time: Counters,
     /// Interviews in progress.
     pub active_interviews: u64,
+    /// Chats whose worker is running (chats active in the last few minutes).
+    pub chat_workers: u64,
     /// Claude latency percentiles, once a call was made.
     pub latency: Option<Latency>,
     /// When `getUpdates` last succeeded.

@@ -45,7 +45,7 @@ pub mod state;
 pub mod typing;
 pub mod worker;
 
-use std::{sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use secrecy::ExposeSecret;
 use teloxide::{
@@ -62,15 +62,7 @@ use self::{
     access::Access, command::Command, event::Event, files::Files, inbox::Inbox, outbox::Key,
     router::Router, schema::Notices, sender::Sender, sent::SentLog, worker::Deps,
 };
-use crate::{
-    interview::Engine,
-    llm::PriceTable,
-    model::Lang,
-    voice::{
-        AssemblyAiClient, Transcriber, VoiceConfig,
-        assemblyai::{PollPolicy, RetryPolicy},
-    },
-};
+use crate::{interview::Engine, llm::PriceTable, model::Lang, voice::Transcriber};
 
 /// Why the bot cannot start: one line naming what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -83,70 +75,36 @@ const MAX_STARTUP_BACKOFF: Duration = Duration::from_secs(60);
 /// How long a chat's worker stays with nothing to do before it ends.
 pub const WORKER_IDLE: Duration = Duration::from_secs(600);
 
-/// Tunables of a running bot that are not settings, and a way to look inside it (for tests
-/// and load tools).
+/// Tunables of a running bot that are not settings.
+#[derive(Debug, Clone)]
 pub struct Options {
     /// How long a chat's worker stays with nothing to do before it ends.
     pub worker_idle: Duration,
-    /// Called once the bot is wired, with its router (to count running workers).
-    pub observe: Option<Box<dyn FnOnce(Arc<Router>) + Send>>,
-    /// How AssemblyAI calls are retried and transcripts polled, in place of the product's
-    /// policies (tests answer in milliseconds, not seconds).
-    pub assemblyai_policies: Option<(RetryPolicy, PollPolicy)>,
-    /// Resolving it stops the bot as SIGTERM does (tests restart the bot in-process).
-    pub stop: Option<tokio::sync::oneshot::Receiver<()>>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             worker_idle: WORKER_IDLE,
-            observe: None,
-            assemblyai_policies: None,
-            stop: None,
         }
     }
 }
 
-impl std::fmt::Debug for Options {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Options")
-            .field("worker_idle", &self.worker_idle)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Runs the bot until it is stopped (Ctrl-C or SIGTERM), then shuts down without losing
-/// anything: polling stops, work in hand finishes within `SHUTDOWN_GRACE_SECONDS`, saved
-/// updates are confirmed to Telegram.
-/// Besides its own [`Config`], the bot takes the voice pipeline's, the prices the operators'
-/// `/stats` reports costs at, and the language used when a user's own is unknown.
+/// Runs the bot until `shutdown` resolves, then stops without losing anything: polling stops,
+/// work in hand finishes within `SHUTDOWN_GRACE_SECONDS`, saved updates are confirmed to
+/// Telegram.
+///
+/// Besides its own [`Config`] and the engine, the bot takes the voice pipeline (built once by
+/// the assembly), the prices the operators' `/metrics` shows costs at, and the language of
+/// users whose client says none.
 pub async fn run(
     config: &Config,
-    voice: &VoiceConfig,
+    engine: Engine,
+    voice: Transcriber,
     prices: &PriceTable,
     default_language: Lang,
-    engine: Engine,
-) -> Result<(), StartupError> {
-    run_with(
-        config,
-        voice,
-        prices,
-        default_language,
-        engine,
-        Options::default(),
-    )
-    .await
-}
-
-/// [`run`] with explicit [`Options`].
-pub async fn run_with(
-    config: &Config,
-    voice: &VoiceConfig,
-    prices: &PriceTable,
-    default_language: Lang,
-    engine: Engine,
     options: Options,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartupError> {
     let token = config.bot_token.clone().ok_or_else(|| {
         StartupError(
@@ -158,9 +116,9 @@ pub async fn run_with(
         .build()
         .map_err(|e| StartupError(format!("HTTP client: {e}")))?;
     let bot = Bot::with_client(token.expose_secret(), client).set_api_url(config.api_url.clone());
-    // Signals are listened for from the start: a stop while Telegram is still being reached
+    // The stop is listened for from the start: a stop while Telegram is still being reached
     // ends the process cleanly too.
-    let stopping = listen_for_stop(options.stop);
+    let stopping = listen_for_stop(shutdown);
     let me = tokio::select! {
         me = verify_token(&bot) => me?,
         () = stopped(stopping.clone()) => {
@@ -175,7 +133,6 @@ pub async fn run_with(
     let inbox_dir = engine.store().root().join("inbox");
     let (inbox, saved) =
         Inbox::open(&inbox_dir).map_err(|e| StartupError(format!("SESSIONS_DIR: {e}")))?;
-    let voice = voice_pipeline(voice, options.assemblyai_policies).await;
     let sent = SentLog::open(&inbox_dir)
         .map_err(|e| StartupError(format!("SESSIONS_DIR: {}: {e}", inbox_dir.display())))?;
     let (sender, mut reports) = Sender::start(bot.clone(), sent.clone());
@@ -198,9 +155,6 @@ pub async fn run_with(
     });
     let (updates_tx, updates_rx) = mpsc::unbounded_channel();
     let router = Router::new(deps, updates_tx.clone());
-    if let Some(observe) = options.observe {
-        observe(router.clone());
-    }
     {
         let router = router.clone();
         tokio::spawn(async move {
@@ -282,37 +236,6 @@ pub async fn run_with(
     Ok(())
 }
 
-/// The voice pipeline, built once; what the operator should know about it goes to the log.
-async fn voice_pipeline(
-    settings: &VoiceConfig,
-    policies: Option<(RetryPolicy, PollPolicy)>,
-) -> Transcriber {
-    let (mut transcriber, warnings) = Transcriber::from_settings(settings).await;
-    if !settings.enabled {
-        tracing::info!(
-            "voice notes are turned off (VOICE_PROCESSING_ENABLED=false): they get a note asking for text"
-        );
-    }
-    for warning in &warnings {
-        tracing::warn!("{warning}");
-    }
-    if let (Some((retry, poll)), Some(key)) = (policies, settings.assemblyai.api_key.clone()) {
-        transcriber = transcriber.with_client(
-            AssemblyAiClient::new(&settings.assemblyai, key)
-                .with_retry(retry)
-                .with_poll(poll),
-        );
-    }
-    if settings.enabled && warnings.is_empty() {
-        tracing::info!(
-            models = ?settings.assemblyai.speech_models,
-            concurrent = settings.concurrent_requests,
-            "voice notes are transcribed by AssemblyAI"
-        );
-    }
-    transcriber
-}
-
 /// Checks the token with getMe. A rejected token stops start-up; an unreachable Telegram is
 /// waited for, with backoff.
 async fn verify_token(bot: &Bot) -> Result<Me, StartupError> {
@@ -384,38 +307,15 @@ fn wake_unanswered(engine: Arc<Engine>, router: Arc<Router>) {
     });
 }
 
-/// Watches for SIGTERM, Ctrl-C (SIGINT) and a stop `requested` in-process (tests restart the
-/// bot); the watch turns true on the first.
+/// Turns true once `shutdown` resolves: the stop that start-up, polling and the dispatcher
+/// all watch.
 fn listen_for_stop(
-    requested: Option<tokio::sync::oneshot::Receiver<()>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> tokio::sync::watch::Receiver<bool> {
     let (tx, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
-        #[cfg(unix)]
-        let terminate = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut term) => {
-                    term.recv().await;
-                }
-                Err(_) => std::future::pending::<()>().await,
-            }
-        };
-        #[cfg(not(unix))]
-        let terminate = std::future::pending::<()>();
-        let requested = async {
-            let asked = match requested {
-                Some(stop) => stop.await.is_ok(),
-                None => false,
-            };
-            if !asked {
-                std::future::pending::<()>().await;
-            }
-        };
-        tokio::select! {
-            () = terminate => tracing::info!("SIGTERM: stopping"),
-            _ = tokio::signal::ctrl_c() => tracing::info!("interrupted: stopping"),
-            () = requested => tracing::info!("stop requested"),
-        }
+        shutdown.await;
+        tracing::info!("stopping");
         let _ = tx.send(true);
     });
     rx

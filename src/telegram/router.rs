@@ -85,7 +85,7 @@ impl Router {
         }
         let own = queue.downgrade();
         workers.insert(chat, queue);
-        self.running.send_modify(|n| *n += 1);
+        self.count(|n| n + 1);
         let worker = ChatWorker::new(chat, self.deps.clone(), events, own, self.clone());
         let task = tokio::spawn(worker.run());
         let router = self.clone();
@@ -103,7 +103,7 @@ impl Router {
             return false;
         }
         if workers.remove(&chat).is_some() {
-            self.running.send_modify(|n| *n = n.saturating_sub(1));
+            self.count(|n| n.saturating_sub(1));
         }
         true
     }
@@ -128,7 +128,7 @@ impl Router {
         {
             let mut workers = self.lock();
             if workers.remove(&chat).is_some() {
-                self.running.send_modify(|n| *n = n.saturating_sub(1));
+                self.count(|n| n.saturating_sub(1));
             }
         }
         if !error.is_panic() {
@@ -164,6 +164,13 @@ impl Router {
         }
         // The new worker picks up what the failed one left undelivered.
         self.route(chat, Event::Wake);
+    }
+
+    /// Changes the count of running workers, and the operator's gauge with it.
+    fn count(&self, change: impl FnOnce(usize) -> usize) {
+        self.running.send_modify(|n| *n = change(*n));
+        let running = *self.running.borrow();
+        self.deps.metrics.set_chat_workers(running as u64);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ChatId, mpsc::UnboundedSender<Event>>> {

@@ -7,7 +7,7 @@ use std::{path::PathBuf, process::Command, sync::Arc, time::Duration};
 use teloxide::Bot;
 
 use ai_interviewer::{
-    app::{self, Operations},
+    app::{self, Overrides},
     interview::ManualClock,
     llm::{pricing::PriceTable, wire::Usage},
     metrics::{
@@ -27,9 +27,10 @@ use crate::support::{
 
 const MODEL: &str = "claude-sonnet-4-6";
 
-/// A sessions directory with the operations started on it, serving on 127.0.0.1.
+/// A sessions directory with the bot assembled on it (not connected to Telegram), serving
+/// its metrics on 127.0.0.1.
 struct Ops {
-    operations: Operations,
+    bot: app::Bot,
     clock: Arc<ManualClock>,
     sessions: PathBuf,
     base: String,
@@ -46,12 +47,14 @@ impl Ops {
             ("SESSIONS_DIR", sessions.display().to_string()),
             ("METRICS_ADDR", "127.0.0.1:0".into()),
         ]);
-        let operations = app::start_operations(&settings, clock.clone(), PriceTable::published())
-            .await
-            .unwrap();
-        let base = format!("http://{}", operations.metrics_addr.unwrap());
+        let overrides = Overrides {
+            clock: clock.clone(),
+            ..Overrides::default()
+        };
+        let bot = app::bot(settings, overrides).await.unwrap();
+        let base = format!("http://{}", bot.metrics_addr().unwrap());
         Ops {
-            operations,
+            bot,
             clock,
             sessions,
             base,
@@ -60,7 +63,7 @@ impl Ops {
     }
 
     fn metrics(&self) -> &Metrics {
-        &self.operations.metrics
+        self.bot.metrics()
     }
 
     async fn get(&self, path: &str) -> (u16, String, String) {

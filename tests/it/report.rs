@@ -749,7 +749,7 @@ async fn a_report_pending_while_claude_was_down_is_delivered_after_a_restart() {
 
 #[tokio::test]
 async fn a_wake_before_the_wait_is_over_asks_claude_nothing() {
-    let bot = spawn_bot(BotOptions::default()).await;
+    let mut bot = spawn_bot(BotOptions::default()).await;
     let ann = bot.telegram.user(3104, "Ann", Some("en"));
     bot.start_interview(&ann, "en", 0).await;
     bot.anthropic.always_writing([Reply::overloaded()]);
@@ -757,9 +757,10 @@ async fn a_wake_before_the_wait_is_over_asks_claude_nothing() {
     assert!(told.plain().contains("will follow"));
     bot.anthropic.always_writing([]);
     let calls = bot.anthropic.count();
-    // Woken early (a redelivered update, a restart): the engine's clock says not yet.
+    // Woken early (a restart, which hands back the update the report is owed to): the
+    // engine's clock says not yet.
     bot.clock.advance(Duration::from_secs(20));
-    bot.wake(&ann);
+    bot.restart().await;
     bot.telegram.send_text(&ann, "Is it ready?");
     let notice = bot.next(&ann).await;
     assert!(
@@ -770,7 +771,7 @@ async fn a_wake_before_the_wait_is_over_asks_claude_nothing() {
     assert_eq!(bot.anthropic.count(), calls, "Claude was not asked again");
     // Once the wait is over, the next wake writes it.
     bot.clock.advance(Duration::from_secs(60));
-    bot.wake(&ann);
+    bot.restart().await;
     let document = bot.next(&ann).await;
     assert!(document.document.is_some(), "{}", document.plain());
     assert!(bot.next(&ann).await.plain().contains("report is ready"));
@@ -778,14 +779,14 @@ async fn a_wake_before_the_wait_is_over_asks_claude_nothing() {
 
 #[tokio::test]
 async fn after_a_day_without_claude_the_bot_sends_the_offline_report_with_a_note() {
-    let bot = spawn_bot(BotOptions::default()).await;
+    let mut bot = spawn_bot(BotOptions::default()).await;
     let ann = bot.telegram.user(3105, "Ann", Some("en"));
     bot.start_interview(&ann, "en", 0).await;
     bot.anthropic.always_writing([Reply::overloaded()]);
     let (_, told) = answer_to_the_end(&bot, &ann, |_| "An answer about welding.".into()).await;
     assert!(told.plain().contains("will follow"));
     bot.clock.advance(REPORT_GIVE_UP + Duration::from_secs(60));
-    bot.wake(&ann);
+    bot.restart().await;
     let document = bot.next(&ann).await;
     let markdown = String::from_utf8(document.document.expect("the report").bytes).unwrap();
     assert!(
@@ -969,7 +970,9 @@ async fn an_interview_ended_by_an_earlier_version_gets_its_report_and_is_archive
     bot.start_interview(&ann, "en", 0).await;
     bot.say(&ann, "I weld.").await;
     bot.settled().await;
-    // As an earlier version left it: ended, its report written beside, the ending not sent.
+    // As an earlier version left it, found by this version's first start: ended, its report
+    // written beside, the ending not sent.
+    bot.stop().await;
     let path = bot.dir.path().join("3107.json");
     let mut session: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     let report = bot
@@ -980,12 +983,13 @@ async fn an_interview_ended_by_an_earlier_version_gets_its_report_and_is_archive
     session["finished_at"] = Value::String("2027-01-15T08:05:00Z".into());
     session["report_path"] = Value::String(report.display().to_string());
     std::fs::write(&path, serde_json::to_vec(&session).unwrap()).unwrap();
-    // The version that reads it starts over the file (a running worker keeps the session it
-    // loaded, and is the only writer of it).
-    bot.restart().await;
     bot.skip_all(&ann);
     let written = bot.anthropic.writing().len();
-    bot.wake(&ann);
+    // The version that reads it starts over the file (a running worker keeps the session it
+    // loaded, and is the only writer of it).
+    bot.start().await;
+    // The chat's next message wakes its worker, which finds the ended interview first.
+    bot.telegram.send_text(&ann, "Hello?");
     assert!(
         bot.next(&ann)
             .await

@@ -457,7 +457,13 @@ impl ChatWorker {
             self.parked.push(incoming);
             return Ok(());
         }
-        if self.record.has_seen(incoming.update) {
+        // An answer's effect is saved with its id in the session, everything else in the
+        // chat record: either says the update was handled before a restart handed it back.
+        let answered = self
+            .owner
+            .session()
+            .is_some_and(|s| s.has_input(u64::from(incoming.update)));
+        if self.record.has_seen(incoming.update) || answered {
             tracing::info!(user = %self.user, update = incoming.update, "update already handled");
             return self.recover().await;
         }

@@ -8,14 +8,14 @@ use std::{
 };
 
 use ai_interviewer::{
+    app,
     interview::ManualClock,
     metrics::Metrics,
-    telegram,
     voice::assemblyai::{PollPolicy, RetryPolicy},
 };
 
 use super::{
-    EngineOptions, FakeAnthropic, build_engine, epoch, settings,
+    EngineOptions, FakeAnthropic, engine_settings, epoch, overrides,
     telegram::{CallbackAnswer, FakeTelegram, SentMessage, TestUser},
 };
 
@@ -36,8 +36,6 @@ pub struct TestBot {
     pub metrics: Metrics,
     /// Bot messages already returned by [`TestBot::next`], per chat.
     seen: Mutex<HashMap<i64, usize>>,
-    /// The bot's router, once it is wired.
-    router: Arc<Mutex<Option<Arc<telegram::router::Router>>>>,
     task: tokio::task::JoinHandle<()>,
     /// Stops the running bot (for [`TestBot::restart`]).
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -85,8 +83,7 @@ pub async fn spawn_bot(options: BotOptions) -> TestBot {
     let anthropic = FakeAnthropic::start().await;
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(epoch()));
-    let router = Arc::new(Mutex::new(None));
-    let (task, stop, metrics) = launch(&telegram, &anthropic, &dir, &clock, &router, &options);
+    let (task, stop, metrics) = launch(&telegram, &anthropic, &dir, &clock, &options).await;
     telegram
         .wait_until(WAIT, "the bot polls", |t| !t.calls("getUpdates").is_empty())
         .await;
@@ -97,54 +94,45 @@ pub async fn spawn_bot(options: BotOptions) -> TestBot {
         clock,
         metrics,
         seen: Mutex::default(),
-        router,
         task,
         stop: Some(stop),
         options,
     }
 }
 
-/// Starts the bot over `dir` against the fakes; returns its task and what stops it.
-fn launch(
+/// Assembles the bot over `dir` against the fakes with the function `main` uses, and runs it;
+/// returns its task, what stops it, and its metrics.
+async fn launch(
     telegram: &FakeTelegram,
     anthropic: &FakeAnthropic,
     dir: &tempfile::TempDir,
     clock: &Arc<ManualClock>,
-    router: &Arc<Mutex<Option<Arc<telegram::router::Router>>>>,
     options: &BotOptions,
 ) -> (
     tokio::task::JoinHandle<()>,
     tokio::sync::oneshot::Sender<()>,
     Metrics,
 ) {
-    let mut vars = vec![
+    let mut engine_options = options.engine.clone();
+    engine_options.vars.extend([
         ("TELEGRAM_BOT_TOKEN", telegram.token().to_owned()),
         ("TELEGRAM_API_URL", telegram.api_url()),
-    ];
-    vars.extend(options.vars.iter().cloned());
-    let settings = settings(&vars);
-    // The bot's settings (CLAUDE_MODEL among them) reach the engine too.
-    let mut engine_options = options.engine.clone();
+    ]);
     engine_options.vars.extend(options.vars.iter().cloned());
-    let engine = build_engine(dir.path(), Some(anthropic), &engine_options, clock.clone());
-    let metrics = engine.metrics().clone();
-    let observed = router.clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel();
-    let options = telegram::Options {
-        worker_idle: options.worker_idle.unwrap_or(telegram::WORKER_IDLE),
-        observe: Some(Box::new(move |r| *observed.lock().unwrap() = Some(r))),
-        stop: Some(stopped),
-        assemblyai_policies: Some(quick_assemblyai()),
-    };
+    let settings = engine_settings(dir.path(), Some(anthropic), &engine_options);
+    let mut overrides = overrides(&engine_options, clock.clone());
+    if let Some(idle) = options.worker_idle {
+        overrides.worker_idle = idle;
+    }
+    let bot = app::bot(settings, overrides)
+        .await
+        .expect("the bot assembles");
+    let metrics = bot.metrics().clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        telegram::run_with(
-            &settings.telegram,
-            &settings.voice,
-            &settings.claude.prices,
-            settings.default_language,
-            engine,
-            options,
-        )
+        bot.run(async {
+            let _ = stopped.await;
+        })
         .await
         .expect("the bot starts");
     });
@@ -155,20 +143,30 @@ impl TestBot {
     /// Stops the bot as SIGTERM does (work in hand finishes, nothing more is taken) and starts
     /// it again over the same sessions directory, fakes and clock.
     pub async fn restart(&mut self) {
+        self.stop().await;
+        self.start().await;
+    }
+
+    /// Stops the bot as SIGTERM does: work in hand finishes, nothing more is taken.
+    pub async fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         (&mut self.task).await.expect("the bot stops cleanly");
+    }
+
+    /// Starts the stopped bot again over the same sessions directory, fakes and clock, and
+    /// waits until it polls.
+    pub async fn start(&mut self) {
         let polls = self.telegram.calls("getUpdates").len();
-        *self.router.lock().unwrap() = None;
         let (task, stop, metrics) = launch(
             &self.telegram,
             &self.anthropic,
             &self.dir,
             &self.clock,
-            &self.router,
             &self.options,
-        );
+        )
+        .await;
         self.task = task;
         self.stop = Some(stop);
         self.metrics = metrics;
@@ -177,20 +175,6 @@ impl TestBot {
                 t.calls("getUpdates").len() > polls
             })
             .await;
-    }
-
-    /// Wakes the user's chat worker (as the bot does for chats with work left at start-up).
-    pub fn wake(&self, user: &TestUser) {
-        let router = self
-            .router
-            .lock()
-            .unwrap()
-            .clone()
-            .expect("the bot is wired");
-        router.route(
-            teloxide::types::ChatId(user.chat_id()),
-            telegram::event::Event::Wake,
-        );
     }
 
     /// The next bot message in the user's chat that no earlier `next` returned.
@@ -202,13 +186,9 @@ impl TestBot {
         messages[seen].clone()
     }
 
-    /// How many chat workers are running.
-    pub fn workers(&self) -> usize {
-        self.router
-            .lock()
-            .unwrap()
-            .as_ref()
-            .map_or(0, |r| r.running())
+    /// How many chat workers are running, as the operator's gauge shows it.
+    pub fn workers(&self) -> u64 {
+        self.metrics.snapshot().chat_workers
     }
 
     /// Marks every bot message so far as seen.

@@ -13,12 +13,10 @@ pub mod telegram;
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use ai_interviewer::{
-    i18n::Catalog,
-    interview::{Engine, EngineConfig, ManualClock, Prompts, QuestionBank},
-    llm::{ClaudeClient, Model},
+    app::{self, Overrides},
+    interview::{Engine, ManualClock},
     retry::RetryPolicy,
     settings::Settings,
-    store::SessionStore,
 };
 use chrono::DateTime;
 
@@ -149,43 +147,52 @@ pub fn spawn_engine_in(
     }
 }
 
-/// The engine's parts, built the way `app::build_engine` builds them, with quick retries.
+/// The settings an engine test runs on: `options` as the variables a deployment would set,
+/// pointed at `fake` (or offline without it), over `sessions`.
+pub fn engine_settings(
+    sessions: &std::path::Path,
+    fake: Option<&FakeAnthropic>,
+    options: &EngineOptions,
+) -> Settings {
+    let mut vars = vec![
+        ("SESSIONS_DIR", sessions.display().to_string()),
+        (
+            "CLAUDE_TIMEOUT_SECONDS",
+            options.timeout.as_secs().max(1).to_string(),
+        ),
+        ("CLAUDE_MAX_RETRIES", options.max_retries.to_string()),
+        ("MAX_CONVERSATION_HISTORY", options.max_history.to_string()),
+        (
+            "SESSION_TIMEOUT_MINUTES",
+            (options.session_timeout.as_secs() / 60).max(1).to_string(),
+        ),
+    ];
+    if let Some(fake) = fake {
+        vars.push(("ANTHROPIC_BASE_URL", fake.url.clone()));
+        vars.push(("ANTHROPIC_API_KEY", anthropic::API_KEY.to_owned()));
+    }
+    vars.extend(options.vars.iter().cloned());
+    settings(&vars)
+}
+
+/// What the tests set differently from a deployment: the manual clock and waits of
+/// milliseconds between retries.
+pub fn overrides(options: &EngineOptions, clock: Arc<ManualClock>) -> Overrides {
+    Overrides {
+        clock,
+        claude_retry: Some(quick_retries(options.max_retries)),
+        assemblyai: Some(bot::quick_assemblyai()),
+        ..Overrides::default()
+    }
+}
+
+/// The engine, built by the same function the binary uses, with quick retries.
 pub fn build_engine(
     sessions: &std::path::Path,
     fake: Option<&FakeAnthropic>,
     options: &EngineOptions,
     clock: Arc<ManualClock>,
 ) -> Engine {
-    let mut vars = vec![(
-        "CLAUDE_TIMEOUT_SECONDS",
-        options.timeout.as_secs().max(1).to_string(),
-    )];
-    if let Some(fake) = fake {
-        vars.push(("ANTHROPIC_BASE_URL", fake.url.clone()));
-        vars.push(("ANTHROPIC_API_KEY", anthropic::API_KEY.to_owned()));
-    }
-    vars.extend(options.vars.iter().cloned());
-    let settings = settings(&vars);
-    let catalog = Arc::new(Catalog::load().unwrap());
-    let bank = QuestionBank::from_catalog(&catalog).unwrap();
-    let claude = settings.claude.api_key.clone().map(|key| {
-        let mut claude_settings = settings.claude.clone();
-        claude_settings.timeout = options.timeout;
-        Arc::new(
-            ClaudeClient::new(&claude_settings, key).with_retry(quick_retries(options.max_retries)),
-        ) as Arc<dyn Model>
-    });
-    let mut config = EngineConfig::new(options.max_history, options.session_timeout);
-    config.limits.max_messages = options.max_history;
-    config.price = settings.claude.prices.price(&settings.claude.model);
-    config.model = settings.claude.model.clone();
-    Engine::new(
-        SessionStore::open(sessions).unwrap(),
-        claude,
-        Prompts::load(settings.prompts_dir.as_deref()).unwrap(),
-        catalog,
-        bank,
-        clock,
-        config,
-    )
+    let settings = engine_settings(sessions, fake, options);
+    app::build_engine(&settings, &overrides(options, clock)).expect("the engine builds")
 }
