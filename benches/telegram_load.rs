@@ -60,6 +60,32 @@ impl Drop for Bot {
 
 impl Bot {
     fn start(tg: &FakeTelegram, claude: &FakeAnthropic, sessions: &Path) -> Bot {
+        Bot::spawn(tg, claude, sessions, "error", Stdio::null())
+    }
+
+    /// The bot with the store's debug lines appended to `log` (the soak counts session saves).
+    fn start_logged(tg: &FakeTelegram, claude: &FakeAnthropic, sessions: &Path, log: &Path) -> Bot {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("the soak's log file opens");
+        Bot::spawn(
+            tg,
+            claude,
+            sessions,
+            "error,ai_interviewer::store=debug",
+            file.into(),
+        )
+    }
+
+    fn spawn(
+        tg: &FakeTelegram,
+        claude: &FakeAnthropic,
+        sessions: &Path,
+        level: &str,
+        stderr: Stdio,
+    ) -> Bot {
         Bot(Command::new(env!("CARGO_BIN_EXE_ai-interviewer"))
             .arg("bot")
             .env_clear()
@@ -69,11 +95,11 @@ impl Bot {
             .env("ANTHROPIC_BASE_URL", &claude.url)
             .env("SESSIONS_DIR", sessions)
             .env("RATE_LIMIT_MESSAGES", "1000")
-            .env("LOG_LEVEL", "error")
+            .env("LOG_LEVEL", level)
             .current_dir(sessions)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("the bot binary starts"))
     }
@@ -360,8 +386,15 @@ async fn soak(kills: usize) {
     claude.set_step(4);
     claude.set_latency(Duration::from_millis(300));
     let dir = tempfile::tempdir().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("bot.log");
     println!("soak: {USERS} live interviews, {kills} kill -9 at random moments");
-    let bot = Arc::new(Mutex::new(Some(Bot::start(&tg, &claude, dir.path()))));
+    let bot = Arc::new(Mutex::new(Some(Bot::start_logged(
+        &tg,
+        &claude,
+        dir.path(),
+        &log,
+    ))));
     polling(&tg, 0).await;
     let sent: Arc<Mutex<BTreeMap<u64, Vec<String>>>> = Arc::default();
     let running = Arc::new(AtomicBool::new(true));
@@ -400,7 +433,7 @@ async fn soak(kills: usize) {
         tokio::time::sleep(Duration::from_millis(wait)).await;
         drop(bot.lock().unwrap().take()); // SIGKILL
         let calls = tg.calls("getUpdates").len();
-        *bot.lock().unwrap() = Some(Bot::start(&tg, &claude, dir.path()));
+        *bot.lock().unwrap() = Some(Bot::start_logged(&tg, &claude, dir.path(), &log));
         polling(&tg, calls).await;
         if kill % 10 == 9 {
             println!("  {} kills", kill + 1);
@@ -419,9 +452,11 @@ async fn soak(kills: usize) {
     let mut doubled = 0;
     let mut duplicated_replies = 0;
     let mut answers = 0;
+    let mut taken_total = 0;
     for (user, texts) in &sent {
         answers += texts.len();
         let taken = taken_answers(dir.path(), *user);
+        taken_total += taken.len();
         for text in texts {
             match taken.iter().filter(|t| *t == text).count() {
                 0 => lost += 1,
@@ -446,6 +481,14 @@ async fn soak(kills: usize) {
     println!("  answers sent {answers}: lost {lost}, taken twice {doubled}");
     println!("  replies that reached a chat twice: {duplicated_replies}");
     println!("  stored files that do not parse: {corrupt}");
+    let saves = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .matches("session saved")
+        .count();
+    println!(
+        "  session saves: {saves} for {taken_total} answers taken ({:.2} per answer)",
+        saves as f64 / taken_total.max(1) as f64
+    );
 }
 
 /// Every answer text taken into the user's transcripts (active, completed, archived).

@@ -218,7 +218,10 @@ impl SessionStore {
     /// Saves the user's interview in progress, atomically.
     pub async fn save(&self, session: &Session) -> Result<(), StoreError> {
         let bytes = encode(session, "session")?;
-        self.write(self.active_path(session.user), bytes).await
+        self.write(self.active_path(session.user), bytes).await?;
+        // The soak counts these lines (`ai_interviewer::store=debug`): saves per answer.
+        tracing::debug!(user = %session.user, "session saved");
+        Ok(())
     }
 
     /// Moves the interview in progress into `folder` (archive or completed), with `extra`
