@@ -3,11 +3,11 @@
 
 #![allow(dead_code)]
 
-pub mod anthropic;
 pub mod assemblyai;
 pub mod bot;
 pub mod prometheus;
-pub mod telegram;
+
+pub use interviewer_fakes::{anthropic, telegram};
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::telegram::{Failure, FakeTelegram, TestUser};
+use interviewer_fakes::telegram::{Failure, FakeTelegram, TestUser};
 use serde_json::{Value, json};
 use teloxide::adaptors::throttle::Limits;
 use teloxide::net::Download;

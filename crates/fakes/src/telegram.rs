@@ -28,7 +28,6 @@
 //! [`FakeTelegram::calls`].
 //!
 //! Depends only on axum 0.8 (with `multipart`), tokio, serde_json and std.
-#![allow(dead_code)]
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
