@@ -15,7 +15,7 @@
 //! | [`retry`] | backoff and `Retry-After` for the calls to Claude and AssemblyAI |
 //! | [`store`] | atomic JSON session files, archive, quarantine, retention |
 //! | [`metrics`] | counters and gauges for operators: `/metrics` text, Prometheus, health |
-//! | [`faults`] | crash points for the crash tests (debug builds only) |
+//! | [`faults`] | crash points for the crash tests (with the `crash-points` feature only) |
 //! | [`console`] | the terminal front end |
 //! | [`telegram`] | the Telegram front end: durable inbox, handler tree, one worker per chat, fair sending |
 //! | [`voice`] | voice notes: probe, ffmpeg normalisation, AssemblyAI transcription, limits |
