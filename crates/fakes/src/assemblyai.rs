@@ -29,7 +29,7 @@ use axum::{
 };
 use bytes::Bytes;
 use serde_json::{Value, json};
-use tokio::{sync::watch, time::Instant};
+use tokio::time::Instant;
 
 /// The key the fake accepts.
 pub const API_KEY: &str = "aai-test-0123456789abcdef";
@@ -196,8 +196,6 @@ pub struct FakeAssemblyAi {
     /// `http://127.0.0.1:<port>`.
     pub url: String,
     inner: Arc<Mutex<Inner>>,
-    /// Counts created jobs, for tests that wait for them.
-    created: watch::Receiver<usize>,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -210,7 +208,6 @@ impl Drop for FakeAssemblyAi {
 #[derive(Clone)]
 struct AppState {
     inner: Arc<Mutex<Inner>>,
-    created: Arc<watch::Sender<usize>>,
 }
 
 impl FakeAssemblyAi {
@@ -220,10 +217,8 @@ impl FakeAssemblyAi {
             polls_to_complete: 2,
             ..Inner::default()
         }));
-        let (sender, created) = watch::channel(0);
         let state = AppState {
             inner: inner.clone(),
-            created: Arc::new(sender),
         };
         let app = Router::new()
             .route("/v2/upload", post(upload))
@@ -240,7 +235,6 @@ impl FakeAssemblyAi {
         FakeAssemblyAi {
             url: format!("http://{addr}"),
             inner,
-            created,
             server,
         }
     }
@@ -318,10 +312,9 @@ impl FakeAssemblyAi {
         self.inner.lock().unwrap().held = false;
     }
 
-    /// Waits until `n` transcripts have been created.
-    pub async fn wait_for_created(&self, n: usize) {
-        let mut created = self.created.clone();
-        created.wait_for(|count| *count >= n).await.unwrap();
+    /// How many transcripts have been created.
+    pub fn created(&self) -> usize {
+        self.inner.lock().unwrap().jobs.len()
     }
 
     /// Every upload received.
@@ -523,9 +516,7 @@ async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     inner.jobs.push(job);
     inner.active += 1;
     inner.max_active = inner.max_active.max(inner.active);
-    let created = inner.jobs.len();
     drop(inner);
-    state.created.send_replace(created);
     axum::Json(answer).into_response()
 }
 
