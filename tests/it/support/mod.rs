@@ -1,5 +1,6 @@
-//! Shared test helpers: the fakes and a `spawn_engine` that builds the real engine over a
-//! temporary sessions directory, pointed at a fake Anthropic server.
+//! Shared test helpers: the fakes (from the `interviewer-fakes` crate), [`eventually`], the one
+//! way a test waits, and a `spawn_engine` that builds the real engine over a temporary sessions
+//! directory, pointed at a fake Anthropic server.
 
 #![allow(dead_code)]
 
