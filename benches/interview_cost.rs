@@ -20,10 +20,7 @@
 //!
 //! Run with `cargo bench --bench interview_cost`.
 
-#[path = "../tests/it/support/anthropic.rs"]
-#[allow(dead_code)]
-mod anthropic;
-
+use interviewer_fakes::anthropic;
 use std::{sync::Arc, time::Duration};
 
 use ai_interviewer::{

@@ -25,12 +25,7 @@
 //! - startup: sessions are written to disk, then the time from spawning the binary to its
 //!   first getUpdates is measured.
 
-#[path = "../tests/it/support/anthropic.rs"]
-#[allow(dead_code)]
-mod anthropic;
-#[path = "../tests/it/support/telegram.rs"]
-mod telegram;
-
+use interviewer_fakes::{anthropic, telegram};
 use std::{
     collections::{BTreeMap, HashMap},
     path::Path,

@@ -13,10 +13,7 @@
 //! The recordings are generated with ffmpeg at start (pink noise, the worst case for the
 //! codecs). Run with `cargo bench --bench voice`; ffmpeg must be installed.
 
-#[path = "../tests/it/support/assemblyai.rs"]
-#[allow(dead_code)]
-mod assemblyai;
-
+use interviewer_fakes::assemblyai;
 use std::{
     io::{BufRead, BufReader, Read},
     path::Path,

@@ -12,15 +12,7 @@
 //! chat never holds an echo back. Run with `cargo bench --bench voice_chat`; ffmpeg must be
 //! installed.
 
-#[path = "../tests/it/support/anthropic.rs"]
-#[allow(dead_code)]
-mod anthropic;
-#[path = "../tests/it/support/assemblyai.rs"]
-#[allow(dead_code)]
-mod assemblyai;
-#[path = "../tests/it/support/telegram.rs"]
-mod telegram;
-
+use interviewer_fakes::{anthropic, assemblyai, telegram};
 use std::{
     process::{Child, Command, Stdio},
     time::{Duration, Instant},

@@ -11,7 +11,7 @@
 //! |---|---|---|
 //! | 0 | [`model`] | the data: session, stage, style, language, ids, clock, usage, fallback counts, stage summaries, report |
 //! | 0 | [`retry`] | backoff and `Retry-After` for the calls to Claude and AssemblyAI |
-//! | 0 | [`faults`] | crash points for the crash tests (debug builds only) |
+//! | 0 | [`faults`] | crash points for the crash tests (with the `crash-points` feature only) |
 //! | 1 | [`i18n`] | the fluent catalog behind typed message ids |
 //! | 1 | [`telemetry`] | tracing set-up (`LOG_LEVEL`, `LOG_FORMAT`) |
 //! | 1 | [`llm`] | the Claude client: generic structured requests, the request shape per model generation, prices |

@@ -205,7 +205,15 @@ impl SessionStore {
         user: UserId,
         reason: String,
     ) -> Result<Loaded, StoreError> {
-        let target = self.stamped_path(Folder::Quarantine, user, Utc::now(), "json");
+        // Two files of one user quarantined within the same millisecond must not overwrite
+        // each other: the later one takes the next free millisecond (the name stays a time,
+        // which retention reads).
+        let mut at = Utc::now();
+        let mut target = self.stamped_path(Folder::Quarantine, user, at, "json");
+        while tokio::fs::try_exists(&target).await.unwrap_or(false) {
+            at += chrono::Duration::milliseconds(1);
+            target = self.stamped_path(Folder::Quarantine, user, at, "json");
+        }
         tracing::warn!(file = %path.display(), to = %target.display(), %reason, "session file quarantined");
         let from = path.to_path_buf();
         let to = target.clone();

@@ -2,8 +2,10 @@
 //! and no token in any output.
 
 use std::{
+    io::{BufRead, BufReader},
     process::{Child, Command},
-    time::{Duration, Instant},
+    sync::{Arc, Mutex},
+    time::Duration,
 };
 
 use crate::support::{
@@ -12,6 +14,7 @@ use crate::support::{
     assemblyai::{Call, FakeAssemblyAi, Script},
     audio, binary,
     bot::WAIT,
+    eventually,
     telegram::{FakeTelegram, SentMessage, TestUser},
 };
 
@@ -83,20 +86,39 @@ async fn while_telegram_is_unreachable_the_bot_waits_and_never_prints_its_token(
         ("LOG_LEVEL", "trace".into()),
     ];
     let mut child = bot_command(dir.path(), &vars).spawn().unwrap();
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The log, read as it is written: a second failed attempt shows that the bot went past the
+    // first one, where it would have stopped, and waits on.
+    let stderr = Arc::new(Mutex::new(String::new()));
+    let reader = {
+        let stderr = stderr.clone();
+        let mut pipe = BufReader::new(child.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            while pipe.read_line(&mut line).unwrap_or(0) > 0 {
+                stderr.lock().unwrap().push_str(&line);
+                line.clear();
+            }
+        })
+    };
+    let attempts = || {
+        stderr
+            .lock()
+            .unwrap()
+            .matches("Telegram unreachable at start-up")
+            .count()
+    };
+    eventually("a second attempt to reach Telegram", async || {
+        attempts() >= 2
+    })
+    .await;
     assert!(
         child.try_wait().unwrap().is_none(),
         "the bot keeps waiting for Telegram"
     );
     child.kill().unwrap();
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("Telegram unreachable at start-up"),
-        "{stderr}"
-    );
+    child.wait().unwrap();
+    reader.join().unwrap();
+    let stderr = stderr.lock().unwrap();
     assert!(
         !stderr.contains("AAUnreachableSecretToken"),
         "the token leaked:\n{stderr}"
@@ -156,11 +178,7 @@ async fn a_bot_killed_mid_call_answers_the_saved_message_after_the_restart() {
 
     anthropic.script([Reply::Hang(Duration::from_secs(120))]);
     telegram.send_text(&ann, "I build bridges for a living.");
-    let deadline = Instant::now() + WAIT;
-    while anthropic.count() < 2 {
-        assert!(Instant::now() < deadline, "the answer never reached Claude");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually("the answer reached Claude", async || anthropic.count() >= 2).await;
     drop(first); // SIGKILL: no chance to clean up.
     assert_eq!(
         telegram.sent(ann.chat_id()).len(),
@@ -209,17 +227,10 @@ fn crashing_bot(
 impl RunningBot {
     /// Waits for the process to end by itself (a crash point), and returns how it ended.
     async fn crashed(mut self) -> std::process::ExitStatus {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(status) = self.0.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the bot did not reach its crash point"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        eventually("the bot reaches its crash point", async || {
+            self.0.try_wait().unwrap()
+        })
+        .await
     }
 }
 
@@ -319,7 +330,7 @@ async fn a_reply_reaches_the_chat_once_despite_a_kill_at(point: &str, user: u64)
     let setup = crashing_bot(dir.path(), &telegram, &anthropic, None);
     onboard(&telegram, &ann).await;
     let session = dir.path().join(format!("{user}.json"));
-    crate::support::eventually("the first question is marked delivered", || {
+    eventually("the first question is marked delivered", async || {
         std::fs::read_to_string(&session).is_ok_and(|s| !s.contains("\"delivered\":false"))
     })
     .await;
@@ -403,7 +414,10 @@ async fn sigterm_in_the_middle_of_a_turn_lets_it_finish_within_the_grace_and_exi
     anthropic.hold_replies();
     let calls = anthropic.count();
     telegram.send_text(&ann, "I build bridges.");
-    crate::support::eventually("the answer reached Claude", || anthropic.count() > calls).await;
+    eventually("the answer reached Claude", async || {
+        anthropic.count() > calls
+    })
+    .await;
     bot.terminate();
     anthropic.release_replies();
     let reply = next_after(&telegram, &ann, 2).await;
@@ -432,7 +446,10 @@ async fn a_turn_cut_off_by_the_grace_stays_pending_and_is_answered_after_the_res
     anthropic.hold_replies();
     let calls = anthropic.count();
     telegram.send_text(&ann, "I build bridges.");
-    crate::support::eventually("the answer reached Claude", || anthropic.count() > calls).await;
+    eventually("the answer reached Claude", async || {
+        anthropic.count() > calls
+    })
+    .await;
     bot.terminate();
     let status = bot.crashed().await;
     assert_eq!(status.code(), Some(0), "a clean exit after the grace");
@@ -497,17 +514,10 @@ async fn voice_note_survives_a_kill_at(
     telegram.register_file("crash-1", audio("voice-en.ogg"));
     telegram.send_voice(&ann, "crash-1", 3, Some("audio/ogg"), Some(16_000));
     let mut child = first;
-    let deadline = Instant::now() + WAIT;
-    let status = loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the bot did not reach {crash_at}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let status = eventually(format!("the bot reaches {crash_at}"), async || {
+        child.0.try_wait().unwrap()
+    })
+    .await;
     assert!(!status.success(), "killed at {crash_at}");
     let mut stderr = String::new();
     std::io::Read::read_to_string(child.0.stderr.as_mut().unwrap(), &mut stderr).unwrap();

@@ -82,18 +82,23 @@ async fn server_errors_are_retried_until_the_retries_run_out() {
     assert_eq!(fake.count(), 3, "one attempt and two retries");
 }
 
-#[tokio::test]
+// On tokio's paused clock (the fake hangs on it too), so the times are exact, not measured.
+#[tokio::test(start_paused = true)]
 async fn a_call_that_hangs_past_the_timeout_fails_as_a_timeout() {
     let fake = FakeAnthropic::start().await;
     fake.always([Reply::Hang(Duration::from_secs(10))]);
-    let started = std::time::Instant::now();
+    let started = tokio::time::Instant::now();
     let err = client(&fake, API_KEY, Duration::from_millis(300))
         .turn(&request())
         .await
         .unwrap_err();
     assert!(matches!(err, LlmError::Timeout(_)), "{err:?}");
     assert_eq!(fake.count(), 3);
-    assert!(started.elapsed() < Duration::from_secs(5));
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(10),
+        "three attempts cut at 300 ms each, none waited out: {waited:?}"
+    );
 }
 
 fn summary_prompt() -> &'static str {

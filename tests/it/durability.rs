@@ -52,14 +52,14 @@ async fn a_user_who_blocked_the_bot_gets_the_waiting_question_when_they_come_bac
     bot.anthropic.hold_replies();
     let calls = bot.anthropic.count();
     bot.telegram.send_text(&ann, "Let me think about it.");
-    eventually("the answer reached Claude", || {
+    eventually("the answer reached Claude", async || {
         bot.anthropic.count() > calls
     })
     .await;
     bot.telegram.set_blocked(&ann, true);
     bot.anthropic.release_replies();
     let record = bot.dir.path().join("chats/702.json");
-    eventually("the bot knows it is blocked", || {
+    eventually("the bot knows it is blocked", async || {
         std::fs::read_to_string(&record).is_ok_and(|r| r.contains("\"blocked\":true"))
     })
     .await;
@@ -163,7 +163,7 @@ async fn a_huge_retry_after_pauses_only_its_chat_and_the_reply_is_kept() {
         .fail_next("sendMessage", 1, Failure::RetryAfter(u32::MAX));
     bot.telegram
         .send_text(&ann, "An answer Telegram will not take yet.");
-    eventually("Telegram refused the reply with a 429", || {
+    eventually("Telegram refused the reply with a 429", async || {
         bot.telegram
             .calls("sendMessage")
             .iter()
@@ -221,7 +221,7 @@ async fn a_chat_worker_ends_when_quiet_and_comes_back_on_the_next_message() {
     bot.start_interview(&ann, "en", 0).await;
     bot.say(&ann, "First answer.").await;
     bot.settled().await;
-    eventually("the worker ended", || bot.workers() == 0).await;
+    eventually("the worker ended", async || bot.workers() == 0).await;
     let reply = bot.say(&ann, "Second answer.").await;
     assert!(reply.plain().contains("Could you tell me more"));
     assert_eq!(

@@ -170,7 +170,7 @@ async fn overloaded_and_server_errors_are_retried_with_backoff() {
     assert_eq!(fake.count(), 3);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_timed_out_call_is_retried() {
     let fake = FakeAnthropic::start().await;
     let t = spawn_engine(
@@ -181,7 +181,8 @@ async fn a_timed_out_call_is_retried() {
         },
     );
     fake.script([Reply::Hang(Duration::from_secs(5))]);
-    let started = std::time::Instant::now();
+    // On tokio's paused clock, which the fake's hang runs on too: exact times, not measured.
+    let started = tokio::time::Instant::now();
     assert!(!begin(&t).await.offline);
     assert_eq!(fake.count(), 2);
     assert!(started.elapsed() >= Duration::from_secs(1));
@@ -362,9 +363,7 @@ async fn a_message_saved_before_a_crash_is_answered_after_the_restart() {
             .answer(USER, "The answer in flight", std::future::pending())
             .await
     });
-    while fake.count() < 2 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    crate::support::eventually("the answer reached Claude", async || fake.count() >= 2).await;
     call.abort();
     let _ = call.await;
     let TestEngine { dir, .. } = t;
@@ -527,9 +526,7 @@ async fn input_arriving_while_the_model_thinks_joins_the_pending_answer_into_one
             .answer(USER, "part one", async move { signal.notified().await })
             .await
     });
-    while fake.count() < 2 {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    crate::support::eventually("the first part reached Claude", async || fake.count() >= 2).await;
     newer.notify_one();
     assert!(matches!(first.await.unwrap().unwrap(), Outcome::Superseded));
     reply(answer(&t, "part two").await);
@@ -605,6 +602,7 @@ async fn offline_interviews_reach_the_end_of_all_nine_stages() {
             Outcome::Finished(f) => break f,
             other => panic!("{other:?}"),
         }
+        assert!(stages.len() < 100, "the interview never ends");
     };
     stages.dedup();
     assert_eq!(stages, Stage::ALL);

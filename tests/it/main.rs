@@ -8,7 +8,6 @@ mod console;
 mod durability;
 mod engine;
 mod env_example;
-mod fake_telegram;
 mod layers;
 mod models;
 mod operations;

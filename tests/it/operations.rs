@@ -336,7 +336,7 @@ async fn healthz_is_503_with_the_reason_when_polling_fails_from_the_start() {
     );
     let stop = start_polling(&ops, &telegram);
     let metrics = ops.metrics().clone();
-    eventually("the failed poll is recorded", || {
+    eventually("the failed poll is recorded", async || {
         metrics.snapshot().today.errors(ErrorKind::Polling) >= 1
     })
     .await;
@@ -486,18 +486,13 @@ async fn the_bot_serves_metrics_purges_old_files_and_saves_its_counters_on_sigte
     let mut bot = Running(cmd.spawn().unwrap());
 
     let url = format!("http://127.0.0.1:{port}/metrics");
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let body = loop {
-        if let Ok(response) = reqwest::get(&url).await {
-            let body = response.text().await.unwrap();
-            // The purge runs at start-up, right after the server.
-            if body.contains("ai_interviewer_retention_purged_files_total 1") {
-                break body;
-            }
-        }
-        assert!(tokio::time::Instant::now() < deadline, "no metrics served");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    // The purge runs at start-up, right after the server.
+    let body = eventually("metrics that count the purge", async || {
+        let body = reqwest::get(&url).await.ok()?.text().await.unwrap();
+        body.contains("ai_interviewer_retention_purged_files_total 1")
+            .then_some(body)
+    })
+    .await;
     prometheus::parse(&body).unwrap();
     assert!(!old.exists());
     assert!(recent.exists());
@@ -511,14 +506,7 @@ async fn the_bot_serves_metrics_purges_old_files_and_saves_its_counters_on_sigte
         .unwrap();
     assert!(status.success());
     let child = &mut bot.0;
-    let deadline = std::time::Instant::now() + WAIT;
-    let exit = loop {
-        if let Some(exit) = child.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(std::time::Instant::now() < deadline, "the bot did not stop");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let exit = eventually("the bot stops", async || child.try_wait().unwrap()).await;
     assert_eq!(exit.code(), Some(0));
     let ledger = Ledger::decode(&std::fs::read(dir.path().join("metrics.json")).unwrap()).unwrap();
     assert_eq!(ledger.all_time.files_purged, 1);

@@ -86,7 +86,7 @@ async fn a_delivery_report_that_comes_while_a_turn_waits_for_claude_is_kept() {
             let engine = engine.clone();
             async move { engine.ask(job, std::future::pending()).await }
         });
-        eventually("the turn reaches Claude", || fake.count() > asked).await;
+        eventually("the turn reaches Claude", async || fake.count() > asked).await;
         if let Order::WhileClaudeThinks = order {
             assert!(owner.mark_delivered(&engine, id, opening).await.unwrap());
         }
@@ -137,7 +137,10 @@ async fn a_delivery_report_and_a_voice_transcript_that_come_while_a_summary_wait
             let engine = engine.clone();
             async move { engine.write_summaries(job).await }
         });
-        eventually("the summary reaches Claude", || fake.writing().len() == 1).await;
+        eventually("the summary reaches Claude", async || {
+            fake.writing().len() == 1
+        })
+        .await;
         let news = async |owner: &mut SessionOwner| {
             assert!(owner.mark_delivered(&engine, id, opening).await.unwrap());
             let spoken = Answer::input("Twelve years of welding.", 9).spoken(clip());
@@ -197,7 +200,7 @@ async fn a_delivery_report_that_comes_while_the_report_waits_for_claude_is_kept(
             let engine = engine.clone();
             async move { engine.write_report(job).await }
         });
-        eventually("the report reaches Claude", || {
+        eventually("the report reaches Claude", async || {
             fake.writing().iter().any(|(kind, _)| *kind == "report")
         })
         .await;
@@ -258,12 +261,12 @@ async fn through_the_bot_news_that_comes_while_a_summary_is_written_is_kept() {
     let reply = bot.say(&ann, "Call me Ann. I weld pipelines.").await;
     assert!(reply.plain().starts_with("Stage 2/9"), "{}", reply.plain());
     let opening = last_question_saved(&bot, &ann);
-    bot.until("the summary is asked for", || {
+    eventually(bot.awaiting("the summary is asked for"), async || {
         bot.anthropic.writing().len() == 1
     })
     .await;
     // The reply's delivery report comes in while Claude writes the summary.
-    bot.until("the reply is marked delivered", || {
+    eventually(bot.awaiting("the reply is marked delivered"), async || {
         delivered(&bot, &ann, opening)
     })
     .await;
@@ -279,7 +282,7 @@ async fn through_the_bot_news_that_comes_while_a_summary_is_written_is_kept() {
     bot.telegram
         .send_voice(&ann, "note", 3, Some("audio/ogg"), Some(size));
     bot.anthropic.release_replies();
-    bot.until("the summary is saved", || {
+    eventually(bot.awaiting("the summary is saved"), async || {
         bot.session(&ann)
             .is_some_and(|s| s["summaries"]["greeting"].is_object())
     })
@@ -326,21 +329,22 @@ async fn through_the_bot_the_closing_words_delivered_while_the_report_is_written
     let notice = bot.next(&ann).await;
     assert!(notice.plain().contains("end of the interview"));
     let closing = last_question_saved(&bot, &ann);
-    bot.until("the report is asked for", || {
+    eventually(bot.awaiting("the report is asked for"), async || {
         bot.anthropic
             .writing()
             .iter()
             .any(|(kind, _)| *kind == "report")
     })
     .await;
-    bot.until("the closing words are marked delivered", || {
-        delivered(&bot, &ann, closing)
-    })
+    eventually(
+        bot.awaiting("the closing words are marked delivered"),
+        async || delivered(&bot, &ann, closing),
+    )
     .await;
     bot.anthropic.release_replies();
     let document = bot.next(&ann).await;
     assert!(document.document.is_some());
-    bot.until("the report is saved", || {
+    eventually(bot.awaiting("the report is saved"), async || {
         bot.session(&ann)
             .is_some_and(|s| s["report"]["version"] == 1)
     })

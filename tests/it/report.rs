@@ -664,7 +664,7 @@ async fn the_reply_opening_a_stage_is_not_held_up_by_the_summary_of_the_last_one
     // The fake moves on every second turn: the reply to this answer opens the profile stage.
     let reply = bot.say(&ann, "Call me Ann. I weld pipelines.").await;
     assert!(reply.plain().starts_with("Stage 2/9"), "{}", reply.plain());
-    bot.until("the summary is asked for", || {
+    crate::support::eventually(bot.awaiting("the summary is asked for"), async || {
         bot.anthropic.writing().len() == 1
     })
     .await;
@@ -676,7 +676,7 @@ async fn the_reply_opening_a_stage_is_not_held_up_by_the_summary_of_the_last_one
     // answered.
     let actions = bot.telegram.chat_actions(ann.chat_id()).len();
     bot.telegram.send_text(&ann, "Twelve years now.");
-    bot.until("the typing indicator shows", || {
+    crate::support::eventually(bot.awaiting("the typing indicator shows"), async || {
         bot.telegram.chat_actions(ann.chat_id()).len() > actions
     })
     .await;
@@ -710,9 +710,10 @@ async fn a_report_pending_while_claude_was_down_is_delivered_after_a_restart() {
     assert_eq!(session["report"]["failures"], 1);
     assert!(session.get("summaries").is_none());
     // The update behind the ending stays unhandled while the report waits.
-    bot.until("the bot is quiet but for the report", || {
-        bot.telegram.pending_updates() == 0
-    })
+    crate::support::eventually(
+        bot.awaiting("the bot is quiet but for the report"),
+        async || bot.telegram.pending_updates() == 0,
+    )
     .await;
     assert!(!bot.unhandled().is_empty());
     // While it waits, text and /start are told the report is coming.
@@ -1001,7 +1002,10 @@ async fn an_interview_ended_by_an_earlier_version_gets_its_report_and_is_archive
         String::from_utf8(document.document.unwrap().bytes).unwrap(),
         "# Knowledge report\n\nAn older report.\n"
     );
-    bot.until("archived", || bot.session(&ann).is_none()).await;
+    crate::support::eventually(bot.awaiting("archived"), async || {
+        bot.session(&ann).is_none()
+    })
+    .await;
     assert_eq!(
         bot.anthropic.writing().len(),
         written,

@@ -17,7 +17,7 @@ use ai_interviewer::{
 };
 use chrono::{DateTime, Utc};
 
-use crate::support::epoch;
+use crate::support::{epoch, eventually};
 
 const DAY: Duration = Duration::from_secs(86_400);
 
@@ -124,15 +124,12 @@ async fn the_policy_runs_at_start_and_then_periodically_and_counts_each_purge() 
 
     let task = retention::spawn(root.clone(), 7, metrics.clone(), retention::INTERVAL).unwrap();
     let purged = || metrics.snapshot().all_time.files_purged;
-    // Paused time runs ahead while the runtime waits; wait for the counter itself.
-    while purged() < 1 {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
+    eventually("the pass at start", async || purged() >= 1).await;
     assert!(soon_old.exists());
     clock.advance(2 * DAY);
-    while purged() < 2 {
-        tokio::time::sleep(Duration::from_secs(600)).await;
-    }
+    // The next pass is due one interval after the first: move tokio's paused clock there.
+    tokio::time::advance(retention::INTERVAL).await;
+    eventually("the periodic pass", async || purged() >= 2).await;
     assert!(!soon_old.exists());
     task.abort();
 }

@@ -7,6 +7,7 @@ use serde_json::Value;
 use crate::support::{
     EngineOptions, Reply,
     bot::{BotOptions, TestBot, WAIT, spawn_bot},
+    eventually,
     telegram::{Failure, SentMessage, TestUser},
 };
 
@@ -550,7 +551,7 @@ async fn two_users_interleave_and_a_slow_reply_does_not_hold_up_the_other() {
     bot.anthropic.hold_replies_to("A slow answer");
     let calls = bot.anthropic.count();
     bot.telegram.send_text(&slow, "A slow answer");
-    bot.until("the slow call is in flight", || {
+    eventually(bot.awaiting("the slow call is in flight"), async || {
         bot.anthropic.count() > calls
     })
     .await;
@@ -571,17 +572,20 @@ async fn three_quick_messages_become_one_turn_with_one_reply() {
     bot.anthropic.hold_replies();
     let calls = bot.anthropic.count();
     bot.telegram.send_text(&ann, "First thought.");
-    bot.until("the first call is in flight", || {
+    eventually(bot.awaiting("the first call is in flight"), async || {
         bot.anthropic.count() > calls
     })
     .await;
     bot.telegram.send_text(&ann, "Second thought.");
     bot.telegram.send_text(&ann, "Third thought.");
     let joined = "First thought.\n\nSecond thought.\n\nThird thought.";
-    bot.until("the three messages are one saved answer", || {
-        bot.session(&ann)
-            .is_some_and(|s| s["transcript"][1]["text"] == joined)
-    })
+    eventually(
+        bot.awaiting("the three messages are one saved answer"),
+        async || {
+            bot.session(&ann)
+                .is_some_and(|s| s["transcript"][1]["text"] == joined)
+        },
+    )
     .await;
     bot.anthropic.release_replies();
     let reply = bot.next(&ann).await;
@@ -741,7 +745,7 @@ async fn over_the_rate_limit_an_answer_is_kept_and_answered_when_the_window_allo
         limited.plain()
     );
     assert!(limited.plain().contains("seconds"));
-    bot.until("both answers are kept", || {
+    eventually(bot.awaiting("both answers are kept"), async || {
         bot.session(&ann).is_some_and(|s| {
             s["transcript"].as_array().unwrap().last().unwrap()["text"]
                 == "answer three\n\nanswer four"
@@ -888,7 +892,7 @@ async fn the_typing_indicator_is_renewed_while_claude_thinks() {
     bot.telegram.send_text(&ann, "A long think");
     // Telegram shows an action for five seconds at most: it must be sent again and again
     // while the call is held.
-    bot.until("three typing actions", || {
+    eventually(bot.awaiting("three typing actions"), async || {
         bot.telegram.chat_actions(ann.chat_id()).len() >= before + 3
     })
     .await;

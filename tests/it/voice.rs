@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 use crate::support::{
     assemblyai::{API_KEY, Call, Failure, FakeAssemblyAi, Script},
     assemblyai::{quick_poll, quick_retries},
-    audio, settings,
+    audio, eventually, settings,
 };
 
 const TEN_MINUTES: Duration = Duration::from_secs(600);
@@ -918,7 +918,7 @@ async fn no_more_than_the_configured_number_of_notes_are_transcribed_at_once() {
         }));
     }
     drop(tx);
-    fake.wait_for_created(3).await;
+    eventually("3 transcripts created", async || fake.created() >= 3).await;
     let mut queued = Vec::new();
     while queued.len() < 2 {
         if let Some(Event::Queued(ahead)) = rx.recv().await {
@@ -966,11 +966,12 @@ async fn a_transcript_submitted_before_a_crash_is_finished_after_the_restart() {
         }
     });
     // What the chat worker persists with the session when it hears of the job.
-    let submission = loop {
-        if let Some(Event::Submitted(submission)) = rx.recv().await {
-            break submission;
-        }
-    };
+    let submission = eventually("the job is submitted", async || match rx.try_recv() {
+        Ok(Event::Submitted(submission)) => Some(submission),
+        Ok(_) | Err(mpsc::error::TryRecvError::Empty) => None,
+        Err(mpsc::error::TryRecvError::Disconnected) => panic!("the job ended unsubmitted"),
+    })
+    .await;
     // It survives being written and read back.
     let saved = serde_json::to_string(&submission).unwrap();
     let submission: Submission = serde_json::from_str(&saved).unwrap();

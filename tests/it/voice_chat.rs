@@ -7,6 +7,7 @@ use crate::support::{
     assemblyai::{Call, Failure, FakeAssemblyAi, Script},
     audio,
     bot::{BotOptions, TestBot, spawn_bot},
+    eventually,
     telegram::TestUser,
 };
 
@@ -79,10 +80,11 @@ async fn an_english_voice_note_is_echoed_with_its_confidence_and_answered_as_a_v
     let actions = bot.telegram.chat_actions(ann.chat_id()).len();
     bot.aai.hold();
     let update = bot.voice(&ann, "voice-en", "voice-en.ogg", 3);
-    bot.aai.wait_for_created(1).await;
-    bot.until("a chat action during the transcription", || {
-        bot.telegram.chat_actions(ann.chat_id()).len() > actions
-    })
+    eventually("1 transcript created", async || bot.aai.created() >= 1).await;
+    eventually(
+        bot.awaiting("a chat action during the transcription"),
+        async || bot.telegram.chat_actions(ann.chat_id()).len() > actions,
+    )
     .await;
     assert_eq!(
         bot.telegram.chat_actions(ann.chat_id())[actions].0,
@@ -466,14 +468,14 @@ async fn a_voice_note_sent_while_a_reply_is_written_joins_the_answer_in_one_turn
     bot.anthropic.hold_replies();
     let calls = bot.anthropic.count();
     bot.telegram.send_text(&ann, "The typed part.");
-    bot.until("the first call is in flight", || {
+    eventually(bot.awaiting("the first call is in flight"), async || {
         bot.anthropic.count() > calls
     })
     .await;
     // While the note is transcribed the worker still answers presses at once.
     bot.aai.hold();
     bot.voice(&ann, "join-1", "voice-en.ogg", 3);
-    bot.aai.wait_for_created(1).await;
+    eventually("1 transcript created", async || bot.aai.created() >= 1).await;
     let setup = bot.telegram.sent(ann.chat_id())[0].message_id;
     let query = bot
         .telegram
@@ -485,7 +487,7 @@ async fn a_voice_note_sent_while_a_reply_is_written_joins_the_answer_in_one_turn
     bot.aai.release();
     let echo = bot.next(&ann).await;
     assert!(echo.plain().starts_with("🎤 And the spoken part."));
-    bot.until("one saved answer holds both", || {
+    eventually(bot.awaiting("one saved answer holds both"), async || {
         bot.answers(&ann)
             .first()
             .is_some_and(|(text, _)| text == "The typed part.\n\nAnd the spoken part.")
@@ -532,11 +534,11 @@ async fn five_users_at_once_are_transcribed_three_at_a_time_and_the_waiting_are_
             .iter()
             .any(|m| m.plain().contains("in the queue"))
     };
-    bot.until("two users are told they wait", || {
+    eventually(bot.awaiting("two users are told they wait"), async || {
         users.iter().filter(|u| queued(u)).count() == 2
     })
     .await;
-    bot.aai.wait_for_created(3).await;
+    eventually("3 transcripts created", async || bot.aai.created() >= 3).await;
     assert_eq!(bot.aai.count(Call::Create), 3, "the others wait for a slot");
     assert_eq!(bot.aai.max_active(), 3);
     bot.aai.release();

@@ -15,7 +15,7 @@ use ai_interviewer::{
 };
 
 use super::{
-    EngineOptions, FakeAnthropic, engine_settings, epoch, overrides,
+    EngineOptions, FakeAnthropic, engine_settings, epoch, eventually, overrides,
     telegram::{CallbackAnswer, FakeTelegram, SentMessage, TestUser},
 };
 
@@ -295,22 +295,18 @@ impl TestBot {
     /// Waits until the bot has fetched every update and finished with each: everything they
     /// caused was delivered. The sentinel for "nothing more will happen".
     pub async fn settled(&self) {
-        self.until("the bot settles", || {
+        eventually(self.awaiting("the bot settles"), async || {
             self.telegram.pending_updates() == 0 && self.unhandled().is_empty()
         })
         .await;
     }
 
-    /// Waits until `cond` holds, checking every 20 ms; panics after [`WAIT`].
-    pub async fn until(&self, what: &str, cond: impl Fn() -> bool) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        while !cond() {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{what} did not happen within {WAIT:?}\n{}",
-                self.telegram.dump(0)
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
+    /// `what` a test waits for, told with the dump of the fake Telegram if the wait fails: the
+    /// `what` of [`eventually`] for a wait on this bot.
+    pub fn awaiting<'a>(&'a self, what: &'a str) -> impl std::fmt::Display + 'a {
+        Awaiting {
+            what,
+            telegram: &self.telegram,
         }
     }
 
@@ -320,5 +316,18 @@ impl TestBot {
         std::fs::read(path)
             .ok()
             .map(|b| serde_json::from_slice(&b).unwrap())
+    }
+}
+
+/// See [`TestBot::awaiting`]: the dump is taken only when a wait fails, when it shows the state
+/// the bot was stuck in.
+struct Awaiting<'a> {
+    what: &'a str,
+    telegram: &'a FakeTelegram,
+}
+
+impl std::fmt::Display for Awaiting<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}\n{}", self.what, self.telegram.dump(0))
     }
 }

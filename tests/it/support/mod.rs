@@ -1,14 +1,15 @@
-//! Shared test helpers: the fakes and a `spawn_engine` that builds the real engine over a
-//! temporary sessions directory, pointed at a fake Anthropic server.
+//! Shared test helpers: the fakes (from the `interviewer-fakes` crate), [`eventually`], the one
+//! way a test waits, and a `spawn_engine` that builds the real engine over a temporary sessions
+//! directory, pointed at a fake Anthropic server.
 
 #![allow(dead_code)]
 
-pub mod anthropic;
 pub mod assemblyai;
 pub mod bot;
 pub mod owner;
 pub mod prometheus;
-pub mod telegram;
+
+pub use interviewer_fakes::{anthropic, telegram};
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
@@ -22,17 +23,53 @@ use chrono::DateTime;
 
 pub use anthropic::{FakeAnthropic, Reply};
 
-/// Waits until `cond` holds, checking every 20 ms; panics naming `what` after
-/// [`bot::WAIT`]. A wait for a sentinel, never a bound on how fast anything is.
-pub async fn eventually(what: &str, cond: impl Fn() -> bool) {
-    let deadline = tokio::time::Instant::now() + bot::WAIT;
-    while !cond() {
+/// What a probe of [`eventually`] returns: `true`, or `Some(value)`, once what the test
+/// waits for has happened.
+pub trait Ready {
+    /// What the wait hands back.
+    type Value;
+    /// The value, once ready.
+    fn ready(self) -> Option<Self::Value>;
+}
+
+impl Ready for bool {
+    type Value = ();
+    fn ready(self) -> Option<()> {
+        self.then_some(())
+    }
+}
+
+impl<T> Ready for Option<T> {
+    type Value = T;
+    fn ready(self) -> Option<T> {
+        self
+    }
+}
+
+/// The one way a test waits: runs `probe` every 10 ms until it is ready and returns its value;
+/// panics with `what` (which may carry a dump: it is formatted only then) once [`bot::WAIT`]
+/// has passed without it. The deadline catches a test that would otherwise hang; it is never a
+/// bound on how fast the system works, and nothing is asserted about the time it took.
+///
+/// A probe looks and returns (a count, a file, a `try_wait`, one local HTTP request); it does
+/// not wait itself. The deadline is read from the real clock, not tokio's: under
+/// `tokio::time::pause()` tokio's clock jumps ahead whenever the runtime idles, so a deadline
+/// on it would pass while another process or a socket is still at work.
+pub async fn eventually<R: Ready>(
+    what: impl std::fmt::Display,
+    mut probe: impl AsyncFnMut() -> R,
+) -> R::Value {
+    let deadline = std::time::Instant::now() + bot::WAIT;
+    loop {
+        if let Some(value) = probe().await.ready() {
+            return value;
+        }
         assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what} did not happen within {:?}",
+            std::time::Instant::now() < deadline,
+            "waited {:?} in vain for {what}",
             bot::WAIT
         );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::telegram::{Failure, FakeTelegram, TestUser};
+use interviewer_fakes::telegram::{Failure, FakeTelegram, TestUser};
 use serde_json::{Value, json};
 use teloxide::adaptors::throttle::Limits;
 use teloxide::net::Download;
@@ -16,6 +16,20 @@ use teloxide::types::{
 use teloxide::{ApiError, RequestError};
 
 const SECS5: Duration = Duration::from_secs(5);
+
+/// Runs `probe` until it holds and panics naming `what` after five seconds of real time (a
+/// guard against a hang, never a bound on speed). The fake's own `wait_*` methods wake on its
+/// changes; this is for what happens outside it, such as its server closing.
+async fn eventually(what: &str, mut probe: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + SECS5;
+    while !probe().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited {SECS5:?} in vain for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
 
 fn bot_for(tg: &FakeTelegram) -> Bot {
     Bot::new(tg.token()).set_api_url(tg.api_url().parse().unwrap())
@@ -203,48 +217,49 @@ async fn raw_routes_tokens_methods_and_encodings() {
 // getUpdates
 // ---------------------------------------------------------------------------
 
-#[tokio::test]
+// The long-poll tests run on tokio's paused clock, which the fake's hold runs on too: the times
+// they check are exact, whatever the machine's load.
+#[tokio::test(start_paused = true)]
 async fn long_poll_holds_until_timeout_then_returns_empty() {
     let tg = FakeTelegram::start().await;
-    let started = Instant::now();
-    let (status, body) = raw(&tg, "getUpdates", json!({"timeout": 1})).await;
+    let started = tokio::time::Instant::now();
+    let (status, body) = raw(&tg, "getUpdates", json!({"timeout": 10})).await;
     let elapsed = started.elapsed();
     assert_eq!(status, 200);
     assert_eq!(body, json!({"ok": true, "result": []}));
     assert!(
-        elapsed >= Duration::from_millis(950),
-        "returned after {elapsed:?}"
-    );
-    assert!(
-        elapsed < Duration::from_secs(3),
+        elapsed >= Duration::from_secs(10) && elapsed < Duration::from_secs(11),
         "returned after {elapsed:?}"
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn long_poll_delivers_an_update_as_soon_as_it_is_injected() {
     let tg = FakeTelegram::start().await;
     let u = alice(&tg);
     let bot = bot_for(&tg);
+    let started = tokio::time::Instant::now();
     let poll = tokio::spawn({
         let bot = bot.clone();
-        async move {
-            let t = Instant::now();
-            (bot.get_updates().timeout(10).await.unwrap(), t.elapsed())
-        }
+        async move { bot.get_updates().timeout(10).await.unwrap() }
     });
     tg.wait_until(SECS5, "getUpdates pending", |t| {
         t.calls("getUpdates").len() == 1
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Nine of the poll's ten seconds pass with nothing to deliver, and it holds.
+    tokio::time::sleep_until(started + Duration::from_secs(9)).await;
     assert!(
         !poll.is_finished(),
         "poll must hold while there is nothing to deliver"
     );
     let mid = tg.send_text(&u, "hello there");
-    let (updates, elapsed) = poll.await.unwrap();
-    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    let updates = poll.await.unwrap();
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_secs(10),
+        "answered by the update, not at the timeout: {elapsed:?}"
+    );
     assert_eq!(updates.len(), 1);
     let UpdateKind::Message(m) = &updates[0].kind else {
         panic!("{updates:?}")
@@ -348,30 +363,36 @@ async fn allowed_updates_filters_new_updates() {
     assert_eq!(tg.pending_updates(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn dropping_the_fake_answers_pending_polls_and_stops_the_server() {
     let tg = FakeTelegram::start().await;
     let url = format!("{}/bot{}/getUpdates", tg.api_url(), tg.token());
+    let started = tokio::time::Instant::now();
     let poll = tokio::spawn({
         let url = url.clone();
         async move {
-            let t = Instant::now();
-            let r = reqwest::Client::new()
+            reqwest::Client::new()
                 .post(url)
                 .json(&json!({"timeout": 10}))
                 .send()
-                .await;
-            (r.map(|r| r.status().as_u16()), t.elapsed())
+                .await
+                .map(|r| r.status().as_u16())
         }
     });
     tg.wait_until(SECS5, "poll pending", |t| t.calls("getUpdates").len() == 1)
         .await;
     drop(tg);
-    let (status, elapsed) = poll.await.unwrap();
-    assert_eq!(status.unwrap(), 200);
-    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(reqwest::Client::new().post(url).send().await.is_err());
+    assert_eq!(poll.await.unwrap().unwrap(), 200);
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_secs(10),
+        "answered at the drop, not at the timeout: {elapsed:?}"
+    );
+    // The server closes its socket once its last connection is done.
+    eventually("the server refuses connections", async || {
+        reqwest::Client::new().post(&url).send().await.is_err()
+    })
+    .await;
 }
 
 // ---------------------------------------------------------------------------

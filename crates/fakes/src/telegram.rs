@@ -5,7 +5,11 @@
 //! response shapes, error descriptions and long-polling semantics as
 //! `api.telegram.org`, so an unmodified teloxide bot can run against it:
 //!
-//! ```ignore
+//! ```no_run
+//! # use std::time::Duration;
+//! # use interviewer_fakes::telegram::FakeTelegram;
+//! # use teloxide::Bot;
+//! # async fn example() {
 //! let tg = FakeTelegram::start().await;
 //! let bot = Bot::new(tg.token()).set_api_url(tg.api_url().parse().unwrap());
 //! // ... start the bot's dispatcher with `bot` ...
@@ -13,6 +17,7 @@
 //! tg.send_text(&alice, "/start");
 //! let reply = tg.wait_for(alice.chat_id(), Duration::from_secs(5), |m| m.plain().contains("Welcome")).await;
 //! tg.press_button(&alice, reply.message_id, "lang:en");
+//! # }
 //! ```
 //!
 //! The test injects what users do (`send_text`, `send_voice`, `press_button`, ...),
@@ -26,9 +31,6 @@
 //! sendChatAction, sendDocument, getFile. Any other method answers 404 "Not Found"
 //! (which teloxide reports as `ApiError::InvalidToken`), and is still recorded in
 //! [`FakeTelegram::calls`].
-//!
-//! Depends only on axum 0.8 (with `multipart`), tokio, serde_json and std.
-#![allow(dead_code)]
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
