@@ -1,5 +1,11 @@
-//! Start-up: everything that must be right before an interview can run, checked once.
-//! Any failure here is reported in one line and the process exits with code 2.
+//! The assembly: the one place that turns settings into a running application.
+//!
+//! [`bot`] builds the Telegram bot (engine, Claude check, metrics, the operator's server,
+//! retention) and [`Bot::run`] connects it; [`console`] builds the terminal interview. `main`
+//! calls them with [`Overrides::default`], and the tests call the same functions with a manual
+//! clock and short retry waits, so what is tested is what users run. Everything that must be
+//! right before an interview can run is checked here, once; a failure is reported in one line
+//! and the process exits with code 2.
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 

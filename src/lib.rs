@@ -22,7 +22,7 @@
 //! | 5 | [`telegram`] | the Telegram front end: durable inbox, handler tree, one worker per chat, fair sending |
 //! | 5 | [`console`] | the terminal front end |
 //! | 6 | [`settings`] | the environment read into each component's configuration, validated at start-up |
-//! | 7 | [`app`] | start-up: building the engine, checking the Claude key and model, starting metrics, health and retention |
+//! | 7 | [`app`] | the one assembly (`main` and the tests): engine, Claude check, metrics, health, retention, the front ends |
 //!
 //! Each component owns its configuration type ([`llm::ClaudeConfig`], [`voice::VoiceConfig`],
 //! [`telegram::Config`], [`telemetry::LogFormat`]); only the assembly (`app` and the binary)
