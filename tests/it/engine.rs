@@ -672,17 +672,6 @@ async fn offline_questions_always_come_from_the_stage_the_interview_is_in() {
             .wrapping_add(1_442_695_040_888_963_407);
         (seed >> 33) % n
     };
-    const STAGES: [&str; 9] = [
-        "greeting",
-        "profiling",
-        "essence",
-        "operations",
-        "expertise_map",
-        "failure_modes",
-        "mastery",
-        "growth_path",
-        "wrap_up",
-    ];
     let options = || EngineOptions {
         max_retries: 0,
         ..EngineOptions::default()
@@ -696,7 +685,7 @@ async fn offline_questions_always_come_from_the_stage_the_interview_is_in() {
                 0 | 1 => fake.script([Reply::server_error()]),
                 2 => fake.script([Reply::NotJson, Reply::NotJson]),
                 3 => fake.script([Reply::Turn {
-                    stage: STAGES[random(9) as usize],
+                    stage: Stage::ALL[random(9) as usize].id(),
                     completeness: random(101) as u8,
                 }]),
                 4 => {
