@@ -203,6 +203,11 @@ impl<'a, R: AsyncBufRead + Unpin, W: AsyncWrite + Unpin> Console<'a, R, W> {
                     }
                     YesNo::No => {
                         self.say(&Msg::ConsoleResetKept).await?;
+                        // The question is some lines up by now: ask it again.
+                        let question = self.owner.running().and_then(|s| s.last_question());
+                        if let Some(question) = question.map(|q| q.text.clone()) {
+                            self.print_question(&question).await?;
+                        }
                         Ok(Flow::Continue)
                     }
                     YesNo::Left => self.leave().await,

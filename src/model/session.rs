@@ -512,4 +512,38 @@ mod tests {
         let back: Session = serde_json::from_str(&json).unwrap();
         assert_eq!(back, s);
     }
+
+    #[test]
+    fn a_skip_names_the_question_and_its_stand_in_and_old_files_have_none() {
+        let mut s = session();
+        s.push_question("q1".into(), true, at(0));
+        s.push_answer("a1", at(1));
+        s.push_question("q2".into(), true, at(2));
+        s.push_answer("(skipped)", at(3));
+        s.mark_skipped();
+        s.mark_skipped();
+        assert_eq!(
+            s.record(Stage::Greeting).skipped,
+            [Skip {
+                question: 2,
+                answer: 3
+            }],
+            "marked once"
+        );
+        assert!(s.is_skipped(2) && s.is_skipped(3));
+        assert!(!s.is_skipped(0) && !s.is_skipped(1));
+        let mut json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["stages"]["greeting"]["skipped"][0]["answer"], 3);
+        // A file written before skips were recorded reads as having none.
+        json["stages"]["greeting"]
+            .as_object_mut()
+            .unwrap()
+            .remove("skipped");
+        let back: Session = serde_json::from_value(json).unwrap();
+        assert!(back.record(Stage::Greeting).skipped.is_empty());
+        // Nothing pending: nothing to mark.
+        s.push_question("q3".into(), true, at(4));
+        s.mark_skipped();
+        assert_eq!(s.record(Stage::Greeting).skipped.len(), 1);
+    }
 }

@@ -188,6 +188,22 @@ fn a_pasted_block_of_three_lines_is_one_answer() {
 }
 
 #[test]
+fn a_paste_longer_than_a_terminal_line_is_taken_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut term = started(dir.path(), &[], "Interviewer:");
+    // Past the 4096 bytes a terminal in line mode holds: the console reads in raw mode.
+    let long: String = (0..300).map(|n| format!("Weld {n:03} done. ")).collect();
+    assert!(long.len() > 4096);
+    term.type_keys(&format!("{PASTE_START}{long}{PASTE_END}{ENTER}"));
+    term.wait_for("Interviewer:");
+    term.wait_for_prompt();
+    term.type_keys(CTRL_D);
+    term.wait_for("Run the same command to continue");
+    term.exits();
+    assert_eq!(answers(&session(dir.path())), [long.trim_end()]);
+}
+
+#[test]
 fn an_unknown_command_is_refused_and_help_explains_each_command() {
     let dir = tempfile::tempdir().unwrap();
     let mut term = started(dir.path(), &[], "Interviewer:");
@@ -241,6 +257,8 @@ fn skip_is_recorded_and_reset_asks_first_taking_cyrillic_letters() {
     term.wait_for_prompt();
     term.type_keys(&format!("н{ENTER}"));
     term.wait_for("Nothing was archived: the interview goes on.");
+    // The question is asked again.
+    term.wait_for("Interviewer:");
     term.wait_for_prompt();
     term.type_keys(&format!("/reset{ENTER}"));
     term.wait_for("Type y (д) for yes or n (н) for no:");
