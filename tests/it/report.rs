@@ -519,7 +519,7 @@ async fn after_a_day_without_claude_the_offline_report_is_sent_with_a_note() {
         "{}",
         report.markdown
     );
-    assert!(report.markdown.contains("## 3. Essence of the expertise"));
+    assert!(report.markdown.contains("## 3. What sets your work apart"));
     assert!(report.markdown.contains("> Answer 1: first I check"));
     assert!(report.screen.contains("was unavailable"));
     // A correction cannot be worked in without a structured report: it is attached.
