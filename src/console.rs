@@ -509,6 +509,22 @@ impl<'a, R: AsyncBufRead + Unpin, W: AsyncWrite + Unpin> Console<'a, R, W> {
                     Typed::Answer(text) => text,
                     Typed::Command(_) | Typed::Left => return Ok(false),
                 },
+                None if line.trim_start().starts_with('/') => {
+                    // A command is no correction: /quit leaves the report for the next start.
+                    let word = line.split_whitespace().next().unwrap_or("").to_lowercase();
+                    match word.as_str() {
+                        "/quit" | "/exit" => {
+                            self.leave().await?;
+                            return Ok(false);
+                        }
+                        "/help" => self.say(&Msg::ConsoleHelp).await?,
+                        _ => {
+                            self.say(&Msg::ConsoleUnknownCommand { command: word })
+                                .await?
+                        }
+                    }
+                    continue;
+                }
                 None => line,
             };
             let line = line.trim();

@@ -251,3 +251,34 @@ fn a_piped_reset_asks_first_in_russian_and_takes_cyrillic_letters() {
         "a new interview: {session}"
     );
 }
+
+#[test]
+fn the_review_refuses_commands_as_corrections_and_takes_da() {
+    let dir = tempfile::tempdir().unwrap();
+    // /complete twice: the closing question, then the end and the report.
+    let script = "Anna\n/complete\n/complete\n/foo\nн\n/quit\n";
+    let (stdout, session) = piped(dir.path(), &["--lang", "ru"], script);
+    let review = stdout
+        .find("Введите д (y), чтобы подтвердить отчёт")
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let after = &stdout[review..];
+    assert!(after.contains("Неизвестная команда: /foo"), "{after}");
+    assert!(after.contains("Напишите, что исправить"), "{after}");
+    assert!(after.contains("Интервью сохранено."), "{after}");
+    assert!(
+        session["report"].get("correction").is_none(),
+        "no command or no was taken as a correction: {session}"
+    );
+    let mut child = console(dir.path()).spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all("д\n".as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("Отчёт подтверждён"), "{stdout}");
+    assert!(!dir.path().join("0.json").exists(), "archived");
+}
