@@ -282,3 +282,16 @@ fn the_review_refuses_commands_as_corrections_and_takes_da() {
     assert!(stdout.contains("Отчёт подтверждён"), "{stdout}");
     assert!(!dir.path().join("0.json").exists(), "archived");
 }
+
+#[test]
+fn an_idle_interview_resumes_on_a_cyrillic_letter_shown_in_the_prompt() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, mut session) = piped(dir.path(), &["--lang", "ru"], "Анна\n/quit\n");
+    // A day without a word: past the idle timeout, the console asks before going on.
+    session["last_activity"] = "2020-01-01T00:00:00Z".into();
+    std::fs::write(dir.path().join("0.json"), session.to_string()).unwrap();
+    let (stdout, session) = piped(dir.path(), &[], "может быть\nп\n/quit\n");
+    let prompt = "Введите п (r), чтобы продолжить, или з (s), чтобы начать заново:";
+    assert_eq!(stdout.matches(prompt).count(), 2, "asked again: {stdout}");
+    assert_eq!(expert_entries(&session), ["Анна"], "resumed, not restarted");
+}
