@@ -388,7 +388,9 @@ messages! {
     CmdHelp => "cmd-help",
     /// Console: running without a key.
     ConsoleOffline => "console-offline",
-    /// Console: how to use it.
+    /// Console: the line it starts with: how to answer, and that /help tells more.
+    ConsoleIntro => "console-intro",
+    /// Console: /help, each command and how to write an answer of several lines.
     ConsoleHelp => "console-help",
     /// Console: the resume-or-start-over question.
     ConsoleResumeChoice => "console-resume-choice",
@@ -402,6 +404,22 @@ messages! {
     ConsoleReportDelayed => "console-report-delayed",
     /// Console: goodbye on /quit.
     ConsoleBye => "console-bye",
+    /// Console: a line starting with `/` that is no console command; the commands follow.
+    ConsoleUnknownCommand { command: String } => "console-unknown-command",
+    /// Console: the question was skipped (/skip).
+    ConsoleSkipped => "console-skipped",
+    /// Console: what the transcript holds for a skipped question, as the expert's message.
+    ConsoleSkipStandIn => "console-skip-stand-in",
+    /// Console: /reset asks before archiving the interview.
+    ConsoleResetConfirm => "console-reset-confirm",
+    /// Console: /reset was declined; the interview goes on.
+    ConsoleResetKept => "console-reset-kept",
+    /// Console: a yes-or-no question got neither.
+    ConsoleYesOrNo => "console-yes-or-no",
+    /// Console: a multi-line answer was opened with `"""`; how to close it.
+    ConsoleBlockOpen => "console-block-open",
+    /// Console: the review prompt got "no"; asks for the correction itself.
+    ConsoleReviewCorrection => "console-review-correction",
     /// /metrics: the heading with the version and uptime.
     MetricsTitle { version: String, uptime: String } => "metrics-title",
     /// /metrics: how to read the figures (today / all time).

@@ -4,9 +4,9 @@
 stage-name = { $stage ->
     [greeting] Greeting
     [profiling] Profile
-    [essence] Essence of the expertise
+    [essence] What sets your work apart
     [operations] How the work gets done
-    [expertise_map] Map of the expertise
+    [expertise_map] Your knowledge map
     [failure_modes] Failure modes
     [mastery] Mastery
     [growth_path] Growth path
@@ -89,10 +89,31 @@ speaker-interviewer = Interviewer
 speaker-expert = Expert
 
 console-offline = No ANTHROPIC_API_KEY set: the interview runs on the offline question bank.
-console-help = Type your answers and press Enter. Commands: /status, /reset, /complete, /quit.
-console-resume-choice = Type r to resume, or s to start over:
+console-help =
+    Type your answer and press Enter. The arrow keys, Home and End, Ctrl-A and Ctrl-E move along the line; Up and Down bring back earlier lines.
+    A pasted block of several lines is one answer. To type an answer of several lines by hand, put a line of three quotes """ before it and another one after it.
+    Commands:
+      /help      this help
+      /skip      skip the question (the report marks it as not covered)
+      /status    where the interview stands
+      /complete  finish early: the closing question, then the report
+      /reset     archive this interview and start a new one (asks first)
+      /quit      leave; the interview is saved (Ctrl-D and Ctrl-C do the same)
+    Any other line that starts with / is refused as an unknown command and is not taken as an answer: to answer with something that starts with /, put it between two """ lines.
+console-resume-choice = Type r (п) to resume, or s (з) to start over:
 console-reset = The previous interview was archived. A new one begins.
 console-report-saved = The report is saved in { $path }
-console-review-prompt = Type y to confirm the report, or type what should be corrected (one line):
+console-review-prompt = Type y (д) to confirm the report, or type what should be corrected:
 console-report-delayed = The report will be written as soon as the language model is available again: run the same command later to get it (after a day it is made without the model).
 console-bye = Your interview is saved. Run the same command to continue. Goodbye!
+
+## Console: commands, confirmations and answers of several lines.
+console-intro = Type your answers and press Enter. /help explains the commands (/skip, /status, /complete, /reset, /quit) and how to write an answer of several lines.
+console-unknown-command = Unknown command: { $command }. It was not taken as an answer. The commands are /help, /skip, /status, /complete, /reset and /quit.
+console-skipped = Question skipped.
+console-skip-stand-in = (I'd rather skip this question.)
+console-reset-confirm = Archive this interview and start a new one? Type y (д) for yes or n (н) for no:
+console-reset-kept = Nothing was archived: the interview goes on.
+console-yes-or-no = Please type y (д) or n (н).
+console-block-open = An answer of several lines: type as many lines as you need, then a line of three quotes """ to send it.
+console-review-correction = Type what should be corrected (a pasted block, or several lines between two """ lines, is one correction):

@@ -32,7 +32,7 @@ pub use ids::UserId;
 pub use lang::Lang;
 pub use report::{Correction, Report, ReportState, Review};
 pub use session::{
-    ACTIVE_GAP_CAP, ContextState, Ending, Entry, LastReading, Role, SCHEMA_VERSION, Session,
+    ACTIVE_GAP_CAP, ContextState, Ending, Entry, LastReading, Role, SCHEMA_VERSION, Session, Skip,
     StageRecord, VoiceClip,
 };
 pub use stage::{Stage, Transition};

@@ -93,6 +93,22 @@ pub struct StageRecord {
     pub examples: u32,
     /// How many offline bank questions of this stage have been asked.
     pub bank_asked: usize,
+    /// The questions of this stage the expert chose to skip (/skip in the console), so that
+    /// the report can say they were not covered rather than quote the stand-in as an answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Skip>,
+}
+
+/// A question the expert skipped: where it and the stand-in that moved the interview on sit
+/// in the transcript.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Skip {
+    /// The index in the transcript of the interviewer's question that was skipped.
+    pub question: usize,
+    /// The index in the transcript of the expert entry that stands for the skip. Its text is
+    /// a short localized note ("I'd rather skip this question"), which the model reads as
+    /// such; it is no answer and is never quoted as one.
+    pub answer: usize,
 }
 
 /// The model's latest reading of the conversation, kept for the status and the summary.
@@ -311,6 +327,36 @@ impl Session {
         }
     }
 
+    /// Marks the expert's pending entry (just taken) as skipping the question before it. Does
+    /// nothing when no expert entry is pending, or when it is already marked.
+    pub fn mark_skipped(&mut self) {
+        let Some(answer) = self.transcript.len().checked_sub(1) else {
+            return;
+        };
+        if self.pending().is_none() || self.is_skipped(answer) {
+            return;
+        }
+        let question = self.transcript[..answer]
+            .iter()
+            .rposition(|e| e.role == Role::Interviewer);
+        let Some(question) = question else {
+            return;
+        };
+        let stage = self.transcript[answer].stage;
+        self.record_mut(stage)
+            .skipped
+            .push(Skip { question, answer });
+    }
+
+    /// Whether the transcript entry at `index` is a skipped question or the expert's stand-in
+    /// for a skip.
+    pub fn is_skipped(&self, index: usize) -> bool {
+        self.stages
+            .values()
+            .flat_map(|record| &record.skipped)
+            .any(|skip| skip.question == index || skip.answer == index)
+    }
+
     /// Records an expert message spoken in a voice note: as [`Session::push_answer`], with the
     /// note kept on the entry it joins.
     pub fn push_voice_answer(&mut self, text: &str, clip: VoiceClip, now: DateTime<Utc>) {
@@ -465,5 +511,39 @@ mod tests {
         let json = serde_json::to_string(&s).unwrap();
         let back: Session = serde_json::from_str(&json).unwrap();
         assert_eq!(back, s);
+    }
+
+    #[test]
+    fn a_skip_names_the_question_and_its_stand_in_and_old_files_have_none() {
+        let mut s = session();
+        s.push_question("q1".into(), true, at(0));
+        s.push_answer("a1", at(1));
+        s.push_question("q2".into(), true, at(2));
+        s.push_answer("(skipped)", at(3));
+        s.mark_skipped();
+        s.mark_skipped();
+        assert_eq!(
+            s.record(Stage::Greeting).skipped,
+            [Skip {
+                question: 2,
+                answer: 3
+            }],
+            "marked once"
+        );
+        assert!(s.is_skipped(2) && s.is_skipped(3));
+        assert!(!s.is_skipped(0) && !s.is_skipped(1));
+        let mut json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["stages"]["greeting"]["skipped"][0]["answer"], 3);
+        // A file written before skips were recorded reads as having none.
+        json["stages"]["greeting"]
+            .as_object_mut()
+            .unwrap()
+            .remove("skipped");
+        let back: Session = serde_json::from_value(json).unwrap();
+        assert!(back.record(Stage::Greeting).skipped.is_empty());
+        // Nothing pending: nothing to mark.
+        s.push_question("q3".into(), true, at(4));
+        s.mark_skipped();
+        assert_eq!(s.record(Stage::Greeting).skipped.len(), 1);
     }
 }

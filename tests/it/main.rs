@@ -5,6 +5,7 @@ mod support;
 mod bot_process;
 mod claude_client;
 mod console;
+mod console_pty;
 mod durability;
 mod engine;
 mod env_example;

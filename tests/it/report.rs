@@ -519,7 +519,7 @@ async fn after_a_day_without_claude_the_offline_report_is_sent_with_a_note() {
         "{}",
         report.markdown
     );
-    assert!(report.markdown.contains("## 3. Essence of the expertise"));
+    assert!(report.markdown.contains("## 3. What sets your work apart"));
     assert!(report.markdown.contains("> Answer 1: first I check"));
     assert!(report.screen.contains("was unavailable"));
     // A correction cannot be worked in without a structured report: it is attached.
@@ -867,7 +867,10 @@ async fn the_console_prints_the_report_and_takes_one_correction() {
     // The interview ends after a few answers: the next line is the review's.
     let stdout = run_console(console(dir.path(), &fake), input).await;
     assert!(stdout.contains("## 3. The task diagram"), "{stdout}");
-    assert!(stdout.contains("Type y to confirm the report"), "{stdout}");
+    assert!(
+        stdout.contains("Type y (д) to confirm the report"),
+        "{stdout}"
+    );
     assert!(stdout.contains("revised report"), "{stdout}");
     assert!(stdout.contains("The report is saved in"), "{stdout}");
     let summaries = fake
@@ -911,7 +914,10 @@ async fn the_console_confirms_a_report_and_picks_up_one_left_unchecked() {
     }
     // The input ends at the review: the report waits for the next start.
     let first = run_console(console(dir.path(), &fake), input).await;
-    assert!(first.contains("Type y to confirm the report"), "{first}");
+    assert!(
+        first.contains("Type y (д) to confirm the report"),
+        "{first}"
+    );
     assert!(dir.path().join("0.json").exists(), "kept for the check");
     let requests = fake.count();
     let second = run_console(console(dir.path(), &fake), "y\n".into()).await;

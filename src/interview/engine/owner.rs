@@ -196,6 +196,28 @@ impl SessionOwner {
         self.answer_pending(engine, interrupt).await
     }
 
+    /// Skips the question asked: `stand_in` (a short note saying so, in the interview's
+    /// language) is taken as the expert's message and marked as a skip
+    /// ([`Session::mark_skipped`]), then the next question is asked as after any answer.
+    pub async fn skip(
+        &mut self,
+        engine: &Engine,
+        stand_in: &str,
+        interrupt: impl Future<Output = ()>,
+    ) -> Result<Outcome, EngineError> {
+        if self.session.is_none() && self.take_quarantined() {
+            return Ok(Outcome::Quarantined);
+        }
+        if let Err(outcome) = engine.take_answer(self.session.as_mut(), Answer::typed(stand_in)) {
+            return Ok(outcome);
+        }
+        if let Some(session) = self.session.as_mut() {
+            session.mark_skipped();
+        }
+        self.save(engine).await?;
+        self.answer_pending(engine, interrupt).await
+    }
+
     /// Takes an answer without asking for the next question ([`Outcome::Held`]): the user is
     /// over the rate limit, or more is coming to join it.
     pub async fn hold(
