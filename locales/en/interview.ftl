@@ -4,9 +4,9 @@
 stage-name = { $stage ->
     [greeting] Greeting
     [profiling] Profile
-    [essence] Essence of the expertise
+    [essence] The essence of the work
     [operations] How the work gets done
-    [expertise_map] Map of the expertise
+    [expertise_map] Expertise map
     [failure_modes] Failure modes
     [mastery] Mastery
     [growth_path] Growth path

@@ -348,7 +348,7 @@ async fn a_russian_interview_gets_a_russian_report() {
     interview(&t, Lang::Ru, None).await;
     let report = ready(t.engine.write_report(USER).await.unwrap());
     let md = &report.markdown;
-    assert!(md.starts_with("# Отчёт об экспертизе"), "{md}");
+    assert!(md.starts_with("# Отчёт о профессиональном опыте"), "{md}");
     for heading in [
         "## 1. Профиль эксперта",
         "## 3. Схема работы",
@@ -358,7 +358,7 @@ async fn a_russian_interview_gets_a_russian_report() {
     }
     assert!(md.contains("Эксперт рассказывает"), "{md}");
     assert!(md.contains("*[Профиль, "), "{md}");
-    assert!(report.screen.starts_with("📄 Отчёт об экспертизе готов."));
+    assert!(report.screen.starts_with("📄 Отчёт о вашем профессиональном опыте готов."));
     // Every request said which language to write in.
     for (kind, request) in fake.writing() {
         let system = request.body["system"][0]["text"]
@@ -519,7 +519,7 @@ async fn after_a_day_without_claude_the_offline_report_is_sent_with_a_note() {
         "{}",
         report.markdown
     );
-    assert!(report.markdown.contains("## 3. Essence of the expertise"));
+    assert!(report.markdown.contains("## 3. The essence of the work"));
     assert!(report.markdown.contains("> Answer 1: first I check"));
     assert!(report.screen.contains("was unavailable"));
     // A correction cannot be worked in without a structured report: it is attached.

@@ -146,7 +146,7 @@ fn a_russian_report_is_written_in_russian() {
     let mut s = session(Lang::Ru);
     s.report.document = Some(read(&s, reply()).unwrap());
     let md = render(&s, &catalog);
-    assert!(md.starts_with("# Отчёт об экспертизе"), "{md}");
+    assert!(md.starts_with("# Отчёт о профессиональном опыте"), "{md}");
     assert!(md.contains("Профиль, 08:01"), "{md}");
     assert!(md.contains("Слишком мало материала"), "{md}");
 }
