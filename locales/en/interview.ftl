@@ -74,9 +74,9 @@ report-references = In brackets after each finding: the stage and the time (UTC)
 report-revised-note = Revised after the expert's correction of { $date }.
 report-correction = The expert's correction
 report-correction-unapplied = The report could not be revised automatically, so the correction is attached as written.
-report-offline-note = This report was put together without the language model, which was unavailable: it is the interview organised by stage, with the findings and insights noted along the way and the expert's own words.
+report-offline-note = This report was put together without the language model, which was unavailable. It holds the expert's answers in their own words, arranged by topic under the sections of the full report: nothing in it is analysed or summarised.
 report-ready = 📄 Your knowledge report is ready.
-report-ready-offline = 📄 Your knowledge report is ready. The language model that writes it was unavailable, so it is the interview organised by stage, with the insights noted along the way.
+report-ready-offline = 📄 Your knowledge report is ready. The language model that writes it was unavailable, so it holds your answers in your own words, arranged by topic, without analysis.
 report-thin = Too little material for: { $sections }.
 report-check = Please read it and check that it says what you meant. Confirm it, or tell me what to correct: I'll revise it once.
 report-revised = 📄 Here is the revised report, with your correction worked in. This version is the one kept.
@@ -96,3 +96,23 @@ console-report-saved = The report is saved in { $path }
 console-review-prompt = Type y to confirm the report, or type what should be corrected (one line):
 console-report-delayed = The report will be written as soon as the language model is available again: run the same command later to get it (after a day it is made without the model).
 console-bye = Your interview is saved. Run the same command to continue. Goodbye!
+
+## The offline report: the expert's answers arranged under the full report's sections.
+
+report-label = { $label ->
+    [task] The task
+    [steps] The steps
+    [hard] The hardest steps
+    [watch] What they watch for
+    [tools] Tools they rely on
+    [order] In this order
+   *[areas] The areas
+}
+report-not-covered = Not covered: { $gaps }.
+report-stage-skipped = { $stage } (the interview ended before this stage)
+report-unanswered = { $stage } ({ $count ->
+    [one] one question
+   *[other] { $count } questions
+} not answered)
+report-corrected-here = Corrected by the expert ({ $at })
+report-offline-references = In brackets after each item: the stage and the time (UTC) of the answer it is taken from.

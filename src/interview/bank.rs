@@ -1,10 +1,12 @@
 //! The offline question bank: several curated questions per stage and language, used when
 //! Claude is unavailable or not configured. The questions live in
-//! `locales/<lang>/questions.ftl` as `question-<stage>-<n>`.
+//! `locales/<lang>/questions.ftl` as `question-<stage>-<n>`, with the variants the offline
+//! interviewer picks from (`-general` when no case was told, `-walked` when an incident was)
+//! and each personality's probe and read-back (`offline-probe-<style>`, …).
 
 use std::collections::HashMap;
 
-use super::Stage;
+use super::{Stage, Style};
 use crate::i18n::{Catalog, Lang};
 
 /// A stage without questions in some language.
@@ -19,12 +21,61 @@ pub struct BankError {
 #[derive(Debug, Clone)]
 pub struct QuestionBank {
     questions: HashMap<(Lang, Stage), Vec<String>>,
+    /// Variants by (language, stage, index, kind).
+    variants: HashMap<(Lang, Stage, usize, Variant), String>,
+    /// Each personality's follow-ups.
+    voices: HashMap<(Lang, Style), Voice>,
+}
+
+/// A variant of a bank question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Variant {
+    /// Asked when no answer of the stage told a particular case to build on.
+    General,
+    /// Asked when the expert has already walked through an incident.
+    Walked,
+}
+
+impl Variant {
+    fn suffix(self) -> &'static str {
+        match self {
+            Variant::General => "general",
+            Variant::Walked => "walked",
+        }
+    }
+}
+
+/// A personality's own follow-ups offline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Voice {
+    /// Asks for one specific recent example after a thin answer.
+    pub probe: String,
+    /// Opens the read-back of the expert's words.
+    pub read_back: String,
+    /// Asks whether the read-back is right.
+    pub check: String,
+}
+
+impl Voice {
+    /// The read-back message: the opening, the expert's words quoted, the check.
+    pub fn read_back(&self, lang: Lang, words: &str) -> String {
+        let (open, close) = match lang {
+            Lang::Ru => ('«', '»'),
+            Lang::En => ('“', '”'),
+        };
+        format!(
+            "{}\n\n{open}{words}{close}\n\n{}",
+            self.read_back, self.check
+        )
+    }
 }
 
 impl QuestionBank {
     /// Reads the bank from the catalog; every stage needs at least one question per language.
     pub fn from_catalog(catalog: &Catalog) -> Result<Self, BankError> {
         let mut questions = HashMap::new();
+        let mut variants = HashMap::new();
+        let mut voices = HashMap::new();
         for lang in Lang::ALL {
             for stage in Stage::ALL {
                 let list: Vec<String> = (1..)
@@ -33,10 +84,82 @@ impl QuestionBank {
                 if list.is_empty() {
                     return Err(BankError { stage, lang });
                 }
+                for index in 0..list.len() {
+                    for variant in [Variant::General, Variant::Walked] {
+                        let id =
+                            format!("question-{}-{}-{}", stage.id(), index + 1, variant.suffix());
+                        if let Some(text) = catalog.lookup(lang, &id) {
+                            variants.insert((lang, stage, index, variant), text);
+                        }
+                    }
+                }
                 questions.insert((lang, stage), list);
             }
+            for style in Style::ALL {
+                let text =
+                    |what: &str| catalog.lookup(lang, &format!("offline-{what}-{}", style.id()));
+                if let (Some(probe), Some(read_back), Some(check)) =
+                    (text("probe"), text("readback"), text("readback-ask"))
+                {
+                    voices.insert(
+                        (lang, style),
+                        Voice {
+                            probe,
+                            read_back,
+                            check,
+                        },
+                    );
+                }
+            }
         }
-        Ok(QuestionBank { questions })
+        Ok(QuestionBank {
+            questions,
+            variants,
+            voices,
+        })
+    }
+
+    /// The `variant` of question `index` of `stage` in `lang`, if the bank has one.
+    pub fn variant(
+        &self,
+        lang: Lang,
+        stage: Stage,
+        index: usize,
+        variant: Variant,
+    ) -> Option<&str> {
+        self.variants
+            .get(&(lang, stage, index, variant))
+            .map(String::as_str)
+    }
+
+    /// The follow-ups of `style` in `lang` (the default personality's when it has none).
+    pub fn voice(&self, lang: Lang, style: Style) -> Option<&Voice> {
+        self.voices
+            .get(&(lang, style))
+            .or_else(|| self.voices.get(&(lang, Style::default())))
+    }
+
+    /// Whether an interviewer message is a personality's read-back, in either language.
+    pub fn is_read_back(&self, text: &str) -> bool {
+        self.voices.values().any(|v| text.starts_with(&v.read_back))
+    }
+
+    /// Which question of `stage` an interviewer message is, in either language: its text, a
+    /// variant's, or its last sentence (the short personality drops an opening's transition).
+    /// `None` for a follow-up (probe, read-back) or a message the model wrote.
+    pub fn identify(&self, stage: Stage, text: &str) -> Option<usize> {
+        let text = text.trim();
+        let matches = |q: &str| q == text || (text.len() > 20 && q.ends_with(text));
+        Lang::ALL.into_iter().find_map(|lang| {
+            let list = self.questions.get(&(lang, stage))?;
+            (0..list.len()).find(|&i| {
+                matches(&list[i])
+                    || [Variant::General, Variant::Walked]
+                        .into_iter()
+                        .filter_map(|v| self.variant(lang, stage, i, v))
+                        .any(matches)
+            })
+        })
     }
 
     /// How many questions `stage` has in `lang`.

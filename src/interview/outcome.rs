@@ -55,6 +55,10 @@ pub struct ReportReady {
     pub version: u32,
     /// The report, as Markdown.
     pub markdown: String,
+    /// What a front end that prints the report in-line shows of this version: the whole
+    /// report the first time; for the offline report with the correction placed in it, only
+    /// the passages the correction stands next to, so the report is not printed twice.
+    pub shown: String,
     /// The one-screen message that goes with it.
     pub screen: String,
     /// Where it is saved.

@@ -358,7 +358,11 @@ async fn a_russian_interview_gets_a_russian_report() {
     }
     assert!(md.contains("Эксперт рассказывает"), "{md}");
     assert!(md.contains("*[Профиль, "), "{md}");
-    assert!(report.screen.starts_with("📄 Отчёт о вашем профессиональном опыте готов."));
+    assert!(
+        report
+            .screen
+            .starts_with("📄 Отчёт о вашем профессиональном опыте готов.")
+    );
     // Every request said which language to write in.
     for (kind, request) in fake.writing() {
         let system = request.body["system"][0]["text"]

@@ -190,7 +190,11 @@ async fn a_whole_interview_in_russian_runs_through_the_buttons_to_the_report() {
             assert!(markdown.contains("## 3. Схема работы"), "{markdown}");
             assert!(markdown.contains("Эксперт рассказывает"), "{markdown}");
             let screen = bot.next(&ivan).await;
-            assert!(screen.plain().contains("Отчёт о вашем профессиональном опыте готов"));
+            assert!(
+                screen
+                    .plain()
+                    .contains("Отчёт о вашем профессиональном опыте готов")
+            );
             assert_eq!(
                 screen
                     .buttons

@@ -492,6 +492,7 @@ impl Engine {
         ReportReady {
             session: session.id,
             version: session.report.version,
+            shown: report::shown(session, &markdown),
             markdown,
             screen: report::screen(session, &self.catalog),
             path,
