@@ -228,6 +228,54 @@ mod tests {
         }
     }
 
+    #[test]
+    fn every_variant_and_follow_up_asks_one_question_in_each_personalitys_own_words() {
+        let bank = shipped();
+        for lang in Lang::ALL {
+            let mut asked = Vec::new();
+            for stage in Stage::ALL {
+                for index in 0..bank.len(lang, stage) {
+                    for variant in [Variant::General, Variant::Walked] {
+                        asked.extend(bank.variant(lang, stage, index, variant));
+                    }
+                }
+            }
+            assert!(asked.len() >= 10, "{lang}: {asked:?}");
+            let mut probes = std::collections::BTreeSet::new();
+            for style in Style::ALL {
+                let voice = bank.voice(lang, style).unwrap();
+                assert!(
+                    probes.insert(voice.probe.clone()),
+                    "{lang} {style}: shared probe"
+                );
+                asked.push(&voice.probe);
+                asked.push(&voice.check);
+                assert!(!voice.read_back.contains('?'), "{lang} {style}");
+            }
+            for question in asked {
+                assert_eq!(question.matches('?').count(), 1, "{lang}: {question}");
+                assert!(question.ends_with('?'), "{lang}: {question}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_question_is_known_by_its_text_or_its_variants_and_a_follow_up_is_not() {
+        let bank = shipped();
+        let general = bank
+            .variant(Lang::Ru, Stage::FailureModes, 2, Variant::General)
+            .unwrap();
+        assert_eq!(bank.identify(Stage::FailureModes, general), Some(2));
+        let opening = bank.get(Lang::En, Stage::Essence, 0).unwrap();
+        assert_eq!(bank.identify(Stage::Essence, opening), Some(0));
+        assert_eq!(bank.identify(Stage::Mastery, opening), None);
+        let voice = bank.voice(Lang::En, Style::StageSpecific).unwrap();
+        assert_eq!(bank.identify(Stage::Essence, &voice.probe), None);
+        let back = voice.read_back(Lang::En, "First I read the drawing.");
+        assert!(bank.is_read_back(&back) && !bank.is_read_back(opening));
+        assert!(back.contains("“First I read the drawing.”"), "{back}");
+    }
+
     /// The lowercase words of a question, without the short ones that carry no topic.
     fn topic_words(q: &str) -> std::collections::BTreeSet<String> {
         q.split(|c: char| !c.is_alphanumeric())

@@ -11,6 +11,7 @@ mod env_example;
 mod fake_telegram;
 mod layers;
 mod models;
+mod offline;
 mod operations;
 mod owner;
 mod report;

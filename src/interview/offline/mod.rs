@@ -115,6 +115,13 @@ pub fn read(answer: &str) -> Reading {
     }
 }
 
+/// Whether an answer says only that there is no particular answer ("hard to say", "it
+/// depends"): it tells nothing to report.
+pub fn vague(answer: &str) -> bool {
+    let lower = answer.to_lowercase();
+    word_count(answer) < THIN_WORDS && VAGUE.iter().any(|v| lower.contains(v))
+}
+
 /// The expert's own sentences to read back: those that carry the order (sequence words or
 /// times), else the first ones, at most four, joined as they were said.
 pub fn read_back(answer: &str) -> String {
@@ -217,6 +224,7 @@ mod tests {
             let r = read(answer);
             assert!(r.thin && !r.case && !r.walked, "{answer}: {r:?}");
         }
+        assert!(vague("It depends.") && !vague("Welding pipes."));
     }
 
     #[test]

@@ -96,3 +96,137 @@ fn told(session: &Session, stage: Option<Stage>, test: impl Fn(super::Reading) -
         .filter(|e| e.role == Role::Expert && stage.is_none_or(|s| e.stage == s))
         .any(|e| test(read(&e.text)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        i18n::{Catalog, Lang},
+        interview::UserId,
+        model::Fallback,
+    };
+
+    fn bank() -> QuestionBank {
+        QuestionBank::from_catalog(&Catalog::load().unwrap()).unwrap()
+    }
+
+    /// A session in `stage`, the bank's question `index` asked, and `answer` given.
+    fn asked(
+        bank: &QuestionBank,
+        style: Style,
+        stage: Stage,
+        index: usize,
+        answer: &str,
+    ) -> Session {
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let mut s = Session::new(1, UserId(1), Lang::En, style, now);
+        s.stage = stage;
+        s.record_mut(stage).bank_asked = index + 1;
+        let q = bank.get(Lang::En, stage, index).unwrap().to_owned();
+        s.push_fallback_question(q, Fallback::NoModel, now);
+        s.push_answer(answer, now);
+        s
+    }
+
+    #[test]
+    fn a_thin_answer_gets_the_personalitys_probe_once() {
+        let bank = bank();
+        let mut s = asked(
+            &bank,
+            Style::TelegramOptimized,
+            Stage::Essence,
+            0,
+            "Hard to say.",
+        );
+        let probe = follow_up(&s, &bank).unwrap();
+        assert_eq!(
+            probe,
+            bank.voice(Lang::En, Style::TelegramOptimized)
+                .unwrap()
+                .probe
+        );
+        let now = s.last_activity;
+        s.push_fallback_question(probe, Fallback::NoModel, now);
+        s.push_answer("It depends.", now);
+        assert_eq!(follow_up(&s, &bank), None, "one probe per question");
+    }
+
+    #[test]
+    fn short_answers_are_taken_as_they_are_where_short_is_complete() {
+        let bank = bank();
+        for (stage, index) in [
+            (Stage::Greeting, 0),
+            (Stage::Profiling, 1),
+            (Stage::ExpertiseMap, 6),
+        ] {
+            let s = asked(
+                &bank,
+                Style::MasterInterviewer,
+                stage,
+                index,
+                "Twenty years.",
+            );
+            assert_eq!(follow_up(&s, &bank), None, "{stage} {index}");
+        }
+    }
+
+    #[test]
+    fn a_walked_incident_is_read_back_and_its_timeline_not_asked_again() {
+        let bank = bank();
+        let incident = "It was last March. First the gauge dropped at 20:07. Then I stopped \
+                        the test and walked the line. After that we cut out the weld.";
+        let s = asked(
+            &bank,
+            Style::ConversationalBalance,
+            Stage::FailureModes,
+            0,
+            incident,
+        );
+        let back = follow_up(&s, &bank).unwrap();
+        assert!(back.starts_with("So, if I followed you"), "{back}");
+        assert!(back.contains("First the gauge dropped at 20:07."), "{back}");
+        assert!(back.ends_with('?'));
+        assert!(skipped(&s, 1) && !skipped(&s, 2));
+        let next = question(&s, &bank, 2).unwrap();
+        assert_eq!(next, bank.get(Lang::En, Stage::FailureModes, 2).unwrap());
+    }
+
+    #[test]
+    fn a_question_building_on_a_case_is_asked_in_general_when_none_was_told() {
+        let bank = bank();
+        let s = asked(
+            &bank,
+            Style::MasterInterviewer,
+            Stage::Mastery,
+            0,
+            "Hard to say, it's mostly experience",
+        );
+        let next = question(&s, &bank, 1).unwrap();
+        assert!(!next.contains("that case"), "{next}");
+        assert_eq!(
+            Some(next.as_str()),
+            bank.variant(Lang::En, Stage::Mastery, 1, Variant::General)
+        );
+        let told = asked(
+            &bank,
+            Style::MasterInterviewer,
+            Stage::Mastery,
+            0,
+            "Last week a client sent a drawing with the wrong bevel angle and I caught it \
+             before the crew cut a single pipe.",
+        );
+        assert!(question(&told, &bank, 1).unwrap().contains("in that case"));
+    }
+
+    #[test]
+    fn the_short_personality_opens_a_stage_without_the_transition() {
+        let bank = bank();
+        let s = asked(&bank, Style::TelegramOptimized, Stage::Essence, 0, "x");
+        let mut s = s;
+        s.stage = Stage::Operations;
+        let opening = question(&s, &bank, 0).unwrap();
+        assert!(opening.starts_with("Think of the last time"), "{opening}");
+        s.style = Style::MasterInterviewer;
+        assert!(question(&s, &bank, 0).unwrap().starts_with("Let's turn to"));
+    }
+}

@@ -12,7 +12,7 @@ use crate::i18n::{Catalog, Msg};
 use crate::interview::{
     QuestionBank, Role, Session, Stage,
     knowledge::one_line,
-    offline::{read, sentences, shared_marks, word_count},
+    offline::{read, sentences, shared_marks, vague, word_count},
 };
 
 /// Where an answer goes in the report.
@@ -354,7 +354,8 @@ fn incidents(
 
 /// The expert's answers in order, each placed by the question it answers: an answer to a
 /// follow-up (a probe, a read-back) belongs to the bank question before it; a bare yes to a
-/// read-back adds nothing and is left out, and so is a skipped question.
+/// read-back adds nothing and is left out, and so are a skipped question and an answer that
+/// only says there is no answer ("hard to say"): the question counts as not answered.
 fn place(session: &Session, bank: Option<&QuestionBank>) -> Vec<Answer> {
     let mut out = Vec::new();
     let mut asked: Option<(Stage, Option<usize>)> = None;
@@ -378,7 +379,7 @@ fn place(session: &Session, bank: Option<&QuestionBank>) -> Vec<Answer> {
             }
             Role::Expert => {
                 let text = e.text.trim();
-                if skipped(text) || (read_back && read(text).thin) {
+                if skipped(text) || vague(text) || (read_back && read(text).thin) {
                     continue;
                 }
                 let (stage, index) = asked.unwrap_or((e.stage, None));

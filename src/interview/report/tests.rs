@@ -152,28 +152,50 @@ fn a_russian_report_is_written_in_russian() {
 }
 
 #[test]
-fn without_claude_the_report_is_the_transcript_by_stage_with_a_note() {
+fn without_claude_the_report_is_the_experts_answers_under_the_reports_sections() {
     let catalog = Catalog::load().unwrap();
     let mut s = session(Lang::En);
-    s.record_mut(Stage::Operations)
-        .insights
-        .push("Checks the gas every time".into());
     let md = render(&s, &catalog);
     assert!(md.contains("without the language model"), "{md}");
-    let ops = md.find("## 4. How the work gets done").unwrap();
-    assert!(md[ops..].contains("- Reads the drawing."), "{md}");
-    assert!(md[ops..].contains("- Checks the gas every time"), "{md}");
-    assert!(md[ops..].contains("> First I read the drawing"), "{md}");
-    assert!(!md.contains("## 3."), "a stage with nothing stays out");
+    assert!(md.contains("nothing in it is analysed"), "{md}");
+    // Questions the model wrote are placed by their stage: the operations answer is the task's.
+    let task = md.find("## 3. The task diagram").unwrap();
+    let map = md.find("## 4. ").unwrap();
+    assert!(
+        md[task..map].contains(
+            "- “First I read the drawing, then I check the gas.” *[How the work gets done, 08:03]*"
+        ),
+        "{md}"
+    );
+    assert!(md.contains("“I have led a team of six welders for twelve years.” *[Profile, 08:01]*"));
+    assert!(
+        !md.contains("Walk me through the last job"),
+        "no question as a finding"
+    );
+    assert!(
+        md.contains("Mastery (the interview ended before this stage)"),
+        "{md}"
+    );
     s.report.version = 2;
     s.report.correction = Some(Correction {
-        text: "We check the gas first.".into(),
+        text: "We verify the drawing revision before anything else.".into(),
         at: at(5),
         applied: false,
     });
     let md = render(&s, &catalog);
-    assert!(md.contains("> We check the gas first."), "{md}");
-    assert!(md.contains("attached as written"), "{md}");
+    // The correction stands under the answer it corrects, and nowhere else.
+    let lines: Vec<&str> = md.lines().collect();
+    let fix = lines
+        .iter()
+        .position(|l| l.contains("We verify the drawing"))
+        .unwrap();
+    assert!(lines[fix].contains("✏️") && lines[fix].contains("the expert's correction"));
+    assert!(lines[fix - 1].contains("First I read the drawing"), "{md}");
+    assert_eq!(md.matches("We verify the drawing").count(), 1, "{md}");
+    // Shown once more, it is only the corrected passage.
+    let shown = shown(&s, &md);
+    assert!(shown.contains("First I read the drawing") && shown.contains("We verify"));
+    assert!(!shown.contains("six welders"), "{shown}");
 }
 
 #[test]
