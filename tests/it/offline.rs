@@ -206,20 +206,22 @@ fn an_english_offline_interview_reads_back_the_incident_and_ends_in_a_report_by_
     );
     assert!(report.contains("without the language model"), "{report}");
     assert!(!report.contains("findings and insights"), "{report}");
-    // The wrap-up's correction stands right under the incident it corrects.
-    let lines: Vec<&str> = report.lines().collect();
-    let fix = lines
-        .iter()
-        .position(|l| l.contains("✏️") && l.contains("20:05, not 20:07"))
-        .expect("the correction is placed");
-    assert!(
-        lines[..fix]
-            .iter()
-            .rev()
-            .find(|l| !l.contains("✏️"))
-            .unwrap()
-            .contains("20:07 and I stopped")
+    // The wrap-up's correction stands in the incident's own cell, right after the words it
+    // corrects, and nowhere else.
+    let row = report
+        .lines()
+        .find(|l| l.contains("20:07 and I stopped"))
+        .expect("the incident is in the table");
+    assert!(row.starts_with("| "), "{row}");
+    let (said, fixed) = (
+        row.find("20:07 and I stopped").unwrap(),
+        row.find("✏️").unwrap(),
     );
+    assert!(
+        said < fixed && row[fixed..].contains("20:05, not 20:07"),
+        "{row}"
+    );
+    assert_eq!(report.matches("20:05, not 20:07").count(), 1, "{report}");
     // So does the review's, and the revision is shown once: the corrected passages only.
     assert!(report.contains("hydrostatic pressure test"));
     assert_eq!(stdout.matches("# Knowledge report").count(), 1, "{stdout}");

@@ -523,8 +523,15 @@ async fn after_a_day_without_claude_the_offline_report_is_sent_with_a_note() {
         "{}",
         report.markdown
     );
-    assert!(report.markdown.contains("## 3. The essence of the work"));
-    assert!(report.markdown.contains("> Answer 1: first I check"));
+    // The expert's answers under the report's sections, each with its reference.
+    assert!(report.markdown.contains("## 2. The essence of the role"));
+    let items: Vec<&str> = report
+        .markdown
+        .lines()
+        .filter(|l| l.starts_with("- “Answer "))
+        .collect();
+    assert!(items.len() >= 5, "{}", report.markdown);
+    assert!(items.iter().all(|l| l.contains("*[")), "{items:?}");
     assert!(report.screen.contains("was unavailable"));
     // A correction cannot be worked in without a structured report: it is attached.
     let revised = ready(
@@ -533,8 +540,15 @@ async fn after_a_day_without_claude_the_offline_report_is_sent_with_a_note() {
             .await
             .unwrap(),
     );
-    assert!(revised.markdown.contains("> We weld steel, not aluminium."));
-    assert!(revised.markdown.contains("attached as written"));
+    // Matching no passage, it stands under its own heading, cited as the expert's.
+    let correction = revised.markdown.find("## The expert's correction").unwrap();
+    assert!(
+        revised.markdown[correction..]
+            .contains("- “We weld steel, not aluminium.” *[the expert's correction]*"),
+        "{}",
+        revised.markdown
+    );
+    assert!(revised.screen.contains("attached to it as you wrote it"));
 }
 
 // ----- through the bot -----------------------------------------------------------------
@@ -797,7 +811,10 @@ async fn after_a_day_without_claude_the_bot_sends_the_offline_report_with_a_note
         markdown.contains("without the language model"),
         "{markdown}"
     );
-    assert!(markdown.contains("> An answer about welding."));
+    assert!(
+        markdown.contains("- “An answer about welding.” *["),
+        "{markdown}"
+    );
     let screen = bot.next(&ann).await;
     assert!(
         screen.plain().contains("was unavailable"),

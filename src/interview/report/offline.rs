@@ -282,26 +282,30 @@ fn incidents(
         column("typical_error"),
         column("source"),
     );
-    let cell = |cell: Cell, stage: Stage| -> Vec<&Answer> {
+    let cell = |cell: Cell, stage: Stage| -> Vec<(usize, &Answer)> {
         items
             .iter()
-            .map(|(_, a)| *a)
-            .filter(|a| a.slot == Slot::Incident(cell) && a.stage == stage)
+            .copied()
+            .filter(|(_, a)| a.slot == Slot::Incident(cell) && a.stage == stage)
             .collect()
     };
-    let join = |list: &[&Answer]| -> String {
+    // A table row holds one line: the corrections go into the cell of the passage they correct.
+    let join = |list: &[(usize, &Answer)]| -> String {
         if list.is_empty() {
             return "—".into();
         }
         list.iter()
-            .map(|a| one_line(&a.text).replace('|', "/"))
+            .map(|(i, a)| {
+                let fixes = corrections(*i).replace("\n  - ", " ");
+                format!("{}{}", one_line(&a.text), fixes).replace('|', "/")
+            })
             .collect::<Vec<_>>()
             .join(" … ")
     };
-    let sources = |list: &[&[&Answer]]| -> String {
+    let sources = |list: &[&[(usize, &Answer)]]| -> String {
         list.iter()
             .flat_map(|l| l.iter())
-            .map(|a| refs(a))
+            .map(|(_, a)| refs(a))
             .collect::<Vec<_>>()
             .join(" ")
     };
@@ -326,13 +330,13 @@ fn incidents(
     let cases = cell(Cell::Case, Stage::ExpertiseMap);
     let errors = cell(Cell::Error, Stage::ExpertiseMap);
     for (k, case) in cases.iter().enumerate() {
-        let error: &[&Answer] = if k + 1 == cases.len() { &errors } else { &[] };
+        let error: &[(usize, &Answer)] = if k + 1 == cases.len() { &errors } else { &[] };
         let _ = writeln!(
             out,
             "| {} | — | — | {} | {} |",
-            join(&[case]),
+            join(std::slice::from_ref(case)),
             join(error),
-            sources(&[&[case], error])
+            sources(&[std::slice::from_ref(case), error])
         );
     }
     if cases.is_empty() && !errors.is_empty() {
@@ -342,13 +346,6 @@ fn incidents(
             join(&errors),
             sources(&[&errors])
         );
-    }
-    for (i, _) in items {
-        let fixes = corrections(*i);
-        if !fixes.is_empty() {
-            out.push_str(fixes.trim_start_matches('\n'));
-            out.push('\n');
-        }
     }
 }
 

@@ -268,14 +268,26 @@ pub fn shown(session: &Session, markdown: &str) -> String {
         if let Some(h) = heading.take() {
             out.extend([String::new(), h.to_owned(), String::new()]);
         }
-        let item = lines[..i]
-            .iter()
-            .rev()
-            .find(|l| !l.trim().is_empty() && !l.contains("✏️"));
-        if let Some(item) = item.filter(|_| marked)
-            && !out.iter().any(|o| o == item)
-        {
-            out.push((*item).to_owned());
+        // What the correction stands next to: the item above it, or, for a row of the
+        // incident table (which holds its correction in the cell), the table's header.
+        let above: Vec<&str> = if line.starts_with('|') {
+            match lines[..i].iter().rposition(|l| l.starts_with("|---")) {
+                Some(rule) if rule > 0 => vec![lines[rule - 1], lines[rule]],
+                _ => Vec::new(),
+            }
+        } else {
+            lines[..i]
+                .iter()
+                .rev()
+                .find(|l| !l.trim().is_empty() && !l.contains("✏️"))
+                .into_iter()
+                .copied()
+                .collect()
+        };
+        for item in above.into_iter().filter(|_| marked) {
+            if !out.iter().any(|o| o == item) {
+                out.push(item.to_owned());
+            }
         }
         out.push((*line).to_owned());
     }
