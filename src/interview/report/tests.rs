@@ -259,3 +259,35 @@ fn the_revision_can_cite_the_correction() {
 fn the_schema_keeps_within_what_structured_outputs_accept() {
     crate::interview::turn::check_structured_output_limits(&schema(), "report");
 }
+
+#[test]
+fn a_later_correction_goes_with_every_summary_item_it_touches_in_the_request() {
+    let mut s = session(Lang::En);
+    s.stage = Stage::WrapUp;
+    s.push_question("Anything to correct?".into(), false, at(4));
+    s.push_answer(
+        "The drawing comes second: the gas is checked before it.",
+        at(5),
+    );
+    s.report.correction = Some(Correction {
+        text: "It was eleven years leading the team, not twelve welders.".into(),
+        at: at(6),
+        applied: false,
+    });
+    let text = prompt(&s);
+    let line = |id: &str| {
+        text.lines()
+            .find(|l| l.starts_with(id))
+            .unwrap_or_else(|| panic!("{id} missing: {text}"))
+    };
+    assert!(
+        line("E2 ").contains("later, at the wrap-up: \"The drawing comes second"),
+        "{text}"
+    );
+    assert!(!line("E2 ").contains("corrected by the expert"), "{text}");
+    assert!(
+        line("E1 ").contains("corrected by the expert (C): \"It was eleven years"),
+        "{text}"
+    );
+    assert!(!line("E1 ").contains("wrap-up"), "{text}");
+}
