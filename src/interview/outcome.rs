@@ -63,7 +63,7 @@ pub struct ReportReady {
     pub screen: String,
     /// Where it is saved.
     pub path: PathBuf,
-    /// It was made without Claude: the transcript by stage, under a note.
+    /// It was made without Claude: the expert's answers arranged by section, under a note.
     pub offline: bool,
     /// The expert is asked to confirm or correct it (the first version only).
     pub review: bool,
