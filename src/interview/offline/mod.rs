@@ -193,6 +193,33 @@ fn has_word(lower: &str, word: &str) -> bool {
     })
 }
 
+/// Words that set something right: "not 20:07", «а не», "actually".
+const CORRECTING: &[&str] = &[
+    "not",
+    "actually",
+    "correct",
+    "correction",
+    "rather",
+    "instead",
+    "wrong",
+    "mistake",
+    "не",
+    "поправ",
+    "ошиб",
+    "вернее",
+    "точнее",
+    "на самом деле",
+    "неправ",
+];
+
+/// Whether an answer reads as a correction of something said earlier.
+pub fn corrects(answer: &str) -> bool {
+    let lower = answer.to_lowercase();
+    CORRECTING
+        .iter()
+        .any(|w| has_word(&lower, w) || (w.chars().count() > 4 && lower.contains(w)))
+}
+
 /// The words two texts share that pin a passage down: numbers and times exactly, and longer
 /// words. A correction is placed next to the passage it shares most of them with.
 pub fn shared_marks(a: &str, b: &str) -> usize {
@@ -266,5 +293,9 @@ mod tests {
         let passage = "First the pressure dropped at 20:07.";
         assert_eq!(shared_marks("20:05, not 20:07", passage), 1);
         assert_eq!(shared_marks("the name was Smith", passage), 0);
+        assert!(corrects("20:05, not 20:07") && corrects("Рентген был в 15:30, а не в 14:30."));
+        assert!(!corrects(
+            "Then I look at the colour of the weld before anything else."
+        ));
     }
 }

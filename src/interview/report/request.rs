@@ -8,7 +8,7 @@ use super::*;
 use crate::interview::{
     Role, Session, Stage,
     knowledge::{self, Evidence, cut},
-    offline::shared_marks,
+    offline::{corrects, shared_marks},
 };
 
 /// The JSON schema of the report, within what structured outputs accept.
@@ -193,18 +193,20 @@ fn prompt_within(session: &Session, per_stage: usize) -> String {
     out
 }
 
+/// The end of an element's or decision's line: what the expert said later about it, then
+/// their words, last (a quote runs to the end of the line).
 fn words(out: &mut String, evidence: &Evidence, later: &[String]) {
-    if let Some(quote) = &evidence.quote {
-        let _ = write!(out, " | words: \"{}\"", cut(quote, 160));
-    }
     for note in later {
         let _ = write!(out, " | {note}");
+    }
+    if let Some(quote) = &evidence.quote {
+        let _ = write!(out, " | words: \"{}\"", cut(quote, 160));
     }
     out.push('\n');
 }
 
-/// What the expert said later that touches an element or decision: a wrap-up answer or the
-/// correction of the report sharing its times, numbers or longer words with the answer it
+/// What the expert said later that touches an element or decision: a wrap-up answer that
+/// reads as a correction ("20:05, not 20:07"), or the correction of the report, sharing its times, numbers or longer words with the answer it
 /// rests on. Each goes with every summary item it touches, so that the report (or its
 /// revision) is written with the correction in place rather than beside it.
 fn later(session: &Session, evidence: &Evidence, text: &str) -> Vec<String> {
@@ -221,6 +223,7 @@ fn later(session: &Session, evidence: &Evidence, text: &str) -> Vec<String> {
             *i > evidence.entry
                 && e.role == Role::Expert
                 && e.stage == Stage::WrapUp
+                && corrects(&e.text)
                 && touches(&e.text)
         })
         .map(|(_, e)| format!("later, at the wrap-up: \"{}\"", cut(&e.text, 200)))

@@ -266,9 +266,11 @@ fn a_later_correction_goes_with_every_summary_item_it_touches_in_the_request() {
     s.stage = Stage::WrapUp;
     s.push_question("Anything to correct?".into(), false, at(4));
     s.push_answer(
-        "The drawing comes second: the gas is checked before it.",
+        "The drawing comes second, not first: the gas is checked before it.",
         at(5),
     );
+    s.push_question("Who should read it?".into(), false, at(5));
+    s.push_answer("Apprentices who read the drawing too late.", at(5));
     s.report.correction = Some(Correction {
         text: "It was eleven years leading the team, not twelve welders.".into(),
         at: at(6),
@@ -285,6 +287,10 @@ fn a_later_correction_goes_with_every_summary_item_it_touches_in_the_request() {
         "{text}"
     );
     assert!(!line("E2 ").contains("corrected by the expert"), "{text}");
+    assert!(
+        !line("E2 ").contains("Apprentices"),
+        "not a correction: {text}"
+    );
     assert!(
         line("E1 ").contains("corrected by the expert (C): \"It was eleven years"),
         "{text}"
