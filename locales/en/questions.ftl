@@ -119,3 +119,29 @@ offline-readback-ask-stage_specific = Is that accurate, and is anything missing 
 offline-probe-conversation_management = No problem, general questions are hard to answer. Let's make it concrete: when did you last actually run into this, and what happened?
 offline-readback-conversation_management = I want to be sure I have it down correctly. You said:
 offline-readback-ask-conversation_management = Is that right, or should I correct anything?
+
+## Each personality's own transition into a stage: it takes the place of the first sentence
+## of the stage's opening question (the short personality drops it; the master interviewer
+## keeps the bank's). Ids: offline-transition-<style>-<stage>.
+
+offline-transition-conversational_balance-profiling = Thank you, that helps. I'd like to start with your work as it is now.
+offline-transition-conversational_balance-essence = That gives me a good picture of your work. Now I'm curious about what lies at its heart.
+offline-transition-conversational_balance-operations = I'd like to hear how the work actually gets done, day to day.
+offline-transition-conversational_balance-expertise_map = You've told me a lot already; now I'd like to look at what your experience lets you see.
+offline-transition-conversational_balance-mastery = I'd love to understand what mastery looks like in your work.
+offline-transition-conversational_balance-growth_path = Let's talk about how you got this good.
+offline-transition-conversational_balance-wrap_up = We've covered a lot together, and we're nearly at the end.
+offline-transition-stage_specific-profiling = This part is about you: your role, your experience and your setting.
+offline-transition-stage_specific-essence = This part is about the core of what you do, so I'll stay on it for a while.
+offline-transition-stage_specific-operations = This part is about how the central task of your job is done, step by step.
+offline-transition-stage_specific-expertise_map = This part is about what your experience lets you notice that others miss.
+offline-transition-stage_specific-mastery = This part is about mastery: what separates the best from the merely good.
+offline-transition-stage_specific-growth_path = This part is about how you learned your craft and how others could learn it faster.
+offline-transition-stage_specific-wrap_up = This is the last part: anything missing, and what to pass on.
+offline-transition-conversation_management-profiling = There are no wrong answers here; let's start simply, with your work as it is today.
+offline-transition-conversation_management-essence = Next, something that can take a moment to put into words: the heart of your work.
+offline-transition-conversation_management-operations = Now something practical: how the work actually gets done.
+offline-transition-conversation_management-expertise_map = Now let's look at what your experience lets you see; small examples are fine.
+offline-transition-conversation_management-mastery = Now to mastery; a single good example is enough.
+offline-transition-conversation_management-growth_path = Now to how you learned all this; rough memories are fine.
+offline-transition-conversation_management-wrap_up = We're nearly done; thank you for staying with me.

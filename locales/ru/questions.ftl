@@ -119,3 +119,29 @@ offline-readback-ask-stage_specific = Здесь всё точно и ничег
 offline-probe-conversation_management = Ничего страшного, на общие вопросы отвечать трудно. Давайте конкретнее: когда вы в последний раз с этим столкнулись и что тогда произошло?
 offline-readback-conversation_management = Хочу убедиться, что всё записано верно. Вы сказали:
 offline-readback-ask-conversation_management = Так и есть, или что-то нужно поправить?
+
+## Собственный переход каждого стиля к новому этапу: заменяет первое предложение вопроса,
+## которым этап открывается (краткий стиль его опускает, основной оставляет как в банке).
+## Id: offline-transition-<style>-<stage>.
+
+offline-transition-conversational_balance-profiling = Спасибо, это помогает. Давайте начнём с того, чем вы заняты сейчас.
+offline-transition-conversational_balance-essence = Теперь у меня есть общая картина. Интересно понять, что лежит в самой сути вашей работы.
+offline-transition-conversational_balance-operations = Хочется услышать, как работа делается на практике, изо дня в день.
+offline-transition-conversational_balance-expertise_map = Вы уже многое рассказали; теперь интересно, что позволяет вам видеть ваш опыт.
+offline-transition-conversational_balance-mastery = Очень хочется понять, как выглядит мастерство в вашем деле.
+offline-transition-conversational_balance-growth_path = Давайте поговорим о том, как вы к этому пришли.
+offline-transition-conversational_balance-wrap_up = Мы многое обсудили, и разговор подходит к концу.
+offline-transition-stage_specific-profiling = Эта часть — о вас: ваша роль, опыт и условия работы.
+offline-transition-stage_specific-essence = Эта часть — о самой сути того, что вы делаете, и на ней мы задержимся подольше.
+offline-transition-stage_specific-operations = Эта часть — о том, как шаг за шагом выполняется главная задача вашей работы.
+offline-transition-stage_specific-expertise_map = Эта часть — о том, что ваш опыт позволяет замечать, когда другие этого не видят.
+offline-transition-stage_specific-mastery = Эта часть — о мастерстве: чем лучшие отличаются от просто хороших.
+offline-transition-stage_specific-growth_path = Эта часть — о том, как вы осваивали своё дело и как другим освоить его быстрее.
+offline-transition-stage_specific-wrap_up = Это последняя часть: что упущено и что стоит передать дальше.
+offline-transition-conversation_management-profiling = Здесь нет неправильных ответов; начнём с простого — с вашей работы сейчас.
+offline-transition-conversation_management-essence = Дальше то, что не сразу укладывается в слова: суть вашей работы.
+offline-transition-conversation_management-operations = Теперь о практическом: как работа делается на деле.
+offline-transition-conversation_management-expertise_map = Теперь о том, что позволяет вам видеть ваш опыт; подойдут и небольшие примеры.
+offline-transition-conversation_management-mastery = Теперь о мастерстве; достаточно одного хорошего примера.
+offline-transition-conversation_management-growth_path = Теперь о том, как вы всему этому научились; можно по памяти, приблизительно.
+offline-transition-conversation_management-wrap_up = Мы почти закончили; спасибо, что уделили столько времени.

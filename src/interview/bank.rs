@@ -25,6 +25,8 @@ pub struct QuestionBank {
     variants: HashMap<(Lang, Stage, usize, Variant), String>,
     /// Each personality's follow-ups.
     voices: HashMap<(Lang, Style), Voice>,
+    /// Each personality's own transitions into the stages.
+    transitions: HashMap<(Lang, Style, Stage), String>,
 }
 
 /// A variant of a bank question.
@@ -76,6 +78,7 @@ impl QuestionBank {
         let mut questions = HashMap::new();
         let mut variants = HashMap::new();
         let mut voices = HashMap::new();
+        let mut transitions = HashMap::new();
         for lang in Lang::ALL {
             for stage in Stage::ALL {
                 let list: Vec<String> = (1..)
@@ -96,6 +99,12 @@ impl QuestionBank {
                 questions.insert((lang, stage), list);
             }
             for style in Style::ALL {
+                for stage in Stage::ALL {
+                    let id = format!("offline-transition-{}-{}", style.id(), stage.id());
+                    if let Some(text) = catalog.lookup(lang, &id) {
+                        transitions.insert((lang, style, stage), text);
+                    }
+                }
                 let text =
                     |what: &str| catalog.lookup(lang, &format!("offline-{what}-{}", style.id()));
                 if let (Some(probe), Some(read_back), Some(check)) =
@@ -116,6 +125,7 @@ impl QuestionBank {
             questions,
             variants,
             voices,
+            transitions,
         })
     }
 
@@ -139,17 +149,32 @@ impl QuestionBank {
             .or_else(|| self.voices.get(&(lang, Style::default())))
     }
 
+    /// `style`'s own transition into `stage`, if it has one.
+    pub fn transition(&self, lang: Lang, style: Style, stage: Stage) -> Option<&str> {
+        self.transitions
+            .get(&(lang, style, stage))
+            .map(String::as_str)
+    }
+
     /// Whether an interviewer message is a personality's read-back, in either language.
     pub fn is_read_back(&self, text: &str) -> bool {
         self.voices.values().any(|v| text.starts_with(&v.read_back))
     }
 
     /// Which question of `stage` an interviewer message is, in either language: its text, a
-    /// variant's, or its last sentence (the short personality drops an opening's transition).
+    /// variant's, or all of it after the opening's transition (which a personality drops or
+    /// words its own way).
     /// `None` for a follow-up (probe, read-back) or a message the model wrote.
     pub fn identify(&self, stage: Stage, text: &str) -> Option<usize> {
         let text = text.trim();
-        let matches = |q: &str| q == text || (text.len() > 20 && q.ends_with(text));
+        let matches = |q: &str| {
+            let rest = super::offline::sentences(q)
+                .first()
+                .map_or("", |first| q[first.len()..].trim());
+            q == text
+                || (text.len() > 20 && q.ends_with(text))
+                || (rest.len() > 20 && text.ends_with(rest))
+        };
         Lang::ALL.into_iter().find_map(|lang| {
             let list = self.questions.get(&(lang, stage))?;
             (0..list.len()).find(|&i| {
@@ -271,6 +296,21 @@ mod tests {
         assert_eq!(bank.identify(Stage::Mastery, opening), None);
         let voice = bank.voice(Lang::En, Style::StageSpecific).unwrap();
         assert_eq!(bank.identify(Stage::Essence, &voice.probe), None);
+        for lang in Lang::ALL {
+            for style in [
+                Style::ConversationalBalance,
+                Style::StageSpecific,
+                Style::ConversationManagement,
+            ] {
+                for stage in &Stage::ALL[1..] {
+                    let Some(own) = bank.transition(lang, style, *stage) else {
+                        assert_eq!(*stage, Stage::FailureModes, "{lang} {style} {stage}");
+                        continue;
+                    };
+                    assert!(!own.contains('?'), "{lang} {style} {stage}");
+                }
+            }
+        }
         let back = voice.read_back(Lang::En, "First I read the drawing.");
         assert!(bank.is_read_back(&back) && !bank.is_read_back(opening));
         assert!(back.contains("“First I read the drawing.”"), "{back}");

@@ -64,7 +64,8 @@ pub fn skipped(session: &Session, index: usize) -> bool {
 
 /// The wording of question `index` of the current stage: the variant for an incident already
 /// walked through, the general one when no answer of the stage told a case to build on, else
-/// the bank's own; the short personality drops an opening's transition sentence.
+/// the bank's own; a stage's opening starts with the personality's own transition (the short
+/// personality drops it).
 pub fn question(session: &Session, bank: &QuestionBank, index: usize) -> Option<String> {
     let (lang, stage) = (session.language, session.stage);
     let walked = bank
@@ -76,13 +77,19 @@ pub fn question(session: &Session, bank: &QuestionBank, index: usize) -> Option<
     let text = walked
         .or(general)
         .or_else(|| bank.get(lang, stage, index))?;
-    if session.style == Style::TelegramOptimized && index == 0 && stage != Stage::Greeting {
+    if index == 0 && stage != Stage::Greeting {
         let parts = sentences(text);
         if let [first, ..] = parts.as_slice()
             && parts.len() > 1
             && first.ends_with('.')
         {
-            return Some(text[first.len()..].trim().to_owned());
+            let rest = text[first.len()..].trim();
+            if session.style == Style::TelegramOptimized {
+                return Some(rest.to_owned());
+            }
+            if let Some(own) = bank.transition(lang, session.style, stage) {
+                return Some(format!("{own} {rest}"));
+            }
         }
     }
     Some(text.to_owned())
@@ -228,5 +235,13 @@ mod tests {
         assert!(opening.starts_with("Think of the last time"), "{opening}");
         s.style = Style::MasterInterviewer;
         assert!(question(&s, &bank, 0).unwrap().starts_with("Let's turn to"));
+        s.style = Style::StageSpecific;
+        let own = question(&s, &bank, 0).unwrap();
+        assert!(
+            own.starts_with("This part is about how the central task"),
+            "{own}"
+        );
+        assert!(own.ends_with("what was the situation?"), "{own}");
+        assert_eq!(bank.identify(Stage::Operations, &own), Some(0));
     }
 }
