@@ -238,7 +238,7 @@ mod tests {
         s.style = Style::StageSpecific;
         let own = question(&s, &bank, 0).unwrap();
         assert!(
-            own.starts_with("This part is about how the central task"),
+            own.starts_with("This part is about how your work is done"),
             "{own}"
         );
         assert!(own.ends_with("what was the situation?"), "{own}");
