@@ -567,7 +567,7 @@ impl<'a, R: AsyncBufRead + Unpin, W: AsyncWrite + Unpin> Console<'a, R, W> {
     /// Prints a version of the report, its one-screen summary and where it is saved.
     async fn print_report(&mut self, ready: &ReportReady) -> Result<(), ConsoleError> {
         self.lang = ready.language;
-        self.line(&ready.markdown).await?;
+        self.line(&ready.shown).await?;
         self.line(&ready.screen).await?;
         let path = ready.path.display().to_string();
         self.say(&Msg::ConsoleReportSaved { path }).await

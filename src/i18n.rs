@@ -231,6 +231,19 @@ messages! {
     ReportCorrectionUnapplied => "report-correction-unapplied",
     /// The note on a report made without Claude.
     ReportOfflineNote => "report-offline-note",
+    /// The offline report: the label of an item of a section (`task`, `steps`, `hard`,
+    /// `watch`, `tools`, `order`, `areas`).
+    ReportLabel { label: String } => "report-label",
+    /// The offline report: what a section lacks, listed.
+    ReportNotCovered { gaps: String } => "report-not-covered",
+    /// The offline report: a stage the interview never reached.
+    ReportStageSkipped { stage: String } => "report-stage-skipped",
+    /// The offline report: questions of a stage left unanswered.
+    ReportUnanswered { stage: String, count: usize } => "report-unanswered",
+    /// The offline report: the expert's correction of the passage above it.
+    ReportCorrectedHere { at: String } => "report-corrected-here",
+    /// The offline report: how to read its references.
+    ReportOfflineReferences => "report-offline-references",
     /// The one-screen message: the report is ready.
     ReportReady => "report-ready",
     /// The one-screen message: the report is ready, made without Claude.

@@ -4,9 +4,9 @@
 stage-name = { $stage ->
     [greeting] Greeting
     [profiling] Profile
-    [essence] What sets your work apart
+    [essence] The essence of the work
     [operations] How the work gets done
-    [expertise_map] Your knowledge map
+    [expertise_map] Expertise map
     [failure_modes] Failure modes
     [mastery] Mastery
     [growth_path] Growth path
@@ -74,9 +74,9 @@ report-references = In brackets after each finding: the stage and the time (UTC)
 report-revised-note = Revised after the expert's correction of { $date }.
 report-correction = The expert's correction
 report-correction-unapplied = The report could not be revised automatically, so the correction is attached as written.
-report-offline-note = This report was put together without the language model, which was unavailable: it is the interview organised by stage, with the findings and insights noted along the way and the expert's own words.
+report-offline-note = This report was put together without the language model, which was unavailable. It holds the expert's answers in their own words, arranged by topic under the sections of the full report: nothing in it is analysed or summarised.
 report-ready = 📄 Your knowledge report is ready.
-report-ready-offline = 📄 Your knowledge report is ready. The language model that writes it was unavailable, so it is the interview organised by stage, with the insights noted along the way.
+report-ready-offline = 📄 Your knowledge report is ready. The language model that writes it was unavailable, so it holds your answers in your own words, arranged by topic, without analysis.
 report-thin = Too little material for: { $sections }.
 report-check = Please read it and check that it says what you meant. Confirm it, or tell me what to correct: I'll revise it once.
 report-revised = 📄 Here is the revised report, with your correction worked in. This version is the one kept.
@@ -88,7 +88,7 @@ transcript-title = Interview transcript
 speaker-interviewer = Interviewer
 speaker-expert = Expert
 
-console-offline = No ANTHROPIC_API_KEY set: the interview runs on the offline question bank.
+console-offline = No ANTHROPIC_API_KEY set: the interview runs on the offline question bank. Its questions are the same for every personality; --style changes how each stage opens and how your answers are followed up.
 console-help =
     Type your answer and press Enter. The arrow keys, Home and End, Ctrl-A and Ctrl-E move along the line; Up and Down bring back earlier lines.
     A pasted block of several lines is one answer. To type an answer of several lines by hand, put a line of three quotes """ before it and another one after it.
@@ -117,3 +117,23 @@ console-reset-kept = Nothing was archived: the interview goes on.
 console-yes-or-no = Please type y (д) or n (н).
 console-block-open = An answer of several lines: type as many lines as you need, then a line of three quotes """ to send it.
 console-review-correction = Type what should be corrected (a pasted block, or several lines between two """ lines, is one correction):
+
+## The offline report: the expert's answers arranged under the full report's sections.
+
+report-label = { $label ->
+    [task] The task
+    [steps] The steps
+    [hard] The hardest steps
+    [watch] What they watch for
+    [tools] Tools they rely on
+    [order] In this order
+   *[areas] The areas
+}
+report-not-covered = Not covered: { $gaps }.
+report-stage-skipped = { $stage } (the interview ended before this stage)
+report-unanswered = { $stage } ({ $count ->
+    [one] one question
+   *[other] { $count } questions
+} not answered)
+report-corrected-here = Corrected by the expert ({ $at })
+report-offline-references = In brackets after each item: the stage and the time (UTC) of the answer it is taken from.

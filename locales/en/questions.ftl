@@ -82,3 +82,66 @@ question-wrap_up-1 = We're nearly done. What about your work have we not talked 
 question-wrap_up-2 = Is there anything you said earlier that you would now correct or put differently?
 question-wrap_up-3 = Who do you most hope will read the report of this conversation, and what should it change in how they work?
 question-wrap_up-4 = Thank you for your time and for speaking so openly. One last question: if only one thing from today could be passed on, what should it be?
+
+## The offline interviewer listening. Variants without the case: asked instead of the question
+## of the same number when no answer of the stage has told a particular case to build on.
+## Ids: question-<stage>-<n>-general; question-<stage>-<n>-walked is asked instead when the
+## expert has already walked through an incident, so that no second one is asked for.
+
+question-essence-2-general = In your kind of work, what would a competent but less experienced colleague typically do differently from you?
+question-operations-2-general = If you split the central task of your job into three to six big steps, from the first move to the finished result, what would the steps be?
+question-expertise_map-5-general = In the tricky situations of your work, what would a newcomer most likely get wrong?
+question-failure_modes-2-general = When things start to go wrong in your work, how does it usually unfold, from the first sign of trouble to the end?
+question-failure_modes-3-general = When something starts going wrong, what is the first thing you notice that tells you what is really going on?
+question-failure_modes-4-general = When a lot depends on your decision, what do you try to achieve first of all, and what are you prepared to give up?
+question-failure_modes-5-general = When there are several ways out of trouble, what makes you choose one over the others?
+question-failure_modes-6-general = Which details of a situation most often change what you decide to do?
+question-failure_modes-7-general = If a newcomer ran into serious trouble in your work, what would they most likely do, and where would it lead?
+question-mastery-1-walked = Let's turn to mastery. Think back to the incident you walked me through: what did you see at a glance that a newcomer would have missed or worked out only slowly?
+question-mastery-2-general = In hard cases, what do you deliberately leave aside that a newcomer would spend time worrying about?
+
+## Each personality's own voice offline: the probe for a real example after a thin answer,
+## and the read-back of steps or an incident in the expert's words (intro, their words, ask).
+## Ids: offline-probe-<style>, offline-readback-<style>, offline-readback-ask-<style>.
+
+offline-probe-master_interviewer = Could you take me to one specific time this happened recently: what was the situation, and what did you do?
+offline-readback-master_interviewer = Let me read that back in your own words:
+offline-readback-ask-master_interviewer = Have I got it right, or is something missing or out of order?
+offline-probe-telegram_optimized = Got it. Can you give one real example from the last few months?
+offline-readback-telegram_optimized = Checking I've got it:
+offline-readback-ask-telegram_optimized = Is that right?
+offline-probe-conversational_balance = That makes sense. I'd love to hear about one particular time, a recent one if you can: what happened?
+offline-readback-conversational_balance = So, if I followed you, in your words:
+offline-readback-ask-conversational_balance = Did I get that right, or would you put any of it differently?
+offline-probe-stage_specific = Let's stay with this a little longer. Which recent case shows it best, and how did it unfold?
+offline-readback-stage_specific = Before we go further, here is what you told me, in your words:
+offline-readback-ask-stage_specific = Is that accurate, and is anything missing from it?
+offline-probe-conversation_management = No problem, general questions are hard to answer. Let's make it concrete: when did you last actually run into this, and what happened?
+offline-readback-conversation_management = I want to be sure I have it down correctly. You said:
+offline-readback-ask-conversation_management = Is that right, or should I correct anything?
+
+## Each personality's own transition into a stage: it takes the place of the first sentence
+## of the stage's opening question (the short personality drops it; the master interviewer
+## keeps the bank's). Ids: offline-transition-<style>-<stage>.
+
+offline-transition-conversational_balance-profiling = Thank you, that helps. I'd like to start with your work as it is now.
+offline-transition-conversational_balance-essence = That gives me a good picture of your work. Now I'm curious about what lies at its heart.
+offline-transition-conversational_balance-operations = I'd like to hear how the work actually gets done, day to day.
+offline-transition-conversational_balance-expertise_map = You've told me a lot already; now I'd like to look at what your experience lets you see.
+offline-transition-conversational_balance-mastery = I'd love to understand what mastery looks like in your work.
+offline-transition-conversational_balance-growth_path = Let's talk about how you got this good.
+offline-transition-conversational_balance-wrap_up = We've covered a lot together, and we're nearly at the end.
+offline-transition-stage_specific-profiling = This part is about you: your role, your experience and your setting.
+offline-transition-stage_specific-essence = This part is about the core of what you do, so I'll stay on it for a while.
+offline-transition-stage_specific-operations = This part is about how your work is done, step by step.
+offline-transition-stage_specific-expertise_map = This part is about what your experience lets you notice that others miss.
+offline-transition-stage_specific-mastery = This part is about mastery: what separates the best from the merely good.
+offline-transition-stage_specific-growth_path = This part is about how you learned your craft and how others could learn it faster.
+offline-transition-stage_specific-wrap_up = This is the last part: anything missing, and what to pass on.
+offline-transition-conversation_management-profiling = There are no wrong answers here; let's start simply, with your work as it is today.
+offline-transition-conversation_management-essence = Next, something that can take a moment to put into words: the heart of your work.
+offline-transition-conversation_management-operations = Now something practical: how the work actually gets done.
+offline-transition-conversation_management-expertise_map = Now let's look at what your experience lets you see; small examples are fine.
+offline-transition-conversation_management-mastery = Now to mastery; a single good example is enough.
+offline-transition-conversation_management-growth_path = Now to how you learned all this; rough memories are fine.
+offline-transition-conversation_management-wrap_up = We're nearly done; thank you for staying with me.

@@ -35,6 +35,7 @@ use super::{
     Ending, QuestionBank, Session, Stage, Style, UserId, VoiceClip,
     clock::Clock,
     context::{self, ContextLimits, Directive},
+    offline,
     outcome::{Finished, Outcome, Rejection, Reply},
     stage::Transition,
     turn::{InterviewModel, Turn, TurnReply, WriteRequest},
@@ -570,31 +571,41 @@ impl Engine {
         spent > Stage::WrapUp.budget() * WRAP_UP_HARD_LIMIT
     }
 
-    /// Asks the next unasked bank question, moving to the next stage when the current one's
-    /// questions are used up, and records why the model did not write it. Returns whether the
-    /// interview ends (wrap_up used up).
+    /// Asks what the offline interviewer asks next: a follow-up to the answer just given (one
+    /// probe for a real example, or a read-back of steps or an incident), else the next unasked
+    /// bank question in the wording that fits what the expert has told, moving to the next
+    /// stage when the current one's questions are used up; and records why the model did not
+    /// write it. Returns whether the interview ends (wrap_up used up).
     fn apply_offline(&self, session: &mut Session, reason: Fallback, now: DateTime<Utc>) -> bool {
+        if let Some(follow_up) = offline::plan::follow_up(session, &self.bank) {
+            session.usage.record_offline(reason);
+            session.push_fallback_question(follow_up, reason, now);
+            return false;
+        }
         let lang = session.language;
         loop {
             let stage = session.stage;
             let total = self.bank.len(lang, stage);
-            let record = session.record_mut(stage);
-            let asked = record.bank_asked;
+            let asked = session.record(stage).bank_asked;
             if asked < total {
+                let record = session.record_mut(stage);
                 if asked > 0 {
                     record.completeness = record.completeness.max((asked * 100 / total) as u8);
                 }
                 record.bank_asked += 1;
+                if offline::plan::skipped(session, asked) {
+                    continue;
+                }
                 // The bank said how many it holds; should it hold fewer, the stage is used up.
-                let Some(question) = self.bank.get(lang, stage, asked).map(str::to_owned) else {
-                    record.bank_asked = total;
+                let Some(question) = offline::plan::question(session, &self.bank, asked) else {
+                    session.record_mut(stage).bank_asked = total;
                     continue;
                 };
                 session.usage.record_offline(reason);
                 session.push_fallback_question(question, reason, now);
                 return false;
             }
-            record.completeness = 100;
+            session.record_mut(stage).completeness = 100;
             match stage.next() {
                 Some(next) => {
                     session.touch(now);

@@ -8,6 +8,7 @@ pub mod context;
 pub mod engine;
 pub mod export;
 pub mod knowledge;
+pub mod offline;
 pub mod outcome;
 pub mod report;
 pub mod status;

@@ -55,11 +55,15 @@ pub struct ReportReady {
     pub version: u32,
     /// The report, as Markdown.
     pub markdown: String,
+    /// What a front end that prints the report in-line shows of this version: the whole
+    /// report the first time; for the offline report with the correction placed in it, only
+    /// the passages the correction stands next to, so the report is not printed twice.
+    pub shown: String,
     /// The one-screen message that goes with it.
     pub screen: String,
     /// Where it is saved.
     pub path: PathBuf,
-    /// It was made without Claude: the transcript by stage, under a note.
+    /// It was made without Claude: the expert's answers arranged by section, under a note.
     pub offline: bool,
     /// The expert is asked to confirm or correct it (the first version only).
     pub review: bool,

@@ -11,6 +11,7 @@ mod engine;
 mod env_example;
 mod layers;
 mod models;
+mod offline;
 mod operations;
 mod owner;
 mod report;

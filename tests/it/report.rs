@@ -348,7 +348,7 @@ async fn a_russian_interview_gets_a_russian_report() {
     interview(&t, Lang::Ru, None).await;
     let report = ready(t.engine.write_report(USER).await.unwrap());
     let md = &report.markdown;
-    assert!(md.starts_with("# Отчёт об экспертизе"), "{md}");
+    assert!(md.starts_with("# Отчёт о профессиональном опыте"), "{md}");
     for heading in [
         "## 1. Профиль эксперта",
         "## 3. Схема работы",
@@ -358,7 +358,11 @@ async fn a_russian_interview_gets_a_russian_report() {
     }
     assert!(md.contains("Эксперт рассказывает"), "{md}");
     assert!(md.contains("*[Профиль, "), "{md}");
-    assert!(report.screen.starts_with("📄 Отчёт об экспертизе готов."));
+    assert!(
+        report
+            .screen
+            .starts_with("📄 Отчёт о вашем профессиональном опыте готов.")
+    );
     // Every request said which language to write in.
     for (kind, request) in fake.writing() {
         let system = request.body["system"][0]["text"]
@@ -519,8 +523,15 @@ async fn after_a_day_without_claude_the_offline_report_is_sent_with_a_note() {
         "{}",
         report.markdown
     );
-    assert!(report.markdown.contains("## 3. What sets your work apart"));
-    assert!(report.markdown.contains("> Answer 1: first I check"));
+    // The expert's answers under the report's sections, each with its reference.
+    assert!(report.markdown.contains("## 2. The essence of the role"));
+    let items: Vec<&str> = report
+        .markdown
+        .lines()
+        .filter(|l| l.starts_with("- “Answer "))
+        .collect();
+    assert!(items.len() >= 5, "{}", report.markdown);
+    assert!(items.iter().all(|l| l.contains("*[")), "{items:?}");
     assert!(report.screen.contains("was unavailable"));
     // A correction cannot be worked in without a structured report: it is attached.
     let revised = ready(
@@ -529,8 +540,15 @@ async fn after_a_day_without_claude_the_offline_report_is_sent_with_a_note() {
             .await
             .unwrap(),
     );
-    assert!(revised.markdown.contains("> We weld steel, not aluminium."));
-    assert!(revised.markdown.contains("attached as written"));
+    // Matching no passage, it stands under its own heading, cited as the expert's.
+    let correction = revised.markdown.find("## The expert's correction").unwrap();
+    assert!(
+        revised.markdown[correction..]
+            .contains("- “We weld steel, not aluminium.” *[the expert's correction]*"),
+        "{}",
+        revised.markdown
+    );
+    assert!(revised.screen.contains("attached to it as you wrote it"));
 }
 
 // ----- through the bot -----------------------------------------------------------------
@@ -794,7 +812,10 @@ async fn after_a_day_without_claude_the_bot_sends_the_offline_report_with_a_note
         markdown.contains("without the language model"),
         "{markdown}"
     );
-    assert!(markdown.contains("> An answer about welding."));
+    assert!(
+        markdown.contains("- “An answer about welding.” *["),
+        "{markdown}"
+    );
     let screen = bot.next(&ann).await;
     assert!(
         screen.plain().contains("was unavailable"),

@@ -185,13 +185,17 @@ async fn a_whole_interview_in_russian_runs_through_the_buttons_to_the_report() {
         if reply.plain().contains("100%") && reply.plain().contains("[wrap_up]") {
             assert!(bot.next(&ivan).await.plain().contains("Интервью завершено"));
             let report = bot.next(&ivan).await;
-            assert_eq!(report.plain(), "Ваш отчёт об экспертизе");
+            assert_eq!(report.plain(), "Ваш отчёт о профессиональном опыте");
             let markdown = String::from_utf8(report.document.unwrap().bytes).unwrap();
-            assert!(markdown.starts_with("# Отчёт об экспертизе"));
+            assert!(markdown.starts_with("# Отчёт о профессиональном опыте"));
             assert!(markdown.contains("## 3. Схема работы"), "{markdown}");
             assert!(markdown.contains("Эксперт рассказывает"), "{markdown}");
             let screen = bot.next(&ivan).await;
-            assert!(screen.plain().contains("Отчёт об экспертизе готов"));
+            assert!(
+                screen
+                    .plain()
+                    .contains("Отчёт о вашем профессиональном опыте готов")
+            );
             assert_eq!(
                 screen
                     .buttons

@@ -4,8 +4,8 @@
 //! The report is composed from the stage summaries by one structured request. If Claude is
 //! down, the session keeps the report pending (its failures and when the last one was) and
 //! [`Engine::write_report`] says when to try again, with a backoff that doubles from a minute
-//! to an hour; after a day the report is made without Claude: the transcript by stage with the
-//! insights and findings collected, under a note. The expert then confirms the report or
+//! to an hour; after a day the report is made without Claude: the expert's answers arranged
+//! under the report's sections, under a note. The expert then confirms the report or
 //! corrects it once; the correction produces one revised report (or, if Claude cannot revise
 //! it within a day, the report with the correction attached), and the last version written is
 //! the one kept in `completed/`.
@@ -492,6 +492,7 @@ impl Engine {
         ReportReady {
             session: session.id,
             version: session.report.version,
+            shown: report::shown(session, &markdown),
             markdown,
             screen: report::screen(session, &self.catalog),
             path,

@@ -8,21 +8,24 @@
 //! little material instead of being filled in. Every claim ends with its reference: the
 //! stage and time of the answer, with the expert's words where there are some.
 //!
-//! When Claude cannot write it (down for a day, or no key), the report is the transcript
-//! organised by stage with the insights and stage findings collected, under a note.
+//! When Claude cannot write it (down for a day, or no key), the report is the expert's
+//! answers in their own words under the same sections, placed by the offline bank's
+//! question-to-section map, each with its reference, under a note that says so (`offline`).
 //!
 //! `request` builds what Claude is asked, `read` checks what it answers, `render` writes
 //! the Markdown and the one-screen summary; this module holds the limits they share. The
 //! report's shape and state are data of the session ([`crate::model::report`]).
 
+mod offline;
 mod read;
 mod render;
 mod request;
 #[cfg(test)]
 mod tests;
 
+pub use offline::body;
 pub use read::{Cite, read, sources};
-pub use render::{body, render, screen};
+pub use render::{render, screen, shown};
 pub use request::{check, prompt, revision_prompt, schema};
 
 pub use crate::model::report::{

@@ -6,7 +6,7 @@ use std::{collections::HashMap, fmt::Write};
 use super::*;
 use crate::i18n::{Catalog, Msg};
 use crate::interview::{
-    Role, Session, Stage,
+    Session,
     knowledge::{cut, one_line},
 };
 
@@ -33,11 +33,12 @@ pub fn render(session: &Session, catalog: &Catalog) -> String {
         Some(report) => structured(&mut out, session, report, catalog),
         None => {
             let _ = writeln!(out, "*{}*\n", catalog.text(lang, &Msg::ReportOfflineNote));
-            out.push_str(&body(session, catalog));
+            out.push_str(&super::offline::body(session, catalog));
             out.push('\n');
         }
     }
-    if let Some(c) = correction {
+    // The offline report places the correction next to what it corrects.
+    if let Some(c) = correction.filter(|_| session.report.document.is_some()) {
         let _ = writeln!(out, "\n## {}\n", catalog.text(lang, &Msg::ReportCorrection));
         if !c.applied {
             let _ = writeln!(
@@ -237,67 +238,60 @@ fn where_said(
     }
 }
 
-/// The offline report's body: every stage that holds something, with what its summary found
-/// (when one was written), the insights noted during the interview and the expert's words.
-pub fn body(session: &Session, catalog: &Catalog) -> String {
-    let lang = session.language;
-    let mut out = String::new();
-    for stage in Stage::ALL {
-        let record = session.record(stage);
-        let exchanges: Vec<_> = session
-            .transcript
-            .iter()
-            .filter(|e| e.stage == stage)
-            .collect();
-        if record.insights.is_empty() && !exchanges.iter().any(|e| e.role == Role::Expert) {
+/// What is shown in-line of the version of the report in `markdown` (see
+/// [`ReportReady::shown`](crate::interview::ReportReady::shown)): all of it, except for a
+/// revision made without Claude, where the correction was only placed next to what it
+/// corrects: then the corrected passages under their headings, the rest being unchanged.
+pub fn shown(session: &Session, markdown: &str) -> String {
+    if session.report.version < 2 || session.report.document.is_some() {
+        return markdown.to_owned();
+    }
+    let lines: Vec<&str> = markdown.lines().collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut heading = None;
+    // The offline report's sections are numbered; the list of corrections that matched no
+    // passage is the one heading that is not.
+    let mut unplaced = false;
+    for (i, line) in lines.iter().enumerate() {
+        if let Some(title) = line.strip_prefix("## ") {
+            heading = Some(*line);
+            unplaced = !title.starts_with(|c: char| c.is_ascii_digit());
             continue;
         }
-        let _ = writeln!(
-            out,
-            "## {}. {}\n",
-            stage.number(),
-            catalog.text(lang, &Msg::stage(stage))
-        );
-        if let Some(summary) = session.summaries.get(&stage) {
-            let _ = writeln!(out, "### {}\n", catalog.text(lang, &Msg::ReportFindings));
-            if !summary.summary.is_empty() {
-                let _ = writeln!(out, "{}\n", one_line(&summary.summary));
-            }
-            for element in &summary.elements {
-                let _ = writeln!(out, "- {}", element.text);
-            }
-            for decision in &summary.decisions {
-                let _ = writeln!(
-                    out,
-                    "- {} — {} → {}",
-                    decision.situation, decision.cues, decision.strategy
-                );
-            }
-            out.push('\n');
+        if line.starts_with("---") {
+            unplaced = false;
         }
-        if !record.insights.is_empty() {
-            let _ = writeln!(out, "### {}\n", catalog.text(lang, &Msg::ReportInsights));
-            for insight in &record.insights {
-                let _ = writeln!(out, "- {}", one_line(insight));
-            }
-            out.push('\n');
+        let marked = line.contains("✏️");
+        if !(marked || (unplaced && !line.trim().is_empty())) {
+            continue;
         }
-        let _ = writeln!(out, "### {}\n", catalog.text(lang, &Msg::ReportInWords));
-        for entry in exchanges {
-            match entry.role {
-                Role::Interviewer => {
-                    let _ = writeln!(out, "**{}**\n", one_line(&entry.text));
-                }
-                Role::Expert => {
-                    for line in entry.text.lines() {
-                        let _ = writeln!(out, "> {line}");
-                    }
-                    out.push('\n');
-                }
+        if let Some(h) = heading.take() {
+            out.extend([String::new(), h.to_owned(), String::new()]);
+        }
+        // What the correction stands next to: the item above it, or, for a row of the
+        // incident table (which holds its correction in the cell), the table's header.
+        let above: Vec<&str> = if line.starts_with('|') {
+            match lines[..i].iter().rposition(|l| l.starts_with("|---")) {
+                Some(rule) if rule > 0 => vec![lines[rule - 1], lines[rule]],
+                _ => Vec::new(),
+            }
+        } else {
+            lines[..i]
+                .iter()
+                .rev()
+                .find(|l| !l.trim().is_empty() && !l.contains("✏️"))
+                .into_iter()
+                .copied()
+                .collect()
+        };
+        for item in above.into_iter().filter(|_| marked) {
+            if !out.iter().any(|o| o == item) {
+                out.push(item.to_owned());
             }
         }
+        out.push((*line).to_owned());
     }
-    out.trim_end().to_owned()
+    out.join("\n").trim().to_owned()
 }
 
 /// The one-screen message that comes with the report's document.

@@ -8,6 +8,7 @@ use super::*;
 use crate::interview::{
     Role, Session, Stage,
     knowledge::{self, Evidence, cut},
+    offline::{corrects, shared_marks},
 };
 
 /// The JSON schema of the report, within what structured outputs accept.
@@ -162,7 +163,11 @@ fn prompt_within(session: &Session, per_stage: usize) -> String {
             if !element.detail.is_empty() {
                 let _ = write!(out, " | {}", cut(&element.detail, 200));
             }
-            words(&mut out, &element.evidence);
+            words(
+                &mut out,
+                &element.evidence,
+                &later(session, &element.evidence, &element.text),
+            );
         }
         for (i, decision) in summary.decisions.iter().enumerate() {
             d += 1;
@@ -177,19 +182,64 @@ fn prompt_within(session: &Session, per_stage: usize) -> String {
                 cut(&decision.strategy, 200),
                 cut(&decision.novice_error, 200),
             );
-            words(&mut out, &decision.evidence);
+            let said = format!("{} {}", decision.situation, decision.strategy);
+            words(
+                &mut out,
+                &decision.evidence,
+                &later(session, &decision.evidence, &said),
+            );
         }
     }
     out
 }
 
-fn words(out: &mut String, evidence: &Evidence) {
-    match &evidence.quote {
-        Some(quote) => {
-            let _ = writeln!(out, " | words: \"{}\"", cut(quote, 160));
-        }
-        None => out.push('\n'),
+/// The end of an element's or decision's line: what the expert said later about it, then
+/// their words, last (a quote runs to the end of the line).
+fn words(out: &mut String, evidence: &Evidence, later: &[String]) {
+    for note in later {
+        let _ = write!(out, " | {note}");
     }
+    if let Some(quote) = &evidence.quote {
+        let _ = write!(out, " | words: \"{}\"", cut(quote, 160));
+    }
+    out.push('\n');
+}
+
+/// What the expert said later that touches an element or decision: a wrap-up answer that
+/// reads as a correction ("20:05, not 20:07"), or the correction of the report, sharing its times, numbers or longer words with the answer it
+/// rests on. Each goes with every summary item it touches, so that the report (or its
+/// revision) is written with the correction in place rather than beside it.
+fn later(session: &Session, evidence: &Evidence, text: &str) -> Vec<String> {
+    let answer = session
+        .transcript
+        .get(evidence.entry)
+        .map_or(text.to_owned(), |e| format!("{text} {}", e.text));
+    let touches = |said: &str| shared_marks(said, &answer) > 0;
+    let mut out: Vec<String> = session
+        .transcript
+        .iter()
+        .enumerate()
+        .filter(|(i, e)| {
+            *i > evidence.entry
+                && e.role == Role::Expert
+                && e.stage == Stage::WrapUp
+                && corrects(&e.text)
+                && touches(&e.text)
+        })
+        .map(|(_, e)| format!("later, at the wrap-up: \"{}\"", cut(&e.text, 200)))
+        .collect();
+    if let Some(c) = session
+        .report
+        .correction
+        .as_ref()
+        .filter(|c| touches(&c.text))
+    {
+        out.push(format!(
+            "corrected by the expert ({CORRECTION_ID}): \"{}\"",
+            cut(&c.text, 300)
+        ));
+    }
+    out
 }
 
 /// The request's material for the revision: the same summaries, the report as it stands and

@@ -146,34 +146,56 @@ fn a_russian_report_is_written_in_russian() {
     let mut s = session(Lang::Ru);
     s.report.document = Some(read(&s, reply()).unwrap());
     let md = render(&s, &catalog);
-    assert!(md.starts_with("# Отчёт об экспертизе"), "{md}");
+    assert!(md.starts_with("# Отчёт о профессиональном опыте"), "{md}");
     assert!(md.contains("Профиль, 08:01"), "{md}");
     assert!(md.contains("Слишком мало материала"), "{md}");
 }
 
 #[test]
-fn without_claude_the_report_is_the_transcript_by_stage_with_a_note() {
+fn without_claude_the_report_is_the_experts_answers_under_the_reports_sections() {
     let catalog = Catalog::load().unwrap();
     let mut s = session(Lang::En);
-    s.record_mut(Stage::Operations)
-        .insights
-        .push("Checks the gas every time".into());
     let md = render(&s, &catalog);
     assert!(md.contains("without the language model"), "{md}");
-    let ops = md.find("## 4. How the work gets done").unwrap();
-    assert!(md[ops..].contains("- Reads the drawing."), "{md}");
-    assert!(md[ops..].contains("- Checks the gas every time"), "{md}");
-    assert!(md[ops..].contains("> First I read the drawing"), "{md}");
-    assert!(!md.contains("## 3."), "a stage with nothing stays out");
+    assert!(md.contains("nothing in it is analysed"), "{md}");
+    // Questions the model wrote are placed by their stage: the operations answer is the task's.
+    let task = md.find("## 3. The task diagram").unwrap();
+    let map = md.find("## 4. ").unwrap();
+    assert!(
+        md[task..map].contains(
+            "- “First I read the drawing, then I check the gas.” *[How the work gets done, 08:03]*"
+        ),
+        "{md}"
+    );
+    assert!(md.contains("“I have led a team of six welders for twelve years.” *[Profile, 08:01]*"));
+    assert!(
+        !md.contains("Walk me through the last job"),
+        "no question as a finding"
+    );
+    assert!(
+        md.contains("Mastery (the interview ended before this stage)"),
+        "{md}"
+    );
     s.report.version = 2;
     s.report.correction = Some(Correction {
-        text: "We check the gas first.".into(),
+        text: "We verify the drawing revision before anything else.".into(),
         at: at(5),
         applied: false,
     });
     let md = render(&s, &catalog);
-    assert!(md.contains("> We check the gas first."), "{md}");
-    assert!(md.contains("attached as written"), "{md}");
+    // The correction stands under the answer it corrects, and nowhere else.
+    let lines: Vec<&str> = md.lines().collect();
+    let fix = lines
+        .iter()
+        .position(|l| l.contains("We verify the drawing"))
+        .unwrap();
+    assert!(lines[fix].contains("✏️") && lines[fix].contains("the expert's correction"));
+    assert!(lines[fix - 1].contains("First I read the drawing"), "{md}");
+    assert_eq!(md.matches("We verify the drawing").count(), 1, "{md}");
+    // Shown once more, it is only the corrected passage.
+    let shown = shown(&s, &md);
+    assert!(shown.contains("First I read the drawing") && shown.contains("We verify"));
+    assert!(!shown.contains("six welders"), "{shown}");
 }
 
 #[test]
@@ -236,4 +258,42 @@ fn the_revision_can_cite_the_correction() {
 #[test]
 fn the_schema_keeps_within_what_structured_outputs_accept() {
     crate::interview::turn::check_structured_output_limits(&schema(), "report");
+}
+
+#[test]
+fn a_later_correction_goes_with_every_summary_item_it_touches_in_the_request() {
+    let mut s = session(Lang::En);
+    s.stage = Stage::WrapUp;
+    s.push_question("Anything to correct?".into(), false, at(4));
+    s.push_answer(
+        "The drawing comes second, not first: the gas is checked before it.",
+        at(5),
+    );
+    s.push_question("Who should read it?".into(), false, at(5));
+    s.push_answer("Apprentices who read the drawing too late.", at(5));
+    s.report.correction = Some(Correction {
+        text: "It was eleven years leading the team, not twelve welders.".into(),
+        at: at(6),
+        applied: false,
+    });
+    let text = prompt(&s);
+    let line = |id: &str| {
+        text.lines()
+            .find(|l| l.starts_with(id))
+            .unwrap_or_else(|| panic!("{id} missing: {text}"))
+    };
+    assert!(
+        line("E2 ").contains("later, at the wrap-up: \"The drawing comes second"),
+        "{text}"
+    );
+    assert!(!line("E2 ").contains("corrected by the expert"), "{text}");
+    assert!(
+        !line("E2 ").contains("Apprentices"),
+        "not a correction: {text}"
+    );
+    assert!(
+        line("E1 ").contains("corrected by the expert (C): \"It was eleven years"),
+        "{text}"
+    );
+    assert!(!line("E1 ").contains("wrap-up"), "{text}");
 }

@@ -581,7 +581,7 @@ impl ChatWorker {
         self.deps.engine.catalog().text(self.lang, msg)
     }
 
-    /// "Stage 3/9 · What sets your work apart".
+    /// "Stage 3/9 · The essence of the work".
     fn stage_title(&self, stage: Stage) -> String {
         self.text_of(&Msg::StageHeader {
             number: stage.number(),
