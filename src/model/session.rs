@@ -184,6 +184,20 @@ pub struct Session {
     /// Where the report stands once the interview has ended: written, pending, checked.
     #[serde(default, skip_serializing_if = "ReportState::is_empty")]
     pub report: ReportState,
+    /// The expert's agreement that the operators of this bot may read the interview, if
+    /// given. Without it nothing of the interview is shown on the operator's desk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<Consent>,
+}
+
+/// What the expert agreed to, and when: the notice is kept by its version (a hash of the
+/// text shown), so that a later change of the text does not pass for what they accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    /// The version of the notice shown: a short hash of its text.
+    pub version: String,
+    /// When the expert accepted it.
+    pub at: DateTime<Utc>,
 }
 
 /// Where the end of an interview stands.
@@ -224,6 +238,7 @@ impl Session {
             report_path: None,
             summaries: BTreeMap::new(),
             report: ReportState::default(),
+            consent: None,
         }
     }
 
