@@ -282,6 +282,9 @@ messages! {
     StyleChosen { style: String } => "style-chosen",
     /// Telegram: how the interview works.
     Briefing => "briefing",
+    /// Telegram: who reads the interview, which services process it, how long it is kept;
+    /// `voice` is "yes" when voice notes are transcribed, `days` 0 when files are kept.
+    ConsentNotice { voice: String, days: u32 } => "consent-notice",
     /// Telegram: the Begin button.
     ButtonBegin => "button-begin",
     /// Telegram: the English button.

@@ -7,7 +7,10 @@
 //! names the variable and the form it expects; secret values are held in [`SecretString`] and are
 //! never printed, not even in errors.
 
-use std::{cell::RefCell, net::SocketAddr, path::PathBuf, str::FromStr, time::Duration};
+use std::{
+    cell::RefCell, collections::BTreeMap, net::SocketAddr, path::PathBuf, str::FromStr,
+    time::Duration,
+};
 
 use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
@@ -15,7 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::{
     llm::{ClaudeConfig, DEFAULT_MODEL, Effort, PriceTable},
     model::Lang,
-    telegram,
+    telegram::{self, consent::ConsentConfig},
     telemetry::LogFormat,
     voice::{AssemblyAiConfig, VoiceConfig},
 };
@@ -106,7 +109,7 @@ impl Settings {
             timeout: Duration::from_secs(env.number("CLAUDE_TIMEOUT_SECONDS", 60, 1..=600)?),
             max_retries: env.number("CLAUDE_MAX_RETRIES", 3, 0..=10)?,
         };
-        let telegram = telegram::Config {
+        let mut telegram = telegram::Config {
             bot_token: env.secret("TELEGRAM_BOT_TOKEN"),
             api_url: env.url("TELEGRAM_API_URL", "https://api.telegram.org")?,
             rate_limit_messages: env.number("RATE_LIMIT_MESSAGES", 30, 1..=10_000)?,
@@ -122,8 +125,15 @@ impl Settings {
                 10,
                 1..=600,
             )?),
+            consent: ConsentConfig::default(),
         };
         let voice = voice_config(&env)?;
+        let session_retention_days = env.number("SESSION_RETENTION_DAYS", 30, 0..=36_500)?;
+        telegram.consent = ConsentConfig {
+            texts: consent_texts(&env)?,
+            retention_days: session_retention_days,
+            voice_transcribed: voice.enabled && voice.assemblyai.api_key.is_some(),
+        };
         Ok(Settings {
             claude,
             telegram,
@@ -141,7 +151,7 @@ impl Settings {
                 "METRICS_ADDR",
                 "an address and port to listen on, such as 0.0.0.0:9090",
             )?,
-            session_retention_days: env.number("SESSION_RETENTION_DAYS", 30, 0..=36_500)?,
+            session_retention_days,
             secrets: env.secrets.take(),
         })
     }
@@ -154,6 +164,29 @@ impl Settings {
             .map(|s| s.expose_secret().to_owned())
             .collect()
     }
+}
+
+/// The operator's own consent notices (`CONSENT_EN_FILE`, `CONSENT_RU_FILE`): each a UTF-8
+/// text file, read once at start, short enough to go under the briefing in one message.
+fn consent_texts(env: &Env<'_>) -> Result<BTreeMap<Lang, String>, SettingsError> {
+    const LIMIT: usize = 1500;
+    let mut texts = BTreeMap::new();
+    for (lang, variable) in [(Lang::En, "CONSENT_EN_FILE"), (Lang::Ru, "CONSENT_RU_FILE")] {
+        let Some(path) = env.get(variable) else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&path)
+            .ok()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty() && t.chars().count() <= LIMIT)
+            .ok_or_else(|| SettingsError {
+                variable,
+                expected: format!("a readable UTF-8 text file of 1 to {LIMIT} characters"),
+                got: path.clone(),
+            })?;
+        texts.insert(lang, text);
+    }
+    Ok(texts)
 }
 
 /// The voice pipeline's settings (`VOICE_*`, `FFMPEG_*`, `ASSEMBLYAI_*`).
@@ -529,6 +562,22 @@ mod tests {
         assert_eq!(s.telegram.allowed_user_ids, vec![1, 22, 333]);
         assert_eq!(s.telegram.admin_user_ids, vec![9]);
         assert!(load(&[("ALLOWED_USER_IDS", "1,@bob")]).is_err());
+    }
+
+    #[test]
+    fn a_consent_notice_file_is_read_at_start_and_an_unreadable_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("en.txt");
+        std::fs::write(&file, "  The training team reads this.\n").unwrap();
+        let path = file.display().to_string();
+        let s = load(&[("CONSENT_EN_FILE", path.as_str())]).unwrap();
+        assert_eq!(
+            s.telegram.consent.texts.get(&Lang::En).map(String::as_str),
+            Some("The training team reads this.")
+        );
+        let missing = dir.path().join("none.txt").display().to_string();
+        let err = load(&[("CONSENT_RU_FILE", missing.as_str())]).unwrap_err();
+        assert_eq!(err.variable, "CONSENT_RU_FILE");
     }
 
     #[test]

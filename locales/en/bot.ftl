@@ -15,6 +15,16 @@ briefing =
     • /status shows where we are; /complete wraps up early; /help lists all commands.
 
     At the end you get a written knowledge report.
+consent-notice =
+    Before we begin: the operators of this bot read your interview and its report. Your messages are processed by Anthropic (Claude) to conduct the interview{ $voice ->
+        [yes] {""}, and your voice notes by AssemblyAI to transcribe them
+       *[no] {""}
+    }. { $days ->
+        [0] Your interview is kept until you delete it.
+       *[other] A finished interview is kept for { $days } days.
+    } /delete erases everything of yours at any time, here and on the operators' desk.
+
+    By pressing Begin you agree to this.
 button-begin = 🚀 Begin
 button-english = 🇬🇧 English
 button-russian = 🇷🇺 Русский

@@ -85,6 +85,7 @@ mod tests {
             allowed_user_ids: allowed.to_vec(),
             admin_user_ids: admins.to_vec(),
             shutdown_grace: Duration::from_secs(10),
+            consent: Default::default(),
         })
     }
 

@@ -6,6 +6,8 @@ use std::time::Duration;
 use reqwest::Url;
 use secrecy::SecretString;
 
+use super::consent::ConsentConfig;
+
 /// Everything the Telegram front end needs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -24,4 +26,6 @@ pub struct Config {
     pub admin_user_ids: Vec<u64>,
     /// `SHUTDOWN_GRACE_SECONDS`: how long work in hand may take to finish on shutdown.
     pub shutdown_grace: Duration,
+    /// The notice the expert accepts before the first question.
+    pub consent: ConsentConfig,
 }

@@ -28,6 +28,7 @@ pub mod access;
 pub mod callback;
 pub mod command;
 mod config;
+pub mod consent;
 pub mod event;
 pub mod files;
 pub mod html;
@@ -150,6 +151,7 @@ pub async fn run(
         metrics: engine.metrics().clone(),
         prices: prices.clone(),
         admins: config.admin_user_ids.clone(),
+        consent: config.consent.clone(),
         voice: Arc::new(voice),
         files: Files::new(bot.clone()),
     });

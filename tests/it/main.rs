@@ -4,6 +4,7 @@ mod support;
 
 mod bot_process;
 mod claude_client;
+mod consent;
 mod console;
 mod console_pty;
 mod durability;

@@ -88,6 +88,8 @@ pub struct Deps {
     pub prices: PriceTable,
     /// `ADMIN_USER_IDS`: who may read `/metrics`.
     pub admins: Vec<u64>,
+    /// The notice the expert accepts with 🚀 Begin.
+    pub consent: super::consent::ConsentConfig,
     /// The voice pipeline, shared by every chat.
     pub voice: Arc<Transcriber>,
     /// Downloads what users send.

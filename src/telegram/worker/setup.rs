@@ -130,7 +130,10 @@ impl ChatWorker {
         // question is applied and saved.
         let quarantined = self.owner.take_quarantined();
         self.owner.set_aside(&engine).await?;
-        let session = engine.open(self.user, self.lang, style);
+        let mut session = engine.open(self.user, self.lang, style);
+        // The press on 🚀 Begin under the notice is the expert's consent to it.
+        let notice = self.deps.consent.notice(engine.catalog(), self.lang);
+        session.consent = Some(notice.accepted(session.started_at));
         let job = engine.opening_turn(&session);
         self.owner.install(session);
         self.op = Some(Op::new(
@@ -147,13 +150,18 @@ impl ChatWorker {
         Ok(())
     }
 
-    /// "Interviewer: … ✓" and the briefing.
+    /// "Interviewer: … ✓", the briefing and the notice that 🚀 Begin accepts.
     fn briefing(&self, style: Style) -> String {
         let name = self.text_of(&Msg::style(style));
+        let notice = self
+            .deps
+            .consent
+            .notice(self.deps.engine.catalog(), self.lang);
         format!(
-            "{}\n\n{}",
+            "{}\n\n{}\n\n{}",
             self.text_of(&Msg::StyleChosen { style: name }),
-            self.text_of(&Msg::Briefing)
+            self.text_of(&Msg::Briefing),
+            notice.text
         )
     }
 
