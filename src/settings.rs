@@ -206,7 +206,15 @@ fn desk_config(env: &Env<'_>) -> Result<Option<desk::Config>, SettingsError> {
     let Some(addr) = addr else {
         return Ok(None);
     };
-    let public_url = env.url("DESK_PUBLIC_URL", &format!("http://{addr}"))?;
+    // Listening on every address (a container), the links default to the loopback address:
+    // what an SSH tunnel reaches. Anything else is DESK_PUBLIC_URL's to say.
+    let ip = match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    let default_url = format!("http://{}", SocketAddr::new(ip, addr.port()));
+    let public_url = env.url("DESK_PUBLIC_URL", &default_url)?;
     let hours: u64 = env.number("DESK_SESSION_HOURS", 12, 1..=720)?;
     Ok(Some(desk::Config {
         addr,
@@ -621,7 +629,13 @@ mod tests {
         ])
         .unwrap();
         let desk = s.desk.unwrap();
+        assert_eq!(desk.public_url.as_str(), "https://desk.example.org/");
         assert_eq!(desk.secure(), desk::auth::Secure::Https);
+        let everywhere = load(&[("DESK_ADDR", "0.0.0.0:8080")])
+            .unwrap()
+            .desk
+            .unwrap();
+        assert_eq!(everywhere.public_url.as_str(), "http://127.0.0.1:8080/");
         assert_eq!(desk.session_lifetime, Duration::from_secs(7200));
         for (name, value) in [
             ("DESK_ADDR", "8080"),
