@@ -269,6 +269,9 @@ async fn a_link_signs_in_once_and_the_pages_show_only_the_interviews_with_consen
     assert_eq!(status, StatusCode::OK);
     assert!(overview.contains("<svg") && overview.contains(r#"id="attention""#));
     assert_eq!(browser.page("/export").await.0, StatusCode::OK);
+    let unknown = browser.get("/no-such-page").await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert!(unknown.headers().contains_key("content-security-policy"));
 
     // The link was spent: opening it again is refused.
     let mut other = Browser::new(&bot);
