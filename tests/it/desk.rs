@@ -492,3 +492,42 @@ async fn the_api_answers_only_with_the_bearer_token() {
     let none = get("/api/sessions/501/report", Some(TOKEN)).await.unwrap();
     assert_eq!(none.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_desk_link_command_prints_a_link_that_signs_in_once_and_refuses_without_a_desk() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |vars: Vec<(&'static str, &'static str)>| {
+        let mut cmd = crate::support::binary(dir.path());
+        cmd.args(["desk-link", "--lang", "ru"]);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        async move {
+            tokio::task::spawn_blocking(move || cmd.output().unwrap())
+                .await
+                .unwrap()
+        }
+    };
+    let out = run(vec![("DESK_ADDR", "0.0.0.0:8080")]).await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let url = reqwest::Url::parse(printed.trim()).unwrap();
+    assert_eq!(
+        url.as_str().split('?').next(),
+        Some("http://127.0.0.1:8080/signin")
+    );
+    let token = url
+        .query_pairs()
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    assert!(url.query().unwrap().ends_with("lang=ru"));
+    // The running bot redeems it from the same folder: once.
+    let links = ai_interviewer::login::Links::open(dir.path()).unwrap();
+    assert_eq!(links.redeem(&token, chrono::Utc::now()), Ok(()));
+    assert!(links.redeem(&token, chrono::Utc::now()).is_err());
+
+    let off = run(vec![]).await;
+    assert_eq!(off.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&off.stderr).contains("DESK_ADDR is not set"));
+}
