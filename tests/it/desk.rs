@@ -195,11 +195,21 @@ async fn an_admin_gets_a_sign_in_link_without_a_preview_and_anyone_else_the_unkn
         "{preview}"
     );
 
-    // The link works in a browser.
+    // The link works in a browser, and its secret rests nowhere on disk (only its hash).
     let link = reply
         .split_whitespace()
         .find(|w| w.starts_with(&prefix))
         .unwrap();
+    let secret = link[prefix.len()..].split('&').next().unwrap();
+    bot.settled().await;
+    for file in files_under(bot.dir.path()) {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(secret),
+            "{} holds the link",
+            file.display()
+        );
+    }
     let mut browser = Browser::new(&bot);
     assert_eq!(
         browser.open_link(link).await.status(),
@@ -530,4 +540,18 @@ async fn the_desk_link_command_prints_a_link_that_signs_in_once_and_refuses_with
     let off = run(vec![]).await;
     assert_eq!(off.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&off.stderr).contains("DESK_ADDR is not set"));
+}
+
+/// Every file under `dir`, at any depth.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }
