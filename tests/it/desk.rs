@@ -7,7 +7,7 @@ use std::io::Read;
 
 use ai_interviewer::{
     i18n::Lang,
-    model::{Clock, Consent, Review, Session, Style, UserId},
+    model::{Clock, Consent, Fallback, Review, Session, Style, UserId, VoiceClip},
     store::{Folder, SessionStore},
 };
 use reqwest::{StatusCode, redirect::Policy};
@@ -62,7 +62,23 @@ async fn desk_bot(api: bool) -> TestBot {
     .await;
     bot.stop().await;
     let store = SessionStore::open(bot.dir.path()).unwrap();
-    store.save(&session(&bot, ACTIVE, true)).await.unwrap();
+    let mut active = session(&bot, ACTIVE, true);
+    let now = bot.clock.now();
+    let clip = VoiceClip {
+        duration_ms: 4_000,
+        confidence: 0.93,
+        model: None,
+    };
+    active.push_voice_answer("Gas lines, mostly", clip, now);
+    active.push_fallback_question(
+        "Tell me about a hard day".into(),
+        Fallback::UpstreamDown,
+        now,
+    );
+    for entry in &mut active.transcript {
+        entry.delivered = true;
+    }
+    store.save(&active).await.unwrap();
     store.save(&session(&bot, HIDDEN, false)).await.unwrap();
     let mut confirmed = session(&bot, CONFIRMED, true);
     confirmed.finished_at = Some(bot.clock.now());
@@ -263,6 +279,19 @@ async fn a_link_signs_in_once_and_the_pages_show_only_the_interviews_with_consen
     let (status, filtered) = browser.page("/interviews?state=confirmed").await;
     assert_eq!(status, StatusCode::OK);
     assert!(filtered.contains(r#"data-user="502""#) && !filtered.contains(r#"data-user="501""#));
+
+    let (status, active) = browser.page("/interviews/501/501").await;
+    assert_eq!(status, StatusCode::OK, "{active}");
+    assert!(active.contains(r#"<li class="expert voice">"#), "{active}");
+    assert!(
+        active.contains("93%"),
+        "the voice answer's confidence: {active}"
+    );
+    assert!(
+        active.contains(r#"<li class="interviewer offline">"#),
+        "{active}"
+    );
+    assert!(active.contains(r#"<section id="stages">"#));
 
     let (status, one) = browser.page("/interviews/502/502").await;
     assert_eq!(status, StatusCode::OK, "{one}");
@@ -488,6 +517,7 @@ async fn the_api_answers_only_with_the_bearer_token() {
     assert_eq!(status["state"], "in_progress");
     assert_eq!(status["stage_number"], 1);
     assert_eq!(status["answers"]["text"], 1);
+    assert_eq!(status["answers"]["voice"], 1);
     let hidden = get("/api/sessions/503/status", Some(TOKEN)).await.unwrap();
     assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
 
