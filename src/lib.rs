@@ -16,11 +16,13 @@
 //! | 1 | [`telemetry`] | tracing set-up (`LOG_LEVEL`, `LOG_FORMAT`) |
 //! | 1 | [`llm`] | the Claude client: generic structured requests, the request shape per model generation, prices |
 //! | 1 | [`store`] | atomic JSON session files, archive, quarantine, retention |
+//! | 2 | [`login`] | one-time sign-in links for the desk, kept hashed beside the sessions |
 //! | 2 | [`voice`] | voice notes: probe, ffmpeg normalisation, AssemblyAI transcription, limits |
 //! | 3 | [`metrics`] | counters and gauges for operators: `/metrics` text, Prometheus, health |
 //! | 4 | [`interview`] | the turn contract, turn engine, context window, offline bank, prompts, summaries and report writing |
 //! | 5 | [`telegram`] | the Telegram front end: durable inbox, handler tree, one worker per chat, fair sending |
 //! | 5 | [`console`] | the terminal front end |
+//! | 5 | [`desk`] | the operator's web desk: interviews, reports, overview, export, JSON API |
 //! | 6 | [`settings`] | the environment read into each component's configuration, validated at start-up |
 //! | 7 | [`app`] | the one assembly (`main` and the tests): engine, Claude check, metrics, health, retention, the front ends |
 //!
@@ -30,10 +32,12 @@
 
 pub mod app;
 pub mod console;
+pub mod desk;
 pub mod faults;
 pub mod i18n;
 pub mod interview;
 pub mod llm;
+pub mod login;
 pub mod metrics;
 pub mod model;
 pub mod retry;

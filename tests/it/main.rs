@@ -7,6 +7,7 @@ mod claude_client;
 mod consent;
 mod console;
 mod console_pty;
+mod desk;
 mod durability;
 mod engine;
 mod env_example;

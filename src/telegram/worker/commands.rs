@@ -1,4 +1,5 @@
-//! The commands: /start, /status, /reset, /complete, /language, /help, /export, /delete.
+//! The commands: /start, /status, /reset, /complete, /language, /help, /export, /delete,
+//! and the admins' /metrics and /desk.
 
 use tokio::time::Instant;
 
@@ -6,7 +7,13 @@ use super::{ChatWorker, REPEAT_WINDOW, Step, presses::unix_minutes};
 use crate::{
     i18n::Msg,
     interview::{export, status},
-    telegram::{callback::Callback, command::Command, event::Incoming, keyboards, outbox::Body},
+    telegram::{
+        callback::Callback,
+        command::Command,
+        event::Incoming,
+        keyboards,
+        outbox::{Body, Key},
+    },
 };
 
 impl ChatWorker {
@@ -88,6 +95,7 @@ impl ChatWorker {
                     None => self.notice(Msg::UnknownCommand, update).await,
                 }
             }
+            Command::Desk => self.desk_link(update).await,
             Command::Delete => {
                 let keyboard = keyboards::confirm(
                     self.deps.engine.catalog(),
@@ -97,6 +105,43 @@ impl ChatWorker {
                 );
                 let text = self.text_of(&Msg::DeleteConfirm);
                 self.say(Body::ask(text, keyboard), update).await
+            }
+        }
+    }
+
+    /// /desk: a one-time sign-in link for an admin, in their language. Anyone else, or any
+    /// admin while the desk is off, gets the unknown-command reply: the desk is not announced.
+    async fn desk_link(&mut self, update: u32) -> Step {
+        let issuer = self
+            .deps
+            .desk
+            .clone()
+            .filter(|_| self.deps.admins.contains(&self.user.0));
+        let Some(issuer) = issuer else {
+            return self.notice(Msg::UnknownCommand, update).await;
+        };
+        let (now, lang) = (self.deps.engine.now(), self.lang);
+        let link = tokio::task::spawn_blocking(move || issuer.link(now, lang)).await;
+        match link {
+            Ok(Ok(url)) => {
+                // The link is a secret: the log names who asked, never the URL.
+                tracing::info!(user = %self.user, "desk sign-in link issued");
+                let text = self.text_of(&Msg::DeskLink {
+                    url: url.to_string(),
+                });
+                // Sent without passing through the chat's saved outbox: the link is a
+                // secret that must not rest on disk (only its hash does). Lost in a crash, it
+                // costs the admin one more /desk.
+                self.record.see(update);
+                self.save().await?;
+                self.deps
+                    .sender
+                    .send(self.chat, Key::Unsaved, Body::text(text));
+                Ok(())
+            }
+            _ => {
+                tracing::error!(user = %self.user, "the desk's sign-in link could not be written");
+                self.notice(Msg::UnknownCommand, update).await
             }
         }
     }
