@@ -54,11 +54,14 @@ fn authorized(desk: &Desk, headers: &HeaderMap) -> Result<(), Box<Response>> {
     }
 }
 
-/// One interview as the API shows it: ids, numbers and times, nothing the expert said.
+/// One interview as the API shows it: ids, the expert's name, numbers and times, nothing
+/// the expert said.
 fn summary(desk: &Desk, row: &Row) -> Value {
     let now = desk.now();
     json!({
         "user": row.user,
+        "name": row.expert.as_ref().map(|e| &e.name),
+        "username": row.expert.as_ref().and_then(|e| e.username.as_ref()),
         "session": row.session,
         "state": row.state(now, desk.idle_after).id(),
         "language": row.language,

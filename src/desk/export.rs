@@ -64,8 +64,10 @@ pub fn reports_zip(
 }
 
 /// The CSV's header, which names its columns.
-pub const CSV_HEADER: [&str; 16] = [
+pub const CSV_HEADER: [&str; 18] = [
     "user",
+    "name",
+    "username",
     "session",
     "state",
     "language",
@@ -98,6 +100,14 @@ pub fn interviews_csv(
             .unwrap_or_default();
         out.write_record([
             row.user.to_string(),
+            row.expert
+                .as_ref()
+                .map(|e| e.name.clone())
+                .unwrap_or_default(),
+            row.expert
+                .as_ref()
+                .and_then(|e| e.username.clone())
+                .unwrap_or_default(),
             row.session.to_string(),
             row.state(now, idle_after).id().to_owned(),
             row.language.code().to_owned(),

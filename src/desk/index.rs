@@ -96,11 +96,14 @@ pub enum Place {
     Completed,
 }
 
-/// One interview, summed up. Only ids, numbers and times: nothing the expert said.
+/// One interview, summed up: ids, numbers, times and the expert's name as their messenger
+/// gives it; nothing the expert said.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     /// Whose interview.
     pub user: UserId,
+    /// Their name and @username, as their messenger gave them when they agreed.
+    pub expert: Option<crate::model::Expert>,
     /// The interview's id among the user's interviews.
     pub session: u32,
     /// Where its file lies.
@@ -167,6 +170,7 @@ impl Row {
         });
         Some(Row {
             user: session.user,
+            expert: session.expert.clone(),
             session: session.id,
             place,
             file,

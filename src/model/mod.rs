@@ -32,8 +32,8 @@ pub use ids::UserId;
 pub use lang::Lang;
 pub use report::{Correction, Report, ReportState, Review};
 pub use session::{
-    ACTIVE_GAP_CAP, Consent, ContextState, Ending, Entry, LastReading, Role, SCHEMA_VERSION,
-    Session, Skip, StageRecord, VoiceClip,
+    ACTIVE_GAP_CAP, Consent, ContextState, Ending, Entry, Expert, LastReading, Role,
+    SCHEMA_VERSION, Session, Skip, StageRecord, VoiceClip,
 };
 pub use stage::{Stage, Transition};
 pub use style::Style;

@@ -188,6 +188,20 @@ pub struct Session {
     /// given. Without it nothing of the interview is shown on the operator's desk.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consent: Option<Consent>,
+    /// Who the expert is, as their messenger names them, taken when they accepted the
+    /// notice: what the operators see beside the interview.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expert: Option<Expert>,
+}
+
+/// The expert's name and handle, as their messenger gives them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expert {
+    /// Their name (first and last, as far as they gave one).
+    pub name: String,
+    /// Their @username, without the @, if they have one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
 }
 
 /// What the expert agreed to, and when: the notice is kept by its version (a hash of the
@@ -239,6 +253,7 @@ impl Session {
             summaries: BTreeMap::new(),
             report: ReportState::default(),
             consent: None,
+            expert: None,
         }
     }
 

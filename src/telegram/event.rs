@@ -43,8 +43,26 @@ pub struct Incoming {
 pub struct Person {
     /// Their first name, for the welcome.
     pub first_name: String,
+    /// Their last name, if they gave one.
+    pub last_name: Option<String>,
+    /// Their @username (without the @), if they have one.
+    pub username: Option<String>,
     /// Their client's language (`en`, `ru-RU`...), if it says.
     pub language_code: Option<String>,
+}
+
+impl Person {
+    /// How the operators see them on the desk, once they agreed to it.
+    pub fn expert(&self) -> crate::model::Expert {
+        let name = match &self.last_name {
+            Some(last) => format!("{} {last}", self.first_name),
+            None => self.first_name.clone(),
+        };
+        crate::model::Expert {
+            name: name.trim().to_owned(),
+            username: self.username.clone(),
+        }
+    }
 }
 
 /// What the user did.

@@ -79,6 +79,8 @@ pub fn schema() -> UpdateHandler<Infallible> {
                 chat: msg.chat.id,
                 person: Person {
                     first_name: from.first_name.clone(),
+                    last_name: from.last_name.clone(),
+                    username: from.username.clone(),
                     language_code: from.language_code.clone(),
                 },
             })
@@ -122,6 +124,8 @@ pub fn schema() -> UpdateHandler<Infallible> {
                 chat,
                 person: Person {
                     first_name: query.from.first_name.clone(),
+                    last_name: query.from.last_name.clone(),
+                    username: query.from.username.clone(),
                     language_code: query.from.language_code.clone(),
                 },
             })
@@ -256,8 +260,8 @@ async fn group(
 ) -> HandlerResult {
     if access.tell_group(msg.chat.id.0) {
         let person = Person {
-            first_name: String::new(),
             language_code: msg.from.as_ref().and_then(|u| u.language_code.clone()),
+            ..Person::default()
         };
         let text = notices.text(&person, &Msg::PrivateOnly);
         notices

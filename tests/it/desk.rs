@@ -457,12 +457,12 @@ async fn the_zip_holds_every_confirmed_report_and_the_csv_one_row_per_interview(
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header = reader.headers().unwrap().clone();
     assert_eq!(&header[0], "user");
-    assert_eq!(&header[2], "state");
+    let state = header.iter().position(|h| h == "state").unwrap();
     let mut rows: Vec<(String, String)> = reader
         .records()
         .map(|r| {
             let r = r.unwrap();
-            (r[0].to_owned(), r[2].to_owned())
+            (r[0].to_owned(), r[state].to_owned())
         })
         .collect();
     rows.sort();
@@ -584,4 +584,36 @@ fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+#[tokio::test]
+async fn an_expert_who_accepts_the_notice_in_telegram_appears_on_the_desk_by_name() {
+    let bot = desk_bot(false).await;
+    let browser = Browser::signed_in(&bot).await;
+    let mut olga = bot
+        .telegram
+        .user(777, "Olga", Some("ru"))
+        .with_username("olga_weld");
+    olga.last_name = Some("Smirnova".to_owned());
+    bot.start_interview(&olga, "ru", 0).await;
+    let session = bot.session(&olga).expect("the interview is saved");
+    assert_eq!(
+        session["expert"],
+        serde_json::json!({"name": "Olga Smirnova", "username": "olga_weld"})
+    );
+    eventually("the desk to list the new interview", async || {
+        browser
+            .page("/interviews")
+            .await
+            .1
+            .contains(r#"data-user="777""#)
+    })
+    .await;
+    let (_, list) = browser.page("/interviews").await;
+    assert!(list.contains("Olga Smirnova</a>"), "{list}");
+    assert!(list.contains("@olga_weld · 777"), "{list}");
+    let id = session["id"].as_u64().unwrap();
+    let (status, page) = browser.page(&format!("/interviews/777/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Olga Smirnova (@olga_weld, 777)"), "{page}");
 }

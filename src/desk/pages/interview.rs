@@ -43,6 +43,7 @@ struct EntryLine {
 #[template(path = "desk/interview.html")]
 struct InterviewPage {
     frame: Frame,
+    who: String,
     base: String,
     state: String,
     state_id: &'static str,
@@ -96,7 +97,15 @@ pub(in crate::desk) async fn page(
     };
     let base = interview_href(row.user, row.session);
     let mut frame = Frame::signed(&desk, &signed, "desk-interview", &base);
-    frame.title = format!("{} · {}", frame.title, row.user);
+    // "Anna Petrova (@anna_p, 4242)": the expert as their messenger names them, and the id.
+    let who = match &row.expert {
+        Some(expert) => match &expert.username {
+            Some(username) => format!("{} (@{username}, {})", expert.name, row.user),
+            None => format!("{} ({})", expert.name, row.user),
+        },
+        None => row.user.to_string(),
+    };
+    frame.title = format!("{} · {who}", frame.title);
     let t = &frame.t;
     let state = row.state(desk.now(), desk.idle_after);
     let stages = Stage::ALL
@@ -195,6 +204,7 @@ pub(in crate::desk) async fn page(
         })
         .collect();
     let page = InterviewPage {
+        who,
         base,
         state: t.state(state),
         state_id: state.id(),

@@ -48,6 +48,8 @@ struct Column {
 
 struct ListRow {
     user: String,
+    name: String,
+    username: Option<String>,
     session: u32,
     href: String,
     language: &'static str,
@@ -146,6 +148,13 @@ pub(super) async fn page(
                 let s = row.state(now, idle_after);
                 ListRow {
                     user: row.user.to_string(),
+                    name: row
+                        .expert
+                        .as_ref()
+                        .map(|e| e.name.clone())
+                        .filter(|n| !n.is_empty())
+                        .unwrap_or_else(|| row.user.to_string()),
+                    username: row.expert.as_ref().and_then(|e| e.username.clone()),
                     session: row.session,
                     href: interview_href(row.user, row.session),
                     language: row.language.code(),

@@ -476,7 +476,7 @@ impl ChatWorker {
             Input::Command(command) => self.command(command, &incoming).await,
             Input::UnknownCommand => self.notice(Msg::UnknownCommand, incoming.update).await,
             Input::Text(text) => self.text(text, incoming.update).await,
-            Input::Press(press) => self.press(press, incoming.update).await,
+            Input::Press(press) => self.press(press, &incoming.person, incoming.update).await,
             Input::Voice(voice) => self.voice(voice, incoming.update).await,
             Input::Unsupported => self.notice(Msg::UnsupportedMessage, incoming.update).await,
         }

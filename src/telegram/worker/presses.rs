@@ -9,7 +9,7 @@ use crate::{
     i18n::Msg,
     telegram::{
         callback::Callback,
-        event::Press,
+        event::{Person, Press},
         outbox::{Body, Key},
         state::ChatState,
     },
@@ -73,7 +73,7 @@ impl ChatWorker {
     }
 
     /// Handles a button press.
-    pub(super) async fn press(&mut self, mut press: Press, update: u32) -> Step {
+    pub(super) async fn press(&mut self, mut press: Press, person: &Person, update: u32) -> Step {
         let message = press.message;
         let state = self.record.dialogue.clone();
         let live = |prompt: &Option<i32>| message.is_some() && message == *prompt;
@@ -98,7 +98,7 @@ impl ChatWorker {
             }
             (Callback::Begin, ChatState::Briefing { style, prompt }) if live(&prompt) => {
                 self.answer_press(&mut press, true);
-                self.begin(style, message, update).await
+                self.begin(style, message, person, update).await
             }
             (
                 Callback::Resume(id),

@@ -9,7 +9,9 @@ use super::{ChatWorker, Done, Op, Step};
 use crate::{
     i18n::{Lang, Msg},
     interview::{Answer, Ending, Style},
-    telegram::{keyboards, outbox::Body, profile::Profile, state::ChatState, typing::Typing},
+    telegram::{
+        event::Person, keyboards, outbox::Body, profile::Profile, state::ChatState, typing::Typing,
+    },
 };
 
 impl ChatWorker {
@@ -113,7 +115,13 @@ impl ChatWorker {
     /// 🚀 Begin: the button goes, and the interview's first question is asked. The state
     /// moves to the interview once the question is saved, so a crash before then leaves the
     /// button live and the press is taken again.
-    pub(super) async fn begin(&mut self, style: Style, message: i32, update: u32) -> Step {
+    pub(super) async fn begin(
+        &mut self,
+        style: Style,
+        message: i32,
+        person: &Person,
+        update: u32,
+    ) -> Step {
         let text = self.briefing(style);
         self.record.push(
             Body::Edit {
@@ -134,6 +142,7 @@ impl ChatWorker {
         // The press on 🚀 Begin under the notice is the expert's consent to it.
         let notice = self.deps.consent.notice(engine.catalog(), self.lang);
         session.consent = Some(notice.accepted(session.started_at));
+        session.expert = Some(person.expert());
         let job = engine.opening_turn(&session);
         self.owner.install(session);
         self.op = Some(Op::new(
