@@ -52,6 +52,7 @@ desk-cost-cache-read = Tokens read from the cache
 desk-reports = Report
 desk-no-report = No report yet.
 desk-version-first = the first version, before the expert's correction
+desk-first-version = The first version, as the expert was shown it
 desk-version-open = waiting for the expert's check
 desk-version-confirmed = confirmed by the expert
 desk-version-corrected = revised after the expert's correction

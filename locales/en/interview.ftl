@@ -44,7 +44,13 @@ status-stage = { $stage }: { $completeness }% · { $minutes } of { $budget } min
 status-totals = Time: { $minutes } of about { $planned } min · answers: { $answers } · insights: { $insights }
 
 report-title = Knowledge report
-report-meta = Interview of { $date }: { $minutes } minutes, { $answers } answers.
+report-meta = Interview of { $date }: { $minutes ->
+        [one] one minute
+       *[other] { $minutes } minutes
+    }, { $answers ->
+        [one] one answer
+       *[other] { $answers } answers
+    }.
 report-summary = Summary
 report-insights = Key insights
 report-in-words = In the expert's words

@@ -52,6 +52,7 @@ desk-cost-cache-read = Токены, прочитанные из кэша
 desk-reports = Отчёт
 desk-no-report = Отчёта пока нет.
 desk-version-first = первая версия, до правки эксперта
+desk-first-version = Первая версия — та, что видел эксперт
 desk-version-open = ждёт проверки эксперта
 desk-version-confirmed = подтверждён экспертом
 desk-version-corrected = переписан по правке эксперта

@@ -222,6 +222,10 @@ pub struct ReportState {
     /// The expert's check.
     #[serde(default)]
     pub review: Review,
+    /// The structured reports a revision replaced, oldest first, so that the operators can
+    /// read what the expert was shown before they corrected it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier: Vec<Report>,
 }
 
 impl ReportState {

@@ -7,7 +7,7 @@ use std::io::Read;
 
 use ai_interviewer::{
     i18n::Lang,
-    model::{Clock, Consent, Fallback, Review, Session, Style, UserId, VoiceClip},
+    model::{Clock, Consent, Correction, Fallback, Review, Session, Style, UserId, VoiceClip},
     store::{Folder, SessionStore},
 };
 use reqwest::{StatusCode, redirect::Policy};
@@ -616,4 +616,38 @@ async fn an_expert_who_accepts_the_notice_in_telegram_appears_on_the_desk_by_nam
     let (status, page) = browser.page(&format!("/interviews/777/{id}")).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("Olga Smirnova (@olga_weld, 777)"), "{page}");
+}
+
+#[tokio::test]
+async fn a_corrected_report_shows_the_first_version_as_the_expert_was_shown_it() {
+    let mut bot = desk_bot(false).await;
+    bot.stop().await;
+    let store = SessionStore::open(bot.dir.path()).unwrap();
+    let mut corrected = session(&bot, 504, true);
+    corrected.finished_at = Some(bot.clock.now());
+    corrected.report.version = 2;
+    corrected.report.review = Review::Corrected;
+    corrected.report.correction = Some(Correction {
+        text: "Gas lines, not water lines.".into(),
+        at: bot.clock.now(),
+        applied: false,
+    });
+    store
+        .retire(
+            &corrected,
+            Folder::Completed,
+            &[("md", "# The revised report of 504")],
+        )
+        .await
+        .unwrap();
+    bot.start().await;
+    let browser = Browser::signed_in(&bot).await;
+    let (status, page) = browser.page("/interviews/504/504").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let first = &page[page.find(r#"<details id="first-version">"#).expect(&page)..];
+    let first = &first[..first.find("</details>").unwrap()];
+    assert!(first.contains("# Knowledge report"), "{first}");
+    assert!(!first.contains("Gas lines, not water lines."), "{first}");
+    assert!(page.contains(r#"<blockquote class="correction">Gas lines, not water lines."#));
+    assert!(page.contains("# The revised report of 504"), "{page}");
 }

@@ -339,6 +339,13 @@ async fn a_correction_produces_exactly_one_revised_report_and_that_one_is_archiv
             .unwrap();
     assert_eq!(saved["report"]["review"], "corrected");
     assert_eq!(saved["report"]["correction"]["text"], correction);
+    // The first report stays beside the revision, for the operators to compare.
+    let earlier = saved["report"]["earlier"]
+        .as_array()
+        .expect("the first version is kept");
+    assert_eq!(earlier.len(), 1);
+    assert_ne!(earlier[0], saved["report"]["document"]);
+    assert!(!first.markdown.contains("As the expert corrected"));
 }
 
 #[tokio::test]

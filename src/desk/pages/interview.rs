@@ -55,6 +55,7 @@ struct InterviewPage {
     cost: Vec<(String, String)>,
     versions: Vec<String>,
     correction: Option<String>,
+    first: Option<String>,
     report: Option<String>,
     summaries: Vec<(String, String)>,
     entries: Vec<EntryLine>,
@@ -176,6 +177,15 @@ pub(in crate::desk) async fn page(
     } else {
         None
     };
+    // The first version as the expert was shown it, when a correction followed.
+    let first = if report.version > 1 {
+        let (session_copy, catalog) = (session.clone(), desk.catalog.clone());
+        tokio::task::spawn_blocking(move || first_version(session_copy, &catalog))
+            .await
+            .ok()
+    } else {
+        None
+    };
     let summaries = session
         .summaries
         .iter()
@@ -216,12 +226,26 @@ pub(in crate::desk) async fn page(
         cost,
         versions,
         correction,
+        first,
         report: markdown,
         summaries,
         entries,
         frame,
     };
     html(StatusCode::OK, page)
+}
+
+/// The report as first written: the structured report a revision replaced (or the same
+/// one, when the correction was only attached or the report was made without Claude),
+/// rendered without the correction.
+fn first_version(mut session: Session, catalog: &crate::i18n::Catalog) -> String {
+    let report = &mut session.report;
+    if !report.earlier.is_empty() {
+        report.document = Some(report.earlier.remove(0));
+    }
+    report.correction = None;
+    report.version = 1;
+    crate::interview::report::render(&session, catalog)
 }
 
 /// `report.md`, `report.json` or `transcript.json` of one interview.

@@ -430,8 +430,10 @@ impl Engine {
         revised: Option<report::Report>,
     ) -> Result<ReportOutcome, EngineError> {
         let applied = revised.is_some();
-        if let Some(revised) = revised {
-            session.report.document = Some(revised);
+        if let Some(revised) = revised
+            && let Some(first) = session.report.document.replace(revised)
+        {
+            session.report.earlier.push(first);
         }
         if let Some(correction) = &mut session.report.correction {
             correction.applied = applied;
