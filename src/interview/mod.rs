@@ -12,7 +12,9 @@ pub mod offline;
 pub mod outcome;
 pub mod report;
 pub mod status;
+pub mod study;
 pub mod style;
+pub mod synthesis;
 pub mod turn;
 
 pub use crate::model::{clock, session, stage};

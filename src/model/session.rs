@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Fallback, Lang, Stage, Style, UsageTotals, UserId, report::ReportState, summary::StageSummary,
+    Fallback, Lang, Stage, Style, UsageTotals, UserId, report::ReportState, study::Study,
+    study::StudyId, study::StudyPlan, summary::StageSummary,
 };
 
 /// The version of the session file format this build reads and writes.
@@ -188,6 +189,14 @@ pub struct Session {
     /// given. Without it nothing of the interview is shown on the operator's desk.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consent: Option<Consent>,
+    /// The study the expert joined with its invite link; `None` for an interview of its own
+    /// (files written before studies existed read as none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub study: Option<StudyId>,
+    /// The study's plan as it stood when the interview began: its subject joins the system
+    /// prompt and its added questions are asked in their stages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<StudyPlan>,
 }
 
 /// What the expert agreed to, and when: the notice is kept by its version (a hash of the
@@ -239,7 +248,16 @@ impl Session {
             summaries: BTreeMap::new(),
             report: ReportState::default(),
             consent: None,
+            study: None,
+            plan: None,
         }
+    }
+
+    /// Makes this (new) interview one of `study`'s: it keeps the study's id and its plan as
+    /// it stands now.
+    pub fn join(&mut self, study: &Study) {
+        self.study = Some(study.id.clone());
+        self.plan = Some(study.plan());
     }
 
     /// Where the end of the interview stands.
