@@ -607,8 +607,9 @@ impl Engine {
                 }
                 record.bank_asked += 1;
                 if asked >= own {
-                    let added = super::study::added_question(session.plan.as_ref(), stage, asked - own)
-                        .map(str::to_owned);
+                    let added =
+                        super::study::added_question(session.plan.as_ref(), stage, asked - own)
+                            .map(str::to_owned);
                     if let Some(question) = added {
                         session.usage.record_offline(reason);
                         session.push_fallback_question(question, reason, now);

@@ -70,8 +70,10 @@ mod tests {
         assert!(bare.contains("\"Night shift\""), "{bare}");
         assert!(bare.contains("Keeping the furnace stable"), "{bare}");
         assert!(!bare.contains("Questions the organisation added"), "{bare}");
-        plan.questions
-            .insert(Stage::Operations, vec!["Who covers a sick operator?".into()]);
+        plan.questions.insert(
+            Stage::Operations,
+            vec!["Who covers a sick operator?".into()],
+        );
         let full = plan_section(&plan);
         assert!(
             full.contains("Stage \"operations\":\n- Who covers a sick operator?"),

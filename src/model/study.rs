@@ -125,8 +125,7 @@ impl From<InviteCode> for String {
 
 /// Unpadded base64url (RFC 4648 §5): the alphabet Telegram accepts in a deep link.
 fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
         let n = chunk
@@ -258,7 +257,12 @@ impl Study {
             .map(|q| bounded(q, "question", MAX_QUESTION_CHARS))
             .collect::<Result<Vec<_>, _>>()?;
         let list = self.questions.entry(stage).or_default();
-        let key = |q: &str| q.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+        let key = |q: &str| {
+            q.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase()
+        };
         let mut added = 0;
         for question in checked {
             if list.len() >= MAX_QUESTIONS_PER_STAGE {
@@ -376,7 +380,10 @@ mod tests {
         let again = study
             .add_questions(
                 Stage::Operations,
-                &["who covers  a sick operator?".into(), "What is logged?".into()],
+                &[
+                    "who covers  a sick operator?".into(),
+                    "What is logged?".into(),
+                ],
             )
             .unwrap();
         assert_eq!(again, 1);

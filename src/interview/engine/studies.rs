@@ -66,7 +66,9 @@ impl Engine {
         let bytes = self.studies.synthesis_json(id).await?;
         Ok(bytes.and_then(|b| {
             serde_json::from_slice(&b)
-                .inspect_err(|e| tracing::warn!(study = %id, error = %e, "synthesis file cannot be read"))
+                .inspect_err(
+                    |e| tracing::warn!(study = %id, error = %e, "synthesis file cannot be read"),
+                )
                 .ok()
         }))
     }
@@ -193,9 +195,9 @@ impl Synthesizer {
         };
         self.metrics
             .claude_call(&self.model, outcome, started.elapsed(), usage);
-        let read = result
-            .map_err(|e| e.to_string())
-            .and_then(|w| synthesis::read(Synthesis::empty(study, material, now), material, w.value));
+        let read = result.map_err(|e| e.to_string()).and_then(|w| {
+            synthesis::read(Synthesis::empty(study, material, now), material, w.value)
+        });
         let mut synthesis = match read {
             Ok(synthesis) => synthesis,
             Err(reason) => {

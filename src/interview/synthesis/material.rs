@@ -146,9 +146,7 @@ impl Material {
                         section: section.id().to_owned(),
                         text,
                     };
-                    material
-                        .items
-                        .push((item_id(&label, section, i + 1), item));
+                    material.items.push((item_id(&label, section, i + 1), item));
                 }
             }
             material.experts.push(Expert {
@@ -163,7 +161,10 @@ impl Material {
 
     /// The item `id` names, if any.
     pub fn item(&self, id: &str) -> Option<&Item> {
-        self.items.iter().find(|(i, _)| i == id).map(|(_, item)| item)
+        self.items
+            .iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, item)| item)
     }
 
     /// The request's text: the study, then each expert's items with their ids, within
@@ -209,7 +210,11 @@ impl Material {
                 if count > per_section {
                     continue;
                 }
-                let limit = if item.section == "incidents" { 700 } else { 300 };
+                let limit = if item.section == "incidents" {
+                    700
+                } else {
+                    300
+                };
                 let _ = writeln!(out, "{id} [{}] {}", item.section, cut(&item.text, limit));
             }
         }

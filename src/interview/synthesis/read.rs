@@ -76,7 +76,11 @@ impl Synthesis {
 /// (and counted), what only one expert knows must cite that one expert only, and a
 /// disagreement needs two sides from different experts. Fails only when the answer does not
 /// have the schema's shape.
-pub fn read(mut synthesis: Synthesis, material: &Material, value: Value) -> Result<Synthesis, String> {
+pub fn read(
+    mut synthesis: Synthesis,
+    material: &Material,
+    value: Value,
+) -> Result<Synthesis, String> {
     let raw: Raw = serde_json::from_value(value)
         .map_err(|e| format!("the reply does not match the synthesis's schema: {e}"))?;
     let mut dropped = 0;
