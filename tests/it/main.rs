@@ -18,6 +18,7 @@ mod owner;
 mod report;
 mod retention;
 mod startup;
+mod studies;
 mod telegram;
 mod telemetry;
 mod voice;

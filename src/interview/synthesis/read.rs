@@ -128,7 +128,6 @@ pub fn read(
     synthesis.failure_modes = findings(raw.failure_modes, false, &mut dropped);
     synthesis.unique = findings(raw.unique, true, &mut dropped);
     synthesis.gaps = findings(raw.gaps, false, &mut dropped);
-    drop(findings);
     for disagreement in raw.disagreements {
         let mut sides = Vec::new();
         let mut holders = BTreeSet::new();
