@@ -496,3 +496,55 @@ async fn confirming_a_report_of_a_study_writes_its_synthesis_again() {
         .await;
     assert!(doc.contains("Not analysed"), "{doc}");
 }
+
+#[test]
+fn the_command_line_creates_lists_and_closes_a_study_and_prints_its_invite_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = crate::support::binary(dir.path())
+            .env("TELEGRAM_BOT_USERNAME", "@ivbot")
+            .args(args)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{args:?}: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    };
+    let created = run(&[
+        "study",
+        "create",
+        "--title",
+        "Night shift",
+        "--subject",
+        "How the night shift keeps the furnace stable",
+        "--experts",
+        "5",
+        "--bot-username",
+        "furnace_bot",
+    ]);
+    let mut lines = created.lines();
+    let id = lines.next().unwrap().split('\t').next().unwrap().to_owned();
+    let link = lines.next().unwrap();
+    let code = link
+        .strip_prefix("https://t.me/furnace_bot?start=")
+        .unwrap_or_else(|| panic!("{created}"));
+    assert_eq!(code.len(), 22, "{link}");
+    let listed = run(&["study", "list"]);
+    assert!(
+        listed.contains(&format!(
+            "{id}\topen\ten\tNight shift\thttps://t.me/ivbot?start={code}"
+        )),
+        "{listed}"
+    );
+    assert!(run(&["study", "close", &id]).contains("closed"));
+    assert!(run(&["study", "list"]).contains(&format!("{id}\tclosed")));
+    let synthesized = run(&["study", "synthesize", &id]);
+    assert!(
+        synthesized.contains("0 experts\tnot analysed"),
+        "{synthesized}"
+    );
+}

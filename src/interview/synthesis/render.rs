@@ -120,6 +120,19 @@ pub fn render(synthesis: &Synthesis) -> String {
         let _ = write!(out, " · {} ${cost:.4}", w.cost);
     }
     out.push_str("\n\n");
+    // Who the labels are: for the operators, who alone read this document.
+    for expert in &synthesis.experts {
+        let _ = write!(
+            out,
+            "- {}: user {}, interview {}",
+            expert.label, expert.user, expert.session
+        );
+        if let Some(at) = expert.finished_at {
+            let _ = write!(out, ", {}", at.format("%Y-%m-%d"));
+        }
+        out.push('\n');
+    }
+    out.push('\n');
     if synthesis.left_out > 0 {
         let _ = writeln!(out, "_{} {}._\n", synthesis.left_out, w.left_out);
     }

@@ -47,11 +47,9 @@ impl ChatWorker {
     /// or unknown code gets a polite word and the normal start; so does an interview under way
     /// (the Resume / Start over choice of a plain /start).
     pub(super) async fn invite(&mut self, code: &str, first_name: &str, update: u32) -> Step {
-        if self
-            .owner
-            .session()
-            .is_some_and(|s| s.finished_at.is_none() || !matches!(s.ending(), Ending::Done))
-        {
+        if self.owner.session().is_some_and(|s| {
+            s.finished_at.is_none() || matches!(s.ending(), Ending::ReportDue | Ending::RevisionDue)
+        }) {
             return self.start_command(first_name, update).await;
         }
         let study = match self.deps.engine.studies().by_invite(code).await? {
