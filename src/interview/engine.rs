@@ -22,6 +22,7 @@ mod summaries;
 
 pub use ending::{REPORT_GIVE_UP, ReportDone, ReportJob};
 pub use owner::SessionOwner;
+pub use studies::StudyOverview;
 pub use summaries::{SummariesDone, SummariesJob};
 
 use std::{

@@ -405,6 +405,31 @@ mod tests {
     }
 
     #[test]
+    fn a_session_keeps_its_study_and_plan_and_older_files_read_as_none() {
+        use crate::model::{Session, UserId};
+        let mut study = Study::new(draft(), Utc::now()).unwrap();
+        study
+            .add_questions(Stage::Mastery, &["What do the best do?".into()])
+            .unwrap();
+        let plain = Session::new(1, UserId(1), Lang::En, Style::MasterInterviewer, Utc::now());
+        let value = serde_json::to_value(&plain).unwrap();
+        assert!(
+            value.get("study").is_none() && value.get("plan").is_none(),
+            "{value}"
+        );
+        let read: Session = serde_json::from_value(value).unwrap();
+        assert_eq!((read.study, read.plan), (None, None));
+        let mut joined = plain.clone();
+        joined.join(&study);
+        let read: Session = serde_json::from_value(serde_json::to_value(&joined).unwrap()).unwrap();
+        assert_eq!(read.study, Some(study.id.clone()));
+        assert_eq!(
+            read.plan.unwrap().questions(Stage::Mastery),
+            ["What do the best do?"]
+        );
+    }
+
+    #[test]
     fn study_ids_are_twelve_hex_digits_and_nothing_else_reads_as_one() {
         let id = StudyId::random();
         assert_eq!(StudyId::parse(id.as_str()), Some(id.clone()));

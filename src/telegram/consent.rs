@@ -121,6 +121,40 @@ mod tests {
     }
 
     #[test]
+    fn a_studys_notice_is_its_own_text_or_the_deployments_with_the_synthesis_line() {
+        use crate::model::{NewStudy, Study, Style};
+        let config = ConsentConfig::default();
+        let mut draft = NewStudy {
+            title: "Night shift".into(),
+            subject: "The furnace".into(),
+            language: Lang::En,
+            style: Style::MasterInterviewer,
+            consent: Some("The plant's training team reads this.".into()),
+            experts_sought: 0,
+        };
+        let own = Study::new(draft.clone(), chrono::Utc::now()).unwrap();
+        let notice = config.study_notice(&catalog(), &own);
+        assert_eq!(
+            notice,
+            Notice::of("The plant's training team reads this.".into())
+        );
+        draft.consent = None;
+        let plain = Study::new(draft, chrono::Utc::now()).unwrap();
+        let notice = config.study_notice(&catalog(), &plain);
+        let deployment = config.notice(&catalog(), Lang::En);
+        assert!(notice.text.starts_with(&deployment.text), "{}", notice.text);
+        assert!(
+            notice.text.contains("other experts never see"),
+            "{}",
+            notice.text
+        );
+        assert_ne!(
+            notice.version, deployment.version,
+            "the version covers the line added"
+        );
+    }
+
+    #[test]
     fn the_version_follows_the_text_shown() {
         let built_in = ConsentConfig::default();
         let own = ConsentConfig {

@@ -346,6 +346,21 @@ async fn a_synthesis_of_three_reports_counts_k_of_n_and_every_reference_resolves
     assert!(!doc.contains("missing item"), "{doc}");
     let kept = engine.synthesis(&study.id).await.unwrap().unwrap();
     assert_eq!(kept, synthesis);
+    let overview = engine.study_overview(&study.id).await.unwrap();
+    assert_eq!(
+        (
+            overview.joined,
+            overview.in_progress,
+            overview.completed,
+            overview.settled
+        ),
+        (3, 0, 3, 3)
+    );
+    assert_eq!(
+        overview.tokens, synthesis.usage,
+        "the filed interviews spent nothing"
+    );
+    assert_eq!(overview.cost_usd, synthesis.cost_usd);
 }
 
 #[tokio::test]

@@ -39,7 +39,51 @@ pub(super) struct Synthesizer {
     lock: Arc<tokio::sync::Mutex<()>>,
 }
 
+/// Where a study stands, for the operator's desk: its interviews and what it has cost.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct StudyOverview {
+    /// Interviews begun with its invite link (one per expert who joined; an interview set
+    /// aside is not counted).
+    pub joined: usize,
+    /// Of those, still running.
+    pub in_progress: usize,
+    /// Ended: the report written, or on its way.
+    pub completed: usize,
+    /// Reports the experts settled (confirmed, or corrected and revised): what the synthesis
+    /// rests on.
+    pub settled: usize,
+    /// Tokens over its interviews (turns, summaries, reports) and its latest synthesis.
+    pub tokens: Usage,
+    /// What those tokens cost at the current model's price, when it is known.
+    pub cost_usd: Option<f64>,
+}
+
 impl Engine {
+    /// Where study `id` stands: its interviews in progress and completed, the reports settled,
+    /// and the tokens and cost of its interviews and of its latest synthesis.
+    pub async fn study_overview(&self, id: &StudyId) -> Result<StudyOverview, StoreError> {
+        let mut overview = StudyOverview::default();
+        for session in self.store.study_sessions(id).await? {
+            overview.joined += 1;
+            if session.finished_at.is_none() {
+                overview.in_progress += 1;
+            } else {
+                overview.completed += 1;
+            }
+            if matches!(session.report.review, Review::Confirmed | Review::Corrected)
+                && session.finished_at.is_some()
+            {
+                overview.settled += 1;
+            }
+            overview.tokens += session.usage.tokens();
+        }
+        if let Some(synthesis) = self.synthesis(id).await? {
+            overview.tokens += synthesis.usage;
+        }
+        overview.cost_usd = self.config.price.map(|p| p.cost(&overview.tokens));
+        Ok(overview)
+    }
+
     /// The studies.
     pub fn studies(&self) -> &StudyStore {
         &self.studies
