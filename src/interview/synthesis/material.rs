@@ -175,9 +175,17 @@ impl Material {
         for per_section in [usize::MAX, 12, 8, 6, 4, 3, 2, 1] {
             text = self.prompt_within(language, per_section);
             if text.len() <= SYNTHESIS_INPUT_BYTES {
-                break;
+                return text;
             }
         }
+        // So many experts that one item per section is still too much: the last experts' items
+        // are left out at a line's end (the ids stay, and the experts are still counted).
+        let mut end = SYNTHESIS_INPUT_BYTES;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let end = text[..end].rfind('\n').map_or(end, |i| i + 1);
+        text.truncate(end);
         text
     }
 

@@ -212,3 +212,27 @@ fn without_claude_the_items_are_merged_by_section_with_their_ids_and_labelled() 
         "no counts without analysis: {doc}"
     );
 }
+
+#[test]
+fn the_request_stays_within_its_bound_however_many_experts() {
+    let study = study();
+    let steps: Vec<String> = (0..12)
+        .map(|i| format!("{i}: {}", "a long step ".repeat(20)))
+        .collect();
+    let steps: Vec<&str> = steps.iter().map(String::as_str).collect();
+    let many: Vec<Session> = (1..=300)
+        .map(|u| expert(&study, u, &steps, &["a hum"]))
+        .collect();
+    let material = Material::gather(&study, &many);
+    assert_eq!(material.experts.len(), 300);
+    let prompt = material.prompt("English");
+    assert!(prompt.len() <= SYNTHESIS_INPUT_BYTES, "{}", prompt.len());
+    assert!(prompt.ends_with('\n'));
+    // The first experts keep their first items.
+    assert!(
+        prompt.contains("X1.T1 [task_diagram]"),
+        "{}",
+        &prompt[..400]
+    );
+    assert!(!prompt.contains("X1.T2 [task_diagram]"));
+}

@@ -174,7 +174,15 @@ impl ChatWorker {
             None => None,
         };
         if let Some(study) = &study {
+            // The study's language is the chat's from now on, as if chosen with the buttons:
+            // a worker started again later speaks it too.
             self.lang = study.language;
+            self.language_chosen = true;
+            Profile {
+                language: study.language,
+            }
+            .save(self.deps.engine.store(), self.user)
+            .await?;
         }
         // The message keeps the briefing and the notice accepted; the button goes.
         let text = match &study {
