@@ -9,7 +9,7 @@ use std::sync::Arc;
 use ai_interviewer::{
     interview::{Engine, Outcome, Role, Session, Stage, Style, UserId},
     model::{
-        Lang, NewStudy, Study,
+        Consent, Lang, NewStudy, Study,
         report::{Claim, Report, Review, Row, Step},
     },
     store::{Folder, StudyStore},
@@ -182,6 +182,14 @@ async fn a_forged_or_closed_invite_gets_a_polite_word_and_the_normal_start() {
     }
 }
 
+/// The consent an expert gave at `at` (to a notice whose version does not matter here).
+fn consent(at: chrono::DateTime<chrono::Utc>) -> Consent {
+    Consent {
+        version: "0123456789abcdef".into(),
+        at,
+    }
+}
+
 /// A settled interview of `study` by `user`, filed in `completed/`, whose report holds these
 /// task steps and incident cues.
 async fn file_report(engine: &Engine, study: &Study, user: u64, steps: &[&str], cues: &[&str]) {
@@ -194,6 +202,7 @@ async fn file_report(engine: &Engine, study: &Study, user: u64, steps: &[&str], 
         start,
     );
     s.join(study);
+    s.consent = Some(consent(start));
     s.finished_at = Some(start + chrono::Duration::hours(2));
     s.report.version = 1;
     s.report.review = Review::Confirmed;
@@ -487,6 +496,7 @@ async fn confirming_a_report_of_a_study_writes_its_synthesis_again() {
     let start = epoch() + chrono::Duration::hours(5);
     let mut s = Session::new(4, UserId(4), Lang::En, Style::MasterInterviewer, start);
     s.join(&study);
+    s.consent = Some(consent(start));
     s.finished_at = Some(start + chrono::Duration::hours(2));
     s.report.version = 1;
     s.report.document = Some(Report {

@@ -120,7 +120,9 @@ pub struct Material {
 
 impl Material {
     /// The experts of `study` among `sessions` whose report they confirmed, or corrected and
-    /// got revised, with their reports' items.
+    /// got revised, with their reports' items. An interview without the expert's consent (none
+    /// is begun so in Telegram; a file edited by hand could be) is left out unseen: the
+    /// synthesis quotes its experts to the operators.
     pub fn gather(study: &Study, sessions: &[Session]) -> Material {
         let mut material = Material {
             title: study.title.clone(),
@@ -129,6 +131,7 @@ impl Material {
         };
         let settled = sessions.iter().filter(|s| {
             s.study.as_ref() == Some(&study.id)
+                && s.consent.is_some()
                 && s.finished_at.is_some()
                 && matches!(s.report.review, Review::Confirmed | Review::Corrected)
                 && s.report.version > 0

@@ -37,6 +37,10 @@ fn expert(study: &Study, user: u64, steps: &[&str], cues: &[&str]) -> Session {
         start,
     );
     s.join(study);
+    s.consent = Some(crate::model::Consent {
+        version: "0123456789abcdef".into(),
+        at: start,
+    });
     s.finished_at = Some(start + chrono::Duration::hours(2));
     s.report.version = 1;
     s.report.review = Review::Confirmed;
@@ -92,7 +96,9 @@ fn items_get_ids_naming_the_expert_and_the_item_and_only_settled_reports_count()
     offline.report.document = None;
     let mut other = expert(&study, 6, &["x"], &[]);
     other.study = None;
-    sessions.extend([open, offline, other]);
+    let mut unconsented = expert(&study, 7, &["x"], &[]);
+    unconsented.consent = None;
+    sessions.extend([open, offline, other, unconsented]);
     let material = Material::gather(&study, &sessions);
     assert_eq!(material.experts.len(), 3);
     assert_eq!(material.left_out, 1);
