@@ -287,6 +287,14 @@ messages! {
     /// Telegram: who reads the interview, which services process it, how long it is kept;
     /// `voice` is "yes" when voice notes are transcribed, `days` 0 when files are kept.
     ConsentNotice { voice: String, days: u32 } => "consent-notice",
+    /// Telegram: the welcome of an expert who came with a study's invite link, naming it.
+    WelcomeStudy { name: String, title: String } => "welcome-study",
+    /// Telegram: an invite link that is closed or not valid (one reply for both, so a forged
+    /// code learns nothing); a normal start follows.
+    InviteInvalid => "invite-invalid",
+    /// Telegram: the line the deployment's notice gains in a study: the synthesis quotes the
+    /// expert to the operators, never to other experts.
+    ConsentStudy => "consent-study",
     /// Telegram: the Begin button.
     ButtonBegin => "button-begin",
     /// Telegram: the English button.

@@ -1,7 +1,7 @@
 //! The `ai-interviewer` binary: parses the command line, loads the settings, sets up logging,
 //! then runs the Telegram bot (the default), the console interview, or the health check.
 
-use std::{process::ExitCode, time::Duration};
+use std::{path::PathBuf, process::ExitCode, time::Duration};
 
 use ai_interviewer::{
     app::{self, Overrides, STARTUP_FAILURE, StartupError},
@@ -9,6 +9,7 @@ use ai_interviewer::{
     i18n::Lang,
     interview::Style,
     metrics,
+    model::{NewStudy, StudyId},
     settings::Settings,
     telemetry,
 };
@@ -38,6 +39,11 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Style::MasterInterviewer)]
         style: Style,
     },
+    /// Studies: many experts on one subject, each joining with the study's invite link.
+    Study {
+        #[command(subcommand)]
+        command: StudyCommand,
+    },
     /// Ask the running bot whether it is healthy, through METRICS_ADDR's /healthz: exit code 0
     /// when it is, 1 when it is not or cannot be asked (for a container HEALTHCHECK).
     Healthcheck,
@@ -47,6 +53,57 @@ enum Command {
         /// The language of the desk's pages.
         #[arg(long, value_enum, default_value_t = Lang::En)]
         lang: Lang,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum StudyCommand {
+    /// Create a study and print its invite link.
+    Create {
+        /// The title the experts see in their welcome.
+        #[arg(long)]
+        title: String,
+        /// The subject and what the organisation wants to learn (joins the interview plan).
+        #[arg(long)]
+        subject: String,
+        /// The language of its interviews (default: DEFAULT_LANGUAGE).
+        #[arg(long, value_enum)]
+        lang: Option<Lang>,
+        /// The interviewer personality of its interviews.
+        #[arg(long, value_enum, default_value_t = Style::MasterInterviewer)]
+        style: Style,
+        /// A text file with the study's own consent notice, shown under the briefing in place
+        /// of the deployment's (at most 1500 characters).
+        #[arg(long)]
+        consent_file: Option<PathBuf>,
+        /// How many experts the study seeks.
+        #[arg(long, default_value_t = 0)]
+        experts: u32,
+        /// The bot's username for the link (default: TELEGRAM_BOT_USERNAME, else the one the
+        /// bot recorded when it last started).
+        #[arg(long)]
+        bot_username: Option<String>,
+    },
+    /// List the studies with their invite links.
+    List {
+        /// The bot's username for the links.
+        #[arg(long)]
+        bot_username: Option<String>,
+    },
+    /// Close a study's invite link: it takes no new experts.
+    Close {
+        /// The study's id.
+        id: String,
+    },
+    /// Write the study's synthesis now and print where it is.
+    Synthesize {
+        /// The study's id.
+        id: String,
+    },
+    /// Add the latest synthesis's questions for the next experts to the study's plan.
+    AddQuestions {
+        /// The study's id.
+        id: String,
     },
 }
 
@@ -108,8 +165,105 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             println!("{url}");
             Ok(())
         }
+        Command::Study { command } => {
+            let level = settings.log_level.as_deref().unwrap_or("warn");
+            telemetry::init(level, settings.log_format, secrets);
+            study(&settings, command).await.map_err(Failure::Runtime)
+        }
         Command::Healthcheck => unreachable!("answered before the settings are loaded"),
     }
+}
+
+/// `ai-interviewer study …`: the studies in `SESSIONS_DIR`, without the bot running.
+async fn study(settings: &Settings, command: StudyCommand) -> anyhow::Result<()> {
+    let engine = app::build_engine(settings, &Overrides::default())?;
+    let studies = engine.studies();
+    let username = async |given: Option<String>| -> anyhow::Result<String> {
+        let recorded = studies.bot_username().await?;
+        given
+            .or_else(|| settings.bot_username.clone())
+            .or(recorded)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "the bot's username is unknown: pass --bot-username, set \
+                     TELEGRAM_BOT_USERNAME, or start the bot once"
+                )
+            })
+    };
+    let id = |text: &str| {
+        StudyId::parse(text).ok_or_else(|| anyhow::anyhow!("{text:?} is not a study id"))
+    };
+    match command {
+        StudyCommand::Create {
+            title,
+            subject,
+            lang,
+            style,
+            consent_file,
+            experts,
+            bot_username,
+        } => {
+            let consent = match consent_file {
+                Some(path) => Some(
+                    std::fs::read_to_string(&path)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+                ),
+                None => None,
+            };
+            let draft = NewStudy {
+                title,
+                subject,
+                language: lang.unwrap_or(settings.default_language),
+                style,
+                consent,
+                experts_sought: experts,
+            };
+            let study = studies.create(draft, engine.now()).await?;
+            println!("{}\t{}", study.id, study.title);
+            println!("{}", study.invite.link(&username(bot_username).await?));
+        }
+        StudyCommand::List { bot_username } => {
+            let list = studies.list().await?;
+            let username = if list.is_empty() {
+                String::new()
+            } else {
+                username(bot_username).await?
+            };
+            for study in list {
+                let state = if study.is_open() { "open" } else { "closed" };
+                println!(
+                    "{}\t{state}\t{}\t{}\t{}",
+                    study.id,
+                    study.language,
+                    study.title,
+                    study.invite.link(&username)
+                );
+            }
+        }
+        StudyCommand::Close { id: text } => {
+            let study = studies.close(&id(&text)?, engine.now()).await?;
+            println!("{}\tclosed\t{}", study.id, study.title);
+        }
+        StudyCommand::Synthesize { id: text } => {
+            let id = id(&text)?;
+            let synthesis = engine.synthesize(&id).await?;
+            let label = if synthesis.analysed {
+                "analysed"
+            } else {
+                "not analysed"
+            };
+            println!(
+                "{}\t{} experts\t{label}",
+                studies.synthesis_markdown_path(&id).display(),
+                synthesis.experts.len()
+            );
+        }
+        StudyCommand::AddQuestions { id: text } => {
+            let added = engine.add_synthesis_questions(&id(&text)?).await?;
+            println!("{added} questions added");
+        }
+    }
+    Ok(())
 }
 
 /// `ai-interviewer healthcheck`: 0 when `/healthz` answers 200, 1 otherwise, whatever the cause

@@ -50,6 +50,9 @@ pub struct Settings {
     /// `PROMPTS_DIR`: a directory whose prompt files replace the built-in ones, file by file;
     /// unset, the prompts compiled into the binary are used.
     pub prompts_dir: Option<PathBuf>,
+    /// `TELEGRAM_BOT_USERNAME`: the bot's username for the invite links the command line
+    /// prints; unset, the one the bot recorded when it last started.
+    pub bot_username: Option<String>,
     /// `SESSION_TIMEOUT_MINUTES`: idle time after which the user chooses to resume or start over.
     pub session_timeout: Duration,
     /// `MAX_CONVERSATION_HISTORY`: the most recent messages sent to Claude verbatim.
@@ -144,6 +147,9 @@ impl Settings {
             voice,
             sessions_dir: PathBuf::from(env.text("SESSIONS_DIR", "./sessions")),
             prompts_dir: env.get("PROMPTS_DIR").map(PathBuf::from),
+            bot_username: env
+                .get("TELEGRAM_BOT_USERNAME")
+                .map(|u| u.trim_start_matches('@').to_owned()),
             session_timeout: Duration::from_secs(
                 60 * env.number::<u64>("SESSION_TIMEOUT_MINUTES", 180, 1..=525_600)?,
             ),

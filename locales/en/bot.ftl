@@ -25,6 +25,9 @@ consent-notice =
     } /delete erases everything of yours at any time, here and on the operators' desk.
 
     By pressing Begin you agree to this.
+welcome-study = Hello, { $name }! You are invited to the study “{ $title }”: I interview several experts on one subject and turn what they know into a written knowledge report.
+invite-invalid = This invite link is closed or not valid, so you are not joining a study. You are welcome to take an interview of your own.
+consent-study = In this study, your report also goes into a synthesis across its experts: the operators read it with your words quoted; other experts never see them.
 button-begin = 🚀 Begin
 button-english = 🇬🇧 English
 button-russian = 🇷🇺 Русский

@@ -17,10 +17,12 @@
 
 mod ending;
 mod owner;
+mod studies;
 mod summaries;
 
 pub use ending::{REPORT_GIVE_UP, ReportDone, ReportJob};
 pub use owner::SessionOwner;
+pub use studies::StudyOverview;
 pub use summaries::{SummariesDone, SummariesJob};
 
 use std::{
@@ -118,6 +120,10 @@ pub struct Engine {
     config: EngineConfig,
     /// What the operator watches.
     metrics: Metrics,
+    /// The studies, in `SESSIONS_DIR/studies/`.
+    studies: crate::store::StudyStore,
+    /// Held by the study synthesis in progress: runs take turns.
+    synthesis_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -142,7 +148,10 @@ impl Engine {
         config: EngineConfig,
     ) -> Self {
         let metrics = Metrics::unpersisted(clock.clone());
+        let studies = crate::store::StudyStore::new(store.root());
         Engine {
+            studies,
+            synthesis_lock: Arc::default(),
             store,
             claude,
             prompts,
@@ -296,7 +305,10 @@ impl Engine {
         let request = self.claude.as_ref().map(|_| {
             let mut window = session.clone();
             context::fold(&mut window, &self.config.limits);
-            let system = self.prompts.system_prompt(session.style, session.language);
+            let mut system = self.prompts.system_prompt(session.style, session.language);
+            if let Some(plan) = &session.plan {
+                system.push_str(&super::study::plan_section(plan));
+            }
             let note = context::note(&window, self.clock.now(), directive);
             context::request(&window, system, note)
         });
@@ -585,7 +597,9 @@ impl Engine {
         let lang = session.language;
         loop {
             let stage = session.stage;
-            let total = self.bank.len(lang, stage);
+            // A study's added questions come after the stage's own, counted on with them.
+            let own = self.bank.len(lang, stage);
+            let total = own + super::study::added_count(session.plan.as_ref(), stage);
             let asked = session.record(stage).bank_asked;
             if asked < total {
                 let record = session.record_mut(stage);
@@ -593,6 +607,17 @@ impl Engine {
                     record.completeness = record.completeness.max((asked * 100 / total) as u8);
                 }
                 record.bank_asked += 1;
+                if asked >= own {
+                    let added =
+                        super::study::added_question(session.plan.as_ref(), stage, asked - own)
+                            .map(str::to_owned);
+                    if let Some(question) = added {
+                        session.usage.record_offline(reason);
+                        session.push_fallback_question(question, reason, now);
+                        return false;
+                    }
+                    continue;
+                }
                 if offline::plan::skipped(session, asked) {
                     continue;
                 }

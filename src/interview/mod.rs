@@ -12,7 +12,9 @@ pub mod offline;
 pub mod outcome;
 pub mod report;
 pub mod status;
+pub mod study;
 pub mod style;
+pub mod synthesis;
 pub mod turn;
 
 pub use crate::model::{clock, session, stage};
@@ -20,7 +22,7 @@ pub use crate::model::{clock, session, stage};
 pub use bank::QuestionBank;
 pub use engine::{
     Answer, Early, Engine, EngineConfig, EngineError, REPORT_GIVE_UP, ReportDone, ReportJob,
-    SessionOwner, SummariesDone, SummariesJob, TurnDone, TurnJob,
+    SessionOwner, StudyOverview, SummariesDone, SummariesJob, TurnDone, TurnJob,
 };
 pub use outcome::{Begun, Finished, Outcome, Rejection, Reply, ReportOutcome, ReportReady};
 pub use style::{PromptError, Prompts};

@@ -14,13 +14,20 @@ pub const REPORT_FILE: &str = "report_writer.md";
 /// The file holding the instructions for a stage's summary.
 pub const STAGE_SUMMARY_FILE: &str = "stage_summary.md";
 
+/// The file holding the instructions for a study's synthesis.
+pub const SYNTHESIS_FILE: &str = "synthesis_writer.md";
+
 /// The prompts compiled into the binary, by file name.
-const EMBEDDED: [(&str, &str); 8] = [
+const EMBEDDED: [(&str, &str); 9] = [
     (PLAN_FILE, include_str!("../../prompts/interview_plan.md")),
     (REPORT_FILE, include_str!("../../prompts/report_writer.md")),
     (
         STAGE_SUMMARY_FILE,
         include_str!("../../prompts/stage_summary.md"),
+    ),
+    (
+        SYNTHESIS_FILE,
+        include_str!("../../prompts/synthesis_writer.md"),
     ),
     (
         "master_interviewer.md",
@@ -79,6 +86,8 @@ pub struct Prompts {
     report: String,
     /// The stage summary writer's instructions.
     stage_summary: String,
+    /// The study synthesis writer's instructions.
+    synthesis: String,
     /// Each personality's prompt.
     styles: Vec<(Style, String)>,
     /// The files that came from an override directory.
@@ -131,6 +140,7 @@ impl Prompts {
         let plan = read(PLAN_FILE)?;
         let report = read(REPORT_FILE)?;
         let stage_summary = read(STAGE_SUMMARY_FILE)?;
+        let synthesis = read(SYNTHESIS_FILE)?;
         let styles = Style::ALL
             .into_iter()
             .map(|style| Ok((style, read(&format!("{}.md", style.id()))?)))
@@ -139,6 +149,7 @@ impl Prompts {
             plan,
             report,
             stage_summary,
+            synthesis,
             styles,
             overridden,
         })
@@ -171,6 +182,15 @@ impl Prompts {
         format!(
             "{}\n\nThe report language is {}: write every text of the report in it.",
             self.report,
+            lang.english_name()
+        )
+    }
+
+    /// The system prompt of a study's synthesis, in the study's language.
+    pub fn synthesis_prompt(&self, lang: Lang) -> String {
+        format!(
+            "{}\n\nThe synthesis language is {}: write every text of the synthesis in it.",
+            self.synthesis,
             lang.english_name()
         )
     }

@@ -14,6 +14,7 @@
 //! | [`fallback`] | why a turn came from the offline bank, and the counts per reason |
 //! | [`summary`] | what a finished stage yielded |
 //! | [`report`] | the knowledge report and where it stands |
+//! | [`study`] | a study: many experts on one subject, its invite code, its added questions |
 
 pub mod clock;
 pub mod fallback;
@@ -22,6 +23,7 @@ pub mod lang;
 pub mod report;
 pub mod session;
 pub mod stage;
+pub mod study;
 pub mod style;
 pub mod summary;
 pub mod usage;
@@ -36,6 +38,7 @@ pub use session::{
     SCHEMA_VERSION, Session, Skip, StageRecord, VoiceClip,
 };
 pub use stage::{Stage, Transition};
+pub use study::{InviteCode, NewStudy, Study, StudyError, StudyId, StudyPlan};
 pub use style::Style;
 pub use summary::StageSummary;
 pub use usage::{Usage, UsageTotals};

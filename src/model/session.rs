@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Fallback, Lang, Stage, Style, UsageTotals, UserId, report::ReportState, summary::StageSummary,
+    Fallback, Lang, Stage, Style, UsageTotals, UserId, report::ReportState, study::Study,
+    study::StudyId, study::StudyPlan, summary::StageSummary,
 };
 
 /// The version of the session file format this build reads and writes.
@@ -192,6 +193,14 @@ pub struct Session {
     /// notice: what the operators see beside the interview.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expert: Option<Expert>,
+    /// The study the expert joined with its invite link; `None` for an interview of its own
+    /// (files written before studies existed read as none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub study: Option<StudyId>,
+    /// The study's plan as it stood when the interview began: its subject joins the system
+    /// prompt and its added questions are asked in their stages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<StudyPlan>,
 }
 
 /// The expert's name and handle, as their messenger gives them.
@@ -254,7 +263,16 @@ impl Session {
             report: ReportState::default(),
             consent: None,
             expert: None,
+            study: None,
+            plan: None,
         }
+    }
+
+    /// Makes this (new) interview one of `study`'s: it keeps the study's id and its plan as
+    /// it stands now.
+    pub fn join(&mut self, study: &Study) {
+        self.study = Some(study.id.clone());
+        self.plan = Some(study.plan());
     }
 
     /// Where the end of the interview stands.

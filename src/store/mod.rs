@@ -8,6 +8,7 @@
 //!   quarantine/<user>-<time>.json   files that could not be read
 //!   chats/<user>.json           the Telegram dialogue state
 //!   profiles/<user>.json        the user's preferences (language)
+//!   studies/<id>.json, …        studies and their syntheses ([`studies`])
 //! ```
 //!
 //! File names are built from numeric user ids only, never from anything a user typed; the time
@@ -22,6 +23,7 @@
 pub mod atomic;
 pub mod owner;
 pub mod retention;
+pub mod studies;
 
 use std::{
     io,
@@ -32,6 +34,8 @@ use chrono::{DateTime, Utc};
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::model::{SCHEMA_VERSION, Session, UserId};
+
+pub use studies::{Invite, StudyStore, StudyStoreError};
 
 /// The UTC time in the name of a retired or quarantined file: `<user>-<stamp>.<ext>`.
 pub const STAMP_FORMAT: &str = "%Y%m%dT%H%M%S%.3fZ";
@@ -365,6 +369,52 @@ impl SessionStore {
         }
         users.sort();
         Ok(users)
+    }
+
+    /// Every interview of study `study`: in progress (`SESSIONS_DIR/<user>.json`) and
+    /// completed (`completed/`); interviews set aside are not counted. An interview found in
+    /// both places (filed between the two reads) is taken once, as completed. Files that cannot
+    /// be read are left out here (loading them quarantines them).
+    pub async fn study_sessions(
+        &self,
+        study: &crate::model::StudyId,
+    ) -> Result<Vec<Session>, StoreError> {
+        let root = self.root.clone();
+        let needle = format!("\"study\":\"{study}\"");
+        let study = study.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut found: Vec<Session> = Vec::new();
+            for dir in [root.join(Folder::Completed.name()), root] {
+                let entries = std::fs::read_dir(&dir).map_err(io_error(&dir))?;
+                for entry in entries.flatten() {
+                    let name = entry.file_name();
+                    let name = name.to_string_lossy();
+                    if name.starts_with(atomic::TEMP_PREFIX) || !name.ends_with(".json") {
+                        continue;
+                    }
+                    let Ok(bytes) = std::fs::read(entry.path()) else {
+                        continue;
+                    };
+                    // Most files are of other studies or of none: skip them before decoding.
+                    if !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                        continue;
+                    }
+                    let Ok(session) = decode_session(&bytes) else {
+                        continue;
+                    };
+                    if session.study.as_ref() == Some(&study)
+                        && !found
+                            .iter()
+                            .any(|s| s.user == session.user && s.id == session.id)
+                    {
+                        found.push(session);
+                    }
+                }
+            }
+            found.sort_by_key(|s| (s.started_at, s.user, s.id));
+            Ok(found)
+        })
+        .await?
     }
 
     /// Loads a small per-user JSON record (such as the chat state) from `folder`.

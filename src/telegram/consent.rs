@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     i18n::{Catalog, Lang, Msg},
-    model::Consent,
+    model::{Consent, Study},
 };
 
 /// What the notice is built from; the settings build it.
@@ -50,13 +50,33 @@ impl ConsentConfig {
                 },
             )
         });
-        let digest = Sha256::digest(text.as_bytes());
-        let version = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
-        Notice { text, version }
+        Notice::of(text)
+    }
+
+    /// The notice of an interview of `study` in its language: the study's own text when it
+    /// has one, else the deployment's notice with the line on the study's synthesis. Either
+    /// way the version is the hash of the very text shown.
+    pub fn study_notice(&self, catalog: &Catalog, study: &Study) -> Notice {
+        match &study.consent {
+            Some(own) => Notice::of(own.clone()),
+            None => {
+                let lang = study.language;
+                let base = self.notice(catalog, lang).text;
+                let extra = catalog.text(lang, &Msg::ConsentStudy);
+                Notice::of(format!("{base}\n\n{extra}"))
+            }
+        }
     }
 }
 
 impl Notice {
+    /// The notice showing `text`, versioned by its hash.
+    pub fn of(text: String) -> Notice {
+        let digest = Sha256::digest(text.as_bytes());
+        let version = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        Notice { text, version }
+    }
+
     /// What the session keeps when the expert accepts this notice at `at`.
     pub fn accepted(&self, at: chrono::DateTime<chrono::Utc>) -> Consent {
         Consent {
@@ -98,6 +118,40 @@ mod tests {
         let en = quiet.notice(&catalog(), Lang::En).text;
         assert!(!en.contains("AssemblyAI"), "{en}");
         assert!(en.contains("until you delete it"), "{en}");
+    }
+
+    #[test]
+    fn a_studys_notice_is_its_own_text_or_the_deployments_with_the_synthesis_line() {
+        use crate::model::{NewStudy, Study, Style};
+        let config = ConsentConfig::default();
+        let mut draft = NewStudy {
+            title: "Night shift".into(),
+            subject: "The furnace".into(),
+            language: Lang::En,
+            style: Style::MasterInterviewer,
+            consent: Some("The plant's training team reads this.".into()),
+            experts_sought: 0,
+        };
+        let own = Study::new(draft.clone(), chrono::Utc::now()).unwrap();
+        let notice = config.study_notice(&catalog(), &own);
+        assert_eq!(
+            notice,
+            Notice::of("The plant's training team reads this.".into())
+        );
+        draft.consent = None;
+        let plain = Study::new(draft, chrono::Utc::now()).unwrap();
+        let notice = config.study_notice(&catalog(), &plain);
+        let deployment = config.notice(&catalog(), Lang::En);
+        assert!(notice.text.starts_with(&deployment.text), "{}", notice.text);
+        assert!(
+            notice.text.contains("other experts never see"),
+            "{}",
+            notice.text
+        );
+        assert_ne!(
+            notice.version, deployment.version,
+            "the version covers the line added"
+        );
     }
 
     #[test]

@@ -70,6 +70,9 @@ impl Person {
 pub enum Input {
     /// A known command.
     Command(Command),
+    /// `/start <code>`: the bot was started from a deep link (a study's invite), with the
+    /// link's payload.
+    Invite(String),
     /// A `/word` the bot does not know.
     UnknownCommand,
     /// Text: an answer during an interview.

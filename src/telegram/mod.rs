@@ -132,6 +132,11 @@ pub async fn run(
         }
     };
     tracing::info!(username = me.username(), "connected to Telegram");
+    // Kept for the invite links made where the bot is not running (the command line, the
+    // desk); a failure only costs those links their default.
+    if let Err(error) = engine.studies().remember_bot_username(me.username()).await {
+        tracing::warn!(%error, "the bot's username could not be recorded for invite links");
+    }
     let engine = Arc::new(engine);
     register_commands(&bot, &engine, default_language).await;
 

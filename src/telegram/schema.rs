@@ -40,6 +40,7 @@ use super::{
 use crate::{
     i18n::{Catalog, Lang, Msg},
     interview::UserId,
+    model::InviteCode,
     voice::{AudioKind, AudioMeta, is_audio_document},
 };
 
@@ -68,6 +69,19 @@ pub struct Notices {
     pub default_language: Lang,
 }
 
+/// The payload of `/start <payload>` (or `/start@bot <payload>`), as a deep link
+/// (`https://t.me/<bot>?start=<payload>`) sends it, if it could be an invite code. Anything
+/// else after /start is not one and leaves a plain /start.
+fn invite_code(text: &str) -> Option<InviteCode> {
+    let rest = text.strip_prefix("/start")?;
+    let rest = match rest.strip_prefix('@') {
+        Some(bot) => bot.split_once(char::is_whitespace)?.1,
+        None if rest.starts_with(char::is_whitespace) => rest,
+        None => return None,
+    };
+    InviteCode::parse(rest.trim())
+}
+
 /// The bot's handler tree.
 pub fn schema() -> UpdateHandler<Infallible> {
     let messages = Update::filter_message()
@@ -88,6 +102,13 @@ pub fn schema() -> UpdateHandler<Infallible> {
         .branch(
             dptree::filter(|who: Who, access: Arc<Access>| !access.is_allowed(who.user))
                 .endpoint(refuse),
+        )
+        .branch(
+            dptree::filter_map(|msg: Message| invite_code(msg.text()?)).endpoint(
+                |code: InviteCode, who: Who, update: Update, router: Arc<Router>| {
+                    route(router, who, update, Input::Invite(code.as_str().to_owned()))
+                },
+            ),
         )
         .branch(dptree::entry().filter_command::<Command>().endpoint(
             |command: Command, who: Who, update: Update, router: Arc<Router>| {

@@ -4,7 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::interview::{Style, VoiceClip};
+use crate::{
+    interview::{Style, VoiceClip},
+    model::StudyId,
+};
 
 /// Where a chat is in the flow. Variants waiting on buttons carry the id of the message that
 /// holds them (`None` while that message is still on its way to Telegram).
@@ -32,6 +35,9 @@ pub enum ChatState {
         style: Style,
         /// The message with the button.
         prompt: Option<i32>,
+        /// The study the expert's invite link named; the interview begins in it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        study: Option<StudyId>,
     },
     /// An interview is running: text is an answer.
     Interviewing,

@@ -19,6 +19,7 @@ mod owner;
 mod report;
 mod retention;
 mod startup;
+mod studies;
 mod telegram;
 mod telemetry;
 mod voice;

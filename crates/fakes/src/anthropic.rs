@@ -379,8 +379,8 @@ impl FakeAnthropic {
         self.inner.lock().unwrap().writing_fallback = replies.into_iter().collect();
     }
 
-    /// Every request so far that was for a stage summary (`"summary"`) or the report
-    /// (`"report"`), with its body.
+    /// Every request so far that was for a stage summary (`"summary"`), the report
+    /// (`"report"`) or a study's synthesis (`"synthesis"`), with its body.
     pub fn writing(&self) -> Vec<(&'static str, Received)> {
         self.received()
             .into_iter()
@@ -703,10 +703,12 @@ fn answer(body: &Value, content: Reply, step: u8, verbose: bool) -> (String, Opt
 }
 
 /// What a writing request is for, by its schema: `"summary"` for a stage summary, `"report"`
-/// for the report; `None` for a turn or anything else.
+/// for the report, `"synthesis"` for a study's synthesis; `None` for a turn or anything else.
 pub fn writing_kind(body: &Value) -> Option<&'static str> {
     let properties = &body["output_config"]["format"]["schema"]["properties"];
-    if properties.get("elements").is_some() {
+    if properties.get("disagreements").is_some() {
+        Some("synthesis")
+    } else if properties.get("elements").is_some() {
         Some("summary")
     } else if properties.get("task_diagram").is_some() {
         Some("report")

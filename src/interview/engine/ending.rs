@@ -317,6 +317,7 @@ impl Engine {
         }
         session.report.review = Review::Confirmed;
         tracing::info!(user = %session.user, session = session.id, "report confirmed by the expert");
+        self.report_settled(session);
         true
     }
 
@@ -439,7 +440,9 @@ impl Engine {
             correction.applied = applied;
         }
         session.report.review = Review::Corrected;
-        self.publish_ready(session).await
+        let ready = self.publish_ready(session).await;
+        self.report_settled(session);
+        ready
     }
 
     /// Records a failed attempt and says when to try again.

@@ -474,6 +474,10 @@ impl ChatWorker {
         tracing::debug!(user = %self.user, update = incoming.update, "update taken");
         match incoming.input {
             Input::Command(command) => self.command(command, &incoming).await,
+            Input::Invite(code) => {
+                self.invite(&code, &incoming.person.first_name, incoming.update)
+                    .await
+            }
             Input::UnknownCommand => self.notice(Msg::UnknownCommand, incoming.update).await,
             Input::Text(text) => self.text(text, incoming.update).await,
             Input::Press(press) => self.press(press, &incoming.person, incoming.update).await,

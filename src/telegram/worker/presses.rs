@@ -96,9 +96,16 @@ impl ChatWorker {
                 self.answer_press(&mut press, true);
                 self.style_chosen(style, message, update).await
             }
-            (Callback::Begin, ChatState::Briefing { style, prompt }) if live(&prompt) => {
+            (
+                Callback::Begin,
+                ChatState::Briefing {
+                    style,
+                    prompt,
+                    study,
+                },
+            ) if live(&prompt) => {
                 self.answer_press(&mut press, true);
-                self.begin(style, message, person, update).await
+                self.begin(style, study, message, person, update).await
             }
             (
                 Callback::Resume(id),

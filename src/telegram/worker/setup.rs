@@ -9,6 +9,8 @@ use super::{ChatWorker, Done, Op, Step};
 use crate::{
     i18n::{Lang, Msg},
     interview::{Answer, Ending, Style},
+    model::{Study, StudyId},
+    store::Invite,
     telegram::{
         event::Person, keyboards, outbox::Body, profile::Profile, state::ChatState, typing::Typing,
     },
@@ -39,6 +41,50 @@ impl ChatWorker {
                 self.ask_language(text, false, update).await
             }
         }
+    }
+
+    /// `/start <code>` from a study's invite link: the welcome names the study, and the
+    /// briefing in the study's language, under the study's notice, comes with 🚀 Begin at
+    /// once: the study fixed the language and the personality, so neither is asked. A closed
+    /// or unknown code gets a polite word and the normal start; so does an interview under way
+    /// (the Resume / Start over choice of a plain /start).
+    pub(super) async fn invite(&mut self, code: &str, first_name: &str, update: u32) -> Step {
+        if self.owner.session().is_some_and(|s| {
+            s.finished_at.is_none() || matches!(s.ending(), Ending::ReportDue | Ending::RevisionDue)
+        }) {
+            return self.start_command(first_name, update).await;
+        }
+        let study = match self.deps.engine.studies().by_invite(code).await? {
+            Invite::Open(study) => study,
+            Invite::Closed | Invite::Unknown => {
+                tracing::info!(user = %self.user, "invite link closed or unknown: a normal start");
+                let text = format!(
+                    "{}\n\n{}",
+                    self.text_of(&Msg::InviteInvalid),
+                    self.text_of(&Msg::Welcome {
+                        name: first_name.to_owned(),
+                    })
+                );
+                return self.ask_language(text, false, update).await;
+            }
+        };
+        tracing::info!(user = %self.user, study = %study.id, "invite link taken");
+        self.lang = study.language;
+        let welcome = self.text_of(&Msg::WelcomeStudy {
+            name: first_name.to_owned(),
+            title: study.title.clone(),
+        });
+        let text = format!("{welcome}\n\n{}", self.briefing(study.style, Some(&study)));
+        let keyboard = keyboards::begin(self.deps.engine.catalog(), self.lang);
+        self.record.dialogue = ChatState::Briefing {
+            style: study.style,
+            prompt: None,
+            study: Some(study.id.clone()),
+        };
+        self.record.push(Body::ask(text, keyboard), true);
+        self.record.see(update);
+        self.save().await?;
+        self.flush(false).await
     }
 
     /// Shows the language buttons (the chat's language first) in a new message.
@@ -107,8 +153,9 @@ impl ChatWorker {
         self.record.dialogue = ChatState::Briefing {
             style,
             prompt: Some(message),
+            study: None,
         };
-        let text = self.briefing(style);
+        let text = self.briefing(style, None);
         self.edit(message, text, Some(keyboard), update).await
     }
 
@@ -118,11 +165,33 @@ impl ChatWorker {
     pub(super) async fn begin(
         &mut self,
         style: Style,
+        study: Option<StudyId>,
         message: i32,
         person: &Person,
         update: u32,
     ) -> Step {
-        let text = self.briefing(style);
+        // The study the briefing was shown for; one deleted since leaves an interview of the
+        // expert's own. (One closed since still takes them: they were let in before.)
+        let study = match study {
+            Some(id) => self.deps.engine.studies().get(&id).await?,
+            None => None,
+        };
+        if let Some(study) = &study {
+            // The study's language is the chat's from now on, as if chosen with the buttons:
+            // a worker started again later speaks it too.
+            self.lang = study.language;
+            self.language_chosen = true;
+            Profile {
+                language: study.language,
+            }
+            .save(self.deps.engine.store(), self.user)
+            .await?;
+        }
+        // The message keeps the briefing and the notice accepted; the button goes.
+        let text = match &study {
+            Some(study) => self.briefing(study.style, Some(study)),
+            None => self.briefing(style, None),
+        };
         self.record.push(
             Body::Edit {
                 message,
@@ -138,9 +207,17 @@ impl ChatWorker {
         // question is applied and saved.
         let quarantined = self.owner.take_quarantined();
         self.owner.set_aside(&engine).await?;
-        let mut session = engine.open(self.user, self.lang, style);
+        let (mut session, notice) = match &study {
+            Some(study) => (
+                engine.open_in_study(self.user, study),
+                self.deps.consent.study_notice(engine.catalog(), study),
+            ),
+            None => (
+                engine.open(self.user, self.lang, style),
+                self.deps.consent.notice(engine.catalog(), self.lang),
+            ),
+        };
         // The press on 🚀 Begin under the notice is the expert's consent to it.
-        let notice = self.deps.consent.notice(engine.catalog(), self.lang);
         session.consent = Some(notice.accepted(session.started_at));
         session.expert = Some(person.expert());
         let job = engine.opening_turn(&session);
@@ -159,13 +236,15 @@ impl ChatWorker {
         Ok(())
     }
 
-    /// "Interviewer: … ✓", the briefing and the notice that 🚀 Begin accepts.
-    fn briefing(&self, style: Style) -> String {
+    /// "Interviewer: … ✓", the briefing and the notice that 🚀 Begin accepts (the study's,
+    /// in an interview of a study).
+    fn briefing(&self, style: Style, study: Option<&Study>) -> String {
         let name = self.text_of(&Msg::style(style));
-        let notice = self
-            .deps
-            .consent
-            .notice(self.deps.engine.catalog(), self.lang);
+        let catalog = self.deps.engine.catalog();
+        let notice = match study {
+            Some(study) => self.deps.consent.study_notice(catalog, study),
+            None => self.deps.consent.notice(catalog, self.lang),
+        };
         format!(
             "{}\n\n{}\n\n{}",
             self.text_of(&Msg::StyleChosen { style: name }),
