@@ -38,4 +38,4 @@ pub use session::{
 pub use stage::{Stage, Transition};
 pub use style::Style;
 pub use summary::StageSummary;
-pub use usage::{Usage, UsageTotals};
+pub use usage::{Usage, UsageByWork, UsageTotals, Work};
