@@ -582,6 +582,7 @@ async fn one_interviews_page_shows_the_cost_of_turns_summaries_and_report_or_tha
             ("ADMIN_USER_IDS", ADMIN.to_string()),
             ("DESK_ADDR", "127.0.0.1:0".to_owned()),
             ("CLAUDE_PRICES", format!("{DEFAULT_MODEL}=0/10/0/0")),
+            ("DESK_API_TOKEN", TOKEN.to_owned()),
         ],
         ..BotOptions::default()
     })
@@ -628,6 +629,29 @@ async fn one_interviews_page_shows_the_cost_of_turns_summaries_and_report_or_tha
         "{page}"
     );
     assert!(!page.contains("<dt>Interviewer turns</dt>"), "{page}");
+
+    // The API's status carries the same split, and `null` for the older interview.
+    let status = |user: u64| {
+        let request = browser
+            .client
+            .get(format!("{}/api/sessions/{user}/status", browser.base))
+            .bearer_auth(TOKEN);
+        async move {
+            let answer = request.send().await.unwrap();
+            assert_eq!(answer.status(), StatusCode::OK);
+            answer.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let split = status(511).await;
+    assert_eq!(
+        split["cost_usd_by_kind"],
+        serde_json::json!({ "turns": 1.0, "summaries": 2.0, "report": 3.0 }),
+        "{split}"
+    );
+    assert_eq!(split["cost_usd"], 6.0, "{split}");
+    let old = status(512).await;
+    assert!(old["cost_usd_by_kind"].is_null(), "{old}");
+    assert_eq!(old["cost_usd"], 0.5, "{old}");
 }
 
 /// Every file under `dir`, at any depth.
