@@ -2,7 +2,8 @@
 //!
 //! - `GET /api/sessions`: every interview (user, session, state, stage, progress, duration,
 //!   answers);
-//! - `GET /api/sessions/{user}/status`: the user's latest interview;
+//! - `GET /api/sessions/{user}/status`: the user's latest interview, with its cost by kind of
+//!   work (turns, stage summaries, report; `null` for an interview older than the split);
 //! - `GET /api/sessions/{user}/report`: the user's latest confirmed (or corrected) report.
 //!
 //! Each request carries `Authorization: Bearer <DESK_API_TOKEN>`, compared in constant time.
@@ -22,7 +23,7 @@ use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 
 use super::{Desk, index::Row, plain};
-use crate::model::UserId;
+use crate::model::{UserId, Work};
 
 /// The API's routes.
 pub fn routes() -> Router<Arc<Desk>> {
@@ -108,10 +109,28 @@ async fn status(
     if let Err(refused) = authorized(&desk, &headers) {
         return *refused;
     }
-    match latest(&desk, user, |_| true) {
-        Some(row) => Json(summary(&desk, &row)).into_response(),
-        None => plain(StatusCode::NOT_FOUND, "no such interview"),
-    }
+    let Some(row) = latest(&desk, user, |_| true) else {
+        return plain(StatusCode::NOT_FOUND, "no such interview");
+    };
+    let mut answer = summary(&desk, &row);
+    // The split is in the session file, not the index: read for this one interview only.
+    let (key, read) = ((row.user, row.session), row);
+    let split = tokio::task::spawn_blocking(move || super::export::read_session(&read))
+        .await
+        .ok()
+        .flatten()
+        .filter(|s| (s.user, s.id) == key)
+        .and_then(|s| s.usage.by_work);
+    answer["cost_usd_by_kind"] = match split {
+        Some(split) => json!({
+            "turns": desk.cost(&split.of(Work::Turns)),
+            "summaries": desk.cost(&split.of(Work::Summaries)),
+            "report": desk.cost(&split.of(Work::Report)),
+        }),
+        // An interview begun before the split was kept.
+        None => Value::Null,
+    };
+    Json(answer).into_response()
 }
 
 async fn report(

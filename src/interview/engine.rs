@@ -46,6 +46,7 @@ use crate::{
     i18n::{Catalog, Lang},
     llm::{Fallback, LlmError, Model, Price, Written, wire::Usage},
     metrics::{CallOutcome, FallbackReason, Metrics},
+    model::Work,
     store::{Folder, Loaded, SessionStore, StoreError},
 };
 
@@ -394,7 +395,7 @@ impl Engine {
             TurnAnswer::Superseded => return Outcome::Superseded,
             TurnAnswer::Model(reply) => Ok(*reply),
             TurnAnswer::Offline { reason, billed } => {
-                session.usage.add_tokens(billed);
+                session.usage.add_tokens(Work::Turns, billed);
                 Err(reason)
             }
         };
@@ -641,15 +642,16 @@ impl Engine {
         }
     }
 
-    /// Asks Claude for a structured piece of writing (a stage summary, the report) for the
-    /// interview `session` (a copy); its tokens are counted whatever the outcome: into
+    /// Asks Claude for a structured piece of writing (`work`: a stage summary, the report) for
+    /// the interview `session` (a copy); its tokens are counted whatever the outcome: into
     /// `billed`, which is added to the session when the writing is applied, into the
     /// operator's metrics, and, once the interview has ended, into its completed cost.
     async fn write_counted(
         &self,
         claude: &Arc<dyn Model>,
         session: &Session,
-        billed: &mut Vec<Usage>,
+        work: Work,
+        billed: &mut Vec<(Work, Usage)>,
         request: &WriteRequest<'_>,
     ) -> Result<Written, LlmError> {
         let started = Instant::now();
@@ -658,7 +660,7 @@ impl Engine {
             Ok(written) => (written.usage, CallOutcome::Success),
             Err(error) => (error.usage(), CallOutcome::Failure),
         };
-        billed.push(usage);
+        billed.push((work, usage));
         self.metrics
             .claude_call(&self.config.model, outcome, started.elapsed(), usage);
         if session.finished_at.is_some() {

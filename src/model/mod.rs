@@ -41,4 +41,4 @@ pub use stage::{Stage, Transition};
 pub use study::{InviteCode, NewStudy, Study, StudyError, StudyId, StudyPlan};
 pub use style::Style;
 pub use summary::StageSummary;
-pub use usage::{Usage, UsageTotals};
+pub use usage::{Usage, UsageByWork, UsageTotals, Work};

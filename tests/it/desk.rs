@@ -7,7 +7,11 @@ use std::io::Read;
 
 use ai_interviewer::{
     i18n::Lang,
-    model::{Clock, Consent, Correction, Fallback, Review, Session, Style, UserId, VoiceClip},
+    llm::DEFAULT_MODEL,
+    model::{
+        Clock, Consent, Correction, Fallback, Review, Session, Style, Usage, UserId, VoiceClip,
+        Work,
+    },
     store::{Folder, SessionStore},
 };
 use reqwest::{StatusCode, redirect::Policy};
@@ -570,6 +574,87 @@ async fn the_desk_link_command_prints_a_link_that_signs_in_once_and_refuses_with
     let off = run(vec![]).await;
     assert_eq!(off.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&off.stderr).contains("DESK_ADDR is not set"));
+}
+
+#[tokio::test]
+async fn one_interviews_page_shows_the_cost_of_turns_summaries_and_report_or_that_it_was_not_split()
+{
+    // Output tokens at $10 a million, nothing else billed: the dollars are easy to read.
+    let mut bot = spawn_bot(BotOptions {
+        vars: vec![
+            ("ADMIN_USER_IDS", ADMIN.to_string()),
+            ("DESK_ADDR", "127.0.0.1:0".to_owned()),
+            ("CLAUDE_PRICES", format!("{DEFAULT_MODEL}=0/10/0/0")),
+            ("DESK_API_TOKEN", TOKEN.to_owned()),
+        ],
+        ..BotOptions::default()
+    })
+    .await;
+    bot.stop().await;
+    let store = SessionStore::open(bot.dir.path()).unwrap();
+    let output = |tokens: u64| Usage {
+        output_tokens: tokens,
+        ..Usage::default()
+    };
+    let mut split = session(&bot, 511, true);
+    split.usage.record(output(100_000));
+    split.usage.add_tokens(Work::Summaries, output(200_000));
+    split.usage.add_tokens(Work::Report, output(300_000));
+    store.save(&split).await.unwrap();
+    // Saved before the split was kept: its file has no `by_work`.
+    let mut old = session(&bot, 512, true);
+    old.usage.record(output(50_000));
+    old.usage.by_work = None;
+    store.save(&old).await.unwrap();
+    bot.start().await;
+    let browser = Browser::signed_in(&bot).await;
+
+    let (status, page) = browser.page("/interviews/511/511").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    for line in [
+        "<dt>Cost so far</dt><dd>$6.00</dd>",
+        "<dt>Interviewer turns</dt><dd>$1.00</dd>",
+        "<dt>Stage summaries</dt><dd>$2.00</dd>",
+        "<dt>Report</dt><dd>$3.00</dd>",
+    ] {
+        assert!(page.contains(line), "{line} not in {page}");
+    }
+    assert!(!page.contains("not recorded"), "{page}");
+
+    let (status, page) = browser.page("/interviews/512/512").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        page.contains("<dt>Cost so far</dt><dd>$0.50</dd>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<dt>By kind</dt><dd>not recorded: this interview began before"),
+        "{page}"
+    );
+    assert!(!page.contains("<dt>Interviewer turns</dt>"), "{page}");
+
+    // The API's status carries the same split, and `null` for the older interview.
+    let status = |user: u64| {
+        let request = browser
+            .client
+            .get(format!("{}/api/sessions/{user}/status", browser.base))
+            .bearer_auth(TOKEN);
+        async move {
+            let answer = request.send().await.unwrap();
+            assert_eq!(answer.status(), StatusCode::OK);
+            answer.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let split = status(511).await;
+    assert_eq!(
+        split["cost_usd_by_kind"],
+        serde_json::json!({ "turns": 1.0, "summaries": 2.0, "report": 3.0 }),
+        "{split}"
+    );
+    assert_eq!(split["cost_usd"], 6.0, "{split}");
+    let old = status(512).await;
+    assert!(old["cost_usd_by_kind"].is_null(), "{old}");
+    assert_eq!(old["cost_usd"], 0.5, "{old}");
 }
 
 /// Every file under `dir`, at any depth.

@@ -15,6 +15,7 @@ use ai_interviewer::{
         Clock, Ending, Outcome, REPORT_GIVE_UP, ReportOutcome, ReportReady, Role, Stage, Style,
         UserId,
     },
+    model::{Usage, Work},
 };
 use serde_json::Value;
 
@@ -180,6 +181,50 @@ async fn after_a_whole_interview_each_stage_has_a_summary_resting_on_the_experts
         usage.input_tokens + usage.cache_creation_input_tokens + usage.cache_read_input_tokens,
         input
     );
+}
+
+#[tokio::test]
+async fn the_cost_is_split_into_turns_summaries_and_report_and_the_split_adds_up_to_the_totals() {
+    let fake = FakeAnthropic::start().await;
+    let t = spawn_engine(Some(&fake), EngineOptions::default());
+    interview(&t, Lang::En, None).await;
+    ready(t.engine.write_report(USER).await.unwrap());
+    let session = t.engine.session(USER).await.unwrap().unwrap();
+    let usage = session.usage;
+    let split = usage
+        .by_work
+        .expect("a new interview's cost is split by kind");
+    // What the fake billed, sorted by the request it answered.
+    let billed = |kind: Option<&str>| {
+        let mut sum = Usage::default();
+        for r in fake.received() {
+            if writing_kind(&r.body) == kind {
+                sum += Usage {
+                    input_tokens: r.usage.input,
+                    output_tokens: r.usage.output,
+                    cache_creation_input_tokens: r.usage.cache_write,
+                    cache_read_input_tokens: r.usage.cache_read,
+                };
+            }
+        }
+        sum
+    };
+    for (work, kind) in [
+        (Work::Turns, None),
+        (Work::Summaries, Some("summary")),
+        (Work::Report, Some("report")),
+    ] {
+        let spent = split.of(work);
+        assert!(
+            spent.input_tokens > 0 && spent.output_tokens > 0,
+            "{work:?}: {spent:?}"
+        );
+        assert_eq!(spent, billed(kind), "{work:?}");
+    }
+    let mut sum = split.turns;
+    sum += split.summaries;
+    sum += split.report;
+    assert_eq!(sum, usage.tokens());
 }
 
 #[tokio::test]

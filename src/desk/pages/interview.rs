@@ -16,7 +16,7 @@ use super::{
 };
 use crate::{
     desk::{Desk, auth::Signed, export, index::Row},
-    model::Review,
+    model::{Review, Work},
 };
 
 struct StageLine {
@@ -127,8 +127,22 @@ pub(in crate::desk) async fn page(
         })
         .collect();
     let usage = &session.usage;
-    let cost = vec![
-        (t.get("desk-cost-total"), dollars(desk.cost(&row.tokens))),
+    // The total comes from the index (as on the list); the split from the file, which an
+    // interview begun before the split was kept does not have.
+    let by_kind = match usage.by_work {
+        Some(split) => [
+            ("desk-cost-turns", Work::Turns),
+            ("desk-cost-summaries", Work::Summaries),
+            ("desk-cost-report", Work::Report),
+        ]
+        .into_iter()
+        .map(|(id, work)| (t.get(id), dollars(desk.cost(&split.of(work)))))
+        .collect(),
+        None => vec![(t.get("desk-cost-by-kind"), t.get("desk-cost-not-split"))],
+    };
+    let mut cost = vec![(t.get("desk-cost-total"), dollars(desk.cost(&row.tokens)))];
+    cost.extend(by_kind);
+    cost.extend([
         (
             t.get("desk-cost-online-turns"),
             usage.online_turns.to_string(),
@@ -147,7 +161,7 @@ pub(in crate::desk) async fn page(
             t.get("desk-cost-cache-read"),
             usage.cache_read_input_tokens.to_string(),
         ),
-    ];
+    ]);
     let report = &session.report;
     let versions = (1..=report.version)
         .map(|v| {

@@ -21,7 +21,7 @@ use std::{
 
 use chrono::{DateTime, Utc};
 
-use super::{Engine, EngineError, SummariesDone, Usage};
+use super::{Engine, EngineError, SummariesDone, Usage, Work};
 use crate::{
     interview::{
         Ending, ReportOutcome, ReportReady, Session, UserId,
@@ -399,7 +399,7 @@ impl Engine {
         &self,
         claude: &Arc<dyn Model>,
         session: &Session,
-        billed: &mut Vec<Usage>,
+        billed: &mut Vec<(Work, Usage)>,
         prompt: &str,
     ) -> Result<report::Report, LlmError> {
         let system = self.prompts.report_prompt(session.language);
@@ -413,7 +413,7 @@ impl Engine {
         };
         let clock = Instant::now();
         let written = self
-            .write_counted(claude, session, billed, &request)
+            .write_counted(claude, session, Work::Report, billed, &request)
             .await?;
         tracing::debug!(user = %session.user, session = session.id,
             input_tokens = written.usage.input_tokens, output_tokens = written.usage.output_tokens,

@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use super::{Engine, LlmError, Usage};
+use super::{Engine, LlmError, Usage, Work};
 use crate::{
     interview::{Session, Stage, context, knowledge, turn::WriteRequest},
     llm::Fallback,
@@ -27,8 +27,9 @@ pub struct SummariesDone {
     pub(super) session: u32,
     /// The summaries written, in plan order.
     written: Vec<(Stage, knowledge::StageSummary)>,
-    /// What every request cost, usable or not.
-    pub(super) billed: Vec<Usage>,
+    /// What every request cost, usable or not, and for which work (the report job writes
+    /// the summaries still due and the report into the same one).
+    pub(super) billed: Vec<(Work, Usage)>,
 }
 
 impl SummariesDone {
@@ -81,8 +82,8 @@ impl Engine {
         let Some(session) = session.filter(|s| s.id == done.session) else {
             return 0;
         };
-        for usage in done.billed {
-            session.usage.add_tokens(usage);
+        for (work, usage) in done.billed {
+            session.usage.add_tokens(work, usage);
         }
         let mut added = 0;
         for (stage, summary) in done.written {
@@ -121,7 +122,7 @@ impl Engine {
             };
             let started = Instant::now();
             let written = match self
-                .write_counted(&claude, copy, &mut done.billed, &request)
+                .write_counted(&claude, copy, Work::Summaries, &mut done.billed, &request)
                 .await
             {
                 Ok(written) => written,
