@@ -132,6 +132,7 @@ desk-study-open = Open
 desk-study-closed = Closed
 desk-study-closed-explain = The invite link is closed: an expert who opens it is told so and starts a plain interview.
 desk-study-close = Close the link
+desk-study-close-explain = Closing cannot be undone: the link takes no new experts, and the study's plan no longer changes. Interviews under way go on.
 desk-study-no-interviews = No expert has joined yet.
 desk-study-questions = Questions added to the plan
 desk-study-no-questions = No questions were added: the interviews follow the general plan and the subject.
