@@ -140,6 +140,8 @@ pub struct Row {
     pub report_failures: u32,
     /// Report versions written.
     pub report_version: u32,
+    /// The study the interview belongs to, if it joined one with an invite link.
+    pub study: Option<crate::model::StudyId>,
     ending: Ending,
     review: Review,
 }
@@ -189,6 +191,7 @@ impl Row {
             offline_turns: session.usage.offline_turns,
             report_failures: session.report.failures,
             report_version: session.report.version,
+            study: session.study.clone(),
             ending: session.ending(),
             review: session.report.review,
         })

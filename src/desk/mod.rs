@@ -9,7 +9,7 @@
 //! | [`auth`] | sessions after a one-time link, CSRF tokens, the per-address limit on failed sign-ins |
 //! | [`headers`] | the security headers of every answer |
 //! | [`text`] | the desk's words in English or Russian |
-//! | [`pages`] | the routes and the HTML pages: sign-in, interviews, one interview, overview, export |
+//! | [`pages`] | the routes and the HTML pages: sign-in, interviews, one interview, studies, one study, overview, export |
 //! | [`charts`] | the small SVG charts of the overview, drawn on the server |
 //! | [`export`] | the ZIP of confirmed reports and the CSV of interviews |
 //! | [`api`] | the JSON API for programs, behind `DESK_API_TOKEN` |
@@ -87,6 +87,10 @@ pub struct Desk {
     links: Links,
     sessions: auth::Sessions,
     failures: auth::Failures,
+    /// The engine's handle, for the studies' pages and actions.
+    engine: Engine,
+    /// The syntheses the desk started and how the last run of each ended.
+    syntheses: pages::study::Runs,
 }
 
 impl std::fmt::Debug for Desk {
@@ -132,6 +136,8 @@ impl Desk {
             links,
             sessions: auth::Sessions::default(),
             failures: auth::Failures::default(),
+            engine: engine.clone(),
+            syntheses: pages::study::Runs::default(),
         }))
     }
 

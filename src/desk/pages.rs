@@ -25,6 +25,7 @@ use crate::{
 mod interview;
 mod list;
 mod overview;
+pub(in crate::desk) mod study;
 
 /// Where the stylesheet is served (the one answer that may be cached).
 pub const STYLESHEET: &str = "/desk.css";
@@ -43,6 +44,12 @@ pub fn routes() -> Router<Arc<Desk>> {
             "/interviews/{user}/{session}/{file}",
             get(interview::download),
         )
+        .route("/studies", get(study::list).post(study::create))
+        .route("/studies/{id}", get(study::page))
+        .route("/studies/{id}/close", post(study::close))
+        .route("/studies/{id}/synthesize", post(study::synthesize))
+        .route("/studies/{id}/questions", post(study::add_questions))
+        .route("/studies/{id}/{file}", get(study::download))
         .route("/overview", get(overview::page))
         .route("/export", get(export_page))
         .route("/export/reports.zip", get(export_zip))
@@ -140,6 +147,13 @@ struct Posted {
     csrf: Option<String>,
     lang: Option<String>,
     back: Option<String>,
+    // A new study's fields (its language is `lang`). Numbers come as text: an empty or
+    // mistyped field is the operator's slip to show, not a form that cannot be read.
+    title: Option<String>,
+    subject: Option<String>,
+    style: Option<String>,
+    consent: Option<String>,
+    experts: Option<String>,
 }
 
 fn posted(form: Result<Form<Posted>, FormRejection>) -> Posted {
@@ -265,12 +279,15 @@ async fn language(
     if let Some(lang) = form.lang.as_deref().and_then(Lang::from_code) {
         desk.sessions.set_lang(&signed, lang);
     }
-    // Only a path of this site: never an address elsewhere (`//host` included).
-    let back = form
-        .back
-        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
-        .unwrap_or_else(|| "/interviews".into());
+    let back = same_site(form.back, "/interviews");
     Redirect::to(&back).into_response()
+}
+
+/// Where a form returns to: `back` if it is a path of this site, never an address elsewhere
+/// (`//host` included); else `default`.
+fn same_site(back: Option<String>, default: &str) -> String {
+    back.filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
+        .unwrap_or_else(|| default.to_owned())
 }
 
 #[derive(Template)]

@@ -103,7 +103,9 @@ impl EngineConfig {
     }
 }
 
-/// The interview engine, shared by every front end and task.
+/// The interview engine, shared by every front end and task. A clone shares the store, the
+/// model, the counters and the synthesis lock: the desk keeps one to run its studies' actions.
+#[derive(Clone)]
 pub struct Engine {
     /// Where sessions live.
     store: SessionStore,

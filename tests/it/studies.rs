@@ -12,7 +12,7 @@ use ai_interviewer::{
         Consent, Lang, NewStudy, Study,
         report::{Claim, Report, Review, Row, Step},
     },
-    store::{Folder, StudyStore},
+    store::{Folder, SessionStore, StudyStore},
 };
 use interviewer_fakes::anthropic::writing_kind;
 use serde_json::json;
@@ -190,9 +190,15 @@ fn consent(at: chrono::DateTime<chrono::Utc>) -> Consent {
     }
 }
 
-/// A settled interview of `study` by `user`, filed in `completed/`, whose report holds these
-/// task steps and incident cues.
-async fn file_report(engine: &Engine, study: &Study, user: u64, steps: &[&str], cues: &[&str]) {
+/// A settled interview of `study` by `user`, filed in `completed/` of `store`, whose report
+/// holds these task steps and incident cues.
+async fn file_report(
+    store: &SessionStore,
+    study: &Study,
+    user: u64,
+    steps: &[&str],
+    cues: &[&str],
+) {
     let start = epoch() + chrono::Duration::minutes(user as i64);
     let mut s = Session::new(
         user as u32,
@@ -232,16 +238,17 @@ async fn file_report(engine: &Engine, study: &Study, user: u64, steps: &[&str], 
             .collect(),
         ..Report::default()
     });
-    engine
-        .store()
-        .retire(&s, Folder::Completed, &[])
-        .await
-        .unwrap();
+    store.retire(&s, Folder::Completed, &[]).await.unwrap();
 }
 
 async fn three_reports(engine: &Engine) -> Study {
-    let study = engine
-        .studies()
+    three_reports_in(engine.studies(), engine.store()).await
+}
+
+/// The study "Night shift" in `studies`, with three settled reports filed in `store`: two
+/// experts check the gauges, each names a cue, and the third walks the floor.
+pub(crate) async fn three_reports_in(studies: &StudyStore, store: &SessionStore) -> Study {
+    let study = studies
         .create(
             draft(
                 "Night shift",
@@ -254,22 +261,15 @@ async fn three_reports(engine: &Engine) -> Study {
         .await
         .unwrap();
     file_report(
-        engine,
+        store,
         &study,
         1,
         &["Check the gauges", "Log the readings"],
         &["a hum"],
     )
     .await;
-    file_report(
-        engine,
-        &study,
-        2,
-        &["Check the gauges"],
-        &["a hum", "smoke"],
-    )
-    .await;
-    file_report(engine, &study, 3, &["Walk the floor"], &["a dull colour"]).await;
+    file_report(store, &study, 2, &["Check the gauges"], &["a hum", "smoke"]).await;
+    file_report(store, &study, 3, &["Walk the floor"], &["a dull colour"]).await;
     study
 }
 

@@ -6,6 +6,7 @@
 
 pub mod assemblyai;
 pub mod bot;
+pub mod desk;
 pub mod owner;
 pub mod prometheus;
 
