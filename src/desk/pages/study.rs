@@ -1,10 +1,12 @@
 //! The studies: the list, with the form that creates one, and one study's page: where it
 //! stands, its invite link, its interviews, its synthesis and the questions added to its plan.
 //!
-//! These pages ask the engine, not the index, for a study's figures
+//! A study's own page asks the engine for its figures
 //! ([`crate::interview::Engine::study_overview`]), which reads the study's session files: a
 //! study's page is opened now and then, and the figures then agree with what the synthesis
-//! rests on. The interviews listed are the index's, so only those the experts agreed to show.
+//! rests on. The list of studies takes its figures from the index, so it reads no session
+//! file however many there are. The interviews listed are the index's, so only those the
+//! experts agreed to show.
 //!
 //! The synthesis is written in the background when the operator asks: one Claude request over
 //! every settled report can take a minute or more, longer than a browser or a proxy in front
@@ -166,6 +168,47 @@ async fn overview(desk: &Desk, id: &StudyId) -> Option<StudyOverview> {
         .ok()
 }
 
+/// Where study `id` stands for the list, from the index rather than the session files, so
+/// the list costs no file reads per interview however many studies and interviews there are:
+/// the interviews the experts agreed to show (an interview set aside is not counted), and the
+/// latest synthesis's tokens. A study's own page reads its files ([`overview`]) and also
+/// counts those joined without consent.
+async fn listed_overview(desk: &Desk, id: &StudyId) -> Option<StudyOverview> {
+    let (now, idle_after) = (desk.now(), desk.idle_after);
+    let mut figures = desk.index.with_rows(|rows| {
+        let mut figures = StudyOverview::default();
+        for row in rows.values() {
+            if row.study.as_ref() != Some(id) || row.place == crate::desk::index::Place::Archive {
+                continue;
+            }
+            figures.joined += 1;
+            if row.finished_at.is_none() {
+                figures.in_progress += 1;
+            } else {
+                figures.completed += 1;
+            }
+            if row.state(now, idle_after).is_settled() {
+                figures.settled += 1;
+            }
+            figures.tokens += row.tokens;
+        }
+        figures
+    });
+    match desk.engine.synthesis(id).await {
+        Ok(synthesis) => {
+            if let Some(synthesis) = synthesis {
+                figures.tokens += synthesis.usage;
+            }
+        }
+        Err(error) => {
+            tracing::warn!(study = %id, %error, "a study's synthesis cannot be read");
+            return None;
+        }
+    }
+    figures.cost_usd = desk.price.map(|p| p.cost(&figures.tokens));
+    Some(figures)
+}
+
 /// The studies and the creation form, showing `draft` and `error` when a creation was refused.
 async fn list_page(
     desk: &Desk,
@@ -192,7 +235,7 @@ async fn list_page(
     let mut lines = Vec::with_capacity(studies.len());
     // Newest first: the study being set up is the one the operator looks for.
     for study in studies.iter().rev() {
-        let figures = overview(desk, &study.id).await;
+        let figures = listed_overview(desk, &study.id).await;
         let figure = |pick: fn(&StudyOverview) -> usize| {
             figures
                 .as_ref()
