@@ -6,8 +6,10 @@
 
 pub mod assemblyai;
 pub mod bot;
+pub mod browser;
 pub mod owner;
 pub mod prometheus;
+pub mod seed;
 
 pub use interviewer_fakes::{anthropic, telegram};
 
