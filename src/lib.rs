@@ -21,6 +21,7 @@
 //! | 4 | [`interview`] | the turn contract, turn engine, context window, offline bank, prompts, summaries and report writing |
 //! | 5 | [`telegram`] | the Telegram front end: durable inbox, handler tree, one worker per chat, fair sending |
 //! | 5 | [`console`] | the terminal front end |
+//! | 5 | [`desk`] | the operator's web desk: interviews, reports, overview, export, JSON API |
 //! | 6 | [`settings`] | the environment read into each component's configuration, validated at start-up |
 //! | 7 | [`app`] | the one assembly (`main` and the tests): engine, Claude check, metrics, health, retention, the front ends |
 //!
@@ -30,6 +31,7 @@
 
 pub mod app;
 pub mod console;
+pub mod desk;
 pub mod faults;
 pub mod i18n;
 pub mod interview;

@@ -14,6 +14,10 @@
 //! in a retired file's name is when it was retired, and [`retention`] purges by it.
 //! Every write is atomic ([`atomic::write`]); a file that cannot be read is moved to
 //! `quarantine/` with a warning and never stops the process.
+//!
+//! The store also announces what it changed ([`SessionStore::changes`]): whoever keeps a view
+//! of the files (the operator's desk keeps an index of every interview) follows the
+//! announcements instead of reading every file again.
 
 pub mod atomic;
 pub mod owner;
@@ -113,11 +117,39 @@ pub enum Loaded {
     },
 }
 
+/// What a store call changed among a user's interview files, announced on
+/// [`SessionStore::changes`]. It names the user only: a follower reads that user's files
+/// again, so an announcement missed or merged changes nothing it will see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// The interview in progress was saved.
+    Saved(UserId),
+    /// The interview in progress moved to `completed/`, `archive/` or `quarantine/`.
+    Retired(UserId),
+    /// Every file of the user was erased (`/delete`).
+    Deleted(UserId),
+}
+
+impl Change {
+    /// Whose files changed.
+    pub fn user(self) -> UserId {
+        match self {
+            Change::Saved(user) | Change::Retired(user) | Change::Deleted(user) => user,
+        }
+    }
+}
+
+/// How many announcements a slow follower may fall behind before it is told it lagged (and
+/// reads everything again).
+const CHANGES_CAPACITY: usize = 1024;
+
 /// The session files of every user.
 #[derive(Debug, Clone)]
 pub struct SessionStore {
     /// `SESSIONS_DIR`.
     root: PathBuf,
+    /// Where changes are announced; every clone of the store announces on the same channel.
+    changes: tokio::sync::broadcast::Sender<Change>,
 }
 
 impl SessionStore {
@@ -131,8 +163,10 @@ impl SessionStore {
         let probe = root.join(format!("{}probe", atomic::TEMP_PREFIX));
         atomic::write(&probe, b"ok").map_err(io_error(root))?;
         std::fs::remove_file(&probe).map_err(io_error(&probe))?;
+        let (changes, _) = tokio::sync::broadcast::channel(CHANGES_CAPACITY);
         let store = SessionStore {
             root: root.to_path_buf(),
+            changes,
         };
         store.remove_leftovers();
         Ok(store)
@@ -141,6 +175,18 @@ impl SessionStore {
     /// The store's root directory.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// A receiver of every change made through this store (or a clone of it) from now on.
+    /// A receiver that falls more than a thousand changes behind gets `Lagged` and should
+    /// read the files again.
+    pub fn changes(&self) -> tokio::sync::broadcast::Receiver<Change> {
+        self.changes.subscribe()
+    }
+
+    /// Announces `change`; nobody listening is fine.
+    fn announce(&self, change: Change) {
+        let _ = self.changes.send(change);
     }
 
     fn remove_leftovers(&self) {
@@ -220,6 +266,7 @@ impl SessionStore {
         tokio::task::spawn_blocking(move || atomic::rename(&from, &to))
             .await?
             .map_err(io_error(&target))?;
+        self.announce(Change::Retired(user));
         Ok(Loaded::Quarantined { reason })
     }
 
@@ -227,6 +274,7 @@ impl SessionStore {
     pub async fn save(&self, session: &Session) -> Result<(), StoreError> {
         let bytes = encode(session, "session")?;
         self.write(self.active_path(session.user), bytes).await?;
+        self.announce(Change::Saved(session.user));
         // The soak counts these lines (`ai_interviewer::store=debug`): saves per answer.
         tracing::debug!(user = %session.user, "session saved");
         Ok(())
@@ -254,6 +302,7 @@ impl SessionStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(io_error(&active)(e)),
         }
+        self.announce(Change::Retired(session.user));
         Ok(target)
     }
 
@@ -364,7 +413,7 @@ impl SessionStore {
     /// quarantined ones, reports and chat state. Returns how many files were removed.
     pub async fn delete_user(&self, user: UserId) -> Result<usize, StoreError> {
         let root = self.root.clone();
-        tokio::task::spawn_blocking(move || {
+        let removed = tokio::task::spawn_blocking(move || {
             let exact = format!("{user}.json");
             let prefix = format!("{user}-");
             let mut removed = 0;
@@ -384,9 +433,12 @@ impl SessionStore {
                 }
                 atomic::sync_dir(&dir).map_err(io_error(&dir))?;
             }
-            Ok(removed)
+            Ok::<_, StoreError>(removed)
         })
-        .await?
+        .await?;
+        // Announced even when it failed half-way: some files may be gone.
+        self.announce(Change::Deleted(user));
+        removed
     }
 
     /// Every file of `user`, anywhere in the store.
@@ -568,6 +620,31 @@ mod tests {
         assert!(store.files_of(UserId(12)).is_empty());
         // A user whose id merely starts with the same digits keeps their files.
         assert_eq!(store.files_of(UserId(123)).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn saving_retiring_and_deleting_are_announced_with_the_user() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SessionStore::open(dir.path()).unwrap();
+        let mut changes = store.clone().changes();
+        let mut s = session(21);
+        store.save(&s).await.unwrap();
+        s.finished_at = Some(Utc::now());
+        store.retire(&s, Folder::Completed, &[]).await.unwrap();
+        store.delete_user(UserId(21)).await.unwrap();
+        let mut seen = Vec::new();
+        while let Ok(change) = changes.try_recv() {
+            seen.push(change);
+        }
+        assert_eq!(
+            seen,
+            [
+                Change::Saved(UserId(21)),
+                Change::Retired(UserId(21)),
+                Change::Deleted(UserId(21))
+            ]
+        );
+        assert_eq!(seen[2].user(), UserId(21));
     }
 
     #[test]

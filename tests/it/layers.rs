@@ -33,6 +33,7 @@ const FLOORS: &[(&str, u32)] = &[
     // The front ends.
     ("telegram", 5),
     ("console", 5),
+    ("desk", 5),
     // The environment read into each component's configuration.
     ("settings", 6),
     // The assembly: the library's start-up, and the binary.
