@@ -12,6 +12,7 @@
 use std::path::{Path, PathBuf};
 
 use ai_interviewer::{
+    desk::State,
     i18n::Catalog,
     interview::report::render,
     model::{
@@ -24,44 +25,9 @@ use ai_interviewer::{
 };
 use chrono::{DateTime, Duration, Utc};
 
-/// Where an interview stands, as the desk shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DeskState {
-    /// Running, the expert answered within the last hour.
-    InProgress,
-    /// Running, but nothing happened for days.
-    Idle,
-    /// Ended; the report is not written yet (its first attempt failed).
-    ReportWriting,
-    /// The report is written and waits for the expert to confirm or correct it.
-    ReportWaiting,
-    /// The expert confirmed the report.
-    Confirmed,
-    /// The expert corrected the report and the revision is written.
-    Corrected,
-    /// Set aside unfinished (/reset, or a new interview started over it).
-    Abandoned,
-}
-
-impl DeskState {
-    /// Every state, in the order the generator cycles through them.
-    pub const ALL: [DeskState; 7] = [
-        DeskState::InProgress,
-        DeskState::Idle,
-        DeskState::ReportWriting,
-        DeskState::ReportWaiting,
-        DeskState::Confirmed,
-        DeskState::Corrected,
-        DeskState::Abandoned,
-    ];
-
-    /// Whether the interview has ended (all nine stages behind it).
-    pub fn ended(self) -> bool {
-        !matches!(
-            self,
-            DeskState::InProgress | DeskState::Idle | DeskState::Abandoned
-        )
-    }
+/// Whether an interview in `state` has ended (all nine stages behind it).
+fn ended(state: State) -> bool {
+    !matches!(state, State::InProgress | State::Idle | State::Abandoned)
 }
 
 /// One interview the generator wrote.
@@ -72,7 +38,7 @@ pub struct Seeded {
     /// The interview's id.
     pub id: u32,
     /// Where it stands.
-    pub state: DeskState,
+    pub state: State,
     /// Its language.
     pub language: Lang,
     /// Whether the expert gave consent (all but one interview).
@@ -95,18 +61,23 @@ pub fn user_of(n: usize) -> UserId {
     UserId(100_000 + n as u64)
 }
 
-/// Writes `count` interviews with consent, cycling through [`DeskState::ALL`], plus one
-/// without consent (in progress, [`WITHOUT_CONSENT`]), into `dir`; `now` is the moment the
-/// desk will look at them from (in progress means active within the hour before it). The
-/// folders are created as the store creates them.
+/// Writes `count` interviews with consent, cycling through the desk's states
+/// ([`State::ALL`]), plus one without consent (in progress, [`WITHOUT_CONSENT`]), into `dir`;
+/// `now` is the moment the desk will look at them from (in progress means active within the
+/// hour before it). The folders are created as the store creates them.
 pub fn seed(dir: &Path, count: usize, now: DateTime<Utc>) -> Vec<Seeded> {
+    seed_states(dir, count, &State::ALL, now)
+}
+
+/// As [`seed`], cycling through `states` only (the bench's export wants confirmed reports).
+pub fn seed_states(dir: &Path, count: usize, states: &[State], now: DateTime<Utc>) -> Vec<Seeded> {
     let catalog = Catalog::load().expect("the embedded catalog loads");
     for folder in ["completed", "archive", "quarantine", "chats", "profiles"] {
         std::fs::create_dir_all(dir.join(folder)).expect("the sessions folders are created");
     }
     let mut out: Vec<Seeded> = (0..count)
         .map(|n| {
-            let state = DeskState::ALL[n % DeskState::ALL.len()];
+            let state = states[n % states.len()];
             write(dir, &catalog, n, user_of(n), state, true, now)
         })
         .collect();
@@ -115,7 +86,7 @@ pub fn seed(dir: &Path, count: usize, now: DateTime<Utc>) -> Vec<Seeded> {
         &catalog,
         count,
         WITHOUT_CONSENT,
-        DeskState::InProgress,
+        State::InProgress,
         false,
         now,
     ));
@@ -128,21 +99,21 @@ fn write(
     catalog: &Catalog,
     n: usize,
     user: UserId,
-    state: DeskState,
+    state: State,
     consent: bool,
     now: DateTime<Utc>,
 ) -> Seeded {
     let session = build(dir, n, user, state, consent, now);
     let stamp = |at: DateTime<Utc>| format!("{user}-{}", at.format(STAMP_FORMAT));
     let (json, report) = match state {
-        DeskState::InProgress | DeskState::Idle | DeskState::ReportWriting => {
+        State::InProgress | State::Idle | State::ReportWriting => {
             (dir.join(format!("{user}.json")), None)
         }
-        DeskState::ReportWaiting => (
+        State::ReportWaiting => (
             dir.join(format!("{user}.json")),
             session.report_path.clone(),
         ),
-        DeskState::Confirmed | DeskState::Corrected => {
+        State::Confirmed | State::Corrected => {
             let name = stamp(session.finished_at.expect("an ended interview has its end"));
             (
                 dir.join("completed").join(format!("{name}.json")),
@@ -150,7 +121,7 @@ fn write(
             )
         }
         // The archive's stamp is when the interview was set aside: a day after its last word.
-        DeskState::Abandoned => {
+        State::Abandoned => {
             let name = stamp(session.last_activity + Duration::days(1));
             (dir.join("archive").join(format!("{name}.json")), None)
         }
@@ -178,11 +149,11 @@ fn write(
 }
 
 /// The stages interview `n` in `state` has reached (the last one is the current stage).
-fn reached(n: usize, state: DeskState) -> usize {
-    if state.ended() {
+fn reached(n: usize, state: State) -> usize {
+    if ended(state) {
         Stage::COUNT
     } else {
-        1 + (n / DeskState::ALL.len()) % (Stage::COUNT - 1)
+        1 + (n / State::ALL.len()) % (Stage::COUNT - 1)
     }
 }
 
@@ -192,7 +163,7 @@ fn build(
     dir: &Path,
     n: usize,
     user: UserId,
-    state: DeskState,
+    state: State,
     consent: bool,
     now: DateTime<Utc>,
 ) -> Session {
@@ -205,9 +176,9 @@ fn build(
     let turns = (stages * answers_per_stage) as i32;
     // When the last word was said, by state; the interview started that long before it.
     let last = match state {
-        DeskState::InProgress => now - Duration::minutes(5 + (n % 40) as i64),
-        DeskState::Idle => now - Duration::days(2 + (n % 9) as i64),
-        DeskState::Abandoned => now - Duration::days(20 + (n % 30) as i64),
+        State::InProgress => now - Duration::minutes(5 + (n % 40) as i64),
+        State::Idle => now - Duration::days(2 + (n % 9) as i64),
+        State::Abandoned => now - Duration::days(20 + (n % 30) as i64),
         _ => now - Duration::hours(3 + (n % 400) as i64),
     };
     let start = last - gap * (2 * turns);
@@ -264,7 +235,7 @@ fn build(
             turn += 1;
         }
         let record = session.record_mut(stage);
-        let current = index + 1 == stages && !state.ended();
+        let current = index + 1 == stages && !ended(state);
         record.completeness = if current {
             40 + (n % 5) as u8 * 10
         } else {
@@ -291,9 +262,9 @@ fn build(
 }
 
 /// Ends the interview as `state` requires: the report's attempt, version and review.
-fn finish(session: &mut Session, completed: &Path, state: DeskState, n: usize, domain: &Domain) {
+fn finish(session: &mut Session, completed: &Path, state: State, n: usize, domain: &Domain) {
     let language = session.language;
-    if !state.ended() {
+    if !ended(state) {
         return;
     }
     let ended = session.last_activity + Duration::minutes(1);
@@ -306,7 +277,7 @@ fn finish(session: &mut Session, completed: &Path, state: DeskState, n: usize, d
         cache_creation_input_tokens: 0,
         cache_read_input_tokens: 6_200,
     });
-    if state == DeskState::ReportWriting {
+    if state == State::ReportWriting {
         session.report = ReportState {
             failures: 1,
             failed_at: Some(ended + Duration::minutes(2)),
@@ -322,8 +293,8 @@ fn finish(session: &mut Session, completed: &Path, state: DeskState, n: usize, d
         ..ReportState::default()
     };
     match state {
-        DeskState::Confirmed => session.report.review = Review::Confirmed,
-        DeskState::Corrected => {
+        State::Confirmed => session.report.review = Review::Confirmed,
+        State::Corrected => {
             session.report.version = 2;
             session.report.review = Review::Corrected;
             session.report.correction = Some(Correction {
