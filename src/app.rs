@@ -10,6 +10,7 @@
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use crate::{
+    desk::{self, Desk, DeskError},
     i18n::{Catalog, CatalogError},
     interview::{
         Clock, Engine, EngineConfig, PromptError, Prompts, QuestionBank, SystemClock,
@@ -21,11 +22,13 @@ use crate::{
         pricing::PriceTable,
         wire::ModelInfo,
     },
+    login::{Issuer, Links},
     metrics::{
         FLUSH_INTERVAL, Metrics, MetricsError,
         health::HealthCheck,
         http::{self, Endpoints},
     },
+    model::Lang,
     retry::RetryPolicy,
     settings::{Settings, SettingsError},
     store::{SessionStore, StoreError, retention},
@@ -63,6 +66,20 @@ pub enum StartupError {
     /// The metrics file cannot be read.
     #[error("SESSIONS_DIR: the metrics cannot be read: {0}")]
     Metrics(#[from] MetricsError),
+    /// The desk cannot start.
+    #[error(transparent)]
+    Desk(#[from] DeskError),
+    /// The desk cannot listen.
+    #[error("DESK_ADDR {addr}: cannot listen: {source}")]
+    DeskAddr {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// `desk-link` was asked for while the desk is off.
+    #[error("DESK_ADDR is not set: the desk is off, so there is nothing to sign in to")]
+    DeskOff,
     /// The metrics server cannot listen.
     #[error("METRICS_ADDR {addr}: cannot listen: {source}")]
     MetricsAddr {
@@ -155,6 +172,14 @@ pub struct Bot {
     engine: Engine,
     operations: Operations,
     overrides: Overrides,
+    desk: Option<Served>,
+}
+
+/// The desk, once it listens.
+#[derive(Debug)]
+struct Served {
+    addr: SocketAddr,
+    issuer: Issuer,
 }
 
 /// Assembles the bot: the engine, the Claude check, the metrics and the operator's server and
@@ -172,12 +197,69 @@ pub async fn bot(settings: Settings, overrides: Overrides) -> Result<Bot, Startu
     )
     .await?;
     let engine = engine.with_metrics(operations.metrics.clone());
+    let mut operations = operations;
+    let desk = match &settings.desk {
+        Some(config) => Some(start_desk(&settings, config, &engine, &mut operations).await?),
+        None => None,
+    };
     Ok(Bot {
         settings,
         engine,
         operations,
         overrides,
+        desk,
     })
+}
+
+/// Binds `DESK_ADDR`, builds the desk's index and serves it among the operator's tasks.
+async fn start_desk(
+    settings: &Settings,
+    config: &desk::Config,
+    engine: &Engine,
+    operations: &mut Operations,
+) -> Result<Served, StartupError> {
+    let addr = config.addr;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartupError::DeskAddr { addr, source })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| StartupError::DeskAddr { addr, source })?;
+    let mut config = config.clone();
+    // `DESK_ADDR=…:0` (a test) listens on a port the system picks: the links must name it.
+    if config.public_url.port() == Some(0) {
+        let _ = config.public_url.set_port(Some(local.port()));
+    }
+    let links = Links::open(&settings.sessions_dir).map_err(DeskError::Links)?;
+    let issuer = Issuer::new(links, config.public_url.clone());
+    let served = Desk::open(
+        config.clone(),
+        engine,
+        settings.claude.prices.clone(),
+        &settings.claude.model,
+    )
+    .await?;
+    tracing::info!(addr = %local, url = %config.public_url, interviews = served.index().len(),
+        "serving the operator's desk");
+    operations.tasks.push(tokio::spawn(async move {
+        if let Err(error) = desk::serve(listener, served).await {
+            tracing::error!(%error, "the desk stopped");
+        }
+    }));
+    Ok(Served {
+        addr: local,
+        issuer,
+    })
+}
+
+/// `ai-interviewer desk-link`: a one-time sign-in URL for the desk, whose pages open in
+/// `lang`, written where the running bot reads it.
+pub fn desk_link(settings: &Settings, lang: Lang) -> Result<reqwest::Url, StartupError> {
+    let config = settings.desk.as_ref().ok_or(StartupError::DeskOff)?;
+    let links = Links::open(&settings.sessions_dir).map_err(DeskError::Links)?;
+    let issuer = Issuer::new(links, config.public_url.clone());
+    let now = chrono::Utc::now();
+    Ok(issuer.link(now, lang).map_err(DeskError::Links)?)
 }
 
 impl Bot {
@@ -191,6 +273,16 @@ impl Bot {
         self.operations.metrics_addr
     }
 
+    /// Where the operator's desk is served, if `DESK_ADDR` is set.
+    pub fn desk_addr(&self) -> Option<SocketAddr> {
+        self.desk.as_ref().map(|d| d.addr)
+    }
+
+    /// Issues the desk's sign-in links (what `/desk` and `desk-link` do), if the desk is served.
+    pub fn desk_links(&self) -> Option<&Issuer> {
+        self.desk.as_ref().map(|d| &d.issuer)
+    }
+
     /// Runs the bot until `shutdown` resolves (`main` passes SIGTERM or Ctrl-C), then stops
     /// without losing anything and writes the counters one last time.
     pub async fn run(
@@ -202,10 +294,12 @@ impl Bot {
             engine,
             operations,
             overrides,
+            desk,
         } = self;
         let voice = voice_pipeline(&settings.voice, overrides.assemblyai).await;
         let options = telegram::Options {
             worker_idle: overrides.worker_idle,
+            desk: desk.map(|d| d.issuer),
         };
         let result = telegram::run(
             &settings.telegram,

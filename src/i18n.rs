@@ -20,6 +20,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 2] = [
             ("bot.ftl", include_str!("../locales/en/bot.ftl")),
             ("interview.ftl", include_str!("../locales/en/interview.ftl")),
             ("questions.ftl", include_str!("../locales/en/questions.ftl")),
+            ("desk.ftl", include_str!("../locales/en/desk.ftl")),
         ],
     ),
     (
@@ -28,6 +29,7 @@ pub const SOURCES: [(Lang, &[(&str, &str)]); 2] = [
             ("bot.ftl", include_str!("../locales/ru/bot.ftl")),
             ("interview.ftl", include_str!("../locales/ru/interview.ftl")),
             ("questions.ftl", include_str!("../locales/ru/questions.ftl")),
+            ("desk.ftl", include_str!("../locales/ru/desk.ftl")),
         ],
     ),
 ];
@@ -437,6 +439,8 @@ messages! {
     MetricsTitle { version: String, uptime: String } => "metrics-title",
     /// /metrics: how to read the figures (today / all time).
     MetricsLegend => "metrics-legend",
+    /// An admin's one-time sign-in link to the desk.
+    DeskLink { url: String } => "desk-link",
     /// /metrics: interviews in progress, started, completed, abandoned; completion rate.
     MetricsInterviews {
         active: String,

@@ -16,6 +16,7 @@
 //! | 1 | [`telemetry`] | tracing set-up (`LOG_LEVEL`, `LOG_FORMAT`) |
 //! | 1 | [`llm`] | the Claude client: generic structured requests, the request shape per model generation, prices |
 //! | 1 | [`store`] | atomic JSON session files, archive, quarantine, retention |
+//! | 2 | [`login`] | one-time sign-in links for the desk, kept hashed beside the sessions |
 //! | 2 | [`voice`] | voice notes: probe, ffmpeg normalisation, AssemblyAI transcription, limits |
 //! | 3 | [`metrics`] | counters and gauges for operators: `/metrics` text, Prometheus, health |
 //! | 4 | [`interview`] | the turn contract, turn engine, context window, offline bank, prompts, summaries and report writing |
@@ -36,6 +37,7 @@ pub mod faults;
 pub mod i18n;
 pub mod interview;
 pub mod llm;
+pub mod login;
 pub mod metrics;
 pub mod model;
 pub mod retry;

@@ -41,6 +41,13 @@ enum Command {
     /// Ask the running bot whether it is healthy, through METRICS_ADDR's /healthz: exit code 0
     /// when it is, 1 when it is not or cannot be asked (for a container HEALTHCHECK).
     Healthcheck,
+    /// Print a one-time sign-in link to the operator's desk (valid 10 minutes, single use),
+    /// for the running bot's DESK_PUBLIC_URL.
+    DeskLink {
+        /// The language of the desk's pages.
+        #[arg(long, value_enum, default_value_t = Lang::En)]
+        lang: Lang,
+    },
 }
 
 #[tokio::main]
@@ -95,6 +102,11 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             console::run_stdio(&engine, options)
                 .await
                 .map_err(|e| Failure::Runtime(e.into()))
+        }
+        Command::DeskLink { lang } => {
+            let url = app::desk_link(&settings, lang)?;
+            println!("{url}");
+            Ok(())
         }
         Command::Healthcheck => unreachable!("answered before the settings are loaded"),
     }

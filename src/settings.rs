@@ -13,6 +13,7 @@ use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::{
+    desk,
     llm::{ClaudeConfig, DEFAULT_MODEL, Effort, PriceTable},
     model::Lang,
     telegram,
@@ -63,6 +64,8 @@ pub struct Settings {
     /// `SESSION_RETENTION_DAYS`: completed, archived and quarantined files older than this
     /// many days are purged; 0 keeps everything.
     pub session_retention_days: u32,
+    /// The operator's desk (`DESK_*`); `None` unless `DESK_ADDR` is set.
+    pub desk: Option<desk::Config>,
     /// Every secret value read, whatever setting it belongs to.
     secrets: Vec<SecretString>,
 }
@@ -124,6 +127,7 @@ impl Settings {
             )?),
         };
         let voice = voice_config(&env)?;
+        let desk = desk_config(&env)?;
         Ok(Settings {
             claude,
             telegram,
@@ -142,6 +146,7 @@ impl Settings {
                 "an address and port to listen on, such as 0.0.0.0:9090",
             )?,
             session_retention_days: env.number("SESSION_RETENTION_DAYS", 30, 0..=36_500)?,
+            desk,
             secrets: env.secrets.take(),
         })
     }
@@ -188,6 +193,35 @@ fn voice_config(env: &Env<'_>) -> Result<VoiceConfig, SettingsError> {
         temp_dir: env.get("VOICE_TEMP_DIR").map(PathBuf::from),
         assemblyai,
     })
+}
+
+/// The desk's settings (`DESK_*`): off unless `DESK_ADDR` is set.
+fn desk_config(env: &Env<'_>) -> Result<Option<desk::Config>, SettingsError> {
+    // The token is read (and so redacted from the logs) even while the desk is off.
+    let api_token = env.secret("DESK_API_TOKEN");
+    let addr: Option<SocketAddr> = env.optional(
+        "DESK_ADDR",
+        "an address and port to listen on, such as 0.0.0.0:8080",
+    )?;
+    let Some(addr) = addr else {
+        return Ok(None);
+    };
+    // Listening on every address (a container), the links default to the loopback address:
+    // what an SSH tunnel reaches. Anything else is DESK_PUBLIC_URL's to say.
+    let ip = match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    let default_url = format!("http://{}", SocketAddr::new(ip, addr.port()));
+    let public_url = env.url("DESK_PUBLIC_URL", &default_url)?;
+    let hours: u64 = env.number("DESK_SESSION_HOURS", 12, 1..=720)?;
+    Ok(Some(desk::Config {
+        addr,
+        public_url,
+        session_lifetime: Duration::from_secs(hours * 3600),
+        api_token,
+    }))
 }
 
 /// A view of the environment that treats an empty value as unset, and keeps every secret it
@@ -567,6 +601,52 @@ mod tests {
         assert_eq!(s.metrics_addr, Some("0.0.0.0:9090".parse().unwrap()));
         let err = load(&[("METRICS_ADDR", "9090")]).unwrap_err();
         assert_eq!(err.variable, "METRICS_ADDR");
+    }
+
+    #[test]
+    fn the_desk_is_off_unless_an_address_is_given_and_its_token_is_a_secret() {
+        assert!(
+            load(&[("DESK_API_TOKEN", "desk-secret")])
+                .unwrap()
+                .desk
+                .is_none()
+        );
+        let s = load(&[
+            ("DESK_ADDR", "127.0.0.1:8080"),
+            ("DESK_API_TOKEN", "desk-secret"),
+        ])
+        .unwrap();
+        let desk = s.desk.clone().unwrap();
+        assert_eq!(desk.public_url.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(desk.session_lifetime, Duration::from_secs(12 * 3600));
+        assert_eq!(desk.secure(), desk::auth::Secure::Http);
+        assert!(!format!("{s:?}").contains("desk-secret"));
+        assert_eq!(s.secrets(), vec!["desk-secret"]);
+        let s = load(&[
+            ("DESK_ADDR", "0.0.0.0:8080"),
+            ("DESK_PUBLIC_URL", "https://desk.example.org"),
+            ("DESK_SESSION_HOURS", "2"),
+        ])
+        .unwrap();
+        let desk = s.desk.unwrap();
+        assert_eq!(desk.public_url.as_str(), "https://desk.example.org/");
+        assert_eq!(desk.secure(), desk::auth::Secure::Https);
+        let everywhere = load(&[("DESK_ADDR", "0.0.0.0:8080")])
+            .unwrap()
+            .desk
+            .unwrap();
+        assert_eq!(everywhere.public_url.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(desk.session_lifetime, Duration::from_secs(7200));
+        for (name, value) in [
+            ("DESK_ADDR", "8080"),
+            ("DESK_PUBLIC_URL", "desk.example.org"),
+            ("DESK_SESSION_HOURS", "0"),
+        ] {
+            let mut vars = vec![("DESK_ADDR", "127.0.0.1:8080")];
+            vars.retain(|(n, _)| *n != name);
+            vars.push((name, value));
+            assert_eq!(load(&vars).unwrap_err().variable, name);
+        }
     }
 
     #[test]

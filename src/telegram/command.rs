@@ -26,6 +26,9 @@ pub enum Command {
     Delete,
     /// The operator's figures (for `ADMIN_USER_IDS`; anyone else is told it is unknown).
     Metrics,
+    /// A one-time sign-in link to the operator's desk (for `ADMIN_USER_IDS`, when the desk is
+    /// served; anyone else is told it is unknown).
+    Desk,
 }
 
 impl Command {

@@ -80,12 +80,16 @@ pub const WORKER_IDLE: Duration = Duration::from_secs(600);
 pub struct Options {
     /// How long a chat's worker stays with nothing to do before it ends.
     pub worker_idle: Duration,
+    /// The desk's sign-in links, which `/desk` hands to admins; `None` when the desk is off
+    /// (then `/desk` is an unknown command to everyone).
+    pub desk: Option<crate::login::Issuer>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             worker_idle: WORKER_IDLE,
+            desk: None,
         }
     }
 }
@@ -152,6 +156,7 @@ pub async fn run(
         admins: config.admin_user_ids.clone(),
         voice: Arc::new(voice),
         files: Files::new(bot.clone()),
+        desk: options.desk,
     });
     let (updates_tx, updates_rx) = mpsc::unbounded_channel();
     let router = Router::new(deps, updates_tx.clone());

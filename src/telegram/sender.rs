@@ -21,7 +21,7 @@ use std::{
 use teloxide::{
     ApiError, RequestError,
     prelude::*,
-    types::{ChatAction, InputFile, MessageId, ParseMode},
+    types::{ChatAction, InputFile, LinkPreviewOptions, MessageId, ParseMode},
 };
 use tokio::{
     sync::mpsc,
@@ -33,6 +33,15 @@ use super::{
     keyboards::Keyboard,
     outbox::{Body, Delivery, Key},
     sent::SentLog,
+};
+
+/// Link previews off.
+static NO_PREVIEW: LinkPreviewOptions = LinkPreviewOptions {
+    is_disabled: true,
+    url: None,
+    prefer_small_media: false,
+    prefer_large_media: false,
+    show_above_text: false,
 };
 
 /// Messages a private chat may receive in a quick burst before the one-a-second pace applies
@@ -487,7 +496,11 @@ async fn send_text(
     for (i, part) in parts.iter().enumerate() {
         let markup = keyboard.filter(|_| i + 1 == parts.len());
         let message = |content: &str, html: bool| {
-            let mut request = api.send_message(chat, content);
+            // No link previews, ever: the bot sends nothing that needs one, and a preview
+            // fetcher must not open a desk sign-in link (it would spend it).
+            let mut request = api
+                .send_message(chat, content)
+                .link_preview_options(NO_PREVIEW.clone());
             if html {
                 request = request.parse_mode(ParseMode::Html);
             }

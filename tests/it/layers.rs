@@ -26,6 +26,8 @@ const FLOORS: &[(&str, u32)] = &[
     ("store", 1),
     // Voice notes, which answer in the user's language.
     ("voice", 2),
+    // The desk's sign-in links, which the Telegram front end issues and the desk redeems.
+    ("login", 2),
     // The operator's counters, over the services they count.
     ("metrics", 3),
     // The interview: the engine over Claude, the store and the metrics.

@@ -6,6 +6,7 @@ mod bot_process;
 mod claude_client;
 mod console;
 mod console_pty;
+mod desk;
 mod desk_browser;
 mod durability;
 mod engine;

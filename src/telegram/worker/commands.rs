@@ -1,4 +1,5 @@
-//! The commands: /start, /status, /reset, /complete, /language, /help, /export, /delete.
+//! The commands: /start, /status, /reset, /complete, /language, /help, /export, /delete,
+//! and the admins' /metrics and /desk.
 
 use tokio::time::Instant;
 
@@ -88,6 +89,7 @@ impl ChatWorker {
                     None => self.notice(Msg::UnknownCommand, update).await,
                 }
             }
+            Command::Desk => self.desk_link(update).await,
             Command::Delete => {
                 let keyboard = keyboards::confirm(
                     self.deps.engine.catalog(),
@@ -97,6 +99,35 @@ impl ChatWorker {
                 );
                 let text = self.text_of(&Msg::DeleteConfirm);
                 self.say(Body::ask(text, keyboard), update).await
+            }
+        }
+    }
+
+    /// /desk: a one-time sign-in link for an admin, in their language. Anyone else, or any
+    /// admin while the desk is off, gets the unknown-command reply: the desk is not announced.
+    async fn desk_link(&mut self, update: u32) -> Step {
+        let issuer = self
+            .deps
+            .desk
+            .clone()
+            .filter(|_| self.deps.admins.contains(&self.user.0));
+        let Some(issuer) = issuer else {
+            return self.notice(Msg::UnknownCommand, update).await;
+        };
+        let (now, lang) = (self.deps.engine.now(), self.lang);
+        let link = tokio::task::spawn_blocking(move || issuer.link(now, lang)).await;
+        match link {
+            Ok(Ok(url)) => {
+                // The link is a secret: the log names who asked, never the URL.
+                tracing::info!(user = %self.user, "desk sign-in link issued");
+                let text = self.text_of(&Msg::DeskLink {
+                    url: url.to_string(),
+                });
+                self.say(Body::text(text), update).await
+            }
+            _ => {
+                tracing::error!(user = %self.user, "the desk's sign-in link could not be written");
+                self.notice(Msg::UnknownCommand, update).await
             }
         }
     }

@@ -92,6 +92,8 @@ pub struct Deps {
     pub voice: Arc<Transcriber>,
     /// Downloads what users send.
     pub files: Files,
+    /// Issues the desk's sign-in links for `/desk`, when the desk is served.
+    pub desk: Option<crate::login::Issuer>,
 }
 
 /// How a worker leaves: whoever started it removes it, but only if no event waits for it, so

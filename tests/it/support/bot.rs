@@ -3,6 +3,7 @@
 
 use std::{
     collections::HashMap,
+    net::SocketAddr,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -10,6 +11,7 @@ use std::{
 use ai_interviewer::{
     app,
     interview::ManualClock,
+    login::Issuer,
     metrics::Metrics,
     voice::assemblyai::{PollPolicy, RetryPolicy},
 };
@@ -34,6 +36,9 @@ pub struct TestBot {
     pub clock: Arc<ManualClock>,
     /// The running bot's metrics (the engine's handle; a restart starts a new one).
     pub metrics: Metrics,
+    /// The operator's desk, when `DESK_ADDR` is among the options' variables: where it
+    /// listens and what issues its sign-in links (a restart starts a new one).
+    pub desk: Option<(SocketAddr, Issuer)>,
     /// Bot messages already returned by [`TestBot::next`], per chat.
     seen: Mutex<HashMap<i64, usize>>,
     task: tokio::task::JoinHandle<()>,
@@ -83,7 +88,7 @@ pub async fn spawn_bot(options: BotOptions) -> TestBot {
     let anthropic = FakeAnthropic::start().await;
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(epoch()));
-    let (task, stop, metrics) = launch(&telegram, &anthropic, &dir, &clock, &options).await;
+    let (task, stop, metrics, desk) = launch(&telegram, &anthropic, &dir, &clock, &options).await;
     telegram
         .wait_until(WAIT, "the bot polls", |t| !t.calls("getUpdates").is_empty())
         .await;
@@ -93,6 +98,7 @@ pub async fn spawn_bot(options: BotOptions) -> TestBot {
         dir,
         clock,
         metrics,
+        desk,
         seen: Mutex::default(),
         task,
         stop: Some(stop),
@@ -101,7 +107,7 @@ pub async fn spawn_bot(options: BotOptions) -> TestBot {
 }
 
 /// Assembles the bot over `dir` against the fakes with the function `main` uses, and runs it;
-/// returns its task, what stops it, and its metrics.
+/// returns its task, what stops it, its metrics and its desk.
 async fn launch(
     telegram: &FakeTelegram,
     anthropic: &FakeAnthropic,
@@ -112,6 +118,7 @@ async fn launch(
     tokio::task::JoinHandle<()>,
     tokio::sync::oneshot::Sender<()>,
     Metrics,
+    Option<(SocketAddr, Issuer)>,
 ) {
     let mut engine_options = options.engine.clone();
     engine_options.vars.extend([
@@ -128,6 +135,7 @@ async fn launch(
         .await
         .expect("the bot assembles");
     let metrics = bot.metrics().clone();
+    let desk = bot.desk_addr().zip(bot.desk_links().cloned());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         bot.run(async {
@@ -136,7 +144,7 @@ async fn launch(
         .await
         .expect("the bot starts");
     });
-    (task, stop, metrics)
+    (task, stop, metrics, desk)
 }
 
 impl TestBot {
@@ -159,7 +167,7 @@ impl TestBot {
     /// waits until it polls.
     pub async fn start(&mut self) {
         let polls = self.telegram.calls("getUpdates").len();
-        let (task, stop, metrics) = launch(
+        let (task, stop, metrics, desk) = launch(
             &self.telegram,
             &self.anthropic,
             &self.dir,
@@ -170,6 +178,7 @@ impl TestBot {
         self.task = task;
         self.stop = Some(stop);
         self.metrics = metrics;
+        self.desk = desk;
         self.telegram
             .wait_until(WAIT, "the bot polls again", |t| {
                 t.calls("getUpdates").len() > polls

@@ -1,0 +1,491 @@
+//! The operator's desk over HTTP, in the running bot: `/desk` links, signing in, the pages,
+//! the refusals, the export and the JSON API. Interviews are laid in the sessions directory
+//! while the bot is stopped, so the desk's first scan finds them; `/delete` goes through
+//! Telegram, so the desk learns of it from the store's announcements.
+
+use std::io::Read;
+
+use ai_interviewer::{
+    i18n::Lang,
+    model::{Clock, Consent, Review, Session, Style, UserId},
+    store::{Folder, SessionStore},
+};
+use reqwest::{StatusCode, redirect::Policy};
+
+use crate::support::{
+    bot::{BotOptions, TestBot, WAIT, spawn_bot},
+    eventually,
+};
+
+const ADMIN: u64 = 900;
+const TOKEN: &str = "desk-api-token-for-tests";
+
+/// In progress, with consent.
+const ACTIVE: u64 = 501;
+/// Confirmed and filed in `completed/`, with consent.
+const CONFIRMED: u64 = 502;
+/// In progress, without consent: never on the desk.
+const HIDDEN: u64 = 503;
+
+fn session(bot: &TestBot, user: u64, consent: bool) -> Session {
+    let now = bot.clock.now();
+    let mut s = Session::new(user as u32, UserId(user), Lang::En, Style::default(), now);
+    if consent {
+        s.consent = Some(Consent {
+            version: "test".into(),
+            at: now,
+        });
+    }
+    s.push_question("What do you do?".into(), false, now);
+    s.push_answer("I weld pipelines", now);
+    // Answered and delivered: the bot has nothing to do for it when it starts.
+    s.push_question("Which ones?".into(), false, now);
+    for entry in &mut s.transcript {
+        entry.delivered = true;
+    }
+    s
+}
+
+/// A bot with the desk on (and the API when `api`), over the three interviews above.
+async fn desk_bot(api: bool) -> TestBot {
+    let mut vars = vec![
+        ("ADMIN_USER_IDS", ADMIN.to_string()),
+        ("DESK_ADDR", "127.0.0.1:0".to_owned()),
+    ];
+    if api {
+        vars.push(("DESK_API_TOKEN", TOKEN.to_owned()));
+    }
+    let mut bot = spawn_bot(BotOptions {
+        vars,
+        ..BotOptions::default()
+    })
+    .await;
+    bot.stop().await;
+    let store = SessionStore::open(bot.dir.path()).unwrap();
+    store.save(&session(&bot, ACTIVE, true)).await.unwrap();
+    store.save(&session(&bot, HIDDEN, false)).await.unwrap();
+    let mut confirmed = session(&bot, CONFIRMED, true);
+    confirmed.finished_at = Some(bot.clock.now());
+    confirmed.report.version = 1;
+    confirmed.report.review = Review::Confirmed;
+    store
+        .retire(
+            &confirmed,
+            Folder::Completed,
+            &[("md", "# The report of 502")],
+        )
+        .await
+        .unwrap();
+    bot.start().await;
+    bot
+}
+
+/// A browser without a cookie jar: the test carries the cookie by hand and sees redirects.
+struct Browser {
+    client: reqwest::Client,
+    base: String,
+    cookie: Option<String>,
+}
+
+impl Browser {
+    fn new(bot: &TestBot) -> Browser {
+        let (addr, _) = bot.desk.as_ref().expect("the desk is served");
+        Browser {
+            client: reqwest::Client::builder()
+                .redirect(Policy::none())
+                .no_proxy()
+                .build()
+                .unwrap(),
+            base: format!("http://{addr}"),
+            cookie: None,
+        }
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        let mut request = self.client.get(format!("{}{path}", self.base));
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send().await.unwrap()
+    }
+
+    async fn page(&self, path: &str) -> (StatusCode, String) {
+        let response = self.get(path).await;
+        (response.status(), response.text().await.unwrap())
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let mut request = self.client.post(format!("{}{path}", self.base)).form(form);
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Opens a sign-in link and presses its button; returns the answer to the press.
+    async fn open_link(&mut self, link: &str) -> reqwest::Response {
+        let url = reqwest::Url::parse(link).unwrap();
+        let path = format!("{}?{}", url.path(), url.query().unwrap());
+        let (status, page) = self.page(&path).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(
+            page.contains(r#"<form id="signin" method="post" action="/signin">"#),
+            "{page}"
+        );
+        let token = url
+            .query_pairs()
+            .find(|(k, _)| k == "token")
+            .map(|(_, v)| v.into_owned())
+            .unwrap();
+        let answer = self
+            .post("/signin", &[("token", &token), ("lang", "en")])
+            .await;
+        if let Some(cookie) = answer.headers().get("set-cookie") {
+            let cookie = cookie.to_str().unwrap();
+            self.cookie = Some(cookie.split(';').next().unwrap().to_owned());
+        }
+        answer
+    }
+
+    /// Signs in with a fresh link.
+    async fn signed_in(bot: &TestBot) -> Browser {
+        let mut browser = Browser::new(bot);
+        let answer = browser.open_link(&link(bot)).await;
+        assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+        browser
+    }
+}
+
+/// A fresh sign-in link, as `/desk` and `desk-link` issue them.
+fn link(bot: &TestBot) -> String {
+    let (_, issuer) = bot.desk.as_ref().expect("the desk is served");
+    issuer.link(bot.clock.now(), Lang::En).unwrap().to_string()
+}
+
+/// The CSRF token in a page's forms.
+fn csrf_of(page: &str) -> String {
+    let start = page
+        .find(r#"name="csrf" value=""#)
+        .expect("a form with its token")
+        + 19;
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_admin_gets_a_sign_in_link_without_a_preview_and_anyone_else_the_unknown_command_reply()
+{
+    let bot = desk_bot(false).await;
+    let admin = bot.telegram.user(ADMIN, "Olga", Some("ru"));
+    let reply = bot.say(&admin, "/desk").await.plain();
+    let (addr, _) = bot.desk.as_ref().unwrap();
+    let prefix = format!("http://{addr}/signin?token=");
+    assert!(reply.contains(&prefix), "{reply}");
+    assert!(
+        reply.contains("lang=ru"),
+        "the link opens the desk in the admin's language"
+    );
+    let sent = bot.telegram.calls("sendMessage");
+    let call = sent
+        .iter()
+        .find(|c| c.params.to_string().contains("signin?token="))
+        .unwrap();
+    let preview = call.params["link_preview_options"].to_string();
+    assert!(
+        preview.contains("is_disabled") && preview.contains("true"),
+        "{preview}"
+    );
+
+    // The link works in a browser.
+    let link = reply
+        .split_whitespace()
+        .find(|w| w.starts_with(&prefix))
+        .unwrap();
+    let mut browser = Browser::new(&bot);
+    assert_eq!(
+        browser.open_link(link).await.status(),
+        StatusCode::SEE_OTHER
+    );
+
+    let expert = bot.telegram.user(777, "Ivan", Some("en"));
+    let unknown = bot.say(&expert, "/metrics").await.plain();
+    assert_eq!(bot.say(&expert, "/desk").await.plain(), unknown);
+}
+
+#[tokio::test]
+async fn a_link_signs_in_once_and_the_pages_show_only_the_interviews_with_consent() {
+    let bot = desk_bot(false).await;
+    let mut browser = Browser::new(&bot);
+    let link = link(&bot);
+    let signed = browser.open_link(&link).await;
+    assert_eq!(signed.status(), StatusCode::SEE_OTHER);
+    let cookie = signed.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http in the test: {cookie}"
+    );
+
+    let answer = browser.get("/interviews").await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    let csp = answer.headers()["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    assert_eq!(answer.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(answer.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(answer.headers()["cache-control"], "no-store");
+    let page = answer.text().await.unwrap();
+    assert!(page.contains(r#"<table id="interviews">"#), "{page}");
+    assert!(
+        page.contains(r#"data-state="in_progress" data-user="501""#),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"data-state="confirmed" data-user="502""#),
+        "{page}"
+    );
+    assert!(!page.contains("503"), "no consent, not listed: {page}");
+    assert!(page.contains(r#"<form id="logout""#));
+
+    let (status, filtered) = browser.page("/interviews?state=confirmed").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(filtered.contains(r#"data-user="502""#) && !filtered.contains(r#"data-user="501""#));
+
+    let (status, one) = browser.page("/interviews/502/502").await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert!(one.contains(r#"class="report-md""#) && one.contains("The report of 502"));
+    assert!(one.contains("I weld pipelines"), "the transcript: {one}");
+    let md = browser.get("/interviews/502/502/report.md").await;
+    assert_eq!(md.status(), StatusCode::OK);
+    assert_eq!(md.text().await.unwrap(), "# The report of 502");
+    assert_eq!(
+        browser.page("/interviews/503/503").await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, overview) = browser.page("/overview").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(overview.contains("<svg") && overview.contains(r#"id="attention""#));
+    assert_eq!(browser.page("/export").await.0, StatusCode::OK);
+
+    // The link was spent: opening it again is refused.
+    let mut other = Browser::new(&bot);
+    let replay = other.open_link(&link).await;
+    assert_eq!(replay.status(), StatusCode::FORBIDDEN);
+    assert!(other.cookie.is_none());
+    // Without an API token the API does not exist.
+    assert_eq!(
+        browser.get("/api/sessions").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn an_expired_link_a_forged_cookie_and_a_form_without_its_csrf_token_are_refused() {
+    let bot = desk_bot(false).await;
+    let late = link(&bot);
+    bot.clock.advance(std::time::Duration::from_secs(11 * 60));
+    let mut browser = Browser::new(&bot);
+    let expired = browser.open_link(&late).await;
+    assert_eq!(expired.status(), StatusCode::FORBIDDEN);
+    assert!(expired.text().await.unwrap().contains("expired"));
+
+    let forged = Browser {
+        cookie: Some("desk_session=forged".into()),
+        ..Browser::new(&bot)
+    };
+    assert_eq!(forged.page("/interviews").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        Browser::new(&bot).page("/overview").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let browser = Browser::signed_in(&bot).await;
+    let (_, page) = browser.page("/interviews").await;
+    let csrf = csrf_of(&page);
+    assert_eq!(
+        browser.post("/signout", &[]).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let wrong = browser.post("/signout", &[("csrf", "not-the-token")]).await;
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        browser.page("/interviews").await.0,
+        StatusCode::OK,
+        "still signed in"
+    );
+    let out = browser.post("/signout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status(), StatusCode::OK);
+    assert_eq!(
+        browser.page("/interviews").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn failed_sign_ins_from_one_address_are_limited() {
+    let bot = desk_bot(false).await;
+    let browser = Browser::new(&bot);
+    for _ in 0..ai_interviewer::desk::auth::MAX_FAILURES {
+        let answer = browser.post("/signin", &[("token", "made-up")]).await;
+        assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+    }
+    let mut browser = browser;
+    let limited = browser.open_link(&link(&bot)).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn the_language_of_the_pages_changes_with_a_posted_form() {
+    let bot = desk_bot(false).await;
+    let browser = Browser::signed_in(&bot).await;
+    let (_, page) = browser.page("/overview").await;
+    assert!(page.contains("Needs attention"));
+    let answer = browser
+        .post(
+            "/language",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("lang", "ru"),
+                ("back", "/overview"),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+    assert_eq!(answer.headers()["location"], "/overview");
+    let (_, page) = browser.page("/overview").await;
+    assert!(page.contains("Требует внимания"), "{page}");
+}
+
+#[tokio::test]
+async fn deleting_an_interview_in_telegram_removes_it_from_the_desk() {
+    let bot = desk_bot(false).await;
+    let browser = Browser::signed_in(&bot).await;
+    assert_eq!(browser.page("/interviews/501/501").await.0, StatusCode::OK);
+    let expert = bot.telegram.user(ACTIVE, "Ann", Some("en"));
+    let confirm = bot.say(&expert, "/delete").await;
+    bot.press(&expert, &confirm, &confirm.callback_datas()[0]);
+    bot.telegram
+        .wait_for(expert.chat_id(), WAIT, |m| {
+            m.plain().contains("has been erased")
+        })
+        .await;
+    eventually("the desk to drop the deleted interview", async || {
+        !browser
+            .page("/interviews")
+            .await
+            .1
+            .contains(r#"data-user="501""#)
+    })
+    .await;
+    assert_eq!(
+        browser.page("/interviews/501/501").await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn the_zip_holds_every_confirmed_report_and_the_csv_one_row_per_interview() {
+    let bot = desk_bot(false).await;
+    let browser = Browser::signed_in(&bot).await;
+    let zip = browser.get("/export/reports.zip").await;
+    assert_eq!(zip.status(), StatusCode::OK);
+    assert_eq!(zip.headers()["content-type"], "application/zip");
+    let bytes = zip.bytes().await.unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut names: Vec<String> = archive
+        .file_names()
+        .map(|n| n.unwrap().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["502-502.json", "502-502.md"]);
+    let mut md = String::new();
+    archive
+        .by_name("502-502.md")
+        .unwrap()
+        .read_to_string(&mut md)
+        .unwrap();
+    assert_eq!(md, "# The report of 502");
+
+    let csv = browser.get("/export/interviews.csv").await;
+    assert_eq!(csv.status(), StatusCode::OK);
+    let text = csv.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    assert_eq!(&header[0], "user");
+    assert_eq!(&header[2], "state");
+    let mut rows: Vec<(String, String)> = reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].to_owned(), r[2].to_owned())
+        })
+        .collect();
+    rows.sort();
+    assert_eq!(
+        rows,
+        [
+            ("501".to_owned(), "in_progress".to_owned()),
+            ("502".to_owned(), "confirmed".to_owned())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_api_answers_only_with_the_bearer_token() {
+    let bot = desk_bot(true).await;
+    let browser = Browser::new(&bot);
+    let get = |path: &'static str, token: Option<&'static str>| {
+        let mut request = browser.client.get(format!("{}{path}", browser.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    assert_eq!(
+        get("/api/sessions", None).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let wrong = get("/api/sessions", Some("not-the-token")).await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+
+    let all: serde_json::Value = get("/api/sessions", Some(TOKEN))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut users: Vec<u64> = all["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["user"].as_u64().unwrap())
+        .collect();
+    users.sort();
+    assert_eq!(users, [ACTIVE, CONFIRMED]);
+
+    let status: serde_json::Value = get("/api/sessions/501/status", Some(TOKEN))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["state"], "in_progress");
+    assert_eq!(status["stage_number"], 1);
+    assert_eq!(status["answers"]["text"], 1);
+    let hidden = get("/api/sessions/503/status", Some(TOKEN)).await.unwrap();
+    assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
+
+    let report: serde_json::Value = get("/api/sessions/502/report", Some(TOKEN))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["markdown"], "# The report of 502");
+    assert_eq!(report["review"], "confirmed");
+    let none = get("/api/sessions/501/report", Some(TOKEN)).await.unwrap();
+    assert_eq!(none.status(), StatusCode::NOT_FOUND);
+}
