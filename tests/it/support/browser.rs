@@ -115,6 +115,14 @@ impl Chromium {
         tab
     }
 
+    /// Forgets every cookie, as a fresh browser would have none.
+    pub async fn clear_cookies(&self) {
+        self.browser
+            .clear_cookies()
+            .await
+            .expect("the cookies are cleared");
+    }
+
     /// Every cookie the browser holds, for any site.
     pub async fn cookies(&self) -> Vec<Cookie> {
         self.browser
@@ -250,14 +258,13 @@ impl Tab {
             .expect("the cookie is set");
     }
 
-    /// Resizes the page to `width` x `height` CSS pixels (a phone is emulated as one: touch
-    /// metrics and a device scale of 3).
+    /// Resizes the page to `width` x `height` CSS pixels; below 600 px as a phone (mobile
+    /// viewport rules). One device pixel per CSS pixel keeps the screenshots small.
     pub async fn resize(&self, (width, height): (u32, u32)) {
         let mobile = width < 600;
-        let scale = if mobile { 3.0 } else { 1.0 };
         self.page
             .execute(SetDeviceMetricsOverrideParams::new(
-                width, height, scale, mobile,
+                width, height, 1.0, mobile,
             ))
             .await
             .expect("the page resizes");
@@ -271,12 +278,21 @@ impl Tab {
 
     /// Writes a screenshot of the whole page (not only the window) to `path` as PNG.
     pub async fn screenshot(&self, path: &Path) {
+        self.capture(path, true).await;
+    }
+
+    /// Writes a screenshot of what the window shows (the top of a long page) to `path`.
+    pub async fn screenshot_window(&self, path: &Path) {
+        self.capture(path, false).await;
+    }
+
+    async fn capture(&self, path: &Path, whole: bool) {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).expect("the screenshot folder is created");
         }
         let png = self
             .page
-            .screenshot(ScreenshotParams::builder().full_page(true).build())
+            .screenshot(ScreenshotParams::builder().full_page(whole).build())
             .await
             .expect("a screenshot");
         std::fs::write(path, png).expect("the screenshot is written");

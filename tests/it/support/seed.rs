@@ -178,10 +178,13 @@ fn build(
     let last = match state {
         State::InProgress => now - Duration::minutes(5 + (n % 40) as i64),
         State::Idle => now - Duration::days(2 + (n % 9) as i64),
-        State::Abandoned => now - Duration::days(20 + (n % 30) as i64),
+        // Within the default retention (30 days, counted from when it was set aside), so a
+        // bot started over the folder keeps it.
+        State::Abandoned => now - Duration::days(3 + (n % 20) as i64),
         _ => now - Duration::hours(3 + (n % 400) as i64),
     };
-    let start = last - gap * (2 * turns);
+    // Two messages a turn, and the interviewer's last word.
+    let start = last - gap * (2 * turns + 1);
     let mut session = Session::new(
         1_000 + (n as u32).wrapping_mul(7_919),
         user,
@@ -248,6 +251,19 @@ fn build(
                 .summaries
                 .insert(stage, summary(&session, stage, first, at, language, domain));
         }
+    }
+    // The interviewer has the last word, delivered: the next question of a running interview
+    // (the expert has not answered yet), the closing words of an ended one. A bot started over
+    // the folder then finds no answer waiting for it, and leaves every interview as it is.
+    at += gap;
+    let last_word = if ended(state) {
+        domain.closing(language)
+    } else {
+        domain.question(language, session.stage, answers_per_stage)
+    };
+    session.push_question(last_word, false, at);
+    if let Some(entry) = session.transcript.last_mut() {
+        entry.delivered = true;
     }
     session.last_reading = Some(LastReading {
         question_depth: 1 + (n % 4) as u8,
@@ -621,6 +637,15 @@ impl Domain {
         match language {
             Lang::En => format!("{en} ({})", self.en),
             Lang::Ru => format!("{ru} ({})", self.ru),
+        }
+    }
+
+    fn closing(&self, language: Lang) -> String {
+        match language {
+            Lang::En => {
+                "Thank you, that is everything I wanted to ask. Your report follows.".into()
+            }
+            Lang::Ru => "Спасибо, это всё, о чём я хотел спросить. Ниже будет ваш отчёт.".into(),
         }
     }
 
