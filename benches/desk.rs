@@ -56,18 +56,14 @@ async fn run() {
         folder_size(dir.path()) as f64 / (1 << 20) as f64
     );
 
-    let before = rss_kib();
-    let clock = Instant::now();
     let served = Served::start(dir.path()).await;
-    let opened = clock.elapsed();
-    let after = rss_kib();
     println!(
         "desk opened (index of {} interviews) in {:.2} s; RSS {:.1} MiB -> {:.1} MiB: +{:.1} MiB",
         served.desk.index().len(),
-        opened.as_secs_f64(),
-        before as f64 / 1024.0,
-        after as f64 / 1024.0,
-        after.saturating_sub(before) as f64 / 1024.0
+        served.opened.as_secs_f64(),
+        served.rss_kib.0 as f64 / 1024.0,
+        served.rss_kib.1 as f64 / 1024.0,
+        served.rss_kib.1.saturating_sub(served.rss_kib.0) as f64 / 1024.0
     );
 
     let one = seeded
@@ -140,6 +136,10 @@ async fn run() {
 /// admin's cookie.
 struct Served {
     desk: Arc<Desk>,
+    /// How long the desk took to open (its index built).
+    opened: Duration,
+    /// This process's RSS just before and just after the desk opened, in KiB.
+    rss_kib: (u64, u64),
     base: String,
     cookie: String,
     http: reqwest::Client,
@@ -173,6 +173,9 @@ impl Served {
             session_lifetime: Duration::from_secs(3600),
             api_token: None,
         };
+        // The engine exists before: what is measured is the desk alone.
+        let before = rss_kib();
+        let clock = Instant::now();
         let desk = Desk::open(
             config,
             &engine,
@@ -181,6 +184,8 @@ impl Served {
         )
         .await
         .expect("the desk opens");
+        let opened = clock.elapsed();
+        let rss_kib = (before, rss_kib());
         let server = tokio::spawn({
             let desk = desk.clone();
             async move {
@@ -211,6 +216,8 @@ impl Served {
             .to_owned();
         Served {
             desk,
+            opened,
+            rss_kib,
             base,
             cookie,
             http,
