@@ -124,8 +124,10 @@ impl Issuer {
         Issuer { links, public_url }
     }
 
-    /// A new sign-in URL, valid from `now`, whose pages open in `lang`.
+    /// A new sign-in URL, valid from `now`, whose pages open in `lang`. Links that expired
+    /// unused are cleared away first, so the folder holds only live ones.
     pub fn link(&self, now: DateTime<Utc>, lang: Lang) -> io::Result<Url> {
+        self.links.purge_expired(now);
         let token = self.links.issue(now)?;
         Ok(signin_url(&self.public_url, &token, lang))
     }

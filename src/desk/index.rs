@@ -4,7 +4,9 @@
 //! It is built by one scan of `SESSIONS_DIR` at start (on a blocking thread: ten thousand files
 //! take a while) and then kept by following the store's announcements ([`Change`]): a save
 //! re-reads the user's interview in progress, a retirement re-reads all the user's files, a
-//! deletion drops the user's rows. A follower that fell too far behind reads everything again.
+//! deletion drops the user's rows. A follower that fell too far behind reads everything again,
+//! and so does every follower once an hour ([`RESCAN_EVERY`]): the retention policy and an
+//! operator's hand remove files without announcing it.
 //! Files that cannot be read are left out here; the store quarantines them when they are loaded.
 
 use std::{
@@ -21,6 +23,9 @@ use crate::{
     model::{Ending, Lang, Review, Session, Stage, Style, Usage, UserId},
     store::{Change, Folder, SessionStore, decode_session},
 };
+
+/// How often the index reads every file again, whatever was announced.
+pub const RESCAN_EVERY: Duration = Duration::from_secs(3600);
 
 /// Where an interview stands, as the desk shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -47,6 +47,8 @@ pub fn routes() -> Router<Arc<Desk>> {
         .route("/export", get(export_page))
         .route("/export/reports.zip", get(export_zip))
         .route("/export/interviews.csv", get(export_csv))
+        // Declared here so that the security headers wrap unknown paths too.
+        .fallback(|| async { super::plain(StatusCode::NOT_FOUND, "not found") })
 }
 
 /// What the layout shows around every page.

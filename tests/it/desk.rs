@@ -7,7 +7,7 @@ use std::io::Read;
 
 use ai_interviewer::{
     i18n::Lang,
-    model::{Clock, Consent, Review, Session, Style, UserId},
+    model::{Clock, Consent, Fallback, Review, Session, Style, UserId, VoiceClip},
     store::{Folder, SessionStore},
 };
 use reqwest::{StatusCode, redirect::Policy};
@@ -62,7 +62,23 @@ async fn desk_bot(api: bool) -> TestBot {
     .await;
     bot.stop().await;
     let store = SessionStore::open(bot.dir.path()).unwrap();
-    store.save(&session(&bot, ACTIVE, true)).await.unwrap();
+    let mut active = session(&bot, ACTIVE, true);
+    let now = bot.clock.now();
+    let clip = VoiceClip {
+        duration_ms: 4_000,
+        confidence: 0.93,
+        model: None,
+    };
+    active.push_voice_answer("Gas lines, mostly", clip, now);
+    active.push_fallback_question(
+        "Tell me about a hard day".into(),
+        Fallback::UpstreamDown,
+        now,
+    );
+    for entry in &mut active.transcript {
+        entry.delivered = true;
+    }
+    store.save(&active).await.unwrap();
     store.save(&session(&bot, HIDDEN, false)).await.unwrap();
     let mut confirmed = session(&bot, CONFIRMED, true);
     confirmed.finished_at = Some(bot.clock.now());
@@ -195,11 +211,21 @@ async fn an_admin_gets_a_sign_in_link_without_a_preview_and_anyone_else_the_unkn
         "{preview}"
     );
 
-    // The link works in a browser.
+    // The link works in a browser, and its secret rests nowhere on disk (only its hash).
     let link = reply
         .split_whitespace()
         .find(|w| w.starts_with(&prefix))
         .unwrap();
+    let secret = link[prefix.len()..].split('&').next().unwrap();
+    bot.settled().await;
+    for file in files_under(bot.dir.path()) {
+        let bytes = std::fs::read(&file).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(secret),
+            "{} holds the link",
+            file.display()
+        );
+    }
     let mut browser = Browser::new(&bot);
     assert_eq!(
         browser.open_link(link).await.status(),
@@ -254,6 +280,19 @@ async fn a_link_signs_in_once_and_the_pages_show_only_the_interviews_with_consen
     assert_eq!(status, StatusCode::OK);
     assert!(filtered.contains(r#"data-user="502""#) && !filtered.contains(r#"data-user="501""#));
 
+    let (status, active) = browser.page("/interviews/501/501").await;
+    assert_eq!(status, StatusCode::OK, "{active}");
+    assert!(active.contains(r#"<li class="expert voice">"#), "{active}");
+    assert!(
+        active.contains("93%"),
+        "the voice answer's confidence: {active}"
+    );
+    assert!(
+        active.contains(r#"<li class="interviewer offline">"#),
+        "{active}"
+    );
+    assert!(active.contains(r#"<section id="stages">"#));
+
     let (status, one) = browser.page("/interviews/502/502").await;
     assert_eq!(status, StatusCode::OK, "{one}");
     assert!(one.contains(r#"class="report-md""#) && one.contains("The report of 502"));
@@ -269,6 +308,9 @@ async fn a_link_signs_in_once_and_the_pages_show_only_the_interviews_with_consen
     assert_eq!(status, StatusCode::OK);
     assert!(overview.contains("<svg") && overview.contains(r#"id="attention""#));
     assert_eq!(browser.page("/export").await.0, StatusCode::OK);
+    let unknown = browser.get("/no-such-page").await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert!(unknown.headers().contains_key("content-security-policy"));
 
     // The link was spent: opening it again is refused.
     let mut other = Browser::new(&bot);
@@ -475,6 +517,7 @@ async fn the_api_answers_only_with_the_bearer_token() {
     assert_eq!(status["state"], "in_progress");
     assert_eq!(status["stage_number"], 1);
     assert_eq!(status["answers"]["text"], 1);
+    assert_eq!(status["answers"]["voice"], 1);
     let hidden = get("/api/sessions/503/status", Some(TOKEN)).await.unwrap();
     assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
 
@@ -488,4 +531,57 @@ async fn the_api_answers_only_with_the_bearer_token() {
     assert_eq!(report["review"], "confirmed");
     let none = get("/api/sessions/501/report", Some(TOKEN)).await.unwrap();
     assert_eq!(none.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_desk_link_command_prints_a_link_that_signs_in_once_and_refuses_without_a_desk() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |vars: Vec<(&'static str, &'static str)>| {
+        let mut cmd = crate::support::binary(dir.path());
+        cmd.args(["desk-link", "--lang", "ru"]);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        async move {
+            tokio::task::spawn_blocking(move || cmd.output().unwrap())
+                .await
+                .unwrap()
+        }
+    };
+    let out = run(vec![("DESK_ADDR", "0.0.0.0:8080")]).await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let url = reqwest::Url::parse(printed.trim()).unwrap();
+    assert_eq!(
+        url.as_str().split('?').next(),
+        Some("http://127.0.0.1:8080/signin")
+    );
+    let token = url
+        .query_pairs()
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    assert!(url.query().unwrap().ends_with("lang=ru"));
+    // The running bot redeems it from the same folder: once.
+    let links = ai_interviewer::login::Links::open(dir.path()).unwrap();
+    assert_eq!(links.redeem(&token, chrono::Utc::now()), Ok(()));
+    assert!(links.redeem(&token, chrono::Utc::now()).is_err());
+
+    let off = run(vec![]).await;
+    assert_eq!(off.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&off.stderr).contains("DESK_ADDR is not set"));
+}
+
+/// Every file under `dir`, at any depth.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }

@@ -7,7 +7,13 @@ use super::{ChatWorker, REPEAT_WINDOW, Step, presses::unix_minutes};
 use crate::{
     i18n::Msg,
     interview::{export, status},
-    telegram::{callback::Callback, command::Command, event::Incoming, keyboards, outbox::Body},
+    telegram::{
+        callback::Callback,
+        command::Command,
+        event::Incoming,
+        keyboards,
+        outbox::{Body, Key},
+    },
 };
 
 impl ChatWorker {
@@ -123,7 +129,15 @@ impl ChatWorker {
                 let text = self.text_of(&Msg::DeskLink {
                     url: url.to_string(),
                 });
-                self.say(Body::text(text), update).await
+                // Sent without passing through the chat's saved outbox: the link is a
+                // secret that must not rest on disk (only its hash does). Lost in a crash, it
+                // costs the admin one more /desk.
+                self.record.see(update);
+                self.save().await?;
+                self.deps
+                    .sender
+                    .send(self.chat, Key::Unsaved, Body::text(text));
+                Ok(())
             }
             _ => {
                 tracing::error!(user = %self.user, "the desk's sign-in link could not be written");
