@@ -239,8 +239,7 @@ async fn start_desk(
         &settings.claude.model,
     )
     .await?;
-    tracing::info!(addr = %local, url = %config.public_url, interviews = served.index().len(),
-        "serving the operator's desk");
+    tracing::info!(addr = %local, url = %config.public_url, "serving the operator's desk");
     operations.tasks.push(tokio::spawn(async move {
         if let Err(error) = desk::serve(listener, served).await {
             tracing::error!(%error, "the desk stopped");

@@ -17,7 +17,10 @@ use std::{
 };
 
 use chrono::{DateTime, Utc};
-use tokio::sync::broadcast::{Receiver, error::RecvError};
+use tokio::sync::{
+    broadcast::{Receiver, error::RecvError},
+    watch,
+};
 
 use crate::{
     model::{Ending, Lang, Review, Session, Stage, Style, Usage, UserId},
@@ -222,43 +225,73 @@ pub type Key = (UserId, u32);
 pub struct Index {
     root: PathBuf,
     rows: Arc<RwLock<BTreeMap<Key, Row>>>,
+    /// Turns true once the first scan is done.
+    scanned: watch::Receiver<bool>,
 }
 
 impl Index {
     /// Reads every interview under `root` (blocking: call it off the async threads).
     pub fn scan(root: &Path) -> Index {
-        let index = Index {
-            root: root.to_path_buf(),
-            rows: Arc::default(),
-        };
+        let (index, done) = Index::empty(root);
         index.rescan();
+        let _ = done.send(true);
         index
     }
 
-    /// Builds the index of `store` on a blocking thread and keeps it up to date from the
-    /// store's announcements until the store is dropped.
-    pub async fn follow(store: &SessionStore) -> Result<Index, tokio::task::JoinError> {
+    fn empty(root: &Path) -> (Index, watch::Sender<bool>) {
+        let (done, scanned) = watch::channel(false);
+        let index = Index {
+            root: root.to_path_buf(),
+            rows: Arc::default(),
+            scanned,
+        };
+        (index, done)
+    }
+
+    /// The index of `store`, kept up to date from the store's announcements until the store
+    /// is dropped. The first scan runs in the background, on a blocking thread, so the bot
+    /// starts at once; [`Index::scanned`] waits for it.
+    pub fn follow(store: &SessionStore) -> Index {
         // Subscribed before the scan, so nothing changed during the scan goes unseen.
         let changes = store.changes();
-        let root = store.root().to_path_buf();
-        let index = tokio::task::spawn_blocking(move || Index::scan(&root)).await?;
-        tokio::spawn(index.clone().keep(changes));
-        Ok(index)
+        let (index, done) = Index::empty(store.root());
+        let keeper = index.clone();
+        tokio::spawn(async move {
+            let scanner = keeper.clone();
+            if let Err(error) = tokio::task::spawn_blocking(move || scanner.rescan()).await {
+                tracing::error!(%error, "the desk's index could not be built");
+            }
+            tracing::info!(interviews = keeper.len(), "the desk's index is built");
+            let _ = done.send(true);
+            keeper.keep(changes).await;
+        });
+        index
+    }
+
+    /// Waits until the first scan is done (at once after it).
+    pub async fn scanned(&self) {
+        let mut scanned = self.scanned.clone();
+        // An error means the scanning task is gone: there is nothing more to wait for.
+        let _ = scanned.wait_for(|done| *done).await;
     }
 
     async fn keep(self, mut changes: Receiver<Change>) {
+        let mut hourly = tokio::time::interval(RESCAN_EVERY);
+        hourly.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The first tick is at once, and the scan was just made.
+        hourly.tick().await;
         loop {
             let index = self.clone();
-            let work: Box<dyn FnOnce() + Send> = match changes.recv().await {
-                Ok(change) => Box::new(move || index.apply(change)),
-                Err(RecvError::Lagged(missed)) => {
-                    tracing::info!(
-                        missed,
-                        "the desk's index fell behind; reading every file again"
-                    );
-                    Box::new(move || index.rescan())
-                }
-                Err(RecvError::Closed) => return,
+            let work: Box<dyn FnOnce() + Send> = tokio::select! {
+                change = changes.recv() => match change {
+                    Ok(change) => Box::new(move || index.apply(change)),
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::info!(missed, "the desk's index fell behind; reading every file again");
+                        Box::new(move || index.rescan())
+                    }
+                    Err(RecvError::Closed) => return,
+                },
+                _ = hourly.tick() => Box::new(move || index.rescan()),
             };
             if let Err(error) = tokio::task::spawn_blocking(work).await {
                 tracing::error!(%error, "the desk's index could not be updated");
@@ -496,7 +529,8 @@ mod tests {
     async fn a_followed_index_sees_a_save_made_after_it_started() {
         let dir = tempfile::tempdir().unwrap();
         let store = SessionStore::open(dir.path()).unwrap();
-        let index = Index::follow(&store).await.unwrap();
+        let index = Index::follow(&store);
+        index.scanned().await;
         let mut changes = store.changes();
         store.save(&consented(7, 70)).await.unwrap();
         changes.recv().await.unwrap();

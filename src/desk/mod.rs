@@ -104,13 +104,10 @@ pub enum DeskError {
     /// The links folder cannot be made.
     #[error("SESSIONS_DIR: the desk's links folder: {0}")]
     Links(std::io::Error),
-    /// The first scan did not finish.
-    #[error("the desk's index: {0}")]
-    Index(#[from] tokio::task::JoinError),
 }
 
 impl Desk {
-    /// Builds the index of `engine`'s store (one scan, off the async threads) and the desk,
+    /// Starts the index of `engine`'s store (one scan, in the background) and builds the desk,
     /// which reads the engine's texts, counters and clock, and costs interviews at `model`'s
     /// price in `prices`.
     pub async fn open(
@@ -121,7 +118,7 @@ impl Desk {
     ) -> Result<Arc<Desk>, DeskError> {
         let store = engine.store();
         let links = Links::open(store.root()).map_err(DeskError::Links)?;
-        let index = Index::follow(store).await?;
+        let index = Index::follow(store);
         let metrics = engine.metrics().clone();
         Ok(Arc::new(Desk {
             price: prices.price(model),
@@ -166,12 +163,23 @@ impl Desk {
     }
 }
 
-/// Every route, with the security headers.
+/// Every route, with the security headers; a request that comes while the first scan runs
+/// waits for it (a few seconds with ten thousand interviews) rather than see a partial list.
 pub fn router(desk: Arc<Desk>) -> Router {
     pages::routes()
         .merge(api::routes())
+        .layer(axum::middleware::from_fn_with_state(desk.clone(), scanned))
         .layer(axum::middleware::from_fn(headers::secure))
         .with_state(desk)
+}
+
+async fn scanned(
+    axum::extract::State(desk): axum::extract::State<Arc<Desk>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    desk.index.scanned().await;
+    next.run(request).await
 }
 
 /// Serves the desk on `listener` until the task is dropped.
