@@ -195,8 +195,8 @@ async fn shoot(tab: &Tab, name: &str) {
     tab.resize(DESKTOP).await;
 }
 
-/// Checks in the browser that the page's Content-Security-Policy holds: a script added to
-/// the page does not run, and an image from another origin (a listener of the test's own,
+/// Checks in the browser that the page ships no script and loaded nothing from elsewhere, and
+/// that its Content-Security-Policy holds: a script added to the page does not run, and an image from another origin (a listener of the test's own,
 /// which counts who connects) is not fetched. The browser's violation reports are the signal
 /// the test waits for; the counters are read after them.
 async fn csp_holds(tab: &Tab) {
@@ -210,6 +210,13 @@ async fn csp_holds(tab: &Tab) {
         }
     });
     assert_eq!(tab.count("script").await, 0, "the desk ships no script");
+    let foreign: Vec<String> = tab
+        .eval(
+            "performance.getEntriesByType('resource').map(e => e.name) \
+             .filter(url => !url.startsWith(location.origin + '/'))",
+        )
+        .await;
+    assert!(foreign.is_empty(), "the page loaded {foreign:?}");
     let probe = format!(
         "(() => {{ window.__violations = []; \
          document.addEventListener('securitypolicyviolation', \
