@@ -8,6 +8,7 @@ mod consent;
 mod console;
 mod console_pty;
 mod desk;
+mod desk_browser;
 mod desk_studies;
 mod durability;
 mod engine;

@@ -6,9 +6,11 @@
 
 pub mod assemblyai;
 pub mod bot;
+pub mod browser;
 pub mod desk;
 pub mod owner;
 pub mod prometheus;
+pub mod seed;
 
 pub use interviewer_fakes::{anthropic, telegram};
 
