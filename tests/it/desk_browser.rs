@@ -456,3 +456,68 @@ async fn used_and_expired_links_a_forged_cookie_and_a_strangers_desk_are_refused
         assert!(!tab.text().await.contains(&user.to_string()));
     }
 }
+
+/// A study on the desk in the browser: the admin creates one with the form (its page shows the
+/// invite link in Telegram's deep-link form), opens a study with three settled reports, sees
+/// its interviews, and has its synthesis written (without Claude here: the merged document,
+/// labelled as not analysed), all under the same policy and at a phone's width.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_creates_a_study_and_has_the_synthesis_of_another_written_in_the_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ai_interviewer::store::SessionStore::open(dir.path()).unwrap();
+    let studies = ai_interviewer::store::StudyStore::new(dir.path());
+    let night = crate::studies::three_reports_in(&studies, &store).await;
+    let mut bot = DeskBot::start(dir.path()).await;
+    let admin = bot.telegram.user(ADMIN, "Olga", Some("en"));
+    let link = bot.desk_link(&admin).await;
+    let desk = origin(&link);
+    let chromium = Chromium::launch().await;
+    let tab = chromium.open(&link).await;
+    tab.submit("#signin").await;
+
+    tab.goto(&format!("{desk}/studies")).await;
+    assert_eq!(
+        tab.count(&format!("tr[data-study=\"{}\"]", night.id)).await,
+        1
+    );
+    tab.eval::<bool>(
+        "(() => { const f = document.querySelector('#create'); \
+         f.querySelector('[name=title]').value = 'Welding inspection'; \
+         f.querySelector('[name=subject]').value = 'What inspectors look at first'; \
+         f.querySelector('[name=experts]').value = '4'; return true; })()",
+    )
+    .await;
+    shoot(&tab, "studies").await;
+    tab.submit("#create").await;
+    assert!(
+        tab.url().await.starts_with(&format!("{desk}/studies/")),
+        "{}",
+        tab.url().await
+    );
+    let invite = tab.text_of("#invite-link").await;
+    assert!(
+        invite.starts_with("https://t.me/") && invite.contains("?start="),
+        "{invite}"
+    );
+    assert!(tab.text().await.contains("Welding inspection"));
+
+    tab.goto(&format!("{desk}/studies/{}", night.id)).await;
+    assert!(tab.text().await.contains("Night shift"));
+    tab.submit("#synthesize").await;
+    let document: String = eventually("the synthesis to be written", async || {
+        tab.goto(&format!("{desk}/studies/{}", night.id)).await;
+        if tab.count("#synthesis-document").await == 1 {
+            Some(tab.text_of("#synthesis-document").await)
+        } else {
+            None
+        }
+    })
+    .await;
+    assert!(document.contains("Check the gauges"), "{document}");
+    assert!(
+        document.contains("X1"),
+        "references name the experts: {document}"
+    );
+    csp_holds(&tab).await;
+    shoot(&tab, "study").await;
+}
