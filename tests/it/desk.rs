@@ -646,3 +646,40 @@ async fn a_corrected_report_shows_the_first_version_as_the_expert_was_shown_it()
     assert!(page.contains(r#"<blockquote class="correction">Gas lines, not water lines."#));
     assert!(page.contains("# The revised report of 504"), "{page}");
 }
+
+#[tokio::test]
+async fn the_overview_names_at_most_fifty_interviews_that_need_attention_and_counts_the_rest() {
+    let mut bot = desk_bot(false).await;
+    bot.stop().await;
+    let store = SessionStore::open(bot.dir.path()).unwrap();
+    let long_ago = bot.clock.now() - chrono::Duration::hours(5);
+    for user in 10_000..10_060 {
+        let mut quiet = Session::new(
+            user as u32,
+            UserId(user),
+            Lang::En,
+            Style::default(),
+            long_ago,
+        );
+        quiet.consent = Some(Consent {
+            version: "test".into(),
+            at: long_ago,
+        });
+        quiet.push_question("What do you do?".into(), false, long_ago);
+        quiet.transcript[0].delivered = true;
+        store.save(&quiet).await.unwrap();
+    }
+    bot.start().await;
+    let browser = Browser::signed_in(&bot).await;
+    let (status, page) = browser.page("/overview").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(
+        page.matches(r#"<li data-why="idle">"#).count(),
+        50,
+        "{page}"
+    );
+    assert!(
+        page.contains("Also needing attention, not listed here: 10; <a href=\"/interviews\">"),
+        "{page}"
+    );
+}

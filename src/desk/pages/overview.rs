@@ -24,6 +24,11 @@ use crate::{
 /// How many days the per-day charts cover.
 pub const DAYS: u64 = 14;
 
+/// The most interviews the "Needs attention" list names; the rest are counted, and the
+/// interviews page filtered by state lists them all. Ten thousand idle interviews must not
+/// make the overview a page of half a megabyte.
+const ATTENTION_SHOWN: usize = 50;
+
 /// A report waiting for the expert longer than this needs attention.
 pub const WAITING_TOO_LONG: Duration = Duration::from_secs(2 * 24 * 3600);
 
@@ -47,6 +52,8 @@ struct OverviewPage {
     figures: Vec<(String, String)>,
     charts: Vec<Chart>,
     attention: Vec<Attention>,
+    /// "And N more", when the list was cut at [`ATTENTION_SHOWN`].
+    more: Option<String>,
 }
 
 /// What the index says per day.
@@ -129,6 +136,7 @@ pub(in crate::desk) async fn page(Shared(desk): Shared<Arc<Desk>>, headers: Head
         .map(|d| (first + Days::new(d), Day::default()))
         .collect();
     let mut attention = Vec::new();
+    let mut more = 0usize;
     desk.index.with_rows(|rows| {
         for row in rows.values() {
             if let Some(day) = days.get_mut(&row.started_at.date_naive()) {
@@ -155,6 +163,10 @@ pub(in crate::desk) async fn page(Shared(desk): Shared<Arc<Desk>>, headers: Head
                 None
             };
             if let Some(why_id) = why {
+                if attention.len() == ATTENTION_SHOWN {
+                    more += 1;
+                    continue;
+                }
                 attention.push(Attention {
                     user: row.user.to_string(),
                     href: interview_href(row.user, row.session),
@@ -230,6 +242,7 @@ pub(in crate::desk) async fn page(Shared(desk): Shared<Arc<Desk>>, headers: Head
             figures,
             charts,
             attention,
+            more: (more > 0).then(|| format!("{} {more}", t.get("desk-attention-more"))),
             frame,
         },
     )
