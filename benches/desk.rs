@@ -184,6 +184,8 @@ impl Served {
         )
         .await
         .expect("the desk opens");
+        // The first scan runs in the background; the desk is open once it is done.
+        desk.index().scanned().await;
         let opened = clock.elapsed();
         let rss_kib = (before, rss_kib());
         let server = tokio::spawn({
