@@ -264,24 +264,7 @@ fn incidents(
     refs: &dyn Fn(&Answer) -> String,
     corrections: &dyn Fn(usize) -> String,
 ) {
-    let lang = session.language;
-    let column = |c: &str| {
-        catalog.text(
-            lang,
-            &Msg::ReportColumn {
-                column: c.to_owned(),
-            },
-        )
-    };
-    let _ = writeln!(
-        out,
-        "| {} | {} | {} | {} | {} |\n|---|---|---|---|---|",
-        column("situation"),
-        column("cues"),
-        column("strategy"),
-        column("typical_error"),
-        column("source"),
-    );
+    super::render::incident_header(out, catalog, session.language);
     let cell = |cell: Cell, stage: Stage| -> Vec<(usize, &Answer)> {
         items
             .iter()

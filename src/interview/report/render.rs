@@ -112,23 +112,7 @@ fn structured(out: &mut String, session: &Session, report: &Report, catalog: &Ca
                 }
             }
             Section::Incidents => {
-                let column = |c: &str| {
-                    catalog.text(
-                        lang,
-                        &Msg::ReportColumn {
-                            column: c.to_owned(),
-                        },
-                    )
-                };
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} | {} | {} |\n|---|---|---|---|---|",
-                    column("situation"),
-                    column("cues"),
-                    column("strategy"),
-                    column("typical_error"),
-                    column("source"),
-                );
+                incident_header(out, catalog, lang);
                 for row in &report.incidents {
                     let _ = writeln!(
                         out,
@@ -339,4 +323,26 @@ pub fn screen(session: &Session, catalog: &Catalog) -> String {
         let _ = write!(out, "\n\n{}", catalog.text(lang, &Msg::ReportCheck));
     }
     out
+}
+
+/// The incidents table's header in `lang`: situation, cues, strategy, typical error, source.
+/// The full report and the offline one share it.
+pub(super) fn incident_header(out: &mut String, catalog: &Catalog, lang: crate::model::Lang) {
+    let column = |c: &str| {
+        catalog.text(
+            lang,
+            &Msg::ReportColumn {
+                column: c.to_owned(),
+            },
+        )
+    };
+    let _ = writeln!(
+        out,
+        "| {} | {} | {} | {} | {} |\n|---|---|---|---|---|",
+        column("situation"),
+        column("cues"),
+        column("strategy"),
+        column("typical_error"),
+        column("source"),
+    );
 }
