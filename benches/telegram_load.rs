@@ -8,6 +8,7 @@
 //! cargo bench --bench telegram_load -- burst [users]    # everyone starts within one minute
 //! cargo bench --bench telegram_load -- soak [kills]     # kill -9 at random moments during live interviews
 //! cargo bench --bench telegram_load -- startup [sessions]  # start-up time with many stored sessions
+//! cargo bench --bench telegram_load -- firstwords [users]  # time to the question's first words
 //! ```
 //!
 //! - spread: each user goes through the setup buttons (one message, edited) and answers eight
@@ -24,6 +25,10 @@
 //!   reached a chat twice, and every stored file must parse.
 //! - startup: sessions are written to disk, then the time from spawning the binary to its
 //!   first getUpdates is measured.
+//! - firstwords: the fake Claude starts writing 0.6 s after a request and writes 60 tokens a
+//!   second, replies of a realistic length; each user answers six questions. Per turn, the time
+//!   from the answer to the question's first words on screen (the first non-empty draft) and to
+//!   the question itself, with drafts on, then the same with `DRAFTS=false` (the question only).
 
 use interviewer_fakes::{anthropic, telegram};
 use std::{
@@ -81,8 +86,20 @@ impl Bot {
         level: &str,
         stderr: Stdio,
     ) -> Bot {
+        Bot::spawn_with(tg, claude, sessions, level, stderr, &[])
+    }
+
+    fn spawn_with(
+        tg: &FakeTelegram,
+        claude: &FakeAnthropic,
+        sessions: &Path,
+        level: &str,
+        stderr: Stdio,
+        vars: &[(&str, &str)],
+    ) -> Bot {
         Bot(Command::new(env!("CARGO_BIN_EXE_ai-interviewer"))
             .arg("bot")
+            .envs(vars.iter().copied())
             .env_clear()
             .env("TELEGRAM_BOT_TOKEN", tg.token())
             .env("TELEGRAM_API_URL", tg.api_url())
@@ -592,6 +609,61 @@ async fn startup(sessions: u64) {
     );
 }
 
+/// firstwords: see the module's comment.
+async fn first_words(users: u64) {
+    println!("firstwords: {users} users, six answers each; Claude starts after 0.6 s, 60 tokens/s");
+    for drafts in ["true", "false"] {
+        let tg = Arc::new(FakeTelegram::start().await);
+        let claude = FakeAnthropic::start().await;
+        claude.set_verbose(true);
+        claude.set_latency(Duration::from_millis(600));
+        claude.set_output_rate(60);
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let _bot = Bot::spawn_with(
+            &tg,
+            &claude,
+            dir.path(),
+            "error",
+            Stdio::null(),
+            &[("DRAFTS", drafts)],
+        );
+        polling(&tg, 0).await;
+        let mut tasks = Vec::new();
+        for i in 0..users {
+            let tg = tg.clone();
+            tasks.push(tokio::spawn(async move {
+                let user = tg.user(900_000 + i, "Expert", Some("en"));
+                onboard(&tg, &user).await;
+                let (mut words, mut questions) = (Vec::new(), Vec::new());
+                for turn in 0..6 {
+                    let chat = user.chat_id();
+                    let before = tg.bot_send_count(chat);
+                    let sent = Instant::now();
+                    tg.send_text(&user, &format!("Answer {turn}: I check the seal first."));
+                    questions.push(tg.wait_for_bot_send(chat, before + 1, WAIT).await - sent);
+                    let first = tg
+                        .drafts(chat)
+                        .into_iter()
+                        .find(|d| d.messages_before == before && !d.text.is_empty());
+                    if let Some(draft) = first {
+                        words.push(draft.at - sent);
+                    }
+                }
+                (words, questions)
+            }));
+        }
+        let (mut words, mut questions) = (Vec::new(), Vec::new());
+        for task in tasks {
+            let (w, q) = task.await.expect("a user's task");
+            words.extend(w);
+            questions.extend(q);
+        }
+        println!("DRAFTS={drafts}:");
+        percentiles("answer → first words of the question", words);
+        percentiles("answer → the question as a message", questions);
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args()
@@ -604,9 +676,10 @@ async fn main() {
         Some("burst") => burst(number(1000)).await,
         Some("soak") => soak(number(50) as usize).await,
         Some("startup") => startup(number(10_000)).await,
+        Some("firstwords") => first_words(number(20)).await,
         _ => {
             println!(
-                "usage: cargo bench --bench telegram_load -- spread [users] | burst [users] | soak [kills] | startup [sessions]"
+                "usage: cargo bench --bench telegram_load -- spread [users] | burst [users] | soak [kills] | startup [sessions] | firstwords [users]"
             );
             println!("running the short checks: burst with 100 users, startup with 1000 sessions");
             burst(100).await;

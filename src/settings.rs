@@ -132,6 +132,7 @@ impl Settings {
                 1..=600,
             )?),
             consent: ConsentConfig::default(),
+            drafts: env.flag("DRAFTS", true)?,
         };
         let voice = voice_config(&env)?;
         let session_retention_days = env.number("SESSION_RETENTION_DAYS", 30, 0..=36_500)?;

@@ -44,7 +44,7 @@ use super::{
 };
 use crate::{
     i18n::{Catalog, Lang},
-    llm::{Fallback, LlmError, Model, Price, Written, wire::Usage},
+    llm::{Fallback, LlmError, Model, Partial, Price, Written, wire::Usage},
     metrics::{CallOutcome, FallbackReason, Metrics},
     model::Work,
     store::{Folder, Loaded, SessionStore, StoreError},
@@ -321,6 +321,7 @@ impl Engine {
             stage: session.stage,
             directive,
             request,
+            partial: None,
         }
     }
 
@@ -335,12 +336,13 @@ impl Engine {
             stage,
             directive,
             request,
+            partial,
         } = job;
         let answer = match (&self.claude, request) {
             (Some(claude), Some(request)) => {
                 let started = Instant::now();
                 tokio::select! {
-                    result = claude.turn(&request) => match result {
+                    result = claude.turn(&request, partial.as_ref()) => match result {
                         Ok(reply) => {
                             tracing::info!(%user, %stage,
                                 elapsed_ms = started.elapsed().as_millis() as u64,
@@ -746,6 +748,25 @@ pub struct TurnJob {
     directive: Option<Directive>,
     /// The request; `None` without a model (the offline bank asks).
     request: Option<super::turn::TurnRequest>,
+    /// Where the reply shows while it is written, if someone watches.
+    partial: Option<Partial>,
+}
+
+impl TurnJob {
+    /// Whether the model is asked (without one, the offline bank answers at once).
+    pub fn asks_model(&self) -> bool {
+        self.request.is_some()
+    }
+
+    /// The turn's reply streamed into `partial` while the model writes it: its JSON so far,
+    /// from which [`super::turn::response_so_far`] reads the question. A turn the offline bank
+    /// answers writes nothing there.
+    pub fn shown_in(self, partial: Partial) -> TurnJob {
+        TurnJob {
+            partial: Some(partial),
+            ..self
+        }
+    }
 }
 
 /// What [`Engine::ask`] got, for [`Engine::apply_turn`].

@@ -26,7 +26,7 @@ pub use engine::{
 };
 pub use outcome::{Begun, Finished, Outcome, Rejection, Reply, ReportOutcome, ReportReady};
 pub use style::{PromptError, Prompts};
-pub use turn::{Turn, TurnReply, TurnRequest};
+pub use turn::{Turn, TurnReply, TurnRequest, response_so_far};
 
 pub use crate::model::{
     Clock, Ending, Entry, ManualClock, Role, SCHEMA_VERSION, Session, Stage, StageRecord, Style,

@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 
 use crate::{
     llm::{
-        BoxFuture, LlmError, Model, Pace, StructuredRequest, Written,
+        BoxFuture, LlmError, Model, Pace, Partial, StructuredRequest, Written,
         wire::{ChatMessage, ChatRole, TextBlock, Usage},
     },
     model::Stage,
@@ -133,7 +133,13 @@ pub trait InterviewModel {
     /// Asks for the next interview turn. An unusable reply (truncated, not the JSON asked for,
     /// a refusal) is asked for once more with the reason, with a larger budget if it was cut
     /// off; transient failures are retried first.
-    fn turn<'a>(&'a self, request: &'a TurnRequest) -> BoxFuture<'a, Result<TurnReply, LlmError>>;
+    /// With `partial`, the reply is streamed and its JSON shows there as it is written
+    /// ([`response_so_far`] reads the question out of it).
+    fn turn<'a>(
+        &'a self,
+        request: &'a TurnRequest,
+        partial: Option<&'a Partial>,
+    ) -> BoxFuture<'a, Result<TurnReply, LlmError>>;
 
     /// Asks for a stage summary or the report within the request's `max_tokens` of answer; on
     /// models that think, a turn's budget is added for the thinking. An unusable reply is asked
@@ -145,7 +151,11 @@ pub trait InterviewModel {
 }
 
 impl<M: Model + ?Sized> InterviewModel for M {
-    fn turn<'a>(&'a self, request: &'a TurnRequest) -> BoxFuture<'a, Result<TurnReply, LlmError>> {
+    fn turn<'a>(
+        &'a self,
+        request: &'a TurnRequest,
+        partial: Option<&'a Partial>,
+    ) -> BoxFuture<'a, Result<TurnReply, LlmError>> {
         Box::pin(async move {
             let asked = StructuredRequest {
                 pace: Pace::Conversation,
@@ -158,6 +168,7 @@ impl<M: Model + ?Sized> InterviewModel for M {
                         .map_err(|InvalidTurn(reason)| reason)
                 },
                 repair_note: |reason| repair_note(reason, "; keep `response` concise"),
+                partial,
             };
             let written = self.ask(&asked).await?;
             // The check passed on this very value, so it reads again; were it not to, the turn
@@ -193,10 +204,33 @@ impl<M: Model + ?Sized> InterviewModel for M {
                 schema: request.schema,
                 check: request.check,
                 repair_note: |reason| repair_note(reason, ""),
+                partial: None,
             };
             self.ask(&asked).await
         })
     }
+}
+
+/// The question as far as a turn's JSON has been written: the `response` field of an object
+/// that may stop anywhere, in the middle of the field included. `None` until the field has
+/// begun (the stage comes before it) or when the text is not the start of a JSON object.
+///
+/// The text is parsed whole each time: a turn is a couple of kilobytes at most, and this is
+/// called at the pace drafts are shown, a few times a second, not for every piece that arrives.
+pub fn response_so_far(json: &str) -> Option<String> {
+    let value = jiter::JsonValue::parse_with_config(
+        json.as_bytes(),
+        false,
+        jiter::PartialMode::TrailingStrings,
+    )
+    .ok()?;
+    let jiter::JsonValue::Object(fields) = value else {
+        return None;
+    };
+    fields.iter().find_map(|(name, value)| match value {
+        jiter::JsonValue::Str(text) if name == "response" => Some(text.trim().to_owned()),
+        _ => None,
+    })
 }
 
 /// The engine's note asking once more after an unusable reply.
@@ -593,6 +627,33 @@ pub(crate) fn check_structured_output_limits(schema: &Value, path: &str) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_question_is_read_from_a_turn_cut_anywhere() {
+        let whole = json!({
+            "interview_stage": "operations",
+            "response": "Walk me through \"last\" Tuesday — step by step.",
+            "metadata": {"question_depth": 2}
+        })
+        .to_string();
+        let mut previous = String::new();
+        for (cut, _) in whole.char_indices() {
+            let shown = response_so_far(&whole[..cut]).unwrap_or_default();
+            assert!(
+                shown.starts_with(previous.trim_end()) || previous.is_empty(),
+                "{previous:?} then {shown:?} at {cut}"
+            );
+            assert!("Walk me through \"last\" Tuesday — step by step.".starts_with(&shown));
+            previous = shown;
+        }
+        assert_eq!(
+            response_so_far(&whole).as_deref(),
+            Some("Walk me through \"last\" Tuesday — step by step.")
+        );
+        assert_eq!(response_so_far("{\"interview_stage\": \"oper"), None);
+        assert_eq!(response_so_far("Sure! Here is"), None);
+        assert_eq!(response_so_far("{\"response\": 42"), None);
+    }
+
     use super::*;
 
     fn valid() -> Value {

@@ -17,6 +17,7 @@ use serde_json::Value;
 use super::{ClaudeConfig, Fallback};
 use super::{
     generation::{self, Effort, Purpose, RequestRules},
+    stream::{self, Partial},
     wire::{
         ChatMessage, ErrorBody, MessagesRequest, MessagesResponse, ModelInfo, OutputConfig,
         OutputFormat, ResponseBlock, TextBlock, Usage,
@@ -157,6 +158,9 @@ pub struct StructuredRequest<'a> {
     /// The note added to the last message when asking once more, given what was wrong with the
     /// reply (the caller's voice: the model reads it as part of the conversation).
     pub repair_note: fn(&str) -> String,
+    /// Where the reply's text shows while it is written, if someone watches: the request is
+    /// then streamed. Without it the reply comes in one piece.
+    pub partial: Option<&'a Partial>,
 }
 
 /// The JSON a [`StructuredRequest`] came back with, and what it cost.
@@ -285,13 +289,16 @@ impl ClaudeClient {
         };
         let system = vec![system];
         let first = self
-            .send(&self.body(
-                purpose,
-                system.clone(),
-                request.messages.clone(),
-                request.schema,
-                max_tokens,
-            ))
+            .send(
+                &self.body(
+                    purpose,
+                    system.clone(),
+                    request.messages.clone(),
+                    request.schema,
+                    max_tokens,
+                ),
+                request.partial,
+            )
             .await?;
         let mut usage = first.usage;
         let read = |response: &MessagesResponse| {
@@ -332,7 +339,10 @@ impl ClaudeClient {
         }
         // The unusable reply was billed: a failed repair still reports its tokens.
         let second = self
-            .send(&self.body(purpose, system, messages, request.schema, max_tokens))
+            .send(
+                &self.body(purpose, system, messages, request.schema, max_tokens),
+                request.partial,
+            )
             .await
             .map_err(|source| LlmError::RepairFailed {
                 source: Box::new(source),
@@ -371,16 +381,22 @@ impl ClaudeClient {
                 format: Some(OutputFormat::json_schema(schema.clone())),
                 effort: shape.effort,
             }),
+            stream: false,
         }
     }
 
     /// Sends a request, retrying transient failures with backoff. A refusal of the request
     /// itself (400, 401, 403, 404...) is a configuration problem: logged at error level with
-    /// the API's message and the setting to look at.
-    async fn send(&self, body: &MessagesRequest) -> Result<MessagesResponse, LlmError> {
+    /// the API's message and the setting to look at. With `partial` the reply is streamed
+    /// into it.
+    async fn send(
+        &self,
+        body: &MessagesRequest,
+        partial: Option<&Partial>,
+    ) -> Result<MessagesResponse, LlmError> {
         let mut retry = 0;
         loop {
-            let error = match self.attempt(body).await {
+            let error = match self.attempt(body, partial).await {
                 Ok(response) => return Ok(response),
                 Err(error) => error,
             };
@@ -449,7 +465,24 @@ impl ClaudeClient {
         }
     }
 
-    async fn attempt(&self, body: &MessagesRequest) -> Result<MessagesResponse, LlmError> {
+    /// One request. Streamed, the limit on the attempt covers the whole stream, as it covers
+    /// the whole body of a reply that comes in one piece.
+    async fn attempt(
+        &self,
+        body: &MessagesRequest,
+        partial: Option<&Partial>,
+    ) -> Result<MessagesResponse, LlmError> {
+        let streamed;
+        let body = match partial {
+            Some(_) => {
+                streamed = MessagesRequest {
+                    stream: true,
+                    ..body.clone()
+                };
+                &streamed
+            }
+            None => body,
+        };
         let response = self
             .http
             .post(self.api.join("messages").expect("a relative path joins"))
@@ -460,7 +493,12 @@ impl ClaudeClient {
             .send()
             .await
             .map_err(|e| self.transport_error(e))?;
-        self.read(response).await
+        match partial {
+            Some(partial) if response.status().is_success() => {
+                stream::read(response, partial, |e| self.transport_error(e)).await
+            }
+            _ => self.read(response).await,
+        }
     }
 
     /// Reads a response: the documented body on success, the error shape otherwise.

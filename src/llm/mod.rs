@@ -8,6 +8,7 @@ mod config;
 pub mod generation;
 mod model;
 pub mod pricing;
+mod stream;
 pub mod wire;
 
 pub use client::{
@@ -17,6 +18,7 @@ pub use config::{ClaudeConfig, DEFAULT_MODEL};
 pub use generation::{Effort, Generation, RequestRules};
 pub use model::{BoxFuture, Model};
 pub use pricing::{Price, PriceTable};
+pub use stream::Partial;
 
 /// Why a turn fell back to the offline bank, as [`LlmError::fallback`] names it; the type is
 /// the ground floor's, since sessions and metrics count it too.

@@ -122,6 +122,9 @@ pub struct MessagesRequest {
     /// The reply's format and the effort.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output_config: Option<OutputConfig>,
+    /// The reply comes as server-sent events ([`crate::llm::stream`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stream: bool,
 }
 
 /// A block of the model's reply.

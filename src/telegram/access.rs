@@ -86,6 +86,7 @@ mod tests {
             admin_user_ids: admins.to_vec(),
             shutdown_grace: Duration::from_secs(10),
             consent: Default::default(),
+            drafts: true,
         })
     }
 

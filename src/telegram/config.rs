@@ -28,4 +28,7 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// The notice the expert accepts before the first question.
     pub consent: ConsentConfig,
+    /// `DRAFTS`: the next question is shown while Claude writes it, in private chats
+    /// ([`super::drafts`]); off, the chat shows "typing…" until it is sent.
+    pub drafts: bool,
 }

@@ -18,10 +18,11 @@
 //! | [`state`] | the dialogue state enum |
 //! | [`outbox`] | outgoing messages as data |
 //! | [`sender`] | fair sending within Telegram's limits; callback answers and chat actions at once |
+//! | [`drafts`] | the next question shown while it is written (`sendMessageDraft`) |
 //! | [`sent`] | the log of messages Telegram accepted, so none is sent twice after a crash |
 //! | [`files`] | downloading what users send (voice notes), the token kept out of every error |
 //! | [`event`], [`command`], [`callback`] | what a worker is told: typed inputs, commands, button data |
-//! | [`keyboards`], [`html`], [`typing`] | buttons, escaping and splitting, the typing indicator |
+//! | [`keyboards`], [`html`], [`typing`] | buttons, escaping and splitting, "typing…" or drafts |
 //! | [`access`], [`profile`] | the allow list; the remembered language |
 
 pub mod access;
@@ -29,6 +30,7 @@ pub mod callback;
 pub mod command;
 mod config;
 pub mod consent;
+pub mod drafts;
 pub mod event;
 pub mod files;
 pub mod html;
@@ -161,6 +163,7 @@ pub async fn run(
         prices: prices.clone(),
         admins: config.admin_user_ids.clone(),
         consent: config.consent.clone(),
+        drafts: config.drafts,
         voice: Arc::new(voice),
         files: Files::new(bot.clone()),
         desk: options.desk,

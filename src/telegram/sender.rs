@@ -11,6 +11,12 @@
 //! Callback answers and chat actions are not messages: they are sent at once, beside the
 //! queue. A 429's `retry_after` pauses the chat it was for, and nothing else.
 //!
+//! Drafts ([`super::drafts`]) come last: a chat's draft goes only when none of its messages
+//! waits or is on its way (so a draft never arrives after the message it previews), only the
+//! newest draft of a chat is kept, a message queued for the chat drops it, and drafts are sent
+//! only while the bot has used less than [`DRAFT_HEADROOM`] of its budget over the last second.
+//! They count against that budget like messages, since Telegram's flood limits may.
+//!
 //! Each message's outcome is reported back to its chat's worker as a [`Delivery`].
 
 use std::{
@@ -24,11 +30,12 @@ use teloxide::{
     types::{ChatAction, InputFile, LinkPreviewOptions, MessageId, ParseMode},
 };
 use tokio::{
-    sync::mpsc,
+    sync::{mpsc, oneshot},
     time::{Instant, sleep_until},
 };
 
 use super::{
+    drafts::{Drafted, SendMessageDraft},
     html,
     keyboards::Keyboard,
     outbox::{Body, Delivery, Key},
@@ -92,11 +99,36 @@ struct Job {
     body: Body,
 }
 
+/// A draft to show, and who waits to hear what became of it.
+#[derive(Debug)]
+struct DraftJob {
+    chat: ChatId,
+    draft: SendMessageDraft,
+    outcome: oneshot::Sender<Drafted>,
+}
+
+impl DraftJob {
+    fn skip(self) {
+        let _ = self.outcome.send(Drafted::Skipped);
+    }
+}
+
+/// What the sending task is given.
+#[derive(Debug)]
+enum Queued {
+    Message(Job),
+    Draft(DraftJob),
+}
+
+/// The share of the bot's per-second budget above which drafts wait: half of it, so real
+/// messages always find room.
+const DRAFT_HEADROOM: usize = OVERALL_PER_SECOND as usize / 2;
+
 /// The handle every part of the bot sends through. Cheap to clone.
 #[derive(Clone)]
 pub struct Sender {
     api: Bot,
-    queue: mpsc::UnboundedSender<Job>,
+    queue: mpsc::UnboundedSender<Queued>,
     /// Messages queued and not yet finished with.
     outstanding: tokio::sync::watch::Sender<usize>,
 }
@@ -126,10 +158,34 @@ impl Sender {
     /// Queues a message; its outcome is reported for `key`.
     pub fn send(&self, chat: ChatId, key: Key, body: Body) {
         self.outstanding.send_modify(|n| *n += 1);
-        if self.queue.send(Job { chat, key, body }).is_err() {
+        if self
+            .queue
+            .send(Queued::Message(Job { chat, key, body }))
+            .is_err()
+        {
             self.outstanding.send_modify(|n| *n = n.saturating_sub(1));
             tracing::error!("the sending task has stopped");
         }
+    }
+
+    /// Shows `text` as draft `id` in `chat` when the queue allows (see the module's comment),
+    /// and says what became of it.
+    pub async fn draft(&self, chat: ChatId, id: i32, text: String) -> Drafted {
+        let (outcome, drafted) = oneshot::channel();
+        let draft = SendMessageDraft {
+            chat_id: chat,
+            draft_id: id,
+            text,
+        };
+        let job = DraftJob {
+            chat,
+            draft,
+            outcome,
+        };
+        if self.queue.send(Queued::Draft(job)).is_err() {
+            return Drafted::Skipped;
+        }
+        drafted.await.unwrap_or(Drafted::Skipped)
     }
 
     /// Waits until every queued message has been sent (or given up on).
@@ -213,9 +269,11 @@ struct Dispatch {
     api: Bot,
     reporter: Reporter,
     sent: SentLog,
-    jobs: mpsc::UnboundedReceiver<Job>,
+    jobs: mpsc::UnboundedReceiver<Queued>,
     /// Messages not yet sent, in the order they were queued.
     waiting: VecDeque<Job>,
+    /// Each chat's newest draft not yet sent.
+    drafts: HashMap<ChatId, DraftJob>,
     /// Chats with a message being sent right now.
     busy: HashSet<ChatId>,
     /// Chats paused by a 429, until when.
@@ -233,8 +291,17 @@ struct Dispatch {
 /// What a finished send tells the dispatcher.
 struct Done {
     chat: ChatId,
+    after: After,
+}
+
+/// How a send ended, for the dispatcher.
+enum After {
+    /// The message is finished with.
+    Sent,
     /// Paused by Telegram until then; the job comes back to the front of the queue.
-    retry: Option<(Instant, Job)>,
+    Retry(Instant, Job),
+    /// A draft went (or not); Telegram may have paused the chat until then.
+    Drafted(Option<Instant>),
 }
 
 impl Dispatch {
@@ -242,7 +309,7 @@ impl Dispatch {
         api: Bot,
         reporter: Reporter,
         sent: SentLog,
-        jobs: mpsc::UnboundedReceiver<Job>,
+        jobs: mpsc::UnboundedReceiver<Queued>,
         outstanding: tokio::sync::watch::Sender<usize>,
     ) -> Self {
         Dispatch {
@@ -252,6 +319,7 @@ impl Dispatch {
             reporter,
             jobs,
             waiting: VecDeque::new(),
+            drafts: HashMap::new(),
             busy: HashSet::new(),
             paused: HashMap::new(),
             paces: HashMap::new(),
@@ -284,6 +352,11 @@ impl Dispatch {
     fn record_send(&mut self, chat: ChatId, now: Instant) {
         let pace = Pace::after(self.paces.get(&chat).copied(), now, CHAT_INTERVAL);
         self.paces.insert(chat, pace);
+        self.record_overall(now);
+    }
+
+    /// A send counted against the bot's budget (a message, or a draft).
+    fn record_overall(&mut self, now: Instant) {
         self.overall = Some(Pace::after(self.overall, now, OVERALL_INTERVAL));
         self.recent.push_back(now);
         while self.recent.len() > OVERALL_PER_SECOND as usize {
@@ -327,11 +400,74 @@ impl Dispatch {
             let sent = self.sent.clone();
             let done = done.clone();
             tokio::spawn(async move {
-                let retry = deliver(&api, &reporter, &sent, job).await;
-                let _ = done.send(Done { chat, retry });
+                let after = deliver(&api, &reporter, &sent, job).await;
+                let _ = done.send(Done { chat, after });
             });
         }
-        next
+        match self.start_drafts(now, done) {
+            Some(at) => Some(next.map_or(at, |n| n.min(at))),
+            None => next,
+        }
+    }
+
+    /// Starts the drafts that may go now: their chat has nothing waiting or on its way, is
+    /// not paused, and the bot is well inside its budget. A draft that may not go yet stays
+    /// (a newer one replaces it). Returns when to look again for drafts held back by the
+    /// budget or a pause; a busy chat's draft is looked at when its send finishes.
+    fn start_drafts(
+        &mut self,
+        now: Instant,
+        done: &mpsc::UnboundedSender<Done>,
+    ) -> Option<Instant> {
+        if self.drafts.is_empty() {
+            return None;
+        }
+        let mut wake = self
+            .drafts
+            .keys()
+            .filter_map(|chat| self.paused.get(chat))
+            .min()
+            .copied();
+        let mut ready: Vec<ChatId> = self
+            .drafts
+            .keys()
+            .filter(|chat| !self.busy.contains(chat) && !self.paused.contains_key(chat))
+            .copied()
+            .collect();
+        ready.retain(|chat| !self.waiting.iter().any(|job| job.chat == *chat));
+        for chat in ready {
+            let second = Duration::from_secs(1);
+            let recent: Vec<Instant> = self
+                .recent
+                .iter()
+                .filter(|at| now.saturating_duration_since(**at) < second)
+                .copied()
+                .collect();
+            if recent.len() >= DRAFT_HEADROOM {
+                let at = recent[0] + second;
+                return Some(wake.map_or(at, |w| w.min(at)));
+            }
+            let overall = self.overall_ready_at(now);
+            if overall > now {
+                return Some(wake.map_or(overall, |w| w.min(overall)));
+            }
+            let Some(job) = self.drafts.remove(&chat) else {
+                continue;
+            };
+            self.record_overall(now);
+            self.busy.insert(chat);
+            let api = self.api.clone();
+            let done = done.clone();
+            tokio::spawn(async move {
+                let (drafted, pause) = show_draft(&api, job.draft).await;
+                let _ = job.outcome.send(drafted);
+                let _ = done.send(Done {
+                    chat,
+                    after: After::Drafted(pause),
+                });
+            });
+        }
+        wake.take()
     }
 
     async fn run(mut self) {
@@ -340,21 +476,40 @@ impl Dispatch {
         loop {
             let wake = self.start_ready(&done_tx);
             if !open && self.waiting.is_empty() && self.busy.is_empty() {
+                for (_, draft) in self.drafts.drain() {
+                    draft.skip();
+                }
                 return;
             }
             tokio::select! {
                 job = self.jobs.recv(), if open => match job {
-                    Some(job) => self.waiting.push_back(job),
+                    Some(Queued::Message(job)) => {
+                        // The message dismisses any draft: one not yet shown never will be.
+                        if let Some(draft) = self.drafts.remove(&job.chat) {
+                            draft.skip();
+                        }
+                        self.waiting.push_back(job)
+                    }
+                    Some(Queued::Draft(draft)) => {
+                        if let Some(older) = self.drafts.insert(draft.chat, draft) {
+                            older.skip();
+                        }
+                    }
                     None => open = false,
                 },
                 Some(done) = done_rx.recv() => {
                     self.busy.remove(&done.chat);
-                    match done.retry {
-                        Some((until, job)) => {
+                    match done.after {
+                        After::Retry(until, job) => {
                             self.paused.insert(done.chat, until);
                             self.waiting.push_front(job);
                         }
-                        None => self.outstanding.send_modify(|n| *n = n.saturating_sub(1)),
+                        After::Sent => self.outstanding.send_modify(|n| *n = n.saturating_sub(1)),
+                        After::Drafted(pause) => {
+                            if let Some(until) = pause {
+                                self.paused.insert(done.chat, until);
+                            }
+                        }
                     }
                 }
                 () = async {
@@ -368,14 +523,35 @@ impl Dispatch {
     }
 }
 
+/// Sends one draft, once: a draft that fails is not worth a retry, the next one replaces it.
+/// Returns what became of it and, after a 429, until when the chat waits.
+async fn show_draft(api: &Bot, draft: SendMessageDraft) -> (Drafted, Option<Instant>) {
+    let chat = draft.chat_id;
+    match draft.request(api).send().await {
+        Ok(_) => (Drafted::Shown, None),
+        Err(RequestError::RetryAfter(wait)) => {
+            let wait = wait.duration().min(MAX_RETRY_AFTER);
+            tracing::debug!(
+                chat = chat.0,
+                ?wait,
+                "Telegram asked to slow down (a draft)"
+            );
+            (Drafted::Skipped, Some(Instant::now() + wait))
+        }
+        Err(RequestError::Api(error)) => {
+            tracing::info!(chat = chat.0, %error, "Telegram refused a draft");
+            (Drafted::Refused, None)
+        }
+        Err(error) => {
+            tracing::debug!(chat = chat.0, error = %describe(&error), "a draft failed");
+            (Drafted::Skipped, None)
+        }
+    }
+}
+
 /// Sends one job, retrying network failures; reports the outcome. A 429 hands the job back
 /// with the time the chat may send again.
-async fn deliver(
-    api: &Bot,
-    reporter: &Reporter,
-    sent: &SentLog,
-    job: Job,
-) -> Option<(Instant, Job)> {
+async fn deliver(api: &Bot, reporter: &Reporter, sent: &SentLog, job: Job) -> After {
     let mut backoff = Duration::from_millis(500);
     loop {
         match send_body(api, job.chat, &job.body).await {
@@ -385,12 +561,12 @@ async fn deliver(
                     crate::faults::crash_point("reply-accepted");
                 }
                 report(reporter, job.chat, job.key, Delivery::Sent(message));
-                return None;
+                return After::Sent;
             }
             Err(RequestError::RetryAfter(wait)) => {
                 let wait = wait.duration().min(MAX_RETRY_AFTER);
                 tracing::warn!(chat = job.chat.0, ?wait, "Telegram asked to slow down");
-                return Some((Instant::now() + wait, job));
+                return After::Retry(Instant::now() + wait, job);
             }
             Err(RequestError::Api(
                 ApiError::BotBlocked
@@ -404,7 +580,7 @@ async fn deliver(
                     "the user blocked the bot: the message waits"
                 );
                 report(reporter, job.chat, job.key, Delivery::Blocked);
-                return None;
+                return After::Sent;
             }
             Err(RequestError::Api(error)) => {
                 tracing::error!(chat = job.chat.0, %error, "Telegram refused a message");
@@ -414,7 +590,7 @@ async fn deliver(
                     job.key,
                     Delivery::Refused(error.to_string()),
                 );
-                return None;
+                return After::Sent;
             }
             Err(error) => {
                 tracing::warn!(chat = job.chat.0, error = %describe(&error), ?backoff, "sending failed; retrying");

@@ -319,6 +319,66 @@ async fn a_kill_after_a_reply_is_saved_and_before_it_is_sent_delivers_it_once_af
     assert_eq!(telegram.sent(ann.chat_id()).len(), 4);
 }
 
+#[tokio::test]
+async fn a_kill_while_the_question_shows_as_a_draft_sends_it_once_after_the_restart() {
+    let telegram = FakeTelegram::start().await;
+    let anthropic = FakeAnthropic::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ann = telegram.user(606, "Ann", Some("en"));
+    let setup = crashing_bot(dir.path(), &telegram, &anthropic, None);
+    onboard(&telegram, &ann).await;
+    let session = dir.path().join("606.json");
+    eventually("the first question is marked delivered", async || {
+        std::fs::read_to_string(&session).is_ok_and(|s| !s.contains("\"delivered\":false"))
+    })
+    .await;
+    drop(setup);
+    let before = telegram.sent(ann.chat_id()).len();
+    let sends = telegram.bot_send_count(ann.chat_id());
+
+    // The reply stops halfway while Claude writes it: its beginning shows as a draft, and the
+    // process dies right after Telegram took that draft.
+    anthropic.hold_streams_after(50);
+    let first = crashing_bot(dir.path(), &telegram, &anthropic, Some("draft-shown"));
+    telegram.send_text(&ann, "I build bridges.");
+    first.crashed().await;
+    let drafts = telegram.drafts(ann.chat_id());
+    assert!(
+        drafts
+            .iter()
+            .any(|d| d.messages_before == sends && !d.text.is_empty()),
+        "{drafts:?}"
+    );
+    assert_eq!(
+        telegram.sent(ann.chat_id()).len(),
+        before,
+        "no question yet"
+    );
+
+    anthropic.release_replies();
+    let _second = crashing_bot(dir.path(), &telegram, &anthropic, None);
+    let question = next_after(&telegram, &ann, before).await;
+    assert!(
+        question.plain().contains("Could you tell me more"),
+        "{}",
+        question.plain()
+    );
+    let blocks = anthropic.last_turn_blocks();
+    assert_eq!(
+        blocks[blocks.len() - 2],
+        "I build bridges.",
+        "the answer was asked about once, not joined with a copy"
+    );
+    telegram.send_text(&ann, "Steel ones.");
+    next_after(&telegram, &ann, before + 1).await;
+    let sent = telegram.sent(ann.chat_id());
+    let questions = sent[before..]
+        .iter()
+        .filter(|m| m.plain().contains("Could you tell me more"))
+        .count();
+    assert_eq!(questions, 2, "every question reached the chat once");
+}
+
 /// Kills the bot at `point`, just after its reply to an answer reached Telegram, restarts
 /// it, and checks that nothing is sent or taken twice: the next message is the reply to the
 /// next answer, and every question reached the chat once.

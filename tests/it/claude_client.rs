@@ -39,7 +39,7 @@ fn request() -> TurnRequest {
 async fn a_valid_turn_comes_back_with_its_usage() {
     let fake = FakeAnthropic::start().await;
     let reply = client(&fake, API_KEY, Duration::from_secs(5))
-        .turn(&request())
+        .turn(&request(), None)
         .await
         .unwrap();
     assert_eq!(reply.turn.interview_stage.id(), "greeting");
@@ -49,10 +49,66 @@ async fn a_valid_turn_comes_back_with_its_usage() {
 }
 
 #[tokio::test]
+async fn a_streamed_turn_reads_as_one_in_one_piece_and_shows_its_json_as_it_comes() {
+    let fake = FakeAnthropic::start().await;
+    let client = client(&fake, API_KEY, Duration::from_secs(5));
+    fake.set_verbose(true);
+    let whole = client.turn(&request(), None).await.unwrap();
+    let (partial, mut shown) = tokio::sync::watch::channel(String::new());
+    let watcher = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        while shown.changed().await.is_ok() {
+            seen.push(shown.borrow_and_update().clone());
+        }
+        seen
+    });
+    let streamed = client.turn(&request(), Some(&partial)).await.unwrap();
+    let json = partial.borrow().clone();
+    drop(partial);
+    let seen = watcher.await.unwrap();
+    assert_eq!(streamed.turn, whole.turn);
+    assert_eq!(streamed.usage.output_tokens, whole.usage.output_tokens);
+    assert_eq!(
+        streamed.usage.input_tokens + streamed.usage.cache_read_input_tokens,
+        whole.usage.input_tokens
+            + whole.usage.cache_read_input_tokens
+            + whole.usage.cache_creation_input_tokens
+    );
+    assert_eq!(fake.received()[1].body["stream"], true);
+    assert!(fake.received()[0].body.get("stream").is_none());
+    assert!(seen.len() > 2, "{seen:?}");
+    assert!(
+        seen.iter().all(|s| json.starts_with(s.as_str())),
+        "{seen:?}"
+    );
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&json).unwrap()["response"],
+        streamed.turn.response.as_str()
+    );
+}
+
+#[tokio::test]
+async fn an_overload_in_the_middle_of_a_stream_is_retried() {
+    let fake = FakeAnthropic::start().await;
+    fake.script([Reply::BrokenStream]);
+    let (partial, _shown) = tokio::sync::watch::channel(String::new());
+    let reply = client(&fake, API_KEY, Duration::from_secs(5))
+        .turn(&request(), Some(&partial))
+        .await
+        .unwrap();
+    assert_eq!(fake.count(), 2);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&partial.borrow()).unwrap()["response"],
+        reply.turn.response.as_str(),
+        "the second attempt started the text over"
+    );
+}
+
+#[tokio::test]
 async fn a_rejected_key_is_an_api_error_with_its_type_and_no_retry() {
     let fake = FakeAnthropic::start().await;
     let err = client(&fake, "sk-wrong", Duration::from_secs(5))
-        .turn(&request())
+        .turn(&request(), None)
         .await
         .unwrap_err();
     match err {
@@ -75,7 +131,7 @@ async fn server_errors_are_retried_until_the_retries_run_out() {
     let fake = FakeAnthropic::start().await;
     fake.always([Reply::server_error()]);
     let err = client(&fake, API_KEY, Duration::from_secs(5))
-        .turn(&request())
+        .turn(&request(), None)
         .await
         .unwrap_err();
     assert!(matches!(err, LlmError::Api { status: 500, .. }), "{err:?}");
@@ -89,7 +145,7 @@ async fn a_call_that_hangs_past_the_timeout_fails_as_a_timeout() {
     fake.always([Reply::Hang(Duration::from_secs(10))]);
     let started = tokio::time::Instant::now();
     let err = client(&fake, API_KEY, Duration::from_millis(300))
-        .turn(&request())
+        .turn(&request(), None)
         .await
         .unwrap_err();
     assert!(matches!(err, LlmError::Timeout(_)), "{err:?}");
@@ -197,7 +253,7 @@ async fn a_base_url_with_a_path_prefix_is_respected() {
     let client =
         ClaudeClient::new(&s, SecretString::from(API_KEY.to_owned())).with_retry(quick_retries(0));
     // The fake serves only /v1/..., so a prefix must reach /proxy/v1/messages: a 404 proves it.
-    let err = client.turn(&request()).await.unwrap_err();
+    let err = client.turn(&request(), None).await.unwrap_err();
     assert!(matches!(err, LlmError::Api { status: 404, .. }), "{err:?}");
 }
 
@@ -236,14 +292,14 @@ async fn failures_are_classified_for_the_offline_fallback() {
     let fake = FakeAnthropic::start().await;
     fake.always([Reply::overloaded()]);
     let err = client(&fake, API_KEY, Duration::from_secs(5))
-        .turn(&request())
+        .turn(&request(), None)
         .await
         .unwrap_err();
     assert_eq!(err.fallback(), Fallback::UpstreamDown);
     let fake = FakeAnthropic::start().await;
     fake.always([Reply::Refusal]);
     let err = client(&fake, API_KEY, Duration::from_secs(5))
-        .turn(&request())
+        .turn(&request(), None)
         .await
         .unwrap_err();
     assert_eq!(err.fallback(), Fallback::UnusableTurn);
@@ -257,7 +313,7 @@ async fn failures_are_classified_for_the_offline_fallback() {
     s.timeout = Duration::from_secs(5);
     let err = ClaudeClient::new(&s, SecretString::from(API_KEY.to_owned()))
         .with_retry(quick_retries(0))
-        .turn(&request())
+        .turn(&request(), None)
         .await
         .unwrap_err();
     assert!(matches!(err, LlmError::Network(_)), "{err:?}");

@@ -10,6 +10,7 @@ mod console_pty;
 mod desk;
 mod desk_browser;
 mod desk_studies;
+mod drafts;
 mod durability;
 mod engine;
 mod env_example;

@@ -228,6 +228,9 @@ pub enum Reply {
     Slow(Duration),
     /// The automatic interviewer's turn with this response text.
     Respond(String),
+    /// Streamed, the automatic interviewer's turn broken off halfway by an `overloaded_error`
+    /// event (the stream had begun with 200); not streamed, a 529.
+    BrokenStream,
 }
 
 impl Reply {
@@ -319,6 +322,13 @@ struct Inner {
     open: Option<tokio::sync::watch::Sender<bool>>,
     /// Requests whose body contains this text are held; `""` holds every request.
     hold: String,
+    /// Output tokens a second of a streamed reply (thinking included); `None` streams at once.
+    output_rate: Option<u32>,
+    /// A streamed reply stops after this many characters of text until the replies are
+    /// released ([`FakeAnthropic::hold_streams_after`]).
+    stream_hold: Option<usize>,
+    /// Held streams wait while this is false.
+    stream_gate: Option<tokio::sync::watch::Sender<bool>>,
 }
 
 /// The running fake.
@@ -403,9 +413,12 @@ impl FakeAnthropic {
         self.gate().send_replace(false);
     }
 
-    /// Lets held and future replies go.
+    /// Lets held and future replies go, held streams included.
     pub fn release_replies(&self) {
         self.gate().send_replace(true);
+        if let Some(gate) = &self.inner.lock().unwrap().stream_gate {
+            gate.send_replace(true);
+        }
     }
 
     fn gate(&self) -> tokio::sync::watch::Sender<bool> {
@@ -415,6 +428,23 @@ impl FakeAnthropic {
             .open
             .get_or_insert_with(|| tokio::sync::watch::channel(true).0)
             .clone()
+    }
+
+    /// Streamed replies come at this many output tokens a second (thinking first, then the
+    /// text), as a model writes them; unset, a stream comes all at once.
+    pub fn set_output_rate(&self, tokens_per_second: u32) {
+        self.inner.lock().unwrap().output_rate = Some(tokens_per_second.max(1));
+    }
+
+    /// Makes every streamed reply stop after `chars` characters of its text until
+    /// [`FakeAnthropic::release_replies`]: a reply caught in the middle of being written.
+    pub fn hold_streams_after(&self, chars: usize) {
+        let mut inner = self.inner.lock().unwrap();
+        inner.stream_hold = Some(chars);
+        inner
+            .stream_gate
+            .get_or_insert_with(|| tokio::sync::watch::channel(false).0)
+            .send_replace(false);
     }
 
     /// A delay before every answer.
@@ -620,8 +650,12 @@ async fn messages(
             tokio::time::sleep(wait).await;
             Reply::Auto
         }
+        Reply::BrokenStream if body["stream"] != json!(true) => {
+            return refuse(529, "overloaded_error", "Overloaded", None);
+        }
         reply => reply,
     };
+    let broken = matches!(content, Reply::BrokenStream);
     let mut usage = {
         let mut inner = inner.lock().unwrap();
         cache_usage(&body, &spec, &mut inner.cache)
@@ -637,6 +671,24 @@ async fn messages(
             .iter()
             .map(|b| b["type"].as_str().unwrap_or_default().to_owned())
             .collect();
+    }
+    if body["stream"] == json!(true) {
+        let (rate, hold, gate) = {
+            let inner = inner.lock().unwrap();
+            let gate = inner.stream_gate.as_ref().map(|gate| gate.subscribe());
+            (inner.output_rate, inner.stream_hold, gate)
+        };
+        let plan = StreamPlan {
+            id: format!("msg_fake{index:06}"),
+            model: body["model"].clone(),
+            blocks,
+            stop_reason,
+            usage,
+            rate,
+            hold: hold.zip(gate),
+            broken,
+        };
+        return plan.respond(index);
     }
     let out = json!({
         "id": format!("msg_fake{index:06}"),
@@ -691,7 +743,7 @@ fn answer(body: &Value, content: Reply, step: u8, verbose: bool) -> (String, Opt
                 }
                 _ => auto_turn(body, step, verbose),
             };
-            (turn.to_string(), None)
+            (in_schema_order(&turn, schema), None)
         }
         _ if writing_kind(body) == Some("summary") => {
             (stage_summary(body, verbose).to_string(), None)
@@ -700,6 +752,31 @@ fn answer(body: &Value, content: Reply, step: u8, verbose: bool) -> (String, Opt
         _ if structured => (fill(schema).to_string(), None),
         _ => ("The expert is a practitioner.".to_owned(), None),
     }
+}
+
+/// `value` written with its fields in the order the schema's `required` lists them, as
+/// structured outputs write them (the model generates the fields in the schema's order), so a
+/// streamed reply's fields arrive in that order too. Fields the list lacks come after.
+fn in_schema_order(value: &Value, schema: &Value) -> String {
+    let (Some(fields), Some(order)) = (value.as_object(), schema["required"].as_array()) else {
+        return value.to_string();
+    };
+    let mut names: Vec<&str> = order.iter().filter_map(Value::as_str).collect();
+    let rest: Vec<&str> = fields
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !names.contains(k))
+        .collect();
+    names.extend(rest);
+    let parts: Vec<String> = names
+        .iter()
+        .filter_map(|name| {
+            fields
+                .get(*name)
+                .map(|v| format!("{}:{v}", Value::from(*name)))
+        })
+        .collect();
+    format!("{{{}}}", parts.join(","))
 }
 
 /// What a writing request is for, by its schema: `"summary"` for a stage summary, `"report"`
@@ -1579,5 +1656,134 @@ fn fill(schema: &Value) -> Value {
         Some("integer") | Some("number") => json!(0),
         Some("boolean") => json!(false),
         _ => json!("text"),
+    }
+}
+
+/// A reply to send as server-sent events, the way the Messages API streams one.
+struct StreamPlan {
+    id: String,
+    model: Value,
+    blocks: Vec<Value>,
+    stop_reason: &'static str,
+    usage: Usage,
+    /// Output tokens a second; `None` sends everything at once.
+    rate: Option<u32>,
+    /// Stop after this many characters of text until the gate opens.
+    hold: Option<(usize, tokio::sync::watch::Receiver<bool>)>,
+    /// End with an `overloaded_error` event halfway through the text.
+    broken: bool,
+}
+
+/// Characters of text in one `text_delta` (a few tokens, as the API sends them).
+const DELTA_CHARS: usize = 12;
+
+impl StreamPlan {
+    /// The streamed response: `message_start`, a `ping`, each block's start, deltas and stop,
+    /// `message_delta` with the stop reason and the output's usage, `message_stop`.
+    fn respond(self, index: usize) -> Response {
+        let (tx, rx) = tokio::sync::mpsc::channel::<String>(16);
+        tokio::spawn(self.run(tx));
+        let body = axum::body::Body::from_stream(futures::stream::unfold(rx, |mut rx| async {
+            let event = rx.recv().await?;
+            Some((Ok::<_, std::convert::Infallible>(event), rx))
+        }));
+        let mut headers = HeaderMap::new();
+        headers.insert("request-id", format!("req_fake{index:06}").parse().unwrap());
+        headers.insert("content-type", "text/event-stream".parse().unwrap());
+        headers.insert("cache-control", "no-cache".parse().unwrap());
+        (StatusCode::OK, headers, body).into_response()
+    }
+
+    async fn run(mut self, tx: tokio::sync::mpsc::Sender<String>) {
+        let send = |kind: &str, data: Value| {
+            let tx = tx.clone();
+            let event = format!("event: {kind}\ndata: {data}\n\n");
+            async move { tx.send(event).await.is_ok() }
+        };
+        let usage = self.usage;
+        let start = json!({"type": "message_start", "message": {
+            "id": self.id, "type": "message", "role": "assistant", "content": [],
+            "model": self.model, "stop_reason": null, "stop_sequence": null,
+            "usage": {"input_tokens": usage.input, "output_tokens": 1,
+                "cache_creation_input_tokens": usage.cache_write,
+                "cache_read_input_tokens": usage.cache_read}}});
+        if !send("message_start", start).await || !send("ping", json!({"type": "ping"})).await {
+            return;
+        }
+        let blocks = std::mem::take(&mut self.blocks);
+        let mut written = 0;
+        for (index, block) in blocks.iter().enumerate() {
+            let kind = block["type"].as_str().unwrap_or("text");
+            let empty = if kind == "thinking" {
+                json!({"type": "thinking", "thinking": "", "signature": ""})
+            } else {
+                json!({"type": "text", "text": ""})
+            };
+            let started = json!({"type": "content_block_start", "index": index,
+                "content_block": empty});
+            if !send("content_block_start", started).await {
+                return;
+            }
+            if kind == "thinking" {
+                // The thinking's tokens take their time before the answer begins.
+                self.wait(usage.thinking).await;
+                let text = block["thinking"].as_str().unwrap_or_default();
+                let delta = json!({"type": "content_block_delta", "index": index,
+                    "delta": {"type": "thinking_delta", "thinking": text}});
+                let signature = json!({"type": "content_block_delta", "index": index,
+                    "delta": {"type": "signature_delta", "signature": "sig_fake"}});
+                if !send("content_block_delta", delta).await
+                    || !send("content_block_delta", signature).await
+                {
+                    return;
+                }
+            } else {
+                let text: Vec<char> = block["text"].as_str().unwrap_or_default().chars().collect();
+                for piece in text.chunks(DELTA_CHARS) {
+                    if self.broken && written * 2 >= text.len() {
+                        let error = json!({"type": "error", "error": {
+                            "type": "overloaded_error", "message": "Overloaded"}});
+                        send("error", error).await;
+                        return;
+                    }
+                    self.held(written).await;
+                    self.wait((piece.len() as u64).div_ceil(4)).await;
+                    let piece: String = piece.iter().collect();
+                    written += piece.chars().count();
+                    let delta = json!({"type": "content_block_delta", "index": index,
+                        "delta": {"type": "text_delta", "text": piece}});
+                    if !send("content_block_delta", delta).await {
+                        return;
+                    }
+                }
+            }
+            let stopped = json!({"type": "content_block_stop", "index": index});
+            if !send("content_block_stop", stopped).await {
+                return;
+            }
+        }
+        let delta = json!({"type": "message_delta",
+            "delta": {"stop_reason": self.stop_reason, "stop_sequence": null},
+            "usage": {"output_tokens": usage.output}});
+        if send("message_delta", delta).await {
+            send("message_stop", json!({"type": "message_stop"})).await;
+        }
+    }
+
+    /// The time `tokens` take at the stream's rate.
+    async fn wait(&self, tokens: u64) {
+        if let Some(rate) = self.rate {
+            tokio::time::sleep(Duration::from_micros(tokens * 1_000_000 / u64::from(rate))).await;
+        }
+    }
+
+    /// Waits at the hold, once `written` characters of text have gone.
+    async fn held(&mut self, written: usize) {
+        if let Some((at, gate)) = &mut self.hold
+            && written >= *at
+        {
+            let _ = gate.wait_for(|open| *open).await;
+            self.hold = None;
+        }
     }
 }

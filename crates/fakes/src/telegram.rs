@@ -115,6 +115,22 @@ pub struct SentMessage {
     pub raw: Value,
 }
 
+/// A draft the bot showed with `sendMessageDraft` (Bot API 9.5): a preview of a reply while
+/// it is written, in a private chat.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SentDraft {
+    /// The draft's id (non-zero); updates of one id are one animated draft.
+    pub draft_id: i64,
+    /// The text as sent ("" shows Telegram's "Thinking…" placeholder).
+    pub text: String,
+    /// How many messages the bot had sent to the chat when the draft arrived, deleted ones
+    /// included (as [`FakeTelegram::bot_send_count`] counts them): a draft that previews the
+    /// n-th message arrives with n - 1 before it.
+    pub messages_before: usize,
+    /// When it arrived.
+    pub at: Instant,
+}
+
 /// An inline keyboard button as the bot sent it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Button {
@@ -278,6 +294,8 @@ struct State {
     history: HashMap<i64, Value>,
     /// When each bot message (text or document) was stored, per chat, in order.
     bot_sends: HashMap<i64, Vec<Instant>>,
+    /// Drafts shown, per chat, in order.
+    drafts: HashMap<i64, Vec<SentDraft>>,
 }
 
 #[derive(Debug, Clone)]
@@ -326,6 +344,7 @@ const METHODS: &[&str] = &[
     "deleteMessage",
     "answerCallbackQuery",
     "sendChatAction",
+    "sendMessageDraft",
     "sendDocument",
     "getFile",
 ];
@@ -415,6 +434,7 @@ impl FakeTelegram {
             downloads: Vec::new(),
             strict_ampersand: true,
             bot_sends: HashMap::new(),
+            drafts: HashMap::new(),
             history: HashMap::new(),
         };
         let shared = Arc::new(Shared {
@@ -775,6 +795,16 @@ impl FakeTelegram {
     /// each in its current state (after edits).
     pub fn sent(&self, chat_id: i64) -> Vec<SentMessage> {
         self.shared.lock().sent(chat_id, false)
+    }
+
+    /// The drafts the bot showed in `chat_id`, in order.
+    pub fn drafts(&self, chat_id: i64) -> Vec<SentDraft> {
+        self.shared
+            .lock()
+            .drafts
+            .get(&chat_id)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// How many messages (texts and documents) the bot has sent to `chat_id`: cheap to call
@@ -1968,6 +1998,7 @@ fn dispatch(st: &mut State, sh: &Shared, method: &str, req: &Req) -> Result<Valu
             Ok(json!(true))
         }
         "sendDocument" => send_document(st, req),
+        "sendMessageDraft" => send_message_draft(st, req),
         "getFile" => {
             let id = req.str("file_id").unwrap_or_default();
             if id.is_empty() {
@@ -2238,6 +2269,36 @@ fn format_text(
     };
     let (plain, ents) = parsed.map_err(|reason| bad(&format!("can't parse entities: {reason}")))?;
     Ok(trim_text(plain, drop_nested_in_code(ents)))
+}
+
+/// `sendMessageDraft`: private chats only, a non-zero `draft_id`, text of 0 to 4096
+/// characters after entity parsing (empty shows the placeholder). The error descriptions
+/// are this fake's: Telegram documents the rules, not the words of each refusal.
+fn send_message_draft(st: &mut State, req: &Req) -> Result<Value, ApiError> {
+    let chat_id = st.chat(req)?;
+    st.check_blocked(chat_id)?;
+    if st.chats[&chat_id]["type"] != "private" {
+        return Err(bad("TEXTDRAFT_PEER_INVALID"));
+    }
+    let draft_id = match req.int("draft_id") {
+        None => return Err(bad("parameter \"draft_id\" is required")),
+        Some(0) => return Err(bad("draft_id must be non-zero")),
+        Some(id) => id,
+    };
+    let raw_text = req.str("text").unwrap_or_default();
+    let parse_mode = req.str("parse_mode").filter(|p| !p.is_empty());
+    let (text, _) = format_text(st, &raw_text, parse_mode.as_deref(), req.json("entities"))?;
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(bad("text is too long"));
+    }
+    let messages_before = st.bot_sends.get(&chat_id).map_or(0, Vec::len);
+    st.drafts.entry(chat_id).or_default().push(SentDraft {
+        draft_id,
+        text: raw_text,
+        messages_before,
+        at: Instant::now(),
+    });
+    Ok(json!(true))
 }
 
 fn send_message(st: &mut State, req: &Req) -> Result<Value, ApiError> {

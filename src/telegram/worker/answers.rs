@@ -8,7 +8,7 @@ use tokio::time::Instant;
 use super::{ChatWorker, Done, Op, Step};
 use crate::{
     i18n::Msg,
-    interview::{Answer, Early, Ending, Outcome, Rejection},
+    interview::{Answer, Early, Ending, Outcome, Rejection, TurnJob},
     metrics::{AnswerKind, ErrorKind},
     telegram::{event::Input, keyboards, outbox::Body, state::ChatState, typing::Typing},
 };
@@ -127,6 +127,7 @@ impl ChatWorker {
             let update = text.as_ref().map(|(_, update)| *update);
             return Box::pin(self.outcome(Ok(Outcome::NoInterview), None, update)).await;
         };
+        let (job, typing) = self.indicator(job);
         let (interrupt, interrupted) = tokio::sync::oneshot::channel::<()>();
         let engine = self.deps.engine.clone();
         let future = async move {
@@ -139,12 +140,25 @@ impl ChatWorker {
                 command: None,
             }
         };
-        self.op = Some(Op::new(
-            future,
-            Some(interrupt),
-            Typing::start(&self.deps.sender, self.chat, ChatAction::Typing),
-        ));
+        self.op = Some(Op::new(future, Some(interrupt), typing));
         Ok(())
+    }
+
+    /// What the chat shows while `job` is asked: the question as it is written where drafts
+    /// may be shown (a private chat, a model to stream from, `DRAFTS` on), "typing…"
+    /// otherwise. Each turn is its own draft, numbered by the transcript's length.
+    pub(super) fn indicator(&self, job: TurnJob) -> (TurnJob, Typing) {
+        let (sender, chat) = (&self.deps.sender, self.chat);
+        if !(self.deps.drafts && chat.is_user() && job.asks_model()) {
+            return (job, Typing::start(sender, chat, ChatAction::Typing));
+        }
+        let turn = self.owner.session().map_or(0, |s| s.transcript.len());
+        let id = i32::try_from(turn + 1).unwrap_or(i32::MAX);
+        let (partial, shown) = tokio::sync::watch::channel(String::new());
+        (
+            job.shown_in(partial),
+            Typing::drafting(sender, chat, id, shown),
+        )
     }
 
     /// Starts the wrap-up (/complete): not interrupted by text, which waits for it.
@@ -159,6 +173,7 @@ impl ChatWorker {
                 return self.turn_done(outcome, None, Some(update)).await;
             }
         };
+        let (job, typing) = self.indicator(job);
         self.op = Some(Op::new(
             async move {
                 Done::Turn {
@@ -168,7 +183,7 @@ impl ChatWorker {
                 }
             },
             None,
-            Typing::start(&self.deps.sender, self.chat, ChatAction::Typing),
+            typing,
         ));
         Ok(())
     }

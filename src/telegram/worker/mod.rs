@@ -90,6 +90,8 @@ pub struct Deps {
     pub admins: Vec<u64>,
     /// The notice the expert accepts with 🚀 Begin.
     pub consent: super::consent::ConsentConfig,
+    /// `DRAFTS`: questions shown while they are written, in private chats.
+    pub drafts: bool,
     /// The voice pipeline, shared by every chat.
     pub voice: Arc<Transcriber>,
     /// Downloads what users send.

@@ -3,17 +3,13 @@
 //! first question comes as a new message. Also the Resume / Start over choice for an
 //! interview already under way.
 
-use teloxide::types::ChatAction;
-
 use super::{ChatWorker, Done, Op, Step};
 use crate::{
     i18n::{Lang, Msg},
     interview::{Answer, Ending, Style},
     model::{Study, StudyId},
     store::Invite,
-    telegram::{
-        event::Person, keyboards, outbox::Body, profile::Profile, state::ChatState, typing::Typing,
-    },
+    telegram::{event::Person, keyboards, outbox::Body, profile::Profile, state::ChatState},
 };
 
 impl ChatWorker {
@@ -222,6 +218,7 @@ impl ChatWorker {
         session.expert = Some(person.expert());
         let job = engine.opening_turn(&session);
         self.owner.install(session);
+        let (job, typing) = self.indicator(job);
         self.op = Some(Op::new(
             async move {
                 Done::Begun {
@@ -231,7 +228,7 @@ impl ChatWorker {
                 }
             },
             None,
-            Typing::start(&self.deps.sender, self.chat, ChatAction::Typing),
+            typing,
         ));
         Ok(())
     }
