@@ -357,7 +357,8 @@ async fn voice_pipeline(
     }
     if settings.enabled && warnings.is_empty() {
         tracing::info!(
-            models = ?settings.assemblyai.speech_models,
+            english = %settings.assemblyai.speech_models.en.join(","),
+            russian = %settings.assemblyai.speech_models.ru.join(","),
             concurrent = settings.concurrent_requests,
             "voice notes are transcribed by AssemblyAI"
         );
