@@ -68,6 +68,15 @@ pub enum LlmError {
         /// The tokens the unusable replies cost.
         usage: Usage,
     },
+    /// The model declined to answer (`stop_reason: refusal`). Not asked again: a refusal comes
+    /// from the model's safety classifier reading the conversation, and a repair request
+    /// resends the same conversation with a note appended, which draws the same refusal while
+    /// doubling the cost and the expert's wait.
+    #[error("the model declined to answer (stop_reason refusal)")]
+    Refused {
+        /// The tokens the refused replies cost.
+        usage: Usage,
+    },
     /// The repair request after an unusable (and billed) reply failed.
     #[error("{source} (the repair of an unusable reply)")]
     RepairFailed {
@@ -83,9 +92,10 @@ impl LlmError {
         match self {
             LlmError::Api { status, .. } => retry::retryable_status(*status),
             LlmError::Timeout(_) | LlmError::Network(_) => true,
-            LlmError::Decode(_) | LlmError::Unusable { .. } | LlmError::RepairFailed { .. } => {
-                false
-            }
+            LlmError::Decode(_)
+            | LlmError::Unusable { .. }
+            | LlmError::Refused { .. }
+            | LlmError::RepairFailed { .. } => false,
         }
     }
 
@@ -104,6 +114,7 @@ impl LlmError {
                 Fallback::UpstreamDown
             }
             LlmError::Unusable { .. } => Fallback::UnusableTurn,
+            LlmError::Refused { .. } => Fallback::Refusal,
             LlmError::RepairFailed { source, .. } => source.fallback(),
         }
     }
@@ -111,7 +122,9 @@ impl LlmError {
     /// The tokens billed for the failed call (only unusable replies are billed).
     pub fn usage(&self) -> Usage {
         match self {
-            LlmError::Unusable { usage, .. } | LlmError::RepairFailed { usage, .. } => *usage,
+            LlmError::Unusable { usage, .. }
+            | LlmError::Refused { usage }
+            | LlmError::RepairFailed { usage, .. } => *usage,
             _ => Usage::default(),
         }
     }
@@ -261,9 +274,10 @@ impl ClaudeClient {
         self.read(response).await
     }
 
-    /// Asks for a structured reply. An unusable reply (truncated, not the JSON asked for, a
-    /// refusal, refused by the request's check) is asked for once more with the reason, with a
-    /// larger budget if it was cut off; transient failures are retried first.
+    /// Asks for a structured reply. An unusable reply (truncated, not the JSON asked for,
+    /// refused by the request's check) is asked for once more with the reason, with a larger
+    /// budget if it was cut off; transient failures are retried first. A refusal by the model
+    /// is not asked again ([`LlmError::Refused`]).
     pub async fn ask(&self, request: &StructuredRequest<'_>) -> Result<Written, LlmError> {
         let (purpose, system, max_tokens) = match request.pace {
             Pace::Conversation => (
@@ -311,10 +325,7 @@ impl ClaudeClient {
             Err(problem) => problem,
         };
         if !problem.repairable {
-            return Err(LlmError::Unusable {
-                reason: problem.reason,
-                usage,
-            });
+            return Err(problem.into_error(usage));
         }
         tracing::warn!(%problem, ?purpose, "unusable reply; asking once more");
         let max_tokens = if problem.truncated {
@@ -339,10 +350,7 @@ impl ClaudeClient {
                 usage,
             })?;
         usage += second.usage;
-        let value = read(&second).map_err(|p| LlmError::Unusable {
-            reason: p.reason,
-            usage,
-        })?;
+        let value = read(&second).map_err(|p| p.into_error(usage))?;
         Ok(Written {
             value,
             usage,
@@ -514,6 +522,8 @@ struct Problem {
     truncated: bool,
     /// Worth asking again.
     repairable: bool,
+    /// The model declined to answer.
+    refused: bool,
 }
 
 impl Problem {
@@ -522,6 +532,19 @@ impl Problem {
             reason,
             truncated: false,
             repairable: true,
+            refused: false,
+        }
+    }
+
+    /// The error a turn with this problem ends with, having cost `usage`.
+    fn into_error(self, usage: Usage) -> LlmError {
+        if self.refused {
+            LlmError::Refused { usage }
+        } else {
+            LlmError::Unusable {
+                reason: self.reason,
+                usage,
+            }
         }
     }
 }
@@ -548,14 +571,23 @@ fn extract(response: &MessagesResponse) -> Result<Value, Problem> {
                 },
                 truncated: true,
                 repairable: true,
+                refused: false,
             });
         }
-        Some("refusal") => return Err(Problem::invalid("the reply was a refusal".into())),
+        Some("refusal") => {
+            return Err(Problem {
+                reason: "the model declined to answer".into(),
+                truncated: false,
+                repairable: false,
+                refused: true,
+            });
+        }
         Some("model_context_window_exceeded") => {
             return Err(Problem {
                 reason: "the conversation exceeds the model's context window".into(),
                 truncated: false,
                 repairable: false,
+                refused: false,
             });
         }
         _ => {}
