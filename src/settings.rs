@@ -17,7 +17,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::{
     desk,
-    llm::{ClaudeConfig, DEFAULT_MODEL, Effort, PriceTable},
+    llm::{ApiVersion, ClaudeConfig, DEFAULT_MODEL, Effort, PriceTable},
     model::Lang,
     telegram::{self, consent::ConsentConfig},
     telemetry::LogFormat,
@@ -102,6 +102,11 @@ impl Settings {
         let claude = ClaudeConfig {
             api_key: env.secret("ANTHROPIC_API_KEY"),
             base_url: env.url("ANTHROPIC_BASE_URL", "https://api.anthropic.com")?,
+            api_version: env.parse(
+                "ANTHROPIC_VERSION",
+                ApiVersion::default(),
+                "`2023-06-01` or `2026-10-21`",
+            )?,
             model: env.text("CLAUDE_MODEL", DEFAULT_MODEL),
             effort: env.parse(
                 "CLAUDE_EFFORT",
@@ -580,6 +585,19 @@ mod tests {
         let err = load(&[("CLAUDE_EFFORT", "extreme")]).unwrap_err();
         assert_eq!(err.variable, "CLAUDE_EFFORT");
         assert!(err.to_string().contains("xhigh"), "{err}");
+    }
+
+    #[test]
+    fn the_api_version_is_one_the_client_speaks() {
+        assert_eq!(
+            load(&[]).unwrap().claude.api_version,
+            ApiVersion::V2023_06_01
+        );
+        let s = load(&[("ANTHROPIC_VERSION", "2026-10-21")]).unwrap();
+        assert_eq!(s.claude.api_version, ApiVersion::V2026_10_21);
+        let err = load(&[("ANTHROPIC_VERSION", "2025-01-01")]).unwrap_err();
+        assert_eq!(err.variable, "ANTHROPIC_VERSION");
+        assert!(err.to_string().contains("2026-10-21"), "{err}");
     }
 
     #[test]

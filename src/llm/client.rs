@@ -14,7 +14,7 @@ use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-use super::{ClaudeConfig, Fallback};
+use super::{ApiVersion, ClaudeConfig, Fallback};
 use super::{
     generation::{self, Effort, Purpose, RequestRules},
     wire::{
@@ -23,9 +23,6 @@ use super::{
     },
 };
 use crate::retry::{self, RetryPolicy};
-
-/// The API version header value this client speaks.
-pub const API_VERSION: &str = "2023-06-01";
 
 /// The largest `max_tokens` the client asks for (repairs, summaries and the report included):
 /// the output limit of the current models.
@@ -190,8 +187,10 @@ pub struct ClaudeClient {
     http: reqwest::Client,
     /// `<base>/v1/`.
     api: Url,
-    /// The API key, sent as `x-api-key`.
+    /// The API key, sent as the version asks ([`ClaudeClient::authorised`]).
     api_key: SecretString,
+    /// `anthropic-version`.
+    api_version: ApiVersion,
     /// The model id.
     model: String,
     /// What the model accepts.
@@ -200,7 +199,7 @@ pub struct ClaudeClient {
     effort: Effort,
     /// The output budget of a turn, thinking included.
     max_tokens: u32,
-    /// The operator's temperature, sent only where the model takes it.
+    /// The operator's temperature, sent only where the model and the API version take it.
     temperature: Option<f32>,
     /// The limit on one HTTP attempt.
     timeout: Duration,
@@ -223,14 +222,24 @@ impl ClaudeClient {
                 .expect("the TLS backend initialises"),
             api: base.join("v1/").expect("a relative path joins"),
             api_key,
+            api_version: settings.api_version,
             model: settings.model.clone(),
             rules,
             effort: settings.effort,
             max_tokens: settings.turn_max_tokens(),
-            temperature: settings.temperature,
+            temperature: settings
+                .temperature
+                .filter(|_| settings.api_version.takes_sampling_parameters()),
             timeout: settings.timeout,
             retry: RetryPolicy::new(settings.max_retries),
         }
+    }
+
+    /// The client with `rules` in place of the table's: the start-up check's, read from the
+    /// model's capabilities ([`RequestRules::with_capabilities`]).
+    pub fn with_rules(mut self, rules: RequestRules) -> Self {
+        self.rules = rules;
+        self
     }
 
     /// Replaces the retry policy (tests shorten the waits).
@@ -263,11 +272,8 @@ impl ClaudeClient {
             .pop_if_empty()
             .push(&self.model);
         let response = self
-            .http
-            .get(url)
+            .authorised(self.http.get(url))
             .timeout(self.timeout.min(CHECK_TIMEOUT))
-            .header("x-api-key", self.api_key.expose_secret())
-            .header("anthropic-version", API_VERSION)
             .send()
             .await
             .map_err(|e| self.transport_error(e))?;
@@ -458,17 +464,27 @@ impl ClaudeClient {
     }
 
     async fn attempt(&self, body: &MessagesRequest) -> Result<MessagesResponse, LlmError> {
+        let url = self.api.join("messages").expect("a relative path joins");
         let response = self
-            .http
-            .post(self.api.join("messages").expect("a relative path joins"))
+            .authorised(self.http.post(url))
             .timeout(self.timeout)
-            .header("x-api-key", self.api_key.expose_secret())
-            .header("anthropic-version", API_VERSION)
             .json(body)
             .send()
             .await
             .map_err(|e| self.transport_error(e))?;
         self.read(response).await
+    }
+
+    /// The request with the key and `anthropic-version` as the version wants them: `x-api-key`
+    /// under 2023-06-01, `Authorization: Bearer` under 2026-10-21 (as the new SDKs send it).
+    /// Every request to the API goes through here.
+    fn authorised(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        let request = if self.api_version.bearer_auth() {
+            request.bearer_auth(self.api_key.expose_secret())
+        } else {
+            request.header("x-api-key", self.api_key.expose_secret())
+        };
+        request.header("anthropic-version", self.api_version.as_str())
     }
 
     /// Reads a response: the documented body on success, the error shape otherwise.
