@@ -187,7 +187,7 @@ pub struct ClaudeClient {
     http: reqwest::Client,
     /// `<base>/v1/`.
     api: Url,
-    /// The API key, sent as the version asks ([`ClaudeClient::authorised`]).
+    /// The API key, sent as the version asks (`x-api-key` or a bearer token).
     api_key: SecretString,
     /// `anthropic-version`.
     api_version: ApiVersion,
