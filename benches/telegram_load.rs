@@ -99,8 +99,8 @@ impl Bot {
     ) -> Bot {
         Bot(Command::new(env!("CARGO_BIN_EXE_ai-interviewer"))
             .arg("bot")
-            .envs(vars.iter().copied())
             .env_clear()
+            .envs(vars.iter().copied())
             .env("TELEGRAM_BOT_TOKEN", tg.token())
             .env("TELEGRAM_API_URL", tg.api_url())
             .env("ANTHROPIC_API_KEY", anthropic::API_KEY)

@@ -17,10 +17,9 @@ use crate::{
         bank::BankError,
     },
     llm::{
-        ClaudeClient, DEFAULT_MODEL, Fallback, LlmError, Model,
-        generation::{Generation, Purpose},
+        ClaudeClient, DEFAULT_MODEL, Fallback, LlmError, Model, RequestRules,
+        generation::{self, Purpose},
         pricing::PriceTable,
-        wire::ModelInfo,
     },
     login::{Issuer, Links},
     metrics::{
@@ -126,8 +125,23 @@ impl std::fmt::Debug for Overrides {
     }
 }
 
-/// Builds the engine from the settings: prompts, store, texts, offline bank and Claude client.
+/// Builds the engine from the settings: prompts, store, texts, offline bank and Claude client,
+/// whose requests are shaped by the table of generations (tools that do not check the model
+/// with the API use this; the bot and the console shape them from the check's answer).
 pub fn build_engine(settings: &Settings, overrides: &Overrides) -> Result<Engine, StartupError> {
+    engine_with(
+        settings,
+        overrides,
+        generation::rules(&settings.claude.model),
+    )
+}
+
+/// The engine, its Claude client shaping requests by `rules`.
+fn engine_with(
+    settings: &Settings,
+    overrides: &Overrides,
+    rules: RequestRules,
+) -> Result<Engine, StartupError> {
     let prompts = Prompts::load(settings.prompts_dir.as_deref())?;
     if !prompts.overridden().is_empty() {
         tracing::info!(overridden = ?prompts.overridden(), "prompts from PROMPTS_DIR replace the built-in ones");
@@ -136,7 +150,7 @@ pub fn build_engine(settings: &Settings, overrides: &Overrides) -> Result<Engine
     let catalog = Arc::new(Catalog::load()?);
     let bank = QuestionBank::from_catalog(&catalog)?;
     let claude = settings.claude.api_key.clone().map(|key| {
-        let client = ClaudeClient::new(&settings.claude, key);
+        let client = ClaudeClient::new(&settings.claude, key).with_rules(rules);
         let client = match overrides.claude_retry {
             Some(retry) => client.with_retry(retry),
             None => client,
@@ -157,11 +171,11 @@ pub fn build_engine(settings: &Settings, overrides: &Overrides) -> Result<Engine
     ))
 }
 
-/// The console's application: the engine, its Claude key and model checked.
+/// The console's application: the Claude key and model checked, then the engine, its requests
+/// shaped by what the check learnt.
 pub async fn console(settings: &Settings, overrides: &Overrides) -> Result<Engine, StartupError> {
-    let engine = build_engine(settings, overrides)?;
-    check_claude(settings).await?;
-    Ok(engine)
+    let rules = check_claude(settings).await?;
+    engine_with(settings, overrides, rules)
 }
 
 /// The bot, assembled and checked, not yet connected to Telegram: `main` and the tests build
@@ -185,11 +199,11 @@ struct Served {
 /// Assembles the bot: the engine, the Claude check, the metrics and the operator's server and
 /// tasks. Telegram is reached by [`Bot::run`].
 pub async fn bot(settings: Settings, overrides: Overrides) -> Result<Bot, StartupError> {
-    let engine = build_engine(&settings, &overrides)?;
+    let rules = check_claude(&settings).await?;
+    let engine = engine_with(&settings, &overrides, rules)?;
     if !engine.is_online() {
         tracing::warn!("no ANTHROPIC_API_KEY: interviews run on the offline question bank");
     }
-    check_claude(&settings).await?;
     let operations = start_operations(
         &settings,
         overrides.clock.clone(),
@@ -357,7 +371,8 @@ async fn voice_pipeline(
     }
     if settings.enabled && warnings.is_empty() {
         tracing::info!(
-            models = ?settings.assemblyai.speech_models,
+            english = %settings.assemblyai.speech_models.en.join(","),
+            russian = %settings.assemblyai.speech_models.ru.join(","),
             concurrent = settings.concurrent_requests,
             "voice notes are transcribed by AssemblyAI"
         );
@@ -440,37 +455,53 @@ impl Operations {
     }
 }
 
-/// Checks the Anthropic key and model with `GET /v1/models/{CLAUDE_MODEL}` and logs what the
-/// requests will look like. Without a key nothing is checked.
+/// Checks the Anthropic key and model with `GET /v1/models/{CLAUDE_MODEL}`, and returns the
+/// rules the requests are shaped by: the model's capabilities as the answer states them over
+/// the table of generations ([`RequestRules::with_capabilities`]), or the table alone when the
+/// answer states none, nothing could be checked, or there is no key.
 ///
-/// A rejected key (401), a key without access (403) or an unknown model (404) stops the
-/// process: every turn would fail. A network failure or a 5xx only warns: the offline bank
+/// A rejected key (401), a key without access (403), an unknown or retired model (404, with the
+/// replacement when the API's message names one) or a model without structured outputs stops
+/// the process: every turn would fail. A network failure or a 5xx only warns: the offline bank
 /// covers an outage, and the bot should be up when the API comes back.
-pub async fn check_claude(settings: &Settings) -> Result<Option<ModelInfo>, StartupError> {
+pub async fn check_claude(settings: &Settings) -> Result<RequestRules, StartupError> {
+    let model = &settings.claude.model;
+    let table = generation::rules(model);
     let Some(key) = settings.claude.api_key.clone() else {
-        return Ok(None);
+        return Ok(table);
     };
     let client = ClaudeClient::new(&settings.claude, key);
-    let model = &settings.claude.model;
-    let checked = client.model_info().await;
-    if !matches!(
-        &checked,
-        Err(LlmError::Api {
-            status: 401 | 403 | 404,
-            ..
-        })
-    ) {
-        log_request_shape(settings, &client);
-    }
-    match checked {
+    match client.model_info().await {
         Ok(info) => {
+            let described = info.capabilities.as_ref();
             tracing::info!(
                 model = %info.id,
                 display_name = %info.display_name,
                 max_input_tokens = info.max_input_tokens,
                 max_tokens = info.max_tokens,
+                capabilities = if described.is_some() { "described" } else { "not described" },
                 "Claude model available"
             );
+            if described
+                .and_then(|c| c.structured_outputs)
+                .is_some_and(|s| !s.supported)
+            {
+                return Err(StartupError::Claude(format!(
+                    "CLAUDE_MODEL {model:?} does not support structured outputs, which every \
+                     request of the interview relies on: choose another model, such as \
+                     {DEFAULT_MODEL}"
+                )));
+            }
+            let rules = match described {
+                Some(capabilities) => table.with_capabilities(capabilities),
+                None => table,
+            };
+            let source = if described.is_some() {
+                "the model's capabilities"
+            } else {
+                "the table of generations"
+            };
+            log_request_shape(settings, &rules, client.max_tokens(), source);
             if let Some(limit) = info.max_tokens
                 && u64::from(client.max_tokens()) > limit
             {
@@ -480,7 +511,7 @@ pub async fn check_claude(settings: &Settings) -> Result<Option<ModelInfo>, Star
                     "CLAUDE_MAX_TOKENS is above the model's output limit: lower it"
                 );
             }
-            Ok(Some(info))
+            Ok(rules)
         }
         Err(LlmError::Api { status, kind, .. }) if status == 401 => {
             Err(StartupError::Claude(format!(
@@ -494,47 +525,96 @@ pub async fn check_claude(settings: &Settings) -> Result<Option<ModelInfo>, Star
                  the key's permissions or choose another model"
             )))
         }
-        Err(LlmError::Api { status, kind, .. }) if status == 404 => {
+        Err(LlmError::Api {
+            status,
+            kind,
+            message,
+            ..
+        }) if status == 404 => {
+            let fix = match replacement(&message, model) {
+                Some(replacement) => {
+                    format!("set CLAUDE_MODEL={replacement}, the replacement the API names")
+                }
+                None => format!("set a current model id, such as {DEFAULT_MODEL}"),
+            };
             Err(StartupError::Claude(format!(
-                "CLAUDE_MODEL {model:?} was not found by the Anthropic API ({status} {kind}): \
-                 set a current model id, such as {DEFAULT_MODEL}"
+                "CLAUDE_MODEL {model:?} was not found by the Anthropic API ({status} {kind}: \
+                 {message}): {fix}"
             )))
         }
         Err(error) => {
+            log_request_shape(
+                settings,
+                &table,
+                client.max_tokens(),
+                "the table of generations",
+            );
             tracing::warn!(
                 %error,
                 fallback = %Fallback::UpstreamDown,
                 "the Anthropic API could not be checked at start-up; starting anyway: turns \
                  come from the offline question bank until it answers"
             );
-            Ok(None)
+            Ok(table)
         }
     }
 }
 
-/// Logs the request shape the model gets, and warns about settings it will not use.
-fn log_request_shape(settings: &Settings, client: &ClaudeClient) {
+/// The model id an API message names besides `model` (itself, dated or not): what a
+/// retirement notice points to as the replacement. The notice's wording is not documented, so
+/// any other `claude-` id in it is taken.
+fn replacement(message: &str, model: &str) -> Option<String> {
+    message
+        .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')))
+        .map(|word| word.trim_end_matches('.'))
+        .find(|word| {
+            word.starts_with("claude-") && !model.starts_with(word) && !word.starts_with(model)
+        })
+        .map(str::to_owned)
+}
+
+/// Logs the request shape the model gets (its rules from `source`), and warns about settings
+/// it will not use.
+fn log_request_shape(settings: &Settings, rules: &RequestRules, max_tokens: u32, source: &str) {
     let claude = &settings.claude;
-    let rules = client.rules();
     let shape = rules.shape(Purpose::Turn, claude.effort, claude.temperature);
     tracing::info!(
         model = %claude.model,
+        version = %claude.api_version,
+        from = source,
         generation = %rules.generation,
         effort = shape.effort.map(|e| e.as_str()).unwrap_or("not sent"),
-        thinking = if rules.thinks(&shape) { "adaptive" } else { "none" },
-        max_tokens = client.max_tokens(),
+        efforts = %rules.efforts,
+        thinking = if rules.thinks(&shape) {
+            "adaptive"
+        } else if shape.thinking.is_some() {
+            "between_tools"
+        } else {
+            "none"
+        },
+        max_tokens,
         min_cacheable_tokens = rules.min_cacheable_tokens,
         "Claude request shape"
     );
-    if claude.temperature.is_some() && !rules.sampling_parameters {
+    if claude.temperature.is_some() && !claude.api_version.takes_sampling_parameters() {
+        tracing::warn!(
+            version = %claude.api_version,
+            "CLAUDE_TEMPERATURE is set, but ANTHROPIC_VERSION {} refuses sampling parameters: \
+             it is not sent; remove CLAUDE_TEMPERATURE from the settings",
+            claude.api_version
+        );
+    } else if claude.temperature.is_some() && !rules.sampling_parameters {
         tracing::warn!(
             model = %claude.model,
             "CLAUDE_TEMPERATURE is set, but this model refuses sampling parameters: it is not \
              sent; remove CLAUDE_TEMPERATURE from the settings"
         );
     }
-    if rules.generation == Generation::Claude4 && shape.effort.is_none() {
-        tracing::debug!("CLAUDE_EFFORT is not sent: 4.x models take no effort");
+    if shape.effort.is_none() {
+        tracing::debug!(
+            generation = %rules.generation,
+            "CLAUDE_EFFORT is not sent: the model takes no effort at this level"
+        );
     }
     match claude.prices.price(&claude.model) {
         Some(price) => tracing::info!(
@@ -548,5 +628,33 @@ fn log_request_shape(settings: &Settings, client: &ClaudeClient) {
             model = %claude.model,
             "no price known for this model: set CLAUDE_PRICES to have interview costs logged"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_replacement_is_the_other_model_id_a_message_names() {
+        let model = "claude-sonnet-4-5-20250929";
+        assert_eq!(
+            replacement(
+                "model: claude-sonnet-4-5-20250929 was retired on 2026-11-30. Use \
+                 claude-sonnet-5-5.",
+                model
+            )
+            .as_deref(),
+            Some("claude-sonnet-5-5")
+        );
+        assert_eq!(
+            replacement("claude-sonnet-4-5 is no longer served", model),
+            None,
+            "the model's own alias is not a replacement"
+        );
+        assert_eq!(
+            replacement("model: claude-nonesuch", "claude-nonesuch"),
+            None
+        );
     }
 }

@@ -479,6 +479,8 @@ messages! {
         unusable_all: String,
         configuration_today: String,
         configuration_all: String,
+        refusal_today: String,
+        refusal_all: String,
     } => "metrics-fallbacks",
     /// /metrics: tokens of one period (`today` or `all`).
     MetricsTokens { period: String, input: String, output: String, cache_write: String, cache_read: String } => "metrics-tokens",
@@ -518,6 +520,8 @@ messages! {
     AlarmUpstream { count: String } => "alarm-upstream",
     /// /metrics alarm: unusable turns.
     AlarmUnusable { count: String } => "alarm-unusable",
+    /// /metrics alarm: turns Claude declined to answer.
+    AlarmRefusal { count: String } => "alarm-refusal",
     /// /metrics alarm: storage errors.
     AlarmStorage { count: String } => "alarm-storage",
     /// /metrics alarm: messages not delivered.

@@ -17,11 +17,14 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::{
     desk,
-    llm::{ClaudeConfig, DEFAULT_MODEL, Effort, PriceTable},
+    llm::{ApiVersion, ClaudeConfig, DEFAULT_MODEL, Effort, PriceTable},
     model::Lang,
     telegram::{self, consent::ConsentConfig},
     telemetry::LogFormat,
-    voice::{AssemblyAiConfig, VoiceConfig},
+    voice::{
+        AssemblyAiConfig, DEFAULT_SPEECH_MODELS_EN, DEFAULT_SPEECH_MODELS_RU, SpeechModels,
+        UNIVERSAL_MODEL, VoiceConfig,
+    },
 };
 
 /// Why the settings could not be loaded: always names the variable at fault.
@@ -76,14 +79,10 @@ pub struct Settings {
     secrets: Vec<SecretString>,
 }
 
-/// The speech models used when `ASSEMBLYAI_SPEECH_MODELS` is not set: the newest model first,
-/// for the languages it knows (English among them), then `universal-2` for the rest (Russian
-/// among them). AssemblyAI picks the first model of the list that supports the language.
-pub const DEFAULT_SPEECH_MODELS: [&str; 2] = ["universal-3-5-pro", "universal-2"];
-
-/// Speech models AssemblyAI no longer serves: naming one is a start-up error, not a 400 on
-/// the first voice note.
-pub const REMOVED_SPEECH_MODELS: [&str; 1] = ["universal-3-pro"];
+/// Speech models AssemblyAI no longer serves or no longer takes in a list: naming one is a
+/// start-up error, not a 400 on the first voice note. `best` was the old tier name the API
+/// now refuses.
+pub const REMOVED_SPEECH_MODELS: [&str; 2] = ["universal-3-pro", "best"];
 
 impl Settings {
     /// Loads `.env` if there is one, then reads the process environment.
@@ -103,6 +102,11 @@ impl Settings {
         let claude = ClaudeConfig {
             api_key: env.secret("ANTHROPIC_API_KEY"),
             base_url: env.url("ANTHROPIC_BASE_URL", "https://api.anthropic.com")?,
+            api_version: env.parse(
+                "ANTHROPIC_VERSION",
+                ApiVersion::default(),
+                "`2023-06-01` or `2026-10-21`",
+            )?,
             model: env.text("CLAUDE_MODEL", DEFAULT_MODEL),
             effort: env.parse(
                 "CLAUDE_EFFORT",
@@ -206,7 +210,7 @@ fn voice_config(env: &Env<'_>) -> Result<VoiceConfig, SettingsError> {
     let assemblyai = AssemblyAiConfig {
         api_key: env.secret("ASSEMBLYAI_API_KEY"),
         base_url: env.url("ASSEMBLYAI_BASE_URL", "https://api.assemblyai.com")?,
-        speech_models: env.speech_models("ASSEMBLYAI_SPEECH_MODELS")?,
+        speech_models: speech_models(env)?,
         timeout: Duration::from_secs(env.number("ASSEMBLYAI_TIMEOUT_SECONDS", 60, 1..=600)?),
         transcript_timeout: Duration::from_secs(env.number(
             "ASSEMBLYAI_TRANSCRIPT_TIMEOUT_SECONDS",
@@ -232,6 +236,25 @@ fn voice_config(env: &Env<'_>) -> Result<VoiceConfig, SettingsError> {
         ffmpeg_timeout: Duration::from_secs(env.number("FFMPEG_TIMEOUT_SECONDS", 120, 1..=3600)?),
         temp_dir: env.get("VOICE_TEMP_DIR").map(PathBuf::from),
         assemblyai,
+    })
+}
+
+/// Each language's speech models (`ASSEMBLYAI_SPEECH_MODELS_EN`, `_RU`). The single list of
+/// earlier releases (`ASSEMBLYAI_SPEECH_MODELS`) is refused with the names of the two that
+/// replace it, rather than ignored: an operator who set it meant something by it.
+fn speech_models(env: &Env<'_>) -> Result<SpeechModels, SettingsError> {
+    if let Some(raw) = env.get("ASSEMBLYAI_SPEECH_MODELS") {
+        return Err(SettingsError {
+            variable: "ASSEMBLYAI_SPEECH_MODELS",
+            expected: "nothing: it was replaced by one list per language, \
+                       ASSEMBLYAI_SPEECH_MODELS_EN and ASSEMBLYAI_SPEECH_MODELS_RU"
+                .to_owned(),
+            got: raw,
+        });
+    }
+    Ok(SpeechModels {
+        en: env.speech_models("ASSEMBLYAI_SPEECH_MODELS_EN", &DEFAULT_SPEECH_MODELS_EN)?,
+        ru: env.speech_models("ASSEMBLYAI_SPEECH_MODELS_RU", &DEFAULT_SPEECH_MODELS_RU)?,
     })
 }
 
@@ -416,10 +439,22 @@ impl Env<'_> {
         }
     }
 
-    fn speech_models(&self, name: &'static str) -> Result<Vec<String>, SettingsError> {
+    /// A speech model priority list, such as `assemblyai-stt-3-7,universal-2`. It must end
+    /// with [`UNIVERSAL_MODEL`]: AssemblyAI no longer falls back to another model by itself,
+    /// so a list without the model that takes every interview language fails each voice note
+    /// of a language its models lack, with the expert waiting. Refusing such a list at start
+    /// (rather than warning) catches it before anyone records a note; a model after
+    /// `universal-2` would never be used for English or Russian, which it takes, so the list
+    /// must end there.
+    fn speech_models(
+        &self,
+        name: &'static str,
+        default: &[&str],
+    ) -> Result<Vec<String>, SettingsError> {
         let Some(raw) = self.get(name) else {
-            return Ok(DEFAULT_SPEECH_MODELS.map(str::to_owned).to_vec());
+            return Ok(default.iter().map(|m| (*m).to_owned()).collect());
         };
+        let example = default.join(",");
         let error = |expected: String| SettingsError {
             variable: name,
             expected,
@@ -437,8 +472,7 @@ impl Env<'_> {
         };
         if models.is_empty() || !models.iter().all(well_formed) {
             return Err(error(format!(
-                "a comma-separated priority list of speech model ids such as {}",
-                DEFAULT_SPEECH_MODELS.join(",")
+                "a comma-separated priority list of speech model ids such as {example}"
             )));
         }
         if let Some(removed) = models
@@ -446,8 +480,13 @@ impl Env<'_> {
             .find(|m| REMOVED_SPEECH_MODELS.contains(&m.as_str()))
         {
             return Err(error(format!(
-                "speech models AssemblyAI still serves ({removed} was removed), such as {}",
-                DEFAULT_SPEECH_MODELS.join(",")
+                "speech models AssemblyAI still takes ({removed} is refused), such as {example}"
+            )));
+        }
+        if models.last().map(String::as_str) != Some(UNIVERSAL_MODEL) {
+            return Err(error(format!(
+                "a list ending with {UNIVERSAL_MODEL}, which takes every interview language \
+                 (AssemblyAI no longer falls back to it by itself), such as {example}"
             )));
         }
         Ok(models)
@@ -547,6 +586,19 @@ mod tests {
         let err = load(&[("CLAUDE_EFFORT", "extreme")]).unwrap_err();
         assert_eq!(err.variable, "CLAUDE_EFFORT");
         assert!(err.to_string().contains("xhigh"), "{err}");
+    }
+
+    #[test]
+    fn the_api_version_is_one_the_client_speaks() {
+        assert_eq!(
+            load(&[]).unwrap().claude.api_version,
+            ApiVersion::V2023_06_01
+        );
+        let s = load(&[("ANTHROPIC_VERSION", "2026-10-21")]).unwrap();
+        assert_eq!(s.claude.api_version, ApiVersion::V2026_10_21);
+        let err = load(&[("ANTHROPIC_VERSION", "2025-01-01")]).unwrap_err();
+        assert_eq!(err.variable, "ANTHROPIC_VERSION");
+        assert!(err.to_string().contains("2026-10-21"), "{err}");
     }
 
     #[test]
@@ -735,9 +787,12 @@ mod tests {
             voice.assemblyai.base_url.as_str(),
             "https://api.assemblyai.com/"
         );
+        let models = &voice.assemblyai.speech_models;
+        assert_eq!(models.en, vec!["assemblyai-stt-3-7", "universal-2"]);
         assert_eq!(
-            voice.assemblyai.speech_models,
-            vec!["universal-3-5-pro", "universal-2"]
+            models.ru,
+            vec!["universal-2"],
+            "stt-3-7's Russian is unconfirmed"
         );
     }
 
@@ -771,25 +826,55 @@ mod tests {
     }
 
     #[test]
-    fn speech_models_are_a_priority_list_without_removed_models() {
-        let s = load(&[(
-            "ASSEMBLYAI_SPEECH_MODELS",
-            " universal-2 , universal-3-5-pro ",
-        )])
+    fn speech_models_are_a_priority_list_per_language_ending_with_universal_2() {
+        let s = load(&[
+            (
+                "ASSEMBLYAI_SPEECH_MODELS_EN",
+                " universal-3-5-pro , universal-2 ",
+            ),
+            (
+                "ASSEMBLYAI_SPEECH_MODELS_RU",
+                "assemblyai-stt-3-7,universal-2",
+            ),
+        ])
         .unwrap();
-        assert_eq!(
-            s.voice.assemblyai.speech_models,
-            vec!["universal-2", "universal-3-5-pro"]
-        );
-        let removed =
-            load(&[("ASSEMBLYAI_SPEECH_MODELS", "universal-3-pro,universal-2")]).unwrap_err();
-        assert_eq!(removed.variable, "ASSEMBLYAI_SPEECH_MODELS");
+        let models = &s.voice.assemblyai.speech_models;
+        assert_eq!(models.en, vec!["universal-3-5-pro", "universal-2"]);
+        assert_eq!(models.ru, vec!["assemblyai-stt-3-7", "universal-2"]);
+        for lang in Lang::ALL {
+            let name = SpeechModels::setting(lang);
+            let s = load(&[(name, "universal-3-5-pro,universal-2")]).unwrap();
+            assert_eq!(
+                s.voice.assemblyai.speech_models.for_lang(lang),
+                ["universal-3-5-pro", "universal-2"],
+                "{name} is the setting the client names for {lang:?}"
+            );
+        }
+        for (list, says) in [
+            ("universal-3-pro,universal-2", "universal-3-pro is refused"),
+            ("best,universal-2", "best is refused"),
+            ("assemblyai-stt-3-7", "ending with universal-2"),
+            ("universal-2,assemblyai-stt-3-7", "ending with universal-2"),
+            ("Universal 2!", "priority list"),
+            (" , ", "priority list"),
+        ] {
+            let err = load(&[("ASSEMBLYAI_SPEECH_MODELS_RU", list)]).unwrap_err();
+            assert_eq!(err.variable, "ASSEMBLYAI_SPEECH_MODELS_RU", "{list}");
+            assert!(err.to_string().contains(says), "{list}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_single_speech_model_list_of_earlier_releases_names_its_replacements() {
+        let err =
+            load(&[("ASSEMBLYAI_SPEECH_MODELS", "universal-3-5-pro,universal-2")]).unwrap_err();
+        assert_eq!(err.variable, "ASSEMBLYAI_SPEECH_MODELS");
+        let line = err.to_string();
         assert!(
-            removed.to_string().contains("universal-3-pro was removed"),
-            "{removed}"
+            line.contains("ASSEMBLYAI_SPEECH_MODELS_EN")
+                && line.contains("ASSEMBLYAI_SPEECH_MODELS_RU"),
+            "{line}"
         );
-        assert!(load(&[("ASSEMBLYAI_SPEECH_MODELS", "Universal 2!")]).is_err());
-        assert!(load(&[("ASSEMBLYAI_SPEECH_MODELS", " , ")]).is_err());
     }
 
     #[test]

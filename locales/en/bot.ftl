@@ -117,7 +117,7 @@ metrics-answers = Answers: text { $text_today } / { $text_all } · voice { $voic
 metrics-claude = Claude calls: { $calls_today } / { $calls_all } · successful { $success_today } / { $success_all }
 metrics-latency = Claude latency over the last { $calls } calls: p50 { $p50 } s · p95 { $p95 } s
 metrics-latency-none = Claude latency: no calls yet
-metrics-fallbacks = Offline questions instead of Claude: upstream down { $upstream_today } / { $upstream_all } · unusable turn { $unusable_today } / { $unusable_all } · configuration error { $configuration_today } / { $configuration_all }
+metrics-fallbacks = Offline questions instead of Claude: upstream down { $upstream_today } / { $upstream_all } · unusable turn { $unusable_today } / { $unusable_all } · configuration error { $configuration_today } / { $configuration_all } · declined by Claude { $refusal_today } / { $refusal_all }
 metrics-tokens =
     { $period ->
         [today] Tokens today
@@ -151,6 +151,7 @@ metrics-memory-unknown = Memory: not reported on this platform
 metrics-alarms = ⚠️ Needs attention
 alarm-configuration = Turns sent to the offline bank today because Claude refused the request (configuration error): { $count }. Check ANTHROPIC_API_KEY and CLAUDE_MODEL, then the log.
 alarm-upstream = Turns sent to the offline bank today because Claude was unreachable or overloaded: { $count }.
+alarm-refusal = Turns sent to the offline bank today because Claude declined to answer (a refusal by its safety classifier): { $count }. The expert got an offline question instead. If it keeps happening, read those interviews, or choose another CLAUDE_MODEL.
 alarm-unusable = Turns sent to the offline bank today because Claude's turn was unusable (cut off or malformed): { $count }. If it keeps happening, raise CLAUDE_MAX_TOKENS.
 alarm-storage = Storage errors today: { $count }. Check free space and permissions of SESSIONS_DIR.
 alarm-delivery = Messages not delivered to Telegram today: { $count }.

@@ -121,7 +121,7 @@ metrics-answers = Ответы: текстом { $text_today } / { $text_all } �
 metrics-claude = Запросы к Claude: { $calls_today } / { $calls_all } · успешных { $success_today } / { $success_all }
 metrics-latency = Время ответа Claude по последним запросам ({ $calls }): p50 { $p50 } с · p95 { $p95 } с
 metrics-latency-none = Время ответа Claude: запросов ещё не было
-metrics-fallbacks = Вопросы из офлайн-банка вместо Claude: сервис недоступен { $upstream_today } / { $upstream_all } · непригодный ответ { $unusable_today } / { $unusable_all } · ошибка настройки { $configuration_today } / { $configuration_all }
+metrics-fallbacks = Вопросы из офлайн-банка вместо Claude: сервис недоступен { $upstream_today } / { $upstream_all } · непригодный ответ { $unusable_today } / { $unusable_all } · ошибка настройки { $configuration_today } / { $configuration_all } · отказ Claude { $refusal_today } / { $refusal_all }
 metrics-tokens =
     { $period ->
         [today] Токены сегодня
@@ -155,6 +155,7 @@ metrics-memory-unknown = Память: на этой платформе не и�
 metrics-alarms = ⚠️ Требует внимания
 alarm-configuration = Ходов сегодня ушло в офлайн-банк, потому что Claude отклонил запрос (ошибка настройки): { $count }. Проверьте ANTHROPIC_API_KEY и CLAUDE_MODEL, затем журнал.
 alarm-upstream = Ходов сегодня ушло в офлайн-банк, потому что Claude был недоступен или перегружен: { $count }.
+alarm-refusal = Ходов сегодня ушло в офлайн-банк, потому что Claude отказался отвечать (сработал его фильтр безопасности): { $count }. Эксперт получил вопрос из офлайн-банка. Если это повторяется, прочитайте эти интервью или выберите другую CLAUDE_MODEL.
 alarm-unusable = Ходов сегодня ушло в офлайн-банк из-за непригодного ответа Claude (обрезан или искажён): { $count }. Если это повторяется, увеличьте CLAUDE_MAX_TOKENS.
 alarm-storage = Ошибок хранилища сегодня: { $count }. Проверьте свободное место и права доступа к SESSIONS_DIR.
 alarm-delivery = Сообщений, не доставленных в Telegram сегодня: { $count }.

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use crate::{
     i18n::{Catalog, Msg},
-    model::{Lang, Stage, Style},
+    metrics::kinds::{FallbackReason, Label},
+    model::{Fallback, Lang, Stage, Style},
 };
 
 use super::index::State;
@@ -29,6 +30,22 @@ impl Text {
             tracing::error!(id, lang = %self.lang, "desk message missing from the catalog");
             id.to_owned()
         })
+    }
+
+    /// Why turns came from the offline bank, as the counters group them.
+    pub fn fallback_reason(&self, reason: FallbackReason) -> String {
+        self.get(&format!(
+            "desk-fallback-{}",
+            reason.label().replace('_', "-")
+        ))
+    }
+
+    /// Why one question came from the offline bank.
+    pub fn fallback(&self, reason: Fallback) -> String {
+        match FallbackReason::try_from(reason) {
+            Ok(reason) => self.fallback_reason(reason),
+            Err(()) => self.get("desk-fallback-no-model"),
+        }
     }
 
     /// A state's name.

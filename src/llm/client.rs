@@ -14,7 +14,7 @@ use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-use super::{ClaudeConfig, Fallback};
+use super::{ApiVersion, ClaudeConfig, Fallback};
 use super::{
     generation::{self, Effort, Purpose, RequestRules},
     stream::{self, Partial},
@@ -24,9 +24,6 @@ use super::{
     },
 };
 use crate::retry::{self, RetryPolicy};
-
-/// The API version header value this client speaks.
-pub const API_VERSION: &str = "2023-06-01";
 
 /// The largest `max_tokens` the client asks for (repairs, summaries and the report included):
 /// the output limit of the current models.
@@ -69,6 +66,15 @@ pub enum LlmError {
         /// The tokens the unusable replies cost.
         usage: Usage,
     },
+    /// The model declined to answer (`stop_reason: refusal`). Not asked again: a refusal comes
+    /// from the model's safety classifier reading the conversation, and a repair request
+    /// resends the same conversation with a note appended, which draws the same refusal while
+    /// doubling the cost and the expert's wait.
+    #[error("the model declined to answer (stop_reason refusal)")]
+    Refused {
+        /// The tokens the refused replies cost.
+        usage: Usage,
+    },
     /// The repair request after an unusable (and billed) reply failed.
     #[error("{source} (the repair of an unusable reply)")]
     RepairFailed {
@@ -84,9 +90,10 @@ impl LlmError {
         match self {
             LlmError::Api { status, .. } => retry::retryable_status(*status),
             LlmError::Timeout(_) | LlmError::Network(_) => true,
-            LlmError::Decode(_) | LlmError::Unusable { .. } | LlmError::RepairFailed { .. } => {
-                false
-            }
+            LlmError::Decode(_)
+            | LlmError::Unusable { .. }
+            | LlmError::Refused { .. }
+            | LlmError::RepairFailed { .. } => false,
         }
     }
 
@@ -105,6 +112,7 @@ impl LlmError {
                 Fallback::UpstreamDown
             }
             LlmError::Unusable { .. } => Fallback::UnusableTurn,
+            LlmError::Refused { .. } => Fallback::Refusal,
             LlmError::RepairFailed { source, .. } => source.fallback(),
         }
     }
@@ -112,7 +120,9 @@ impl LlmError {
     /// The tokens billed for the failed call (only unusable replies are billed).
     pub fn usage(&self) -> Usage {
         match self {
-            LlmError::Unusable { usage, .. } | LlmError::RepairFailed { usage, .. } => *usage,
+            LlmError::Unusable { usage, .. }
+            | LlmError::Refused { usage }
+            | LlmError::RepairFailed { usage, .. } => *usage,
             _ => Usage::default(),
         }
     }
@@ -181,8 +191,10 @@ pub struct ClaudeClient {
     http: reqwest::Client,
     /// `<base>/v1/`.
     api: Url,
-    /// The API key, sent as `x-api-key`.
+    /// The API key, sent as the version asks (`x-api-key` or a bearer token).
     api_key: SecretString,
+    /// `anthropic-version`.
+    api_version: ApiVersion,
     /// The model id.
     model: String,
     /// What the model accepts.
@@ -191,7 +203,7 @@ pub struct ClaudeClient {
     effort: Effort,
     /// The output budget of a turn, thinking included.
     max_tokens: u32,
-    /// The operator's temperature, sent only where the model takes it.
+    /// The operator's temperature, sent only where the model and the API version take it.
     temperature: Option<f32>,
     /// The limit on one HTTP attempt.
     timeout: Duration,
@@ -214,14 +226,24 @@ impl ClaudeClient {
                 .expect("the TLS backend initialises"),
             api: base.join("v1/").expect("a relative path joins"),
             api_key,
+            api_version: settings.api_version,
             model: settings.model.clone(),
             rules,
             effort: settings.effort,
             max_tokens: settings.turn_max_tokens(),
-            temperature: settings.temperature,
+            temperature: settings
+                .temperature
+                .filter(|_| settings.api_version.takes_sampling_parameters()),
             timeout: settings.timeout,
             retry: RetryPolicy::new(settings.max_retries),
         }
+    }
+
+    /// The client with `rules` in place of the table's: the start-up check's, read from the
+    /// model's capabilities ([`RequestRules::with_capabilities`]).
+    pub fn with_rules(mut self, rules: RequestRules) -> Self {
+        self.rules = rules;
+        self
     }
 
     /// Replaces the retry policy (tests shorten the waits).
@@ -254,20 +276,18 @@ impl ClaudeClient {
             .pop_if_empty()
             .push(&self.model);
         let response = self
-            .http
-            .get(url)
+            .authorised(self.http.get(url))
             .timeout(self.timeout.min(CHECK_TIMEOUT))
-            .header("x-api-key", self.api_key.expose_secret())
-            .header("anthropic-version", API_VERSION)
             .send()
             .await
             .map_err(|e| self.transport_error(e))?;
         self.read(response).await
     }
 
-    /// Asks for a structured reply. An unusable reply (truncated, not the JSON asked for, a
-    /// refusal, refused by the request's check) is asked for once more with the reason, with a
-    /// larger budget if it was cut off; transient failures are retried first.
+    /// Asks for a structured reply. An unusable reply (truncated, not the JSON asked for,
+    /// refused by the request's check) is asked for once more with the reason, with a larger
+    /// budget if it was cut off; transient failures are retried first. A refusal by the model
+    /// is not asked again ([`LlmError::Refused`]).
     pub async fn ask(&self, request: &StructuredRequest<'_>) -> Result<Written, LlmError> {
         let (purpose, system, max_tokens) = match request.pace {
             Pace::Conversation => (
@@ -318,10 +338,7 @@ impl ClaudeClient {
             Err(problem) => problem,
         };
         if !problem.repairable {
-            return Err(LlmError::Unusable {
-                reason: problem.reason,
-                usage,
-            });
+            return Err(problem.into_error(usage));
         }
         tracing::warn!(%problem, ?purpose, "unusable reply; asking once more");
         let max_tokens = if problem.truncated {
@@ -349,10 +366,7 @@ impl ClaudeClient {
                 usage,
             })?;
         usage += second.usage;
-        let value = read(&second).map_err(|p| LlmError::Unusable {
-            reason: p.reason,
-            usage,
-        })?;
+        let value = read(&second).map_err(|p| p.into_error(usage))?;
         Ok(Written {
             value,
             usage,
@@ -483,12 +497,10 @@ impl ClaudeClient {
             }
             None => body,
         };
+        let url = self.api.join("messages").expect("a relative path joins");
         let response = self
-            .http
-            .post(self.api.join("messages").expect("a relative path joins"))
+            .authorised(self.http.post(url))
             .timeout(self.timeout)
-            .header("x-api-key", self.api_key.expose_secret())
-            .header("anthropic-version", API_VERSION)
             .json(body)
             .send()
             .await
@@ -499,6 +511,18 @@ impl ClaudeClient {
             }
             _ => self.read(response).await,
         }
+    }
+
+    /// The request with the key and `anthropic-version` as the version wants them: `x-api-key`
+    /// under 2023-06-01, `Authorization: Bearer` under 2026-10-21 (as the new SDKs send it).
+    /// Every request to the API goes through here.
+    fn authorised(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        let request = if self.api_version.bearer_auth() {
+            request.bearer_auth(self.api_key.expose_secret())
+        } else {
+            request.header("x-api-key", self.api_key.expose_secret())
+        };
+        request.header("anthropic-version", self.api_version.as_str())
     }
 
     /// Reads a response: the documented body on success, the error shape otherwise.
@@ -552,6 +576,8 @@ struct Problem {
     truncated: bool,
     /// Worth asking again.
     repairable: bool,
+    /// The model declined to answer.
+    refused: bool,
 }
 
 impl Problem {
@@ -560,6 +586,19 @@ impl Problem {
             reason,
             truncated: false,
             repairable: true,
+            refused: false,
+        }
+    }
+
+    /// The error a turn with this problem ends with, having cost `usage`.
+    fn into_error(self, usage: Usage) -> LlmError {
+        if self.refused {
+            LlmError::Refused { usage }
+        } else {
+            LlmError::Unusable {
+                reason: self.reason,
+                usage,
+            }
         }
     }
 }
@@ -586,14 +625,23 @@ fn extract(response: &MessagesResponse) -> Result<Value, Problem> {
                 },
                 truncated: true,
                 repairable: true,
+                refused: false,
             });
         }
-        Some("refusal") => return Err(Problem::invalid("the reply was a refusal".into())),
+        Some("refusal") => {
+            return Err(Problem {
+                reason: "the model declined to answer".into(),
+                truncated: false,
+                repairable: false,
+                refused: true,
+            });
+        }
         Some("model_context_window_exceeded") => {
             return Err(Problem {
                 reason: "the conversation exceeds the model's context window".into(),
                 truncated: false,
                 repairable: false,
+                refused: false,
             });
         }
         _ => {}

@@ -1,4 +1,6 @@
-//! Which request shape a model gets, decided in one place from its id.
+//! Which request shape a model gets, decided in one place: from the model's capabilities as
+//! the Models API describes them when it does ([`RequestRules::with_capabilities`]), else from
+//! its id.
 //!
 //! Claude's generations accept different requests: sampling parameters, forced tool choice,
 //! assistant prefill and ways of turning thinking off each became refusals (400) on newer models,
@@ -12,6 +14,8 @@
 use std::{fmt, str::FromStr};
 
 use serde::{Deserialize, Serialize};
+
+use super::wire::Capabilities;
 
 /// A family of models that accept the same request shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -103,6 +107,61 @@ impl Effort {
     }
 }
 
+/// A set of efforts (the levels a model takes, or a thinking type combines with).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Efforts(u8);
+
+impl Efforts {
+    /// No effort at all: the field is refused.
+    pub const NONE: Efforts = Efforts(0);
+    /// Every effort.
+    pub const ALL: Efforts = Efforts::of(&Effort::ALL);
+
+    /// The set of `efforts`.
+    pub const fn of(efforts: &[Effort]) -> Efforts {
+        let mut bits = 0;
+        let mut i = 0;
+        while i < efforts.len() {
+            bits |= 1 << efforts[i] as u8;
+            i += 1;
+        }
+        Efforts(bits)
+    }
+
+    /// Whether `effort` is in the set.
+    pub fn contains(self, effort: Effort) -> bool {
+        self.0 & (1 << effort as u8) != 0
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The efforts in the set, in increasing order.
+    pub fn iter(self) -> impl Iterator<Item = Effort> {
+        Effort::ALL.into_iter().filter(move |e| self.contains(*e))
+    }
+
+    /// The efforts in both sets.
+    pub fn and(self, other: Efforts) -> Efforts {
+        Efforts(self.0 & other.0)
+    }
+}
+
+impl FromIterator<Effort> for Efforts {
+    fn from_iter<I: IntoIterator<Item = Effort>>(iter: I) -> Self {
+        Efforts(iter.into_iter().fold(0, |bits, e| bits | 1 << e as u8))
+    }
+}
+
+impl fmt::Display for Efforts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.iter().map(Effort::as_str).collect();
+        f.write_str(&names.join(","))
+    }
+}
+
 impl fmt::Display for Effort {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -152,7 +211,7 @@ pub struct RequestRules {
     /// The last message may be the assistant's (prefill).
     pub assistant_prefill: bool,
     /// The values `output_config.effort` accepts; empty when the field is refused.
-    pub efforts: &'static [Effort],
+    pub efforts: Efforts,
     /// The effort the model uses when none is sent, if it takes one.
     pub default_effort: Option<Effort>,
     /// The model thinks before answering unless told otherwise.
@@ -162,15 +221,14 @@ pub struct RequestRules {
     /// `thinking: {"type": "between_tools"}` is accepted.
     pub between_tools: bool,
     /// The efforts `between_tools` may be combined with.
-    pub between_tools_efforts: &'static [Effort],
+    pub between_tools_efforts: Efforts,
     /// Thinking tokens count against `max_tokens`.
     pub thinking_in_max_tokens: bool,
     /// Prefixes shorter than this many tokens are not cached.
     pub min_cacheable_tokens: u32,
 }
 
-const ALL_EFFORTS: &[Effort] = &Effort::ALL;
-const BETWEEN_TOOLS_EFFORTS: &[Effort] = &[Effort::Low, Effort::Medium, Effort::High];
+const BETWEEN_TOOLS_EFFORTS: Efforts = Efforts::of(&[Effort::Low, Effort::Medium, Effort::High]);
 
 /// The rules for `model`.
 pub fn rules(model: &str) -> RequestRules {
@@ -182,12 +240,12 @@ pub fn rules(model: &str) -> RequestRules {
             sampling_parameters: true,
             forced_tool_choice: true,
             assistant_prefill: true,
-            efforts: &[],
+            efforts: Efforts::NONE,
             default_effort: None,
             thinks_by_default: false,
             thinking_can_be_disabled: true,
             between_tools: false,
-            between_tools_efforts: &[],
+            between_tools_efforts: Efforts::NONE,
             thinking_in_max_tokens: false,
             min_cacheable_tokens: if id.family == Family::Haiku {
                 4096
@@ -200,12 +258,12 @@ pub fn rules(model: &str) -> RequestRules {
             sampling_parameters: false,
             forced_tool_choice: true,
             assistant_prefill: true,
-            efforts: ALL_EFFORTS,
+            efforts: Efforts::ALL,
             default_effort: Some(Effort::High),
             thinks_by_default: true,
             thinking_can_be_disabled: true,
             between_tools: false,
-            between_tools_efforts: &[],
+            between_tools_efforts: Efforts::NONE,
             thinking_in_max_tokens: true,
             min_cacheable_tokens: 1024,
         },
@@ -214,7 +272,7 @@ pub fn rules(model: &str) -> RequestRules {
             sampling_parameters: false,
             forced_tool_choice: false,
             assistant_prefill: false,
-            efforts: ALL_EFFORTS,
+            efforts: Efforts::ALL,
             default_effort: Some(if id.family == Family::Haiku {
                 Effort::Medium
             } else {
@@ -263,12 +321,67 @@ impl RequestRules {
         let between_tools = purpose == Purpose::Turn
             && effort == Effort::Low
             && self.between_tools
-            && self.between_tools_efforts.contains(&effort);
+            && self.between_tools_efforts.contains(effort);
         Shape {
             temperature: temperature.filter(|_| self.sampling_parameters),
-            effort: self.efforts.contains(&effort).then_some(effort),
+            effort: self.efforts.contains(effort).then_some(effort),
             thinking: between_tools.then_some(ThinkingMode::BetweenTools),
         }
+    }
+
+    /// These rules with what the Models API states about the model in place of the table's:
+    /// each capability stated replaces the table's guess for it, and one left out keeps it.
+    ///
+    /// - `effort`: unsupported empties the levels (the field is never sent); the listed levels
+    ///   and the default replace the table's.
+    /// - `thinking`: its default says whether the model thinks unless told otherwise; the types
+    ///   say whether `disabled` and `between_tools` may be sent (and at which efforts).
+    /// - `sampling_parameters`: whether a temperature may be sent.
+    ///
+    /// What capabilities do not describe (forced tool choice, prefill, the cache minimum)
+    /// stays the table's.
+    pub fn with_capabilities(mut self, capabilities: &Capabilities) -> RequestRules {
+        if let Some(effort) = &capabilities.effort {
+            if effort.supported == Some(false) {
+                self.efforts = Efforts::NONE;
+            } else if let Some(levels) = effort.supported_levels() {
+                self.efforts = levels.into_iter().collect();
+            }
+            if let Some(default) = effort.default_level() {
+                self.default_effort = Some(default);
+            }
+            if self.efforts.is_empty() {
+                self.default_effort = None;
+            }
+        }
+        if let Some(thinking) = &capabilities.thinking {
+            if let Some(default) = thinking.default.as_deref() {
+                self.thinks_by_default = default != "disabled";
+            }
+            if let Some(disabled) = thinking.takes("disabled") {
+                self.thinking_can_be_disabled = disabled;
+            }
+            if let Some(between_tools) = thinking.takes("between_tools") {
+                self.between_tools = between_tools;
+                if let Some(efforts) = thinking.efforts_of("between_tools") {
+                    self.between_tools_efforts = efforts.into_iter().collect();
+                } else if !between_tools {
+                    self.between_tools_efforts = Efforts::NONE;
+                } else if self.between_tools_efforts.is_empty() {
+                    self.between_tools_efforts = BETWEEN_TOOLS_EFFORTS;
+                }
+            }
+            if thinking.supported == Some(false) {
+                self.thinks_by_default = false;
+                self.between_tools = false;
+            }
+            // A model that thinks by default spends its thinking out of `max_tokens`.
+            self.thinking_in_max_tokens |= self.thinks_by_default;
+        }
+        if let Some(sampling) = capabilities.sampling_parameters {
+            self.sampling_parameters = sampling.supported;
+        }
+        self
     }
 
     /// Whether a request of this shape may spend part of `max_tokens` on thinking.
@@ -358,7 +471,7 @@ mod tests {
             assert_eq!(r.generation, Generation::Claude5, "{id}");
             assert!(!r.sampling_parameters);
             assert!(r.forced_tool_choice && r.assistant_prefill && r.thinking_can_be_disabled);
-            assert_eq!(r.efforts, &Effort::ALL);
+            assert_eq!(r.efforts, Efforts::ALL);
             assert_eq!(r.default_effort, Some(Effort::High));
             assert!(r.thinks_by_default && r.thinking_in_max_tokens && !r.between_tools);
             assert_eq!(r.min_cacheable_tokens, 1024);
@@ -438,6 +551,70 @@ mod tests {
             rules("claude-3-5-haiku-20241022").min_cacheable_tokens,
             4096
         );
+    }
+
+    fn capabilities(json: serde_json::Value) -> Capabilities {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn stated_capabilities_replace_the_tables_guesses_and_silence_keeps_them() {
+        let table = rules("claude-sonnet-5-5");
+        assert_eq!(table.with_capabilities(&Capabilities::default()), table);
+        let no_effort = table.with_capabilities(&capabilities(serde_json::json!({
+            "effort": {"supported": false},
+        })));
+        assert!(!no_effort.takes_effort() && no_effort.default_effort.is_none());
+        assert_eq!(
+            no_effort.shape(Purpose::Turn, Effort::Low, None).effort,
+            None
+        );
+        let some = table.with_capabilities(&capabilities(serde_json::json!({
+            "effort": {"supported": true, "default": "medium", "low": {"supported": false},
+                       "medium": {"supported": true}, "high": {"supported": true},
+                       "ultra": {"supported": true}},
+            "thinking": {"supported": true, "default": "adaptive",
+                         "types": {"adaptive": {"supported": true},
+                                   "between_tools": {"supported": false}}},
+            "sampling_parameters": {"supported": true},
+            "citations": {"supported": true}
+        })));
+        assert_eq!(some.efforts, Efforts::of(&[Effort::Medium, Effort::High]));
+        assert_eq!(some.default_effort, Some(Effort::Medium));
+        assert!(!some.between_tools && some.between_tools_efforts.is_empty());
+        assert!(some.sampling_parameters);
+        let turn = some.shape(Purpose::Turn, Effort::Low, Some(0.4));
+        assert_eq!(
+            (turn.effort, turn.thinking),
+            (None, None),
+            "low is not taken"
+        );
+        assert_eq!(turn.temperature, Some(0.4));
+        assert_eq!(
+            some.min_cacheable_tokens, table.min_cacheable_tokens,
+            "what capabilities do not describe stays the table's"
+        );
+    }
+
+    #[test]
+    fn an_id_the_table_does_not_know_gets_what_its_capabilities_say() {
+        let table = rules("claude-fable-5-2");
+        let described = table.with_capabilities(&capabilities(serde_json::json!({
+            "effort": {"supported": true, "low": {"supported": true}},
+            "thinking": {"default": "disabled",
+                         "types": {"disabled": {"supported": true},
+                                   "between_tools": {"supported": true, "efforts": ["low"]}}}
+        })));
+        assert_eq!(described.efforts, Efforts::of(&[Effort::Low]));
+        assert!(!described.thinks_by_default && described.thinking_can_be_disabled);
+        assert_eq!(described.between_tools_efforts, Efforts::of(&[Effort::Low]));
+        let shape = described.shape(Purpose::Turn, Effort::Low, None);
+        assert_eq!(shape.thinking, Some(ThinkingMode::BetweenTools));
+        assert!(!described.thinks(&shape));
+        // Malformed parts are ignored, not fatal.
+        let odd = capabilities(serde_json::json!({"effort": "yes", "thinking": {"types": 3}}));
+        assert_eq!(odd.effort, None);
+        assert_eq!(table.with_capabilities(&odd).efforts, table.efforts);
     }
 
     #[test]

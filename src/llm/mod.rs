@@ -11,11 +11,9 @@ pub mod pricing;
 mod stream;
 pub mod wire;
 
-pub use client::{
-    API_VERSION, ClaudeClient, LlmError, MAX_BUDGET_TOKENS, Pace, StructuredRequest, Written,
-};
-pub use config::{ClaudeConfig, DEFAULT_MODEL};
-pub use generation::{Effort, Generation, RequestRules};
+pub use client::{ClaudeClient, LlmError, MAX_BUDGET_TOKENS, Pace, StructuredRequest, Written};
+pub use config::{ApiVersion, ClaudeConfig, DEFAULT_MODEL};
+pub use generation::{Effort, Efforts, Generation, RequestRules};
 pub use model::{BoxFuture, Model};
 pub use pricing::{Price, PriceTable};
 pub use stream::Partial;

@@ -71,7 +71,13 @@ pub struct PriceTable {
 }
 
 /// Published prices (input, output, five-minute cache write, cache read), November 2026.
-const PUBLISHED: [(&str, Price); 5] = [
+///
+/// Opus 5.5 and Fable 5.2 are published with input and output prices only; their cache prices
+/// here are derived with the usual multipliers (a five-minute write at 1.25 times the input
+/// price, a read at a tenth of it) and are estimates until published: override them with
+/// `CLAUDE_PRICES` when they are. Sonnet 4.5 (`claude-sonnet-4-5-20250929`) was retired on
+/// 2026-11-30 and has no price: the API no longer serves it.
+const PUBLISHED: [(&str, Price); 7] = [
     (
         "claude-sonnet-5-5",
         Price {
@@ -116,6 +122,26 @@ const PUBLISHED: [(&str, Price); 5] = [
             output: 5.0,
             cache_write: 1.25,
             cache_read: 0.10,
+        },
+    ),
+    (
+        // Cache prices derived (see above).
+        "claude-opus-5-5",
+        Price {
+            input: 4.0,
+            output: 20.0,
+            cache_write: 5.0,
+            cache_read: 0.40,
+        },
+    ),
+    (
+        // Fable 5.2 (2026-11-09); cache prices derived (see above).
+        "claude-fable-5-2",
+        Price {
+            input: 8.0,
+            output: 40.0,
+            cache_write: 10.0,
+            cache_read: 0.80,
         },
     ),
 ];
@@ -208,7 +234,19 @@ mod tests {
         );
         assert_eq!(table.price("claude-sonnet-4-6").unwrap().input, 3.0);
         assert_eq!(table.price("claude-haiku-5-5").unwrap().output, 0.50);
-        assert_eq!(table.price("claude-opus-5-5"), None);
+        assert_eq!(table.price("claude-opus-5-5").unwrap().output, 20.0);
+        let fable = table.price("claude-fable-5-2-20261109").unwrap();
+        assert_eq!((fable.input, fable.output), (8.0, 40.0));
+        assert_eq!(
+            (fable.cache_write, fable.cache_read),
+            (10.0, 0.80),
+            "derived: 1.25x and 0.1x the input price"
+        );
+        assert_eq!(
+            table.price("claude-sonnet-4-5-20250929"),
+            None,
+            "retired on 2026-11-30"
+        );
         assert_eq!(table.price("claude"), None);
     }
 
@@ -222,9 +260,9 @@ mod tests {
         };
         let table = PriceTable::published()
             .with_override("claude-sonnet-5-5", cheap)
-            .with_override("claude-opus-5-5", cheap);
+            .with_override("my-proxy-model", cheap);
         assert_eq!(table.price("claude-sonnet-5-5-20260928"), Some(cheap));
-        assert_eq!(table.price("claude-opus-5-5"), Some(cheap));
+        assert_eq!(table.price("my-proxy-model"), Some(cheap));
         assert_eq!(table.price("claude-sonnet-5").unwrap().input, 2.0);
     }
 

@@ -1,6 +1,8 @@
 //! The Messages API's request and response shapes, as far as this product uses them.
 
-use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
 use super::generation::{Effort, ThinkingMode};
@@ -176,8 +178,9 @@ pub struct ErrorDetail {
     pub message: String,
 }
 
-/// A `GET /v1/models/{model_id}` response: what the start-up check logs.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// A `GET /v1/models/{model_id}` response: what the start-up check logs, and the model's
+/// capabilities, which shape the requests when present.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ModelInfo {
     /// The model id.
     pub id: String,
@@ -190,4 +193,137 @@ pub struct ModelInfo {
     /// The largest `max_tokens` the model takes.
     #[serde(default)]
     pub max_tokens: Option<u64>,
+    /// What the model accepts, when the API describes it (absent from older answers and from
+    /// proxies; unreadable counts as absent).
+    #[serde(default, deserialize_with = "lenient")]
+    pub capabilities: Option<Capabilities>,
+}
+
+/// The `capabilities` of a model object, as far as the bot reads them:
+///
+/// ```json
+/// "capabilities": {
+///   "effort": {"supported": true, "default": "high",
+///              "low": {"supported": true}, "medium": {"supported": true}, ...},
+///   "structured_outputs": {"supported": true},
+///   "thinking": {"supported": true, "default": "adaptive",
+///                "types": {"adaptive": {"supported": true}, "disabled": {"supported": false},
+///                          "between_tools": {"supported": true,
+///                                            "efforts": ["low", "medium", "high"]}}},
+///   "sampling_parameters": {"supported": false}
+/// }
+/// ```
+///
+/// Every part is optional and read leniently: a capability left out, or in a shape this build
+/// cannot read, leaves that part of the request shape to the table of generations
+/// ([`super::generation::rules`]); unknown capabilities, effort levels and thinking types are
+/// ignored. The Models API's exact shape for each field is not published in full; this is the
+/// shape the bot reads, and the fake Anthropic serves.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Capabilities {
+    /// `output_config.effort`: whether it is taken, at which levels, and the default.
+    #[serde(default, deserialize_with = "lenient")]
+    pub effort: Option<EffortCapability>,
+    /// `output_config.format` (JSON matching a schema): the bot cannot work without it.
+    #[serde(default, deserialize_with = "lenient")]
+    pub structured_outputs: Option<Support>,
+    /// `thinking`: the model's default and the types the field takes.
+    #[serde(default, deserialize_with = "lenient")]
+    pub thinking: Option<ThinkingCapability>,
+    /// `temperature`, `top_p`, `top_k`.
+    #[serde(default, deserialize_with = "lenient")]
+    pub sampling_parameters: Option<Support>,
+}
+
+/// Whether something is supported.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub struct Support {
+    /// Supported.
+    #[serde(default)]
+    pub supported: bool,
+}
+
+/// The effort capability: `supported`, `default`, and one `{"supported": ...}` per level.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct EffortCapability {
+    /// Whether `output_config.effort` is taken at all.
+    #[serde(default)]
+    pub supported: Option<bool>,
+    /// The level used when none is sent.
+    #[serde(default)]
+    pub default: Option<String>,
+    /// The levels by name (`low`, `medium`...), each `{"supported": bool}`.
+    #[serde(flatten)]
+    pub levels: BTreeMap<String, Value>,
+}
+
+impl EffortCapability {
+    /// The levels marked supported that this build knows; `None` when none is listed (the
+    /// levels are then the table's).
+    pub fn supported_levels(&self) -> Option<Vec<Effort>> {
+        let listed: Vec<Effort> = self
+            .levels
+            .iter()
+            .filter(|(_, v)| v.is_object())
+            .filter_map(|(name, _)| name.parse().ok())
+            .collect();
+        if listed.is_empty() {
+            return None;
+        }
+        Some(
+            listed
+                .into_iter()
+                .filter(|e| self.levels[e.as_str()]["supported"] == Value::Bool(true))
+                .collect(),
+        )
+    }
+
+    /// The default level, if named and known.
+    pub fn default_level(&self) -> Option<Effort> {
+        self.default.as_deref().and_then(|d| d.parse().ok())
+    }
+}
+
+/// The thinking capability: the default type and the types the `thinking` field takes.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct ThinkingCapability {
+    /// Whether the model thinks at all.
+    #[serde(default)]
+    pub supported: Option<bool>,
+    /// The type in effect when the request sends none (`adaptive`, `disabled`...).
+    #[serde(default)]
+    pub default: Option<String>,
+    /// The types by name (`adaptive`, `enabled`, `disabled`, `between_tools`), each
+    /// `{"supported": bool}`, `between_tools` with the `efforts` it combines with.
+    #[serde(default)]
+    pub types: BTreeMap<String, Value>,
+}
+
+impl ThinkingCapability {
+    /// Whether the type is stated, and supported: `None` when the type is not listed.
+    pub fn takes(&self, kind: &str) -> Option<bool> {
+        let entry = self.types.get(kind)?;
+        Some(entry["supported"] == Value::Bool(true))
+    }
+
+    /// The efforts a type combines with, when listed.
+    pub fn efforts_of(&self, kind: &str) -> Option<Vec<Effort>> {
+        let list = self.types.get(kind)?.get("efforts")?.as_array()?;
+        Some(
+            list.iter()
+                .filter_map(|e| e.as_str()?.parse().ok())
+                .collect(),
+        )
+    }
+}
+
+/// A field that is `None` when its value is not the expected shape, rather than an error that
+/// would make the whole answer unreadable.
+fn lenient<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    let value = Value::deserialize(deserializer)?;
+    Ok(serde_json::from_value(value).ok())
 }

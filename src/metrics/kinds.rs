@@ -32,19 +32,24 @@ pub enum FallbackReason {
     /// the retries (network errors, 408, 409, 429, 5xx, 529).
     UpstreamDown,
     /// Claude answered, but the turn was still unusable after the repair request (truncated at
-    /// `max_tokens`, refused, or not the turn schema).
+    /// `max_tokens`, or not the turn schema).
     Unusable,
     /// Claude refused the request itself: a key, model id or parameter that does not suit the
     /// model (400, 401, 403, 404). Every turn will fail until the settings change.
     Configuration,
+    /// Claude declined to answer (`stop_reason: refusal`, its safety classifier): the turn is
+    /// not asked again. Frequent refusals point at the model (Haiku 5.5's classifier is the
+    /// strictest) or at what the interviews are about.
+    Refusal,
 }
 
 impl FallbackReason {
     /// Every reason, in display order.
-    pub const ALL: [FallbackReason; 3] = [
+    pub const ALL: [FallbackReason; 4] = [
         FallbackReason::UpstreamDown,
         FallbackReason::Unusable,
         FallbackReason::Configuration,
+        FallbackReason::Refusal,
     ];
 }
 
@@ -59,6 +64,7 @@ impl TryFrom<crate::model::Fallback> for FallbackReason {
             Fallback::UpstreamDown => Ok(FallbackReason::UpstreamDown),
             Fallback::UnusableTurn => Ok(FallbackReason::Unusable),
             Fallback::Configuration => Ok(FallbackReason::Configuration),
+            Fallback::Refusal => Ok(FallbackReason::Refusal),
             Fallback::NoModel => Err(()),
         }
     }
@@ -164,6 +170,7 @@ labels! {
         UpstreamDown => "upstream_down",
         Unusable => "unusable",
         Configuration => "configuration",
+        Refusal => "refusal",
     }
     TranscriptionFailure {
         Download => "download",

@@ -81,6 +81,8 @@ pub fn render(snapshot: &Snapshot, prices: &PriceTable, catalog: &Catalog, lang:
             unusable_all: f.int(all.fallbacks(FallbackReason::Unusable)),
             configuration_today: f.int(today.fallbacks(FallbackReason::Configuration)),
             configuration_all: f.int(all.fallbacks(FallbackReason::Configuration)),
+            refusal_today: f.int(today.fallbacks(FallbackReason::Refusal)),
+            refusal_all: f.int(all.fallbacks(FallbackReason::Refusal)),
         }),
     ];
     for (period, counters) in [("today", today), ("all", all)] {
@@ -178,6 +180,9 @@ fn alarms(snapshot: &Snapshot, prices: &PriceTable, f: &Format) -> Vec<String> {
     });
     alarm(today.fallbacks(FallbackReason::Unusable), |count| {
         Msg::AlarmUnusable { count }
+    });
+    alarm(today.fallbacks(FallbackReason::Refusal), |count| {
+        Msg::AlarmRefusal { count }
     });
     alarm(today.errors(ErrorKind::Storage), |count| {
         Msg::AlarmStorage { count }

@@ -15,29 +15,35 @@ pub enum Fallback {
     /// failure, a timeout, 408/409, 429, 5xx or 529, or a response that could not be read.
     UpstreamDown,
     /// The model answered, but the turn was still unusable after one repair request:
-    /// truncated at `max_tokens`, not the JSON asked for, or a refusal.
+    /// truncated at `max_tokens` or not the JSON asked for.
     UnusableTurn,
     /// The API refused the request itself (400, 401, 403, 404, 413...): the settings do not
     /// suit the model or the key. Logged at error level; the operator has to act.
     Configuration,
+    /// The model declined to answer (`stop_reason: refusal`): its safety classifier stopped
+    /// the turn. Not asked again, since the same conversation draws the same refusal.
+    Refusal,
 }
 
 impl Fallback {
     /// Every reason, in a stable order (for metrics labels).
-    pub const ALL: [Fallback; 4] = [
+    pub const ALL: [Fallback; 5] = [
         Fallback::NoModel,
         Fallback::UpstreamDown,
         Fallback::UnusableTurn,
         Fallback::Configuration,
+        Fallback::Refusal,
     ];
 
-    /// The reason as a label: `no_model`, `upstream_down`, `unusable_turn`, `configuration`.
+    /// The reason as a label: `no_model`, `upstream_down`, `unusable_turn`, `configuration`,
+    /// `refusal`.
     pub fn as_str(self) -> &'static str {
         match self {
             Fallback::NoModel => "no_model",
             Fallback::UpstreamDown => "upstream_down",
             Fallback::UnusableTurn => "unusable_turn",
             Fallback::Configuration => "configuration",
+            Fallback::Refusal => "refusal",
         }
     }
 }
@@ -63,6 +69,9 @@ pub struct FallbackCounts {
     /// Turns offline because the API refused the request.
     #[serde(default)]
     pub configuration: u32,
+    /// Turns offline because the model declined to answer.
+    #[serde(default)]
+    pub refusal: u32,
 }
 
 impl FallbackCounts {
@@ -78,6 +87,7 @@ impl FallbackCounts {
             Fallback::UpstreamDown => self.upstream_down,
             Fallback::UnusableTurn => self.unusable_turn,
             Fallback::Configuration => self.configuration,
+            Fallback::Refusal => self.refusal,
         }
     }
 
@@ -92,6 +102,7 @@ impl FallbackCounts {
             Fallback::UpstreamDown => &mut self.upstream_down,
             Fallback::UnusableTurn => &mut self.unusable_turn,
             Fallback::Configuration => &mut self.configuration,
+            Fallback::Refusal => &mut self.refusal,
         }
     }
 }
@@ -111,7 +122,18 @@ mod tests {
         counts.add(Fallback::Configuration);
         assert_eq!(counts.get(Fallback::UpstreamDown), 2);
         assert_eq!(counts.total(), 3);
+        counts.add(Fallback::Refusal);
+        assert_eq!(counts.get(Fallback::Refusal), 1);
+        assert_eq!(
+            counts.get(Fallback::UnusableTurn),
+            0,
+            "a refusal is its own cause"
+        );
         let back: FallbackCounts = serde_json::from_str("{\"configuration\": 4}").unwrap();
         assert_eq!(back.configuration, 4);
+        assert_eq!(
+            back.refusal, 0,
+            "files written before refusals were counted load"
+        );
     }
 }

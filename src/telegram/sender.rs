@@ -105,6 +105,9 @@ struct DraftJob {
     chat: ChatId,
     draft: SendMessageDraft,
     outcome: oneshot::Sender<Drafted>,
+    /// When the chat's drafts began to wait: a newer draft keeps its older one's place, so
+    /// the chats that have waited longest go first when the budget is short.
+    waiting_since: Instant,
 }
 
 impl DraftJob {
@@ -181,6 +184,7 @@ impl Sender {
             chat,
             draft,
             outcome,
+            waiting_since: Instant::now(),
         };
         if self.queue.send(Queued::Draft(job)).is_err() {
             return Drafted::Skipped;
@@ -435,6 +439,7 @@ impl Dispatch {
             .copied()
             .collect();
         ready.retain(|chat| !self.waiting.iter().any(|job| job.chat == *chat));
+        ready.sort_by_key(|chat| self.drafts.get(chat).map(|d| d.waiting_since));
         for chat in ready {
             let second = Duration::from_secs(1);
             let recent: Vec<Instant> = self
@@ -490,10 +495,12 @@ impl Dispatch {
                         }
                         self.waiting.push_back(job)
                     }
-                    Some(Queued::Draft(draft)) => {
-                        if let Some(older) = self.drafts.insert(draft.chat, draft) {
+                    Some(Queued::Draft(mut draft)) => {
+                        if let Some(older) = self.drafts.remove(&draft.chat) {
+                            draft.waiting_since = older.waiting_since;
                             older.skip();
                         }
+                        self.drafts.insert(draft.chat, draft);
                     }
                     None => open = false,
                 },

@@ -13,7 +13,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use super::AssemblyAiConfig;
+use super::{AssemblyAiConfig, SpeechModels};
 pub use crate::retry::RetryPolicy;
 use crate::{
     model::Lang,
@@ -249,8 +249,8 @@ pub struct AssemblyAiClient {
     api_key: SecretString,
     /// The limit on one HTTP request.
     timeout: Duration,
-    /// Speech models in priority order.
-    speech_models: Vec<String>,
+    /// Each language's speech models, in priority order.
+    speech_models: SpeechModels,
     /// Retries of one call.
     retry: RetryPolicy,
     /// Polling until completion.
@@ -290,8 +290,8 @@ impl AssemblyAiClient {
         self
     }
 
-    /// The speech models asked for, in priority order.
-    pub fn speech_models(&self) -> &[String] {
+    /// Each language's speech models, in priority order.
+    pub fn speech_models(&self) -> &SpeechModels {
         &self.speech_models
     }
 
@@ -308,30 +308,36 @@ impl AssemblyAiClient {
         Ok(UploadUrl(SecretString::from(upload.upload_url)))
     }
 
-    /// `POST /v2/transcript` for an upload, in the requested language.
+    /// `POST /v2/transcript` for an upload, in the requested language, with that language's
+    /// speech models (or, with detection, the models every language's list allows). A 400
+    /// here is the models or the language: it is logged naming the setting to change.
     pub async fn submit(
         &self,
         upload: &UploadUrl,
         language: LanguageRequest,
     ) -> Result<TranscriptId, AssemblyAiError> {
+        let detected;
         let body = match language {
             LanguageRequest::Known(lang) => CreateBody {
                 audio_url: upload.expose(),
-                speech_models: &self.speech_models,
+                speech_models: self.speech_models.for_lang(lang),
                 language_code: Some(lang.code()),
                 language_detection: false,
                 language_detection_options: None,
             },
-            LanguageRequest::Detect { fallback } => CreateBody {
-                audio_url: upload.expose(),
-                speech_models: &self.speech_models,
-                language_code: None,
-                language_detection: true,
-                language_detection_options: Some(DetectionOptions {
-                    expected_languages: Lang::ALL.iter().map(|l| l.code()).collect(),
-                    fallback_language: fallback.code(),
-                }),
-            },
+            LanguageRequest::Detect { fallback } => {
+                detected = self.speech_models.for_detection(fallback);
+                CreateBody {
+                    audio_url: upload.expose(),
+                    speech_models: &detected,
+                    language_code: None,
+                    language_detection: true,
+                    language_detection_options: Some(DetectionOptions {
+                        expected_languages: Lang::ALL.iter().map(|l| l.code()).collect(),
+                        fallback_language: fallback.code(),
+                    }),
+                }
+            }
         };
         let json = serde_json::to_vec(&body).map_err(|e| AssemblyAiError::Decode(e.to_string()))?;
         let json = Bytes::from(json);
@@ -341,7 +347,22 @@ impl AssemblyAiClient {
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .body(json.clone())
             })
-            .await?;
+            .await
+            .inspect_err(|error| {
+                if let AssemblyAiError::Configuration {
+                    status: 400,
+                    message,
+                } = error
+                {
+                    tracing::error!(
+                        message = %message,
+                        language = body.language_code.unwrap_or("detected"),
+                        models = %body.speech_models.join(","),
+                        fix = %models_hint(language),
+                        "AssemblyAI refused the speech models for this language"
+                    );
+                }
+            })?;
         let created: TranscriptBody = decode(&answer)?;
         Ok(TranscriptId(created.id))
     }
@@ -482,6 +503,26 @@ enum Attempt {
         error: AssemblyAiError,
         retry_after: Option<Duration>,
     },
+}
+
+/// What the operator should change when AssemblyAI refuses the models for a language: the
+/// setting holding that language's list (both, with detection, which sends what they share).
+fn models_hint(language: LanguageRequest) -> String {
+    match language {
+        LanguageRequest::Known(lang) => format!(
+            "set {} to speech models this account may use that support {}, ending with {}",
+            SpeechModels::setting(lang),
+            lang.english_name(),
+            super::UNIVERSAL_MODEL
+        ),
+        LanguageRequest::Detect { .. } => format!(
+            "language detection sends the models {} and {} share: make them share models \
+             this account may use, ending with {}",
+            SpeechModels::setting(Lang::En),
+            SpeechModels::setting(Lang::Ru),
+            super::UNIVERSAL_MODEL
+        ),
+    }
 }
 
 fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AssemblyAiError> {

@@ -25,7 +25,10 @@ pub mod probe;
 pub mod transcode;
 
 pub use assemblyai::{AssemblyAiClient, AssemblyAiError, TranscriptId};
-pub use config::{AssemblyAiConfig, VoiceConfig};
+pub use config::{
+    AssemblyAiConfig, DEFAULT_SPEECH_MODELS_EN, DEFAULT_SPEECH_MODELS_RU, SpeechModels,
+    UNIVERSAL_MODEL, VoiceConfig,
+};
 pub use error::VoiceError;
 pub use limits::{AudioKind, AudioMeta, VoiceLimits, check_metadata, is_audio_document};
 pub use pipeline::{

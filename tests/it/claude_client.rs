@@ -302,8 +302,9 @@ async fn failures_are_classified_for_the_offline_fallback() {
         .turn(&request(), None)
         .await
         .unwrap_err();
-    assert_eq!(err.fallback(), Fallback::UnusableTurn);
-    assert!(err.usage().output_tokens > 0, "the refusals were billed");
+    assert_eq!(err.fallback(), Fallback::Refusal);
+    assert!(err.usage().output_tokens > 0, "the refusal was billed");
+    assert_eq!(fake.count(), 1, "a refusal is not asked again");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -205,6 +205,19 @@ async fn a_link_signs_in_once_and_the_pages_show_only_the_interviews_with_consen
         active.contains(r#"<li class="interviewer offline">"#),
         "{active}"
     );
+    let causes = [
+        "no Claude key",
+        "Claude unreachable",
+        "unusable reply",
+        "configuration error",
+        "declined by Claude",
+    ];
+    assert!(
+        causes
+            .iter()
+            .any(|c| active.contains(&format!("offline question ({c})"))),
+        "an offline question says why: {active}"
+    );
     assert!(active.contains(r#"<section id="stages">"#));
 
     let (status, one) = browser.page("/interviews/502/502").await;

@@ -130,6 +130,21 @@ async fn with_drafts_off_the_chat_shows_typing_and_nothing_is_streamed() {
 }
 
 #[tokio::test]
+async fn the_offline_bank_asks_without_drafts() {
+    let bot = spawn_bot(BotOptions {
+        without_claude: true,
+        ..BotOptions::default()
+    })
+    .await;
+    let ann = bot.telegram.user(4102, "Ann", Some("en"));
+    bot.start_interview(&ann, "en", 0).await;
+    let question = bot.say(&ann, "I repair pumps.").await;
+    assert!(!question.plain().is_empty());
+    bot.settled().await;
+    assert!(bot.telegram.calls("sendMessageDraft").is_empty());
+}
+
+#[tokio::test]
 async fn a_refused_draft_sends_the_chat_back_to_typing_and_the_question_still_arrives() {
     let (bot, ann) = writing_bot(Vec::new()).await;
     bot.telegram.fail_next(

@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::support::{
     EngineOptions, FakeAnthropic, Reply, TestEngine, spawn_engine, spawn_engine_in,
 };
-use ai_interviewer::llm::Fallback;
+use ai_interviewer::{llm::Fallback, metrics::FallbackReason};
 
 const USER: UserId = UserId(1001);
 
@@ -221,7 +221,7 @@ async fn a_truncated_turn_is_asked_for_again_with_more_room() {
 #[tokio::test]
 async fn a_turn_still_unusable_after_one_repair_falls_back_to_the_offline_bank() {
     let (fake, t) = online().await;
-    fake.script([Reply::NotJson, Reply::Refusal]);
+    fake.script([Reply::NotJson, Reply::Truncated]);
     let first = begin(&t).await;
     assert!(first.offline);
     assert_eq!(first.fallback, Some(Fallback::UnusableTurn));
@@ -232,6 +232,33 @@ async fn a_turn_still_unusable_after_one_repair_falls_back_to_the_offline_bank()
         session.usage.output_tokens > 0,
         "the unusable replies' tokens are counted"
     );
+}
+
+#[tokio::test]
+async fn a_refusal_is_its_own_cause_not_asked_again_and_the_expert_still_gets_a_question() {
+    let (fake, t) = online().await;
+    begin(&t).await;
+    fake.script([Reply::Refusal]);
+    let before = fake.count();
+    let next = reply(answer(&t, "I inspect pressure vessels.").await);
+    assert!(next.offline, "the offline bank answered");
+    assert!(!next.text.is_empty());
+    assert_eq!(next.fallback, Some(Fallback::Refusal));
+    assert_eq!(fake.count() - before, 1, "a refusal is not repaired");
+    let session = t.engine.session(USER).await.unwrap().unwrap();
+    assert_eq!(session.usage.offline_by_reason.refusal, 1);
+    assert_eq!(session.usage.offline_by_reason.unusable_turn, 0);
+    assert_eq!(
+        session.transcript.last().unwrap().fallback,
+        Some(Fallback::Refusal)
+    );
+    let today = t.engine.metrics().snapshot().today;
+    assert_eq!(today.fallbacks(FallbackReason::Refusal), 1);
+    assert_eq!(today.fallbacks(FallbackReason::Unusable), 0);
+    // A refusal after an unusable first reply is a refusal too.
+    fake.script([Reply::NotJson, Reply::Refusal]);
+    let next = reply(answer(&t, "Mostly boilers.").await);
+    assert_eq!(next.fallback, Some(Fallback::Refusal));
 }
 
 #[tokio::test]

@@ -2,19 +2,25 @@
 //! whole interviews conducted by Claude on every model, by the engine and through the bot;
 //! thinking; truncation by thinking; the request shape per model and effort; lenient turns.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use ai_interviewer::{
+    app,
     i18n::Lang,
-    interview::{Outcome, ReportOutcome, Stage, Style, UserId},
+    interview::{ManualClock, Outcome, ReportOutcome, Stage, Style, UserId},
     llm::Fallback,
 };
 use serde_json::{Value, json};
 
 use crate::support::{
     EngineOptions, FakeAnthropic, Reply, TestEngine,
+    anthropic::{Credentials, VERSION_2026_10_21},
     anthropic::{MODELS, thinking_tokens},
     bot::{BotOptions, spawn_bot},
+    engine_settings, epoch,
+    logs::Logs,
+    overrides,
+    owner::Owners,
     spawn_engine,
 };
 
@@ -544,4 +550,165 @@ async fn through_the_bot_sonnet_5_conducts_a_whole_interview() {
 #[tokio::test]
 async fn through_the_bot_sonnet_5_5_conducts_a_whole_interview() {
     interview_through_the_bot("claude-sonnet-5-5").await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The request shape from the Models API, read by the start-up check.
+
+/// The console's engine, assembled as the binary assembles it: the start-up check reads the
+/// model object from `fake` (described by the test first), and the requests are shaped by it.
+async fn checked_engine(
+    fake: &FakeAnthropic,
+    vars: &[(&'static str, &str)],
+) -> Result<TestEngine, app::StartupError> {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(epoch()));
+    let options = EngineOptions {
+        vars: vars.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+        ..EngineOptions::default()
+    };
+    let settings = engine_settings(dir.path(), Some(fake), &options);
+    let engine = app::console(&settings, &overrides(&options, clock.clone())).await?;
+    Ok(TestEngine {
+        engine: Owners::new(Arc::new(engine)),
+        clock,
+        dir,
+    })
+}
+
+/// The first turn's request body, after checking the fake took it.
+async fn first_turn(t: &TestEngine, fake: &FakeAnthropic) -> Value {
+    let begun = t
+        .engine
+        .begin(USER, Lang::En, Style::default())
+        .await
+        .unwrap();
+    assert!(begun.reply.fallback.is_none(), "{:?}", begun.reply);
+    let received = fake.received();
+    assert_eq!(received[0].status, 200, "{:?}", received[0].error);
+    received[0].body.clone()
+}
+
+/// Sonnet 5.5's capabilities as the fake states them, changed by `change`.
+fn sonnet_5_5_described(change: impl FnOnce(&mut Value)) -> Value {
+    let mut capabilities = MODELS
+        .iter()
+        .find(|m| m.id == "claude-sonnet-5-5")
+        .unwrap()
+        .capabilities();
+    change(&mut capabilities);
+    capabilities
+}
+
+#[tokio::test]
+async fn a_model_described_as_taking_no_effort_gets_none_though_the_table_would_send_it() {
+    let fake = FakeAnthropic::start().await;
+    fake.describe(
+        "claude-sonnet-5-5",
+        sonnet_5_5_described(|c| c["effort"] = json!({"supported": false})),
+    );
+    let t = checked_engine(&fake, &[]).await.unwrap();
+    let body = first_turn(&t, &fake).await;
+    assert_eq!(fake.model_checks(), ["claude-sonnet-5-5"]);
+    assert!(body["output_config"].get("effort").is_none(), "{body}");
+    assert!(
+        body["output_config"]["format"].is_object(),
+        "still structured"
+    );
+    // The table alone (no check) sends the effort, which this description refuses.
+    let table = engine_on(&fake, &[]);
+    let begun = table
+        .engine
+        .begin(USER, Lang::En, Style::default())
+        .await
+        .unwrap();
+    assert_eq!(begun.reply.fallback, Some(Fallback::Configuration));
+    assert_eq!(fake.received()[1].body["output_config"]["effort"], "low");
+}
+
+#[tokio::test]
+async fn a_model_whose_thinking_types_lack_between_tools_never_gets_it() {
+    let fake = FakeAnthropic::start().await;
+    fake.describe(
+        "claude-sonnet-5-5",
+        sonnet_5_5_described(|c| {
+            c["thinking"]["types"]["between_tools"] = json!({"supported": false});
+        }),
+    );
+    let t = checked_engine(&fake, &[]).await.unwrap();
+    let body = first_turn(&t, &fake).await;
+    assert_eq!(body["output_config"]["effort"], "low");
+    assert!(body.get("thinking").is_none(), "{body}");
+    assert_eq!(
+        fake.received()[0].blocks[0],
+        "thinking",
+        "adaptive thinking stays on"
+    );
+}
+
+#[tokio::test]
+async fn without_capabilities_the_table_of_generations_shapes_the_request() {
+    let fake = FakeAnthropic::start().await;
+    fake.describe_without_capabilities("claude-sonnet-5-5");
+    let t = checked_engine(&fake, &[]).await.unwrap();
+    let body = first_turn(&t, &fake).await;
+    assert_eq!(body["output_config"]["effort"], "low");
+    assert_eq!(body["thinking"], json!({"type": "between_tools"}));
+}
+
+#[tokio::test]
+async fn a_model_described_without_structured_outputs_stops_the_start_naming_claude_model() {
+    let fake = FakeAnthropic::start().await;
+    fake.describe(
+        "claude-haiku-5-5",
+        json!({"structured_outputs": {"supported": false}}),
+    );
+    let err = checked_engine(&fake, &[("CLAUDE_MODEL", "claude-haiku-5-5")])
+        .await
+        .err()
+        .expect("the start is refused");
+    let line = err.to_string();
+    assert!(
+        line.contains("CLAUDE_MODEL")
+            && line.contains("claude-haiku-5-5")
+            && line.contains("structured outputs"),
+        "{line}"
+    );
+    assert_eq!(fake.count(), 0);
+}
+
+#[tokio::test]
+async fn under_version_2026_10_21_the_key_goes_as_a_bearer_token_and_no_temperature_is_sent() {
+    let logs = Logs::capture();
+    let fake = FakeAnthropic::start().await;
+    let vars = [
+        ("CLAUDE_MODEL", "claude-sonnet-4-6"),
+        ("CLAUDE_TEMPERATURE", "0.5"),
+    ];
+    let t = checked_engine(
+        &fake,
+        &[&vars[..], &[("ANTHROPIC_VERSION", "2026-10-21")]].concat(),
+    )
+    .await
+    .unwrap();
+    let body = first_turn(&t, &fake).await;
+    let received = &fake.received()[0];
+    assert_eq!(received.version.as_deref(), Some(VERSION_2026_10_21));
+    assert_eq!(received.credentials, Credentials::Bearer);
+    assert!(body.get("temperature").is_none(), "{body}");
+    let warning = logs.lines_with("ANTHROPIC_VERSION");
+    assert!(
+        warning
+            .iter()
+            .any(|l| l.contains("WARN") && l.contains("CLAUDE_TEMPERATURE")),
+        "a warning names both settings:\n{}",
+        logs.text()
+    );
+    // Under the default version the same settings send the temperature, with the key.
+    let fake = FakeAnthropic::start().await;
+    let t = checked_engine(&fake, &vars).await.unwrap();
+    let body = first_turn(&t, &fake).await;
+    assert_eq!(body["temperature"], 0.5);
+    assert_eq!(fake.received()[0].credentials, Credentials::ApiKey);
+    assert_eq!(fake.received()[0].version.as_deref(), Some("2023-06-01"));
 }

@@ -120,7 +120,7 @@ async fn the_prometheus_output_parses_follows_the_naming_conventions_and_has_pro
     assert!(scrape.value("process_resident_memory_bytes", &[]).unwrap() > 0.0);
     assert!(scrape.value("process_start_time_seconds", &[]).is_some());
     // Every label value of a counter is there from the first scrape, at zero.
-    for reason in ["upstream_down", "unusable", "configuration"] {
+    for reason in ["upstream_down", "unusable", "configuration", "refusal"] {
         assert_eq!(
             scrape.value("ai_interviewer_offline_turns_total", &[("reason", reason)]),
             Some(0.0)

@@ -188,6 +188,39 @@ async fn an_unknown_model_stops_start_up_with_one_line_naming_it() {
 }
 
 #[tokio::test]
+async fn a_retired_model_stops_start_up_naming_the_setting_and_the_replacement_the_api_gives() {
+    let fake = FakeAnthropic::start().await;
+    for command in ["console", "bot"] {
+        let out = run_against(
+            &fake,
+            command,
+            &[
+                ("ANTHROPIC_API_KEY", API_KEY),
+                ("CLAUDE_MODEL", "claude-sonnet-4-5-20250929"),
+                ("TELEGRAM_BOT_TOKEN", "123:never-used"),
+            ],
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<_> = stderr
+            .lines()
+            .filter(|l| l.starts_with("ai-interviewer:"))
+            .collect();
+        assert_eq!(lines.len(), 1, "{command}: {stderr}");
+        let line = lines[0];
+        assert!(
+            line.contains("CLAUDE_MODEL")
+                && line.contains("claude-sonnet-4-5-20250929")
+                && line.contains("retired")
+                && line.contains("CLAUDE_MODEL=claude-sonnet-5-5"),
+            "{command}: {line}"
+        );
+    }
+    assert_eq!(fake.count(), 0);
+}
+
+#[tokio::test]
 async fn an_unreachable_api_at_start_up_is_a_warning_and_the_console_still_runs() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

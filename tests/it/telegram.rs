@@ -785,6 +785,7 @@ async fn groups_get_one_explanation_and_nothing_else() {
     bot.telegram.send_group_text(-4001, &ann, "/status");
     bot.settled().await;
     assert_eq!(bot.telegram.sent(-4001).len(), 1);
+    assert!(bot.telegram.drafts(-4001).is_empty());
     // The inbox, and the bot's username recorded at start for invite links, are the bot's own.
     let own = bot.dir.path().join("studies/bot.txt");
     let stored: Vec<_> = walk(bot.dir.path())

@@ -8,7 +8,6 @@ use std::{
 
 use ai_interviewer::{
     i18n::{Catalog, Lang, Msg},
-    voice::VoiceConfig,
     voice::{
         AssemblyAiClient, AssemblyAiError, AudioKind, AudioMeta, Codec, Container, FfmpegStatus,
         StartupWarning, Submission, Transcriber, VoiceError, VoiceEvents, VoiceNote,
@@ -17,6 +16,7 @@ use ai_interviewer::{
         probe::{ProbeError, probe},
         transcode::{TranscodeError, Transcoder},
     },
+    voice::{SpeechModels, VoiceConfig},
 };
 use bytes::Bytes;
 use secrecy::SecretString;
@@ -119,15 +119,28 @@ fn voice_settings(fake: &FakeAssemblyAi, vars: &[(&str, String)]) -> VoiceConfig
     settings(&all).voice
 }
 
-fn client_with(fake: &FakeAssemblyAi, key: &str, models: &str) -> AssemblyAiClient {
-    let settings = voice_settings(fake, &[("ASSEMBLYAI_SPEECH_MODELS", models.to_owned())]);
-    AssemblyAiClient::new(&settings.assemblyai, SecretString::from(key.to_owned()))
+/// A client with `key` and these speech model lists, set as given (a list the settings would
+/// refuse included: what the client sends is what is under test).
+fn client_with(fake: &FakeAssemblyAi, key: &str, models: SpeechModels) -> AssemblyAiClient {
+    let mut settings = voice_settings(fake, &[]).assemblyai;
+    settings.speech_models = models;
+    AssemblyAiClient::new(&settings, SecretString::from(key.to_owned()))
         .with_retry(quick_retries(2))
         .with_poll(quick_poll())
 }
 
+/// The lists as given, English then Russian.
+fn models(en: &[&str], ru: &[&str]) -> SpeechModels {
+    let list = |models: &[&str]| models.iter().map(|m| (*m).to_owned()).collect();
+    SpeechModels {
+        en: list(en),
+        ru: list(ru),
+    }
+}
+
+/// A client with the default lists.
 fn client(fake: &FakeAssemblyAi) -> AssemblyAiClient {
-    client_with(fake, API_KEY, "universal-3-5-pro,universal-2")
+    client_with(fake, API_KEY, SpeechModels::default())
 }
 
 async fn transcribe_with(
@@ -153,7 +166,7 @@ async fn the_client_uploads_raw_bytes_and_reads_the_completed_transcript() {
         .unwrap();
     assert_eq!(done.text, ENGLISH);
     assert!((done.confidence - 0.91).abs() < 1e-9);
-    assert_eq!(done.speech_model.as_deref(), Some("universal-3-5-pro"));
+    assert_eq!(done.speech_model.as_deref(), Some("assemblyai-stt-3-7"));
     assert_eq!(done.language_code.as_deref(), Some("en"));
     assert_eq!(done.audio_duration, Some(Duration::from_secs(3)));
     let uploads = fake.uploads();
@@ -173,8 +186,10 @@ async fn the_client_uploads_raw_bytes_and_reads_the_completed_transcript() {
     assert_eq!(create["language_code"], "en");
     assert_eq!(
         create["speech_models"],
-        serde_json::json!(["universal-3-5-pro", "universal-2"])
+        serde_json::json!(["assemblyai-stt-3-7", "universal-2"]),
+        "English gets the English list"
     );
+    assert!(create.get("speech_model").is_none(), "never the singular");
     assert!(create.get("language_detection").is_none());
     assert!(
         fake.count(Call::Poll) >= 2,
@@ -188,7 +203,11 @@ async fn an_unknown_speech_model_is_a_configuration_error_carrying_the_apis_mess
     let ogg = audio("voice-en.ogg");
     fake.script(&ogg, Script::new(ENGLISH, "en"));
     let err = transcribe_with(
-        &client_with(&fake, API_KEY, "universal-3-pro-max"),
+        &client_with(
+            &fake,
+            API_KEY,
+            models(&["universal-3-pro-max", "universal-2"], &["universal-2"]),
+        ),
         &ogg,
         LanguageRequest::Known(Lang::En),
     )
@@ -206,12 +225,19 @@ async fn an_unknown_speech_model_is_a_configuration_error_carrying_the_apis_mess
 }
 
 #[tokio::test]
-async fn russian_asked_of_models_without_russian_is_a_configuration_error() {
+async fn russian_asked_of_models_without_russian_is_a_configuration_error_without_fallback() {
     let fake = FakeAssemblyAi::start().await;
     let ogg = audio("voice-ru.ogg");
     fake.script(&ogg, Script::new(RUSSIAN, "ru"));
     let err = transcribe_with(
-        &client_with(&fake, API_KEY, "universal-3-5-pro"),
+        &client_with(
+            &fake,
+            API_KEY,
+            models(
+                &["universal-2"],
+                &["assemblyai-stt-3-7", "universal-3-5-pro"],
+            ),
+        ),
         &ogg,
         LanguageRequest::Known(Lang::Ru),
     )
@@ -233,12 +259,60 @@ async fn the_default_model_list_routes_russian_to_the_model_that_has_it() {
         .unwrap();
     assert_eq!(done.speech_model.as_deref(), Some("universal-2"));
     assert_eq!(done.text, RUSSIAN);
+    assert_eq!(
+        fake.creates()[0]["speech_models"],
+        serde_json::json!(["universal-2"]),
+        "Russian gets the Russian list"
+    );
+}
+
+#[tokio::test]
+async fn each_language_sends_its_own_list_and_the_first_model_that_has_it_is_used() {
+    let fake = FakeAssemblyAi::start().await;
+    fake.set_languages("assemblyai-stt-3-7", &["en", "ru"]);
+    let client = client_with(
+        &fake,
+        API_KEY,
+        models(
+            &["universal-3-5-pro", "universal-2"],
+            &["assemblyai-stt-3-7", "universal-2"],
+        ),
+    );
+    let (en, ru) = (audio("voice-en.ogg"), audio("voice-ru.ogg"));
+    fake.script(&en, Script::new(ENGLISH, "en"));
+    fake.script(&ru, Script::new(RUSSIAN, "ru"));
+    let english = transcribe_with(&client, &en, LanguageRequest::Known(Lang::En))
+        .await
+        .unwrap();
+    let russian = transcribe_with(&client, &ru, LanguageRequest::Known(Lang::Ru))
+        .await
+        .unwrap();
+    let sent: Vec<_> = fake
+        .creates()
+        .iter()
+        .map(|c| (c["language_code"].clone(), c["speech_models"].clone()))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            (
+                "en".into(),
+                serde_json::json!(["universal-3-5-pro", "universal-2"])
+            ),
+            (
+                "ru".into(),
+                serde_json::json!(["assemblyai-stt-3-7", "universal-2"])
+            ),
+        ]
+    );
+    assert_eq!(english.speech_model.as_deref(), Some("universal-3-5-pro"));
+    assert_eq!(russian.speech_model.as_deref(), Some("assemblyai-stt-3-7"));
 }
 
 #[tokio::test]
 async fn a_rejected_key_is_a_configuration_error_and_is_not_retried() {
     let fake = FakeAssemblyAi::start().await;
-    let err = client_with(&fake, "aai-wrong", "universal-2")
+    let err = client_with(&fake, "aai-wrong", SpeechModels::default())
         .upload(Bytes::from_static(b"OggS"))
         .await
         .unwrap_err();
@@ -455,6 +529,12 @@ async fn language_detection_asks_among_the_interview_languages() {
         create["language_detection_options"],
         serde_json::json!({"expected_languages": ["en", "ru"], "fallback_language": "en"})
     );
+    assert_eq!(
+        create["speech_models"],
+        serde_json::json!(["universal-2"]),
+        "only what every language's list allows: Russian may be what is heard"
+    );
+    assert_eq!(done.speech_model.as_deref(), Some("universal-2"));
 }
 
 #[tokio::test]
@@ -567,7 +647,7 @@ async fn an_english_voice_note_goes_up_untouched_and_comes_back_as_a_transcript(
         .unwrap();
     assert_eq!(transcript.text, ENGLISH);
     assert_eq!(transcript.language, "en");
-    assert_eq!(transcript.model.as_deref(), Some("universal-3-5-pro"));
+    assert_eq!(transcript.model.as_deref(), Some("assemblyai-stt-3-7"));
     assert!((transcript.duration.as_secs_f64() - 2.55).abs() < 0.1);
     assert!(!transcriber.needs_confirmation(&transcript));
     assert_eq!(
@@ -615,7 +695,7 @@ async fn a_russian_voice_note_in_a_russian_interview_is_transcribed_in_russian()
     assert_eq!(
         transcript.model.as_deref(),
         Some("universal-2"),
-        "the default list falls back to the model that has Russian"
+        "the default Russian list names only the model that has Russian"
     );
     let catalog = Catalog::load().unwrap();
     let echo = catalog.text(Lang::Ru, &transcript.echo(transcriber.quality_threshold()));

@@ -8,6 +8,7 @@ use crate::support::{
     audio,
     bot::{BotOptions, TestBot, spawn_bot},
     eventually,
+    logs::Logs,
     telegram::TestUser,
 };
 
@@ -123,7 +124,12 @@ async fn an_english_voice_note_is_echoed_with_its_confidence_and_answered_as_a_v
     assert_eq!(answers[0].0, said);
     let clip = &answers[0].1[0];
     assert_eq!(clip["confidence"], 0.93);
-    assert_eq!(clip["model"], "universal-3-5-pro");
+    assert_eq!(clip["model"], "assemblyai-stt-3-7");
+    assert_eq!(
+        bot.aai.creates()[0]["speech_models"],
+        serde_json::json!(["assemblyai-stt-3-7", "universal-2"]),
+        "the English list"
+    );
     let ms = clip["duration_ms"].as_u64().unwrap();
     assert!(
         (2_400..=2_700).contains(&ms),
@@ -164,6 +170,63 @@ async fn a_russian_voice_note_in_a_russian_interview_is_transcribed_in_russian()
     );
     assert_eq!(bot.answers(&ivan)[0].0, said);
     assert_eq!(bot.answers(&ivan)[0].1[0]["model"], "universal-2");
+    assert_eq!(
+        create["speech_models"],
+        serde_json::json!(["universal-2"]),
+        "the Russian list"
+    );
+}
+
+#[tokio::test]
+async fn a_russian_list_the_account_cannot_use_gets_the_configuration_reply_and_names_its_setting()
+{
+    let logs = Logs::capture();
+    let bot = voice_bot(&[(
+        "ASSEMBLYAI_SPEECH_MODELS_RU",
+        "universal-3-5-pro-max,universal-2",
+    )])
+    .await;
+    let ivan = bot.telegram.user(707, "Иван", Some("ru"));
+    bot.start_interview(&ivan, "ru", 0).await;
+    bot.aai.script(
+        &audio("voice-ru.ogg"),
+        Script::new("Я ремонтирую дизели.", "ru"),
+    );
+    bot.voice(&ivan, "voice-ru", "voice-ru.ogg", 3);
+    let reply = bot.next(&ivan).await;
+    assert!(
+        reply.plain().contains("настроена неправильно"),
+        "the configuration reply: {}",
+        reply.plain()
+    );
+    assert!(bot.answers(&ivan).is_empty());
+    assert_eq!(
+        bot.aai.creates()[0]["speech_models"],
+        serde_json::json!(["universal-3-5-pro-max", "universal-2"])
+    );
+    let lines = logs.lines_with("ASSEMBLYAI_SPEECH_MODELS_RU");
+    assert!(
+        lines.iter().any(|l| l.contains("ERROR")
+            && l.contains("Invalid speech model")
+            && l.contains("universal-3-5-pro-max")),
+        "the log names the setting, the list and the API's message:\n{}",
+        logs.text()
+    );
+    assert!(logs.lines_with("ASSEMBLYAI_SPEECH_MODELS_EN").is_empty());
+
+    // English notes, on their own list, still go through.
+    let ann = bot.telegram.user(708, "Ann", Some("en"));
+    bot.start_interview(&ann, "en", 0).await;
+    bot.aai
+        .script(&audio("voice-en.ogg"), Script::new("Steel bridges.", "en"));
+    bot.voice(&ann, "voice-en", "voice-en.ogg", 3);
+    assert!(
+        bot.next(&ann)
+            .await
+            .plain()
+            .starts_with("🎤 Steel bridges.")
+    );
+    assert_eq!(bot.aai.models_used(), ["assemblyai-stt-3-7"]);
 }
 
 #[tokio::test]

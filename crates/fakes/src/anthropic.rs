@@ -39,7 +39,7 @@
 //! first in the task diagram, citing `C`.
 
 use std::{
-    collections::{HashSet, VecDeque},
+    collections::{HashMap, HashSet, VecDeque},
     hash::{DefaultHasher, Hash, Hasher},
     net::SocketAddr,
     sync::{Arc, Mutex},
@@ -57,6 +57,43 @@ use serde_json::{Map, Value, json};
 
 /// The key the fake accepts.
 pub const API_KEY: &str = "sk-ant-test-0123456789";
+
+/// The API versions the fake speaks (`anthropic-version`): the long-standing one, and the one
+/// of 2026-10-21, under which sampling parameters are refused even at their defaults and the
+/// key may come as `Authorization: Bearer`.
+pub const VERSIONS: [&str; 2] = ["2023-06-01", VERSION_2026_10_21];
+
+/// The version that refuses sampling parameters and takes a bearer token.
+pub const VERSION_2026_10_21: &str = "2026-10-21";
+
+/// How a request carried the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credentials {
+    /// `x-api-key`.
+    ApiKey,
+    /// `Authorization: Bearer`.
+    Bearer,
+    /// Both headers.
+    Both,
+    /// Neither.
+    Missing,
+}
+
+impl Credentials {
+    fn of(headers: &HeaderMap) -> Credentials {
+        let key = headers.contains_key("x-api-key");
+        let bearer = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("Bearer "));
+        match (key, bearer) {
+            (true, true) => Credentials::Both,
+            (true, false) => Credentials::ApiKey,
+            (false, true) => Credentials::Bearer,
+            (false, false) => Credentials::Missing,
+        }
+    }
+}
 
 /// A model generation, as the reference table groups them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,13 +120,7 @@ pub struct ModelSpec {
 }
 
 /// The models the fake knows; dated ids (`<id>-YYYYMMDD`) are accepted too.
-pub const MODELS: [ModelSpec; 7] = [
-    ModelSpec {
-        id: "claude-sonnet-4-5",
-        display_name: "Claude Sonnet 4.5",
-        generation: Gen::G4,
-        haiku: false,
-    },
+pub const MODELS: [ModelSpec; 6] = [
     ModelSpec {
         id: "claude-sonnet-4-6",
         display_name: "Claude Sonnet 4.6",
@@ -128,6 +159,52 @@ pub const MODELS: [ModelSpec; 7] = [
     },
 ];
 
+/// A model the API no longer serves: its id (dated ids too), the day it was retired, and the
+/// model that replaces it.
+#[derive(Debug, Clone, Copy)]
+pub struct Retired {
+    /// The model id.
+    pub id: &'static str,
+    /// When it was retired.
+    pub on: &'static str,
+    /// Its replacement.
+    pub replacement: &'static str,
+}
+
+/// Retired models: a request to one, or a look-up of it, is a 404 `not_found_error` whose
+/// message names the retirement and the replacement. The real API's wording for it is not
+/// documented; this message is the fake's own.
+pub const RETIRED: [Retired; 1] = [Retired {
+    id: "claude-sonnet-4-5",
+    on: "2026-11-30",
+    replacement: "claude-sonnet-5-5",
+}];
+
+impl Retired {
+    /// The retired model an id names, dated variants included.
+    pub fn find(id: &str) -> Option<Retired> {
+        RETIRED.into_iter().find(|r| dated(id, r.id))
+    }
+
+    /// The fake's 404 message for it.
+    pub fn message(&self, id: &str) -> String {
+        format!(
+            "model: {id} was retired on {} and is no longer available; use {} instead",
+            self.on, self.replacement
+        )
+    }
+}
+
+/// Whether `id` is `base` or `base` with a date (`-YYYYMMDD`).
+fn dated(id: &str, base: &str) -> bool {
+    id == base
+        || id.strip_prefix(base).is_some_and(|rest| {
+            rest.len() == 9
+                && rest.starts_with('-')
+                && rest[1..].bytes().all(|b| b.is_ascii_digit())
+        })
+}
+
 /// The context window the fake reports for every model.
 pub const MAX_INPUT_TOKENS: u64 = 200_000;
 /// The output limit the fake reports and enforces for every model.
@@ -138,13 +215,61 @@ const EFFORTS: [&str; 5] = ["low", "medium", "high", "xhigh", "max"];
 impl ModelSpec {
     /// The model an id names, dated variants included.
     pub fn find(id: &str) -> Option<ModelSpec> {
-        MODELS.into_iter().find(|m| {
-            id == m.id
-                || id.strip_prefix(m.id).is_some_and(|rest| {
-                    rest.len() == 9
-                        && rest.starts_with('-')
-                        && rest[1..].bytes().all(|b| b.is_ascii_digit())
-                })
+        MODELS.into_iter().find(|m| dated(id, m.id))
+    }
+
+    /// The `capabilities` the fake's model object carries for this model unless a test says
+    /// otherwise: what the reference table says its generation accepts, in the shape the bot
+    /// reads (see the product's `llm::wire::Capabilities`).
+    pub fn capabilities(&self) -> Value {
+        let levels = |supported: bool| {
+            let mut effort = Map::new();
+            effort.insert("supported".into(), json!(supported));
+            if let Some(default) = self.default_effort() {
+                effort.insert("default".into(), json!(default));
+            }
+            for level in EFFORTS {
+                effort.insert(level.into(), json!({"supported": supported}));
+            }
+            Value::Object(effort)
+        };
+        let types = |supported: &[&str]| {
+            let mut types = Map::new();
+            for kind in ["adaptive", "enabled", "disabled", "between_tools"] {
+                let mut entry = json!({"supported": supported.contains(&kind)});
+                if kind == "between_tools" && supported.contains(&kind) {
+                    entry["efforts"] = json!(["low", "medium", "high"]);
+                }
+                types.insert(kind.into(), entry);
+            }
+            Value::Object(types)
+        };
+        let (effort, default, thinking, sampling) = match self.generation {
+            Gen::G4 => (
+                levels(false),
+                "disabled",
+                types(&["enabled", "disabled"]),
+                true,
+            ),
+            Gen::G5 => (
+                levels(true),
+                "adaptive",
+                types(&["adaptive", "disabled"]),
+                false,
+            ),
+            Gen::G55 => (
+                levels(true),
+                "adaptive",
+                types(&["adaptive", "between_tools"]),
+                false,
+            ),
+        };
+        json!({
+            "effort": effort,
+            "structured_outputs": {"supported": true},
+            "thinking": {"supported": true, "default": default, "types": thinking},
+            "sampling_parameters": {"supported": sampling},
+            "image_input": {"supported": true},
         })
     }
 
@@ -273,6 +398,10 @@ impl Reply {
 pub struct Received {
     /// The JSON body.
     pub body: Value,
+    /// The `anthropic-version` header.
+    pub version: Option<String>,
+    /// How the key came.
+    pub credentials: Credentials,
     /// When it arrived.
     pub at: Instant,
     /// The HTTP status it was answered with.
@@ -314,6 +443,8 @@ struct Inner {
     writing_fallback: Vec<Reply>,
     received: Vec<Received>,
     model_checks: Vec<String>,
+    /// Capabilities a test gave a model in place of its generation's (`None`: none stated).
+    described: HashMap<&'static str, Option<Value>>,
     cache: HashSet<u64>,
     latency: Duration,
     step: u8,
@@ -430,8 +561,9 @@ impl FakeAnthropic {
             .clone()
     }
 
-    /// Streamed replies come at this many output tokens a second (thinking first, then the
-    /// text), as a model writes them; unset, a stream comes all at once.
+    /// Turns are written at this many output tokens a second (thinking first, then the
+    /// text): a stream shows them as they come, a reply in one piece comes when all are
+    /// written. Unset, and for writing requests (summaries, the report), replies come at once.
     pub fn set_output_rate(&self, tokens_per_second: u32) {
         self.inner.lock().unwrap().output_rate = Some(tokens_per_second.max(1));
     }
@@ -476,6 +608,28 @@ impl FakeAnthropic {
     /// How many of them were for interview turns (not stage summaries or the report).
     pub fn turn_count(&self) -> usize {
         self.count() - self.writing().len()
+    }
+
+    /// Describes `model` (one of [`MODELS`]) with these `capabilities` from now on: its model
+    /// object carries them, and requests to it are held to them too (an effort level, a
+    /// thinking type or a sampling parameter they say it lacks is a 400), on top of what its
+    /// generation refuses.
+    pub fn describe(&self, model: &str, capabilities: Value) {
+        self.set_description(model, Some(capabilities));
+    }
+
+    /// `model`'s object carries no `capabilities` at all (an older API, a proxy).
+    pub fn describe_without_capabilities(&self, model: &str) {
+        self.set_description(model, None);
+    }
+
+    fn set_description(&self, model: &str, capabilities: Option<Value>) {
+        let spec = ModelSpec::find(model).expect("a model the fake knows");
+        self.inner
+            .lock()
+            .unwrap()
+            .described
+            .insert(spec.id, capabilities);
     }
 
     /// The model ids asked for with `GET /v1/models/{id}`.
@@ -526,14 +680,25 @@ fn last_user_blocks(body: &Value) -> Vec<String> {
     }
 }
 
-fn authorised(headers: &HeaderMap) -> Result<(), Refusal> {
-    if headers.get("x-api-key").and_then(|v| v.to_str().ok()) != Some(API_KEY) {
+/// Checks the key and the version; returns the version. The key goes in `x-api-key`, or under
+/// 2026-10-21 also as `Authorization: Bearer` (what the new SDKs send with it).
+fn authorised(headers: &HeaderMap) -> Result<&'static str, Refusal> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let version = header("anthropic-version");
+    let bearer = header("authorization").and_then(|v| v.strip_prefix("Bearer "));
+    let key_ok = header("x-api-key") == Some(API_KEY)
+        || (version == Some(VERSION_2026_10_21) && bearer == Some(API_KEY));
+    if !key_ok {
         return Err((401, "authentication_error", "invalid x-api-key".into()));
     }
-    if headers.get("anthropic-version").is_none() {
+    let Some(version) = version else {
         return Err(invalid("anthropic-version: header is required"));
-    }
-    Ok(())
+    };
+    VERSIONS.into_iter().find(|v| *v == version).ok_or_else(|| {
+        invalid(format!(
+            "anthropic-version: {version:?} is not a valid version"
+        ))
+    })
 }
 
 async fn model(
@@ -545,10 +710,17 @@ async fn model(
     if let Err((status, kind, message)) = authorised(&headers) {
         return error(status, kind, &message, None);
     }
+    if let Some(retired) = Retired::find(&id) {
+        return error(404, "not_found_error", &retired.message(&id), None);
+    }
     let Some(spec) = ModelSpec::find(&id) else {
         return error(404, "not_found_error", &format!("model: {id}"), None);
     };
-    let body = json!({
+    let capabilities = match inner.lock().unwrap().described.get(spec.id) {
+        Some(described) => described.clone(),
+        None => Some(spec.capabilities()),
+    };
+    let mut body = json!({
         "type": "model",
         "id": id,
         "display_name": spec.display_name,
@@ -556,6 +728,9 @@ async fn model(
         "max_input_tokens": MAX_INPUT_TOKENS,
         "max_tokens": MAX_OUTPUT_TOKENS,
     });
+    if let Some(capabilities) = capabilities {
+        body["capabilities"] = capabilities;
+    }
     let mut headers = HeaderMap::new();
     headers.insert("request-id", "req_fakemodel".parse().unwrap());
     (StatusCode::OK, headers, axum::Json(body)).into_response()
@@ -596,6 +771,11 @@ async fn messages(
         });
         inner.received.push(Received {
             body: body.clone(),
+            version: headers
+                .get("anthropic-version")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            credentials: Credentials::of(&headers),
             at,
             status: 200,
             error: None,
@@ -617,7 +797,11 @@ async fn messages(
         inner.received[index].error = Some(message.to_owned());
         error(status, kind, message, retry_after)
     };
-    let spec = match authorised(&headers).and_then(|()| validate(&body)) {
+    let described = inner.lock().unwrap().described.clone();
+    let spec = match authorised(&headers)
+        .and_then(|version| validate(&body, version))
+        .and_then(|spec| held_to(&body, spec, &described))
+    {
         Ok(spec) => spec,
         Err((status, kind, message)) => return refuse(status, kind, &message, None),
     };
@@ -672,11 +856,23 @@ async fn messages(
             .map(|b| b["type"].as_str().unwrap_or_default().to_owned())
             .collect();
     }
+    if body["stream"] != json!(true) {
+        // A reply in one piece comes when the whole of it is written.
+        let rate = inner.lock().unwrap().output_rate.filter(|_| !writing);
+        if let Some(rate) = rate {
+            let micros = usage.output * 1_000_000 / u64::from(rate);
+            tokio::time::sleep(Duration::from_micros(micros)).await;
+        }
+    }
     if body["stream"] == json!(true) {
         let (rate, hold, gate) = {
             let inner = inner.lock().unwrap();
             let gate = inner.stream_gate.as_ref().map(|gate| gate.subscribe());
-            (inner.output_rate, inner.stream_hold, gate)
+            (
+                inner.output_rate.filter(|_| !writing),
+                inner.stream_hold,
+                gate,
+            )
         };
         let plan = StreamPlan {
             id: format!("msg_fake{index:06}"),
@@ -1130,7 +1326,7 @@ const FIELDS: [&str; 18] = [
 ];
 
 /// The checks the real API makes that the client could get wrong, per model.
-fn validate(body: &Value) -> Result<ModelSpec, Refusal> {
+fn validate(body: &Value, version: &str) -> Result<ModelSpec, Refusal> {
     for field in ["model", "max_tokens", "messages"] {
         if body.get(field).is_none() {
             return Err(invalid(format!("{field}: Field required")));
@@ -1142,6 +1338,9 @@ fn validate(body: &Value) -> Result<ModelSpec, Refusal> {
         }
     }
     let id = body["model"].as_str().unwrap_or_default();
+    if let Some(retired) = Retired::find(id) {
+        return Err((404, "not_found_error", retired.message(id)));
+    }
     let spec =
         ModelSpec::find(id).ok_or_else(|| (404, "not_found_error", format!("model: {id}")))?;
     let max_tokens = body["max_tokens"]
@@ -1154,7 +1353,7 @@ fn validate(body: &Value) -> Result<ModelSpec, Refusal> {
              of output tokens for {id}"
         )));
     }
-    sampling(body, &spec)?;
+    sampling(body, &spec, version)?;
     let messages = body["messages"]
         .as_array()
         .ok_or_else(|| invalid("messages: must be a list"))?;
@@ -1218,8 +1417,18 @@ fn validate(body: &Value) -> Result<ModelSpec, Refusal> {
 }
 
 /// `temperature`, `top_p`, `top_k`: ranges on 4.x; only the defaults on generation 5;
-/// refused outright on 5.5.
-fn sampling(body: &Value, spec: &ModelSpec) -> Result<(), Refusal> {
+/// refused outright on 5.5, and on every model under API version 2026-10-21.
+fn sampling(body: &Value, spec: &ModelSpec, version: &str) -> Result<(), Refusal> {
+    if version == VERSION_2026_10_21
+        && let Some(name) = ["temperature", "top_p", "top_k"]
+            .into_iter()
+            .find(|name| body.get(*name).is_some())
+    {
+        return Err(invalid(format!(
+            "{name}: sampling parameters are not supported with anthropic-version \
+             {VERSION_2026_10_21}"
+        )));
+    }
     for (name, default) in [
         ("temperature", Some(1.0)),
         ("top_p", Some(1.0)),
@@ -1341,6 +1550,51 @@ fn thinking(
             "thinking.type: {kind:?} is not supported for this model"
         ))),
     }
+}
+
+/// What a test's description of the model refuses, beyond its generation: an effort level or
+/// a thinking type it says the model lacks, a sampling parameter, a structured output.
+fn held_to(
+    body: &Value,
+    spec: ModelSpec,
+    described: &HashMap<&'static str, Option<Value>>,
+) -> Result<ModelSpec, Refusal> {
+    let Some(Some(capabilities)) = described.get(spec.id) else {
+        return Ok(spec);
+    };
+    let unsupported = |value: &Value| value["supported"] == json!(false);
+    if let Some(effort) = body["output_config"]["effort"].as_str() {
+        let stated = &capabilities["effort"];
+        if unsupported(stated) || unsupported(&stated[effort]) {
+            return Err(invalid(format!(
+                "output_config.effort: {effort:?} is not supported for {}",
+                spec.id
+            )));
+        }
+    }
+    if let Some(kind) = body["thinking"]["type"].as_str() {
+        let stated = &capabilities["thinking"]["types"][kind];
+        if unsupported(stated) {
+            return Err(invalid(format!(
+                "thinking.type: {kind:?} is not supported for this model"
+            )));
+        }
+    }
+    for name in ["temperature", "top_p", "top_k"] {
+        if body.get(name).is_some() && unsupported(&capabilities["sampling_parameters"]) {
+            return Err(invalid(format!(
+                "`{name}` is not supported for this model."
+            )));
+        }
+    }
+    if body["output_config"].get("format").is_some()
+        && unsupported(&capabilities["structured_outputs"])
+    {
+        return Err(invalid(
+            "output_config.format: structured outputs are not supported for this model",
+        ));
+    }
+    Ok(spec)
 }
 
 /// String formats structured outputs accept.

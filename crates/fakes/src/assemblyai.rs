@@ -3,9 +3,13 @@
 //! It answers in the spec's shapes: `{"upload_url": ...}` for uploads, transcript objects for
 //! creation and polling, and `{"error": "..."}` with 400, 401, 404, 429 (`Retry-After`) and 5xx.
 //! It checks what the real service checks: the `Authorization` key, `speech_models` (required;
-//! an unknown model is a 400), the language against the models' languages (`universal-3-5-pro`
-//! has no Russian, `universal-2` has it; the first model of the list that supports the language
-//! is used and reported as `speech_model_used`; none is a 400), and an `audio_url` it issued.
+//! an unknown model, `best` or the singular `speech_model` is a 400), the language against the
+//! models' languages (the first model of the list that supports the language is used and
+//! reported as `speech_model_used`; none is a 400, since AssemblyAI no longer falls back to a
+//! model outside the list), and an `audio_url` it issued. The models are those of November
+//! 2026: `assemblyai-stt-3-7` (the newest; whether it has Russian was not confirmed, so here it
+//! has not, unless a test says otherwise with [`FakeAssemblyAi::set_languages`]),
+//! `universal-3-5-pro` (deprecated, still served, no Russian) and `universal-2` (Russian too).
 //! Bytes not uploaded as `application/octet-stream` still get a URL, and the transcript then
 //! fails, as the real service does.
 //!
@@ -34,8 +38,13 @@ use tokio::time::Instant;
 /// The key the fake accepts.
 pub const API_KEY: &str = "aai-test-0123456789abcdef";
 
-/// The speech models the fake knows, with the languages each supports.
-const MODELS: [(&str, &[&str]); 2] = [
+/// The speech models the fake knows, with the languages each supports at start (a short
+/// list of each one's real languages: the ones tests use and a few more).
+const MODELS: [(&str, &[&str]); 3] = [
+    (
+        "assemblyai-stt-3-7",
+        &["en", "es", "fr", "de", "it", "pt", "nl", "ja", "ko", "zh"],
+    ),
     (
         "universal-3-5-pro",
         &["en", "es", "fr", "de", "it", "pt", "nl"],
@@ -43,7 +52,7 @@ const MODELS: [(&str, &[&str]); 2] = [
     (
         "universal-2",
         &[
-            "en", "es", "fr", "de", "it", "pt", "nl", "ru", "uk", "pl", "tr",
+            "en", "es", "fr", "de", "it", "pt", "nl", "ru", "uk", "pl", "tr", "ja", "ko", "zh",
         ],
     ),
 ];
@@ -170,6 +179,8 @@ struct Job {
 
 #[derive(Default)]
 struct Inner {
+    /// Each model and the languages it supports.
+    models: Vec<(String, Vec<String>)>,
     scripts: HashMap<Bytes, Script>,
     default_script: Option<Script>,
     failures: HashMap<Call, VecDeque<Failure>>,
@@ -215,6 +226,13 @@ impl FakeAssemblyAi {
     pub async fn start() -> FakeAssemblyAi {
         let inner = Arc::new(Mutex::new(Inner {
             polls_to_complete: 2,
+            models: MODELS
+                .iter()
+                .map(|(model, langs)| {
+                    let langs = langs.iter().map(|l| (*l).to_owned()).collect();
+                    ((*model).to_owned(), langs)
+                })
+                .collect(),
             ..Inner::default()
         }));
         let state = AppState {
@@ -245,6 +263,17 @@ impl FakeAssemblyAi {
             ("ASSEMBLYAI_BASE_URL", self.url.clone()),
             ("ASSEMBLYAI_API_KEY", API_KEY.to_owned()),
         ]
+    }
+
+    /// The languages `model` supports from now on (adding the model if the fake did not know
+    /// it): say, `assemblyai-stt-3-7` with Russian, the day that is confirmed.
+    pub fn set_languages(&self, model: &str, languages: &[&str]) {
+        let mut inner = self.inner.lock().unwrap();
+        let languages = languages.iter().map(|l| (*l).to_owned()).collect();
+        match inner.models.iter_mut().find(|(m, _)| m == model) {
+            Some((_, langs)) => *langs = languages,
+            None => inner.models.push((model.to_owned(), languages)),
+        }
     }
 
     /// What the transcript of exactly these bytes says.
@@ -419,6 +448,13 @@ async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     let Some(audio_url) = body["audio_url"].as_str() else {
         return error(400, "audio_url is required", None);
     };
+    if body.get("speech_model").is_some() {
+        return error(
+            400,
+            "speech_model is no longer supported: use speech_models, a priority list",
+            None,
+        );
+    }
     let Some(models) = body["speech_models"].as_array() else {
         return error(400, "speech_models is required", None);
     };
@@ -426,9 +462,16 @@ async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     if models.is_empty() {
         return error(400, "speech_models must not be empty", None);
     }
+    if models.contains(&"best") {
+        return error(
+            400,
+            "The `best` speech model is no longer available. Please choose a supported model.",
+            None,
+        );
+    }
     if let Some(unknown) = models
         .iter()
-        .find(|m| !MODELS.iter().any(|(name, _)| name == *m))
+        .find(|m| !inner.models.iter().any(|(name, _)| name == *m))
     {
         return error(
             400,
@@ -473,9 +516,10 @@ async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     };
     let base = language.split('_').next().unwrap_or("en").to_owned();
     let Some(model) = models.iter().find(|m| {
-        MODELS
+        inner
+            .models
             .iter()
-            .any(|(name, langs)| name == *m && langs.contains(&base.as_str()))
+            .any(|(name, langs)| name == *m && langs.contains(&base))
     }) else {
         return error(
             400,

@@ -110,3 +110,57 @@ async fn a_wrong_key_is_a_401_and_scripted_failures_come_first() {
     assert_eq!(response.headers()["retry-after"], "3");
     upload(&fake, b"x").await;
 }
+
+#[tokio::test]
+async fn the_newest_model_takes_english_and_russian_only_once_a_test_says_so() {
+    let fake = FakeAssemblyAi::start().await;
+    fake.script(b"audio", Script::new("Steel bridges.", "en"));
+    let url = upload(&fake, b"audio").await;
+    let newest = json!(["assemblyai-stt-3-7", "universal-2"]);
+    let (status, _) = create(
+        &fake,
+        json!({"audio_url": url, "speech_models": newest, "language_code": "en"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = create(
+        &fake,
+        json!({"audio_url": url, "speech_models": newest, "language_code": "ru"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, body) = create(
+        &fake,
+        json!({"audio_url": url, "speech_models": ["assemblyai-stt-3-7"], "language_code": "ru"}),
+    )
+    .await;
+    assert_eq!(status, 400, "no fallback beyond the list: {body}");
+    assert!(body["error"].as_str().unwrap().contains("`ru`"), "{body}");
+    fake.set_languages("assemblyai-stt-3-7", &["en", "ru"]);
+    let (status, _) = create(
+        &fake,
+        json!({"audio_url": url, "speech_models": newest, "language_code": "ru"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        fake.models_used(),
+        ["assemblyai-stt-3-7", "universal-2", "assemblyai-stt-3-7"]
+    );
+}
+
+#[tokio::test]
+async fn the_singular_speech_model_and_best_are_refused() {
+    let fake = FakeAssemblyAi::start().await;
+    let url = upload(&fake, b"audio").await;
+    for body in [
+        json!({"audio_url": url, "speech_model": "universal-2", "language_code": "en"}),
+        json!({"audio_url": url, "speech_model": "best", "speech_models": ["universal-2"], "language_code": "en"}),
+        json!({"audio_url": url, "speech_models": ["best", "universal-2"], "language_code": "en"}),
+    ] {
+        let (status, answer) = create(&fake, body.clone()).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(answer["error"].is_string(), "{answer}");
+    }
+    assert_eq!(fake.created(), 0);
+}

@@ -37,6 +37,8 @@ struct EntryLine {
     /// For a spoken answer: how many notes, and the lowest confidence.
     voice: Option<String>,
     offline: bool,
+    /// For an offline question: why Claude did not write it.
+    cause: Option<String>,
 }
 
 #[derive(Template)]
@@ -225,6 +227,7 @@ pub(in crate::desk) async fn page(
                 format!("×{} · {:.0}%", entry.voice.len(), lowest * 100.0)
             }),
             offline: entry.offline,
+            cause: entry.fallback.map(|reason| t.fallback(reason)),
         })
         .collect();
     let page = InterviewPage {

@@ -206,7 +206,7 @@ pub(in crate::desk) async fn page(Shared(desk): Shared<Arc<Desk>>, headers: Head
     ];
     let fallbacks: Vec<(String, f64)> = FallbackReason::ALL
         .iter()
-        .map(|r| (label_of(r), all.fallbacks(*r) as f64))
+        .map(|r| (t.fallback_reason(*r), all.fallbacks(*r) as f64))
         .collect();
     charts.push(Chart {
         id: "offline",
@@ -246,12 +246,4 @@ pub(in crate::desk) async fn page(Shared(desk): Shared<Arc<Desk>>, headers: Head
             frame,
         },
     )
-}
-
-/// A counter label as the metrics spell it (`upstream_down`).
-fn label_of(kind: &impl serde::Serialize) -> String {
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }

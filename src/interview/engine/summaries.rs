@@ -129,7 +129,7 @@ impl Engine {
                 Err(error) => {
                     tracing::warn!(user = %copy.user, %stage, %error,
                         fallback = %error.fallback(), "stage summary failed; it is retried later");
-                    if error.fallback() == Fallback::UnusableTurn {
+                    if matches!(error.fallback(), Fallback::UnusableTurn | Fallback::Refusal) {
                         continue;
                     }
                     return Err(error);

@@ -64,6 +64,8 @@ pub struct BotOptions {
     pub engine: EngineOptions,
     /// How long a quiet chat's worker stays (the product's default when `None`).
     pub worker_idle: Option<Duration>,
+    /// No `ANTHROPIC_API_KEY`: the offline bank asks every question.
+    pub without_claude: bool,
 }
 
 /// AssemblyAI retried and polled within milliseconds (the fake answers at once).
@@ -126,7 +128,8 @@ async fn launch(
         ("TELEGRAM_API_URL", telegram.api_url()),
     ]);
     engine_options.vars.extend(options.vars.iter().cloned());
-    let settings = engine_settings(dir.path(), Some(anthropic), &engine_options);
+    let claude = Some(anthropic).filter(|_| !options.without_claude);
+    let settings = engine_settings(dir.path(), claude, &engine_options);
     let mut overrides = overrides(&engine_options, clock.clone());
     if let Some(idle) = options.worker_idle {
         overrides.worker_idle = idle;

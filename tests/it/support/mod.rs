@@ -8,6 +8,7 @@ pub mod assemblyai;
 pub mod bot;
 pub mod browser;
 pub mod desk;
+pub mod logs;
 pub mod owner;
 pub mod prometheus;
 pub mod seed;
