@@ -2001,7 +2001,10 @@ impl StreamPlan {
                         return;
                     }
                     self.held(written).await;
-                    self.wait((piece.len() as u64).div_ceil(4)).await;
+                    // The answer's tokens, as the usage counts them, spread over its pieces.
+                    let answer = usage.output.saturating_sub(usage.thinking);
+                    self.wait_part(answer * piece.len() as u64, text.len() as u64)
+                        .await;
                     let piece: String = piece.iter().collect();
                     written += piece.chars().count();
                     let delta = json!({"type": "content_block_delta", "index": index,
@@ -2026,8 +2029,14 @@ impl StreamPlan {
 
     /// The time `tokens` take at the stream's rate.
     async fn wait(&self, tokens: u64) {
+        self.wait_part(tokens, 1).await;
+    }
+
+    /// The time one of `parts` equal parts of `tokens` tokens takes at the stream's rate.
+    async fn wait_part(&self, tokens: u64, parts: u64) {
         if let Some(rate) = self.rate {
-            tokio::time::sleep(Duration::from_micros(tokens * 1_000_000 / u64::from(rate))).await;
+            let micros = tokens * 1_000_000 / (u64::from(rate) * parts.max(1));
+            tokio::time::sleep(Duration::from_micros(micros)).await;
         }
     }
 
