@@ -21,6 +21,7 @@ mod owner;
 mod report;
 mod retention;
 mod startup;
+mod store_conformance;
 mod studies;
 mod telegram;
 mod telemetry;

@@ -9,6 +9,7 @@ pub mod bot;
 pub mod browser;
 pub mod desk;
 pub mod owner;
+pub mod postgres;
 pub mod prometheus;
 pub mod seed;
 

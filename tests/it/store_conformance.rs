@@ -1,0 +1,468 @@
+//! One suite, two stores: every behaviour of [`InterviewStore`] runs against the JSON files
+//! (in a temporary directory) and against PostgreSQL (a database of its own in the test
+//! cluster, `support::postgres`). A behaviour that holds for one store and not the other
+//! fails here.
+//!
+//! Damage is planted the way each store can be damaged (a file written behind the store's
+//! back, a row written by another client); what the store then does is the same.
+
+use std::sync::Arc;
+
+use ai_interviewer::{
+    model::{Lang, Session, StudyId, Style, UserId},
+    store::{
+        Change, Filed, Folder, InterviewStore, Loaded, PgStore, SessionStore,
+        backend::{load_record, save_record},
+    },
+};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::support::postgres as cluster;
+
+/// A store under test, and the means to damage it behind its back.
+struct Subject {
+    store: Arc<dyn InterviewStore>,
+    damage: Damage,
+}
+
+enum Damage {
+    /// The sessions directory.
+    Files(tempfile::TempDir),
+    /// The database's connection string.
+    Postgres(String),
+}
+
+impl Subject {
+    async fn files() -> Subject {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SessionStore::open(dir.path()).unwrap();
+        Subject {
+            store: Arc::new(store),
+            damage: Damage::Files(dir),
+        }
+    }
+
+    async fn postgres() -> Subject {
+        let url = cluster::database().await;
+        let store = PgStore::connect(&url).await.unwrap();
+        Subject {
+            store: Arc::new(store),
+            damage: Damage::Postgres(url),
+        }
+    }
+
+    /// Puts `json` where the store keeps the interview in progress of `user`.
+    async fn plant_interview(&self, user: u64, json: &str) {
+        match &self.damage {
+            Damage::Files(dir) => {
+                std::fs::write(dir.path().join(format!("{user}.json")), json).unwrap();
+            }
+            Damage::Postgres(url) => {
+                sql(
+                    url,
+                    "INSERT INTO interviews (user_id, session_id, started_at, doc) \
+                     VALUES ($1, 0, now(), $2::text::jsonb)",
+                    user,
+                    json,
+                )
+                .await;
+            }
+        }
+    }
+
+    /// Puts `json` where the store keeps the chat record of `user`.
+    async fn plant_chat(&self, user: u64, json: &str) {
+        match &self.damage {
+            Damage::Files(dir) => {
+                std::fs::write(dir.path().join(format!("chats/{user}.json")), json).unwrap();
+            }
+            Damage::Postgres(url) => {
+                sql(
+                    url,
+                    "INSERT INTO records (kind, user_id, doc) VALUES ('chats', $1, $2::text::jsonb)",
+                    user,
+                    json,
+                )
+                .await;
+            }
+        }
+    }
+}
+
+/// Runs one statement with a user id and a text on a connection of its own.
+async fn sql(url: &str, statement: &str, user: u64, text: &str) {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let connection = tokio::spawn(connection);
+    let user = i64::try_from(user).unwrap();
+    client.execute(statement, &[&user, &text]).await.unwrap();
+    drop(client);
+    connection.await.unwrap().unwrap();
+}
+
+fn at(minute: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 12, minute, 0).unwrap()
+}
+
+fn session(user: u64, id: u32, started: DateTime<Utc>) -> Session {
+    let mut s = Session::new(id, UserId(user), Lang::En, Style::default(), started);
+    s.push_question("What do you do?".into(), false, started);
+    s
+}
+
+fn study(hex: &str) -> StudyId {
+    StudyId::parse(hex).unwrap()
+}
+
+async fn loaded(store: &dyn InterviewStore, user: u64) -> Option<Session> {
+    match store.load(UserId(user)).await.unwrap() {
+        Loaded::Session(s) => Some(*s),
+        Loaded::Nothing => None,
+        Loaded::Quarantined { reason } => panic!("user {user} quarantined: {reason}"),
+    }
+}
+
+async fn a_saved_interview_loads_back_and_saving_again_replaces_it(subject: Subject) {
+    let store = &*subject.store;
+    let mut s = session(5, 1, at(0));
+    store.save(&s).await.unwrap();
+    assert_eq!(loaded(store, 5).await, Some(s.clone()));
+    s.push_answer("I keep bees.", at(1));
+    store.save(&s).await.unwrap();
+    assert_eq!(loaded(store, 5).await, Some(s));
+    assert_eq!(loaded(store, 6).await, None);
+    store.save(&session(3, 1, at(0))).await.unwrap();
+    assert_eq!(store.active_users().await.unwrap(), [UserId(3), UserId(5)]);
+}
+
+async fn an_unreadable_interview_is_quarantined_once(subject: Subject) {
+    let store = &*subject.store;
+    let other = serde_json::to_string(&session(8, 1, at(0))).unwrap();
+    let cases: [(u64, &str, &str); 3] = [
+        (1, r#"{"version": 99}"#, "unknown schema version 99"),
+        (2, r#"{"version": 1, "id": "x"}"#, "malformed"),
+        (9, &other, "holds user 8"),
+    ];
+    for (user, json, why) in cases {
+        subject.plant_interview(user, json).await;
+        match store.load(UserId(user)).await.unwrap() {
+            Loaded::Quarantined { reason } => assert!(reason.contains(why), "{reason}"),
+            other => panic!("user {user}: {other:?}"),
+        }
+        assert_eq!(loaded(store, user).await, None, "user {user}");
+        // What was quarantined is the user's, and erasing them removes it.
+        assert_eq!(store.delete_user(UserId(user)).await.unwrap(), 1);
+    }
+    assert!(store.active_users().await.unwrap().is_empty());
+}
+
+async fn a_quarantined_interview_of_another_user_is_not_read_back(subject: Subject) {
+    let store = &*subject.store;
+    let mut s = session(4, 1, at(0));
+    s.user = UserId(40);
+    subject
+        .plant_interview(4, &serde_json::to_string(&s).unwrap())
+        .await;
+    assert!(matches!(
+        store.load(UserId(4)).await.unwrap(),
+        Loaded::Quarantined { .. }
+    ));
+    // It holds another user's interview, so it is not this user's to read back.
+    assert_eq!(
+        store.latest(Folder::Quarantine, UserId(4)).await.unwrap(),
+        None
+    );
+}
+
+async fn retiring_files_the_interview_with_its_attachments(subject: Subject) {
+    let store = &*subject.store;
+    let mut s = session(12, 1, at(0));
+    store.save(&s).await.unwrap();
+    s.finished_at = Some(at(30));
+    let filed = store
+        .retire(&s, Folder::Completed, &[("md", "# report")])
+        .await
+        .unwrap();
+    assert_eq!(
+        filed,
+        Filed {
+            folder: Folder::Completed,
+            user: UserId(12),
+            at: at(30)
+        }
+    );
+    assert_eq!(loaded(store, 12).await, None);
+    assert!(store.active_users().await.unwrap().is_empty());
+    assert_eq!(
+        store.latest(Folder::Completed, UserId(12)).await.unwrap(),
+        Some(s.clone())
+    );
+    assert_eq!(
+        store.latest(Folder::Archive, UserId(12)).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.attachment(filed, "md").await.unwrap().as_deref(),
+        Some("# report")
+    );
+    store
+        .attach(filed, "md", "# report, reviewed")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.attachment(filed, "md").await.unwrap().as_deref(),
+        Some("# report, reviewed")
+    );
+    assert_eq!(store.attachment(filed, "pdf").await.unwrap(), None);
+    // Retired again at the same time, it replaces what was filed: one interview, one report.
+    store.retire(&s, Folder::Completed, &[]).await.unwrap();
+    assert_eq!(store.delete_user(UserId(12)).await.unwrap(), 2);
+}
+
+async fn the_latest_retired_interview_is_the_last_filed(subject: Subject) {
+    let store = &*subject.store;
+    let mut first = session(7, 1, at(0));
+    first.finished_at = Some(at(10));
+    let mut second = session(7, 2, at(20));
+    second.finished_at = Some(at(40));
+    // Filed out of order: the time they are filed under decides, not the order of the calls.
+    store.retire(&second, Folder::Archive, &[]).await.unwrap();
+    store.retire(&first, Folder::Archive, &[]).await.unwrap();
+    let latest = store.latest(Folder::Archive, UserId(7)).await.unwrap();
+    assert_eq!(latest.map(|s| s.id), Some(2));
+    assert_eq!(
+        store.latest(Folder::Completed, UserId(7)).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.latest(Folder::Archive, UserId(70)).await.unwrap(),
+        None
+    );
+}
+
+async fn a_studys_interviews_are_those_in_progress_and_completed_each_once(subject: Subject) {
+    let store = &*subject.store;
+    let ours = study("0123456789ab");
+    let theirs = study("ba9876543210");
+    let of = |user, minute, id: &StudyId| {
+        let mut s = session(user, 1, at(minute));
+        s.study = Some(id.clone());
+        s
+    };
+    let running = of(1, 5, &ours);
+    store.save(&running).await.unwrap();
+    let mut done = of(2, 1, &ours);
+    done.finished_at = Some(at(20));
+    store.retire(&done, Folder::Completed, &[]).await.unwrap();
+    let mut dropped = of(3, 2, &ours);
+    dropped.finished_at = Some(at(21));
+    store.retire(&dropped, Folder::Archive, &[]).await.unwrap();
+    store.save(&of(4, 0, &theirs)).await.unwrap();
+    store.save(&session(5, 1, at(0))).await.unwrap();
+    // Completed, and still saved as in progress (filed between two reads): counted once.
+    let mut both = of(6, 3, &ours);
+    both.finished_at = Some(at(22));
+    store.retire(&both, Folder::Completed, &[]).await.unwrap();
+    store.save(&both).await.unwrap();
+
+    let found = store.study_sessions(&ours).await.unwrap();
+    let users: Vec<u64> = found.iter().map(|s| s.user.0).collect();
+    assert_eq!(users, [2, 6, 1], "by start time");
+    assert_eq!(found[1], both);
+    assert_eq!(store.study_sessions(&theirs).await.unwrap().len(), 1);
+    assert!(
+        store
+            .study_sessions(&study("000000000000"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Record {
+    step: String,
+    pending: Vec<u32>,
+}
+
+async fn per_user_records_round_trip_and_an_undecodable_one_is_quarantined(subject: Subject) {
+    let store = &*subject.store;
+    let record = Record {
+        step: "consent".into(),
+        pending: vec![1, 2],
+    };
+    save_record(store, Folder::Chats, UserId(3), &record)
+        .await
+        .unwrap();
+    save_record(store, Folder::Profiles, UserId(3), &"ru")
+        .await
+        .unwrap();
+    let back: Option<Record> = load_record(store, Folder::Chats, UserId(3)).await.unwrap();
+    assert_eq!(back, Some(record.clone()));
+    let lang: Option<String> = load_record(store, Folder::Profiles, UserId(3))
+        .await
+        .unwrap();
+    assert_eq!(lang.as_deref(), Some("ru"));
+    let none: Option<Record> = load_record(store, Folder::Chats, UserId(4)).await.unwrap();
+    assert_eq!(none, None);
+
+    store.remove_value(Folder::Chats, UserId(3)).await.unwrap();
+    store.remove_value(Folder::Chats, UserId(3)).await.unwrap();
+    assert_eq!(
+        store.load_value(Folder::Chats, UserId(3)).await.unwrap(),
+        None
+    );
+    assert!(
+        store
+            .load_value(Folder::Profiles, UserId(3))
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // A record of a shape this version does not know.
+    subject.plant_chat(5, r#"{"step": 7}"#).await;
+    let damaged: Option<Record> = load_record(store, Folder::Chats, UserId(5)).await.unwrap();
+    assert_eq!(damaged, None);
+    assert_eq!(
+        store.load_value(Folder::Chats, UserId(5)).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.delete_user(UserId(5)).await.unwrap(),
+        1,
+        "the quarantined record"
+    );
+}
+
+async fn erasing_a_user_removes_everything_of_theirs_and_nothing_else(subject: Subject) {
+    let store = &*subject.store;
+    let mut s = session(12, 1, at(0));
+    s.finished_at = Some(at(9));
+    store
+        .retire(&s, Folder::Completed, &[("md", "# report")])
+        .await
+        .unwrap();
+    store.save(&session(12, 2, at(10))).await.unwrap();
+    save_record(store, Folder::Chats, UserId(12), &"state")
+        .await
+        .unwrap();
+    save_record(store, Folder::Profiles, UserId(12), &"en")
+        .await
+        .unwrap();
+    // A user whose id starts with the same digits.
+    store.save(&session(123, 1, at(0))).await.unwrap();
+    save_record(store, Folder::Chats, UserId(123), &"theirs")
+        .await
+        .unwrap();
+
+    assert_eq!(store.delete_user(UserId(12)).await.unwrap(), 5);
+    assert_eq!(loaded(store, 12).await, None);
+    assert_eq!(
+        store.latest(Folder::Completed, UserId(12)).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.load_value(Folder::Chats, UserId(12)).await.unwrap(),
+        None
+    );
+    assert_eq!(store.delete_user(UserId(12)).await.unwrap(), 0);
+    assert!(loaded(store, 123).await.is_some());
+    assert!(
+        store
+            .load_value(Folder::Chats, UserId(123))
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+async fn saving_retiring_and_erasing_are_announced(subject: Subject) {
+    let store = &*subject.store;
+    let mut changes = store.changes();
+    let mut s = session(21, 1, at(0));
+    store.save(&s).await.unwrap();
+    s.finished_at = Some(at(1) + Duration::seconds(1));
+    store.retire(&s, Folder::Completed, &[]).await.unwrap();
+    store.delete_user(UserId(21)).await.unwrap();
+    let mut seen = Vec::new();
+    while let Ok(change) = changes.try_recv() {
+        seen.push(change);
+    }
+    assert_eq!(
+        seen,
+        [
+            Change::Saved(UserId(21)),
+            Change::Retired(UserId(21)),
+            Change::Deleted(UserId(21))
+        ]
+    );
+}
+
+/// Each behaviour, once per store: `store_conformance::files::<behaviour>` and
+/// `store_conformance::postgres::<behaviour>`.
+macro_rules! conformance {
+    ($($behaviour:ident),* $(,)?) => {
+        mod files {
+            $(
+                #[tokio::test]
+                async fn $behaviour() {
+                    super::$behaviour(super::Subject::files().await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $behaviour() {
+                    super::$behaviour(super::Subject::postgres().await).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    a_saved_interview_loads_back_and_saving_again_replaces_it,
+    an_unreadable_interview_is_quarantined_once,
+    a_quarantined_interview_of_another_user_is_not_read_back,
+    retiring_files_the_interview_with_its_attachments,
+    the_latest_retired_interview_is_the_last_filed,
+    a_studys_interviews_are_those_in_progress_and_completed_each_once,
+    per_user_records_round_trip_and_an_undecodable_one_is_quarantined,
+    erasing_a_user_removes_everything_of_theirs_and_nothing_else,
+    saving_retiring_and_erasing_are_announced,
+);
+
+/// The schema's migrations: applied once, found applied by the next start, and a database
+/// migrated by a newer version is refused rather than written to.
+mod migrations {
+    use ai_interviewer::store::{PgStore, postgres::MIGRATIONS};
+
+    use crate::support::postgres;
+
+    #[tokio::test]
+    async fn a_second_start_finds_the_schema_migrated_and_a_newer_schema_is_refused() {
+        let url = postgres::database().await;
+        let latest = MIGRATIONS.last().unwrap().version;
+        let first = PgStore::connect(&url).await.unwrap();
+        assert_eq!(first.schema_version().await.unwrap(), latest);
+        // Two replicas starting together: both succeed, the schema is migrated once.
+        let (a, b) = tokio::join!(PgStore::connect(&url), PgStore::connect(&url));
+        a.unwrap();
+        b.unwrap();
+        assert_eq!(first.schema_version().await.unwrap(), latest);
+
+        super::sql(
+            &url,
+            "INSERT INTO schema_migrations (version, name) VALUES ($1::bigint::int, $2)",
+            u64::try_from(latest + 1).unwrap(),
+            "from the future",
+        )
+        .await;
+        let err = PgStore::connect(&url).await.unwrap_err().to_string();
+        assert!(err.contains("newer than this version"), "{err}");
+    }
+}
