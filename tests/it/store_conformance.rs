@@ -466,3 +466,80 @@ mod migrations {
         assert!(err.contains("newer than this version"), "{err}");
     }
 }
+
+/// Two stores on one database, as two replicas have: each hears of the other's writes once,
+/// and of its own once.
+mod replicas {
+    use ai_interviewer::{
+        model::UserId,
+        store::{Change, Folder, InterviewStore, PgStore},
+    };
+    use chrono::Duration;
+    use tokio::sync::broadcast::Receiver;
+
+    use crate::support::{eventually, postgres};
+
+    /// Saves through `writer` until `listener` hears of it: its connection is then up.
+    async fn until_heard(writer: &PgStore, listener: &mut Receiver<Change>, user: u64) {
+        let s = super::session(user, 1, super::at(0));
+        eventually(
+            format_args!("a store to hear of user {user}'s save"),
+            async || {
+                writer.save(&s).await.unwrap();
+                listener.try_recv().ok()
+            },
+        )
+        .await;
+    }
+
+    fn drain(changes: &mut Receiver<Change>) -> Vec<Change> {
+        std::iter::from_fn(|| changes.try_recv().ok()).collect()
+    }
+
+    #[tokio::test]
+    async fn a_write_through_one_store_is_announced_by_the_other() {
+        let url = postgres::database().await;
+        let one = PgStore::connect(&url).await.unwrap();
+        let other = PgStore::connect(&url).await.unwrap();
+        let mut heard_by_one = one.changes();
+        let mut heard_by_other = other.changes();
+        until_heard(&one, &mut heard_by_other, 31).await;
+        until_heard(&other, &mut heard_by_one, 32).await;
+        drain(&mut heard_by_one);
+        drain(&mut heard_by_other);
+
+        let mut s = super::session(31, 1, super::at(0));
+        s.finished_at = Some(super::at(1) + Duration::seconds(3));
+        one.retire(&s, Folder::Archive, &[]).await.unwrap();
+        one.delete_user(UserId(31)).await.unwrap();
+        let expected = [Change::Retired(UserId(31)), Change::Deleted(UserId(31))];
+        let mut seen = Vec::new();
+        eventually(
+            "the other store to hear of the retirement and the erasure",
+            async || {
+                seen.extend(drain(&mut heard_by_other));
+                seen.len() >= 2
+            },
+        )
+        .await;
+        assert_eq!(seen, expected);
+
+        // Notifications arrive in commit order: once the writer hears of a later write by
+        // the other store, any notification of its own would have come before it.
+        other
+            .save(&super::session(33, 1, super::at(0)))
+            .await
+            .unwrap();
+        let mut mine = Vec::new();
+        eventually("the writer to hear of the other store's save", async || {
+            mine.extend(drain(&mut heard_by_one));
+            mine.contains(&Change::Saved(UserId(33)))
+        })
+        .await;
+        assert_eq!(
+            mine,
+            [expected[0], expected[1], Change::Saved(UserId(33))],
+            "each of its own writes announced once"
+        );
+    }
+}

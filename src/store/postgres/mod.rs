@@ -12,7 +12,10 @@
 //! the database is expected on the same host or a private network (a unix socket, or a
 //! sidecar); TLS would come through rustls when a deployment needs it.
 
+mod feed;
 mod migrate;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
@@ -39,6 +42,19 @@ const CHANGES_CAPACITY: usize = 1024;
 pub struct PgStore {
     pool: Pool,
     changes: tokio::sync::broadcast::Sender<Change>,
+    /// This store's mark on the changes it notifies, so that its listener drops them.
+    origin: u64,
+    /// The task listening for other stores' changes, ended with the last clone.
+    _listener: Arc<Listener>,
+}
+
+/// Ends the listening task when dropped.
+struct Listener(tokio::task::JoinHandle<()>);
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl std::fmt::Debug for PgStore {
@@ -58,7 +74,7 @@ impl PgStore {
             .parse()
             .map_err(|e| StoreError::Setup(format!("DATABASE_URL: {e}")))?;
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -72,7 +88,14 @@ impl PgStore {
         migrate::run(&mut client).await?;
         drop(client);
         let (changes, _) = tokio::sync::broadcast::channel(CHANGES_CAPACITY);
-        Ok(PgStore { pool, changes })
+        let origin = rand::random();
+        let listener = tokio::spawn(feed::listen(config, origin, changes.clone()));
+        Ok(PgStore {
+            pool,
+            changes,
+            origin,
+            _listener: Arc::new(Listener(listener)),
+        })
     }
 
     /// The schema version the database is at.
@@ -81,8 +104,15 @@ impl PgStore {
         migrate::version(&client).await
     }
 
+    /// Announces `change` in this process; the other stores hear of it through the
+    /// notification its write sent ([`PgStore::notice`]).
     fn announce(&self, change: Change) {
         let _ = self.changes.send(change);
+    }
+
+    /// The channel and payload of the notification announcing `change` to the other stores.
+    fn notice(&self, change: Change) -> [String; 2] {
+        [feed::CHANNEL.to_owned(), feed::payload(self.origin, change)]
     }
 
     /// Moves the interview in progress of `user` to quarantine, with why.
@@ -92,13 +122,16 @@ impl PgStore {
         reason: String,
     ) -> Result<Loaded, StoreError> {
         let client = self.pool.get().await?;
+        let [channel, payload] = self.notice(Change::Retired(user));
         // One statement: the document is in one table or the other, never both or neither.
         client
             .execute(
-                "WITH moved AS (DELETE FROM interviews WHERE user_id = $1 RETURNING doc::text AS body) \
-                 INSERT INTO quarantine (user_id, origin, reason, body) \
-                 SELECT $1, 'interviews', $2, body FROM moved",
-                &[&key(user)?, &reason],
+                "WITH moved AS (DELETE FROM interviews WHERE user_id = $1 \
+                 RETURNING doc::text AS body), \
+                 kept AS (INSERT INTO quarantine (user_id, origin, reason, body) \
+                 SELECT $1, 'interviews', $2, body FROM moved RETURNING user_id) \
+                 SELECT pg_notify($3, $4) FROM kept",
+                &[&key(user)?, &reason, &channel, &payload],
             )
             .await?;
         tracing::warn!(%user, %reason, "session quarantined");
@@ -190,20 +223,24 @@ impl InterviewStore for PgStore {
     async fn save(&self, session: &Session) -> Result<(), StoreError> {
         let doc = encode_session(session)?;
         let study = session.study.as_ref().map(StudyId::as_str);
+        let [channel, payload] = self.notice(Change::Saved(session.user));
         let client = self.pool.get().await?;
         client
             .execute(
-                "INSERT INTO interviews (user_id, session_id, study, started_at, doc) \
+                "WITH saved AS (INSERT INTO interviews (user_id, session_id, study, started_at, doc) \
                  VALUES ($1, $2, $3, $4, $5::text::jsonb) \
                  ON CONFLICT (user_id) DO UPDATE SET session_id = EXCLUDED.session_id, \
                  study = EXCLUDED.study, started_at = EXCLUDED.started_at, \
-                 saved_at = now(), doc = EXCLUDED.doc",
+                 saved_at = now(), doc = EXCLUDED.doc RETURNING user_id) \
+                 SELECT pg_notify($6, $7) FROM saved",
                 &[
                     &key(session.user)?,
                     &i64::from(session.id),
                     &study,
                     &session.started_at,
                     &doc,
+                    &channel,
+                    &payload,
                 ],
             )
             .await?;
@@ -253,6 +290,9 @@ impl InterviewStore for PgStore {
         )
         .await?;
         tx.execute("DELETE FROM interviews WHERE user_id = $1", &[&user])
+            .await?;
+        let [channel, payload] = self.notice(Change::Retired(session.user));
+        tx.execute("SELECT pg_notify($1, $2)", &[&channel, &payload])
             .await?;
         tx.commit().await?;
         self.announce(Change::Retired(session.user));
@@ -396,13 +436,15 @@ impl InterviewStore for PgStore {
     ) -> Result<(), StoreError> {
         let kind = record_kind(folder)?;
         let client = self.pool.get().await?;
+        let [channel, payload] = self.notice(Change::Retired(user));
         let moved = client
             .execute(
                 "WITH moved AS (DELETE FROM records WHERE kind = $1 AND user_id = $2 \
-                 RETURNING doc::text AS body) \
-                 INSERT INTO quarantine (user_id, origin, reason, body) \
-                 SELECT $2, $1, $3, body FROM moved",
-                &[&kind, &key(user)?, &reason],
+                 RETURNING doc::text AS body), \
+                 kept AS (INSERT INTO quarantine (user_id, origin, reason, body) \
+                 SELECT $2, $1, $3, body FROM moved RETURNING user_id) \
+                 SELECT pg_notify($4, $5) FROM kept",
+                &[&kind, &key(user)?, &reason, &channel, &payload],
             )
             .await?;
         if moved > 0 {
@@ -441,6 +483,9 @@ impl InterviewStore for PgStore {
                     .execute(&format!("DELETE FROM {table} WHERE user_id = $1"), &[&id])
                     .await?;
             }
+            let [channel, payload] = self.notice(Change::Deleted(user));
+            tx.execute("SELECT pg_notify($1, $2)", &[&channel, &payload])
+                .await?;
             tx.commit().await?;
             Ok::<_, StoreError>(removed)
         }
