@@ -17,6 +17,9 @@
 //!   attachment, quarantined item and record is one;
 //! - every save, retirement and erasure is announced on [`InterviewStore::changes`].
 //!
+//! [`StudyRecords`] is the same for the studies ([`StudyStore`] and `PgStore`): a change to a
+//! study is read, made and written as one step, so concurrent changes never lose each other.
+//!
 //! Nothing here names a path: where a retired interview went is a [`Filed`] (folder, user,
 //! time), which the file store turns into its file names and PostgreSQL into a row's key.
 
@@ -26,8 +29,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Serialize, de::DeserializeOwned};
 
-use super::{Change, Folder, Loaded, SessionStore, StoreError};
-use crate::model::{Session, StudyId, UserId};
+use super::{
+    Change, Folder, Invite, Loaded, SessionStore, StoreError, StudyStore, StudyStoreError,
+};
+use crate::model::{NewStudy, Session, Stage, Study, StudyId, UserId};
 
 /// Where a retired interview was filed: its folder, its user and the time in its key (when it
 /// finished, or when it was set aside).
@@ -252,5 +257,111 @@ impl InterviewStore for SessionStore {
 
     fn changes(&self) -> tokio::sync::broadcast::Receiver<Change> {
         SessionStore::changes(self)
+    }
+}
+
+/// The studies, their latest syntheses and the bot's username, wherever they are kept.
+#[async_trait]
+pub trait StudyRecords: Send + Sync + Debug {
+    /// Creates a study from `draft` at `now`: a fresh id and invite code, open.
+    async fn create(&self, draft: NewStudy, now: DateTime<Utc>) -> Result<Study, StudyStoreError>;
+
+    /// The study `id`, if there is one; one that cannot be read counts as none.
+    async fn get(&self, id: &StudyId) -> Result<Option<Study>, StoreError>;
+
+    /// Every study, oldest first (then by id).
+    async fn list(&self) -> Result<Vec<Study>, StoreError>;
+
+    /// What the invite code `code` leads to.
+    async fn by_invite(&self, code: &str) -> Result<Invite, StoreError>;
+
+    /// Closes the invite link of study `id` at `now` (a closed study stays closed from the
+    /// first time).
+    async fn close(&self, id: &StudyId, now: DateTime<Utc>) -> Result<Study, StudyStoreError>;
+
+    /// Adds `questions` to `stage` of study `id`; returns how many were new.
+    async fn add_questions(
+        &self,
+        id: &StudyId,
+        stage: Stage,
+        questions: &[String],
+    ) -> Result<usize, StudyStoreError>;
+
+    /// Keeps the latest synthesis of `id`: its data (byte for byte) and its document.
+    async fn save_synthesis(
+        &self,
+        id: &StudyId,
+        json: Vec<u8>,
+        markdown: &str,
+    ) -> Result<(), StoreError>;
+
+    /// The latest synthesis of `id` as data, if one was kept.
+    async fn synthesis_json(&self, id: &StudyId) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// The latest synthesis of `id` as the Markdown document, if one was kept.
+    async fn synthesis_markdown(&self, id: &StudyId) -> Result<Option<String>, StoreError>;
+
+    /// Records the bot's username (without `@`), for invite links made where the bot is not
+    /// running.
+    async fn remember_bot_username(&self, username: &str) -> Result<(), StoreError>;
+
+    /// The bot's username as last recorded, if it was.
+    async fn bot_username(&self) -> Result<Option<String>, StoreError>;
+}
+
+#[async_trait]
+impl StudyRecords for StudyStore {
+    async fn create(&self, draft: NewStudy, now: DateTime<Utc>) -> Result<Study, StudyStoreError> {
+        StudyStore::create(self, draft, now).await
+    }
+
+    async fn get(&self, id: &StudyId) -> Result<Option<Study>, StoreError> {
+        StudyStore::get(self, id).await
+    }
+
+    async fn list(&self) -> Result<Vec<Study>, StoreError> {
+        StudyStore::list(self).await
+    }
+
+    async fn by_invite(&self, code: &str) -> Result<Invite, StoreError> {
+        StudyStore::by_invite(self, code).await
+    }
+
+    async fn close(&self, id: &StudyId, now: DateTime<Utc>) -> Result<Study, StudyStoreError> {
+        StudyStore::close(self, id, now).await
+    }
+
+    async fn add_questions(
+        &self,
+        id: &StudyId,
+        stage: Stage,
+        questions: &[String],
+    ) -> Result<usize, StudyStoreError> {
+        StudyStore::add_questions(self, id, stage, questions).await
+    }
+
+    async fn save_synthesis(
+        &self,
+        id: &StudyId,
+        json: Vec<u8>,
+        markdown: &str,
+    ) -> Result<(), StoreError> {
+        StudyStore::save_synthesis(self, id, json, markdown).await
+    }
+
+    async fn synthesis_json(&self, id: &StudyId) -> Result<Option<Vec<u8>>, StoreError> {
+        StudyStore::synthesis_json(self, id).await
+    }
+
+    async fn synthesis_markdown(&self, id: &StudyId) -> Result<Option<String>, StoreError> {
+        StudyStore::synthesis_markdown(self, id).await
+    }
+
+    async fn remember_bot_username(&self, username: &str) -> Result<(), StoreError> {
+        StudyStore::remember_bot_username(self, username).await
+    }
+
+    async fn bot_username(&self) -> Result<Option<String>, StoreError> {
+        StudyStore::bot_username(self).await
     }
 }

@@ -9,9 +9,10 @@
 use std::sync::Arc;
 
 use ai_interviewer::{
-    model::{Lang, Session, StudyId, Style, UserId},
+    model::{Lang, NewStudy, Session, Stage, StudyId, Style, UserId},
     store::{
-        Change, Filed, Folder, InterviewStore, Loaded, PgStore, SessionStore,
+        Change, Filed, Folder, InterviewStore, Invite, Loaded, PgStore, SessionStore, StudyRecords,
+        StudyStore, StudyStoreError,
         backend::{load_record, save_record},
     },
 };
@@ -23,6 +24,7 @@ use crate::support::postgres as cluster;
 /// A store under test, and the means to damage it behind its back.
 struct Subject {
     store: Arc<dyn InterviewStore>,
+    studies: Arc<dyn StudyRecords>,
     damage: Damage,
 }
 
@@ -39,6 +41,7 @@ impl Subject {
         let store = SessionStore::open(dir.path()).unwrap();
         Subject {
             store: Arc::new(store),
+            studies: Arc::new(StudyStore::new(dir.path())),
             damage: Damage::Files(dir),
         }
     }
@@ -47,7 +50,8 @@ impl Subject {
         let url = cluster::database().await;
         let store = PgStore::connect(&url).await.unwrap();
         Subject {
-            store: Arc::new(store),
+            store: Arc::new(store.clone()),
+            studies: Arc::new(store),
             damage: Damage::Postgres(url),
         }
     }
@@ -85,6 +89,33 @@ impl Subject {
                     json,
                 )
                 .await;
+            }
+        }
+    }
+
+    /// Puts `json` where the store keeps study `id`.
+    async fn plant_study(&self, id: &StudyId, json: &str) {
+        match &self.damage {
+            Damage::Files(dir) => {
+                let folder = dir.path().join("studies");
+                std::fs::create_dir_all(&folder).unwrap();
+                std::fs::write(folder.join(format!("{id}.json")), json).unwrap();
+            }
+            Damage::Postgres(url) => {
+                let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                let connection = tokio::spawn(connection);
+                client
+                    .execute(
+                        "INSERT INTO studies (id, invite, created_at, doc) \
+                         VALUES ($1, 'planted', now(), $2::text::jsonb)",
+                        &[&id.as_str(), &json],
+                    )
+                    .await
+                    .unwrap();
+                drop(client);
+                connection.await.unwrap().unwrap();
             }
         }
     }
@@ -401,6 +432,147 @@ async fn saving_retiring_and_erasing_are_announced(subject: Subject) {
     );
 }
 
+fn draft(title: &str) -> NewStudy {
+    NewStudy {
+        title: title.into(),
+        subject: "the subject".into(),
+        language: Lang::Ru,
+        style: Style::StageSpecific,
+        consent: Some("Our own words.".into()),
+        experts_sought: 3,
+    }
+}
+
+async fn studies_are_created_listed_found_by_invite_changed_and_closed(subject: Subject) {
+    let studies = &*subject.studies;
+    assert!(studies.list().await.unwrap().is_empty());
+    let a = studies.create(draft("A"), at(0)).await.unwrap();
+    let b = studies.create(draft("B"), at(1)).await.unwrap();
+    let titles: Vec<String> = studies
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.title)
+        .collect();
+    assert_eq!(titles, ["A", "B"]);
+    assert_eq!(studies.get(&a.id).await.unwrap(), Some(a.clone()));
+    assert_eq!(studies.get(&StudyId::random()).await.unwrap(), None);
+    assert_eq!(
+        studies.by_invite(b.invite.as_str()).await.unwrap(),
+        Invite::Open(Box::new(b.clone()))
+    );
+    assert_eq!(
+        studies.by_invite("forged-code").await.unwrap(),
+        Invite::Unknown
+    );
+    let question = "What do the best do?".to_owned();
+    let added = studies
+        .add_questions(&a.id, Stage::Mastery, std::slice::from_ref(&question))
+        .await
+        .unwrap();
+    assert_eq!(added, 1);
+    let again = studies
+        .add_questions(&a.id, Stage::Mastery, std::slice::from_ref(&question))
+        .await
+        .unwrap();
+    assert_eq!(again, 0, "a question already there is not added twice");
+    let closed = studies.close(&a.id, at(5)).await.unwrap();
+    assert_eq!(closed.closed_at, Some(at(5)));
+    let closed_again = studies.close(&a.id, at(9)).await.unwrap();
+    assert_eq!(
+        closed_again.closed_at,
+        Some(at(5)),
+        "closed from the first time"
+    );
+    assert_eq!(
+        studies.get(&a.id).await.unwrap(),
+        Some(closed_again.clone())
+    );
+    assert_eq!(closed_again.plan().questions(Stage::Mastery), [question]);
+    assert_eq!(
+        studies.by_invite(a.invite.as_str()).await.unwrap(),
+        Invite::Closed
+    );
+    let unknown = StudyId::random();
+    assert!(matches!(
+        studies.close(&unknown, at(0)).await,
+        Err(StudyStoreError::Unknown(id)) if id == unknown
+    ));
+}
+
+async fn changes_to_one_study_made_at_once_are_all_kept(subject: Subject) {
+    let studies = &*subject.studies;
+    let study = studies.create(draft("A"), at(0)).await.unwrap();
+    // As many as a stage takes (`MAX_QUESTIONS_PER_STAGE`), all at once.
+    let questions: Vec<String> = (0..8).map(|n| format!("Question {n}?")).collect();
+    let added = futures::future::join_all(
+        questions
+            .iter()
+            .map(|q| studies.add_questions(&study.id, Stage::Mastery, std::slice::from_ref(q))),
+    )
+    .await;
+    assert!(added.into_iter().all(|n| n.unwrap() == 1));
+    let kept = studies.get(&study.id).await.unwrap().unwrap();
+    let mut kept = kept.plan().questions(Stage::Mastery).to_vec();
+    kept.sort();
+    let mut expected = questions;
+    expected.sort();
+    assert_eq!(kept, expected);
+}
+
+async fn a_synthesis_and_the_bots_username_are_kept_as_given(subject: Subject) {
+    let studies = &*subject.studies;
+    let study = studies.create(draft("A"), at(0)).await.unwrap();
+    assert_eq!(studies.synthesis_json(&study.id).await.unwrap(), None);
+    assert_eq!(studies.synthesis_markdown(&study.id).await.unwrap(), None);
+    let data = b"{\n  \"themes\": []\n}".to_vec();
+    studies
+        .save_synthesis(&study.id, data.clone(), "# first")
+        .await
+        .unwrap();
+    studies
+        .save_synthesis(&study.id, data.clone(), "# Синтез")
+        .await
+        .unwrap();
+    assert_eq!(studies.synthesis_json(&study.id).await.unwrap(), Some(data));
+    assert_eq!(
+        studies
+            .synthesis_markdown(&study.id)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("# Синтез")
+    );
+    // A synthesis is not a study.
+    assert_eq!(studies.list().await.unwrap().len(), 1);
+
+    assert_eq!(studies.bot_username().await.unwrap(), None);
+    studies.remember_bot_username("@ivbot").await.unwrap();
+    assert_eq!(
+        studies.bot_username().await.unwrap().as_deref(),
+        Some("ivbot")
+    );
+    studies.remember_bot_username("newbot").await.unwrap();
+    assert_eq!(
+        studies.bot_username().await.unwrap().as_deref(),
+        Some("newbot")
+    );
+}
+
+async fn a_study_that_cannot_be_read_is_left_out(subject: Subject) {
+    let studies = &*subject.studies;
+    let good = studies.create(draft("A"), at(0)).await.unwrap();
+    let damaged = StudyId::random();
+    subject.plant_study(&damaged, r#"{"id": 5}"#).await;
+    assert_eq!(studies.get(&damaged).await.unwrap(), None);
+    assert_eq!(studies.list().await.unwrap(), [good]);
+    assert!(matches!(
+        studies.close(&damaged, at(1)).await,
+        Err(StudyStoreError::Unknown(id)) if id == damaged
+    ));
+}
+
 /// Each behaviour, once per store: `store_conformance::files::<behaviour>` and
 /// `store_conformance::postgres::<behaviour>`.
 macro_rules! conformance {
@@ -434,6 +606,10 @@ conformance!(
     per_user_records_round_trip_and_an_undecodable_one_is_quarantined,
     erasing_a_user_removes_everything_of_theirs_and_nothing_else,
     saving_retiring_and_erasing_are_announced,
+    studies_are_created_listed_found_by_invite_changed_and_closed,
+    changes_to_one_study_made_at_once_are_all_kept,
+    a_synthesis_and_the_bots_username_are_kept_as_given,
+    a_study_that_cannot_be_read_is_left_out,
 );
 
 /// The schema's migrations: applied once, found applied by the next start, and a database

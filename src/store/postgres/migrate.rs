@@ -25,11 +25,18 @@ pub struct Migration {
 }
 
 /// Every migration, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "interviews",
-    sql: include_str!("migrations/0001_interviews.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "interviews",
+        sql: include_str!("migrations/0001_interviews.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "studies",
+        sql: include_str!("migrations/0002_studies.sql"),
+    },
+];
 
 /// The advisory lock key the migrating transaction holds ("ai-i mig" in ASCII): any constant
 /// no other lock of this database uses.

@@ -14,6 +14,7 @@
 
 mod feed;
 mod migrate;
+mod studies;
 
 use std::sync::Arc;
 
