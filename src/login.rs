@@ -62,9 +62,7 @@ impl Links {
 
     /// A new link's secret that expires at `expires`.
     pub fn issue_until(&self, expires: DateTime<Utc>) -> io::Result<String> {
-        let mut secret = [0u8; 32];
-        rand::rng().fill_bytes(&mut secret);
-        let token = URL_SAFE_NO_PAD.encode(secret);
+        let token = new_secret();
         let path = self.dir.join(hash_hex(&token));
         crate::store::atomic::write(&path, expires.to_rfc3339().as_bytes())?;
         Ok(token)
@@ -73,7 +71,7 @@ impl Links {
     /// Spends the link `token` at `now`: it signs in once, and never again.
     pub fn redeem(&self, token: &str, now: DateTime<Utc>) -> Result<(), Refused> {
         // Anything but the shape we issue is refused before the file system is asked.
-        if token.len() != 43 || URL_SAFE_NO_PAD.decode(token).is_err() {
+        if !well_formed(token) {
             return Err(Refused::Unknown);
         }
         let path = self.dir.join(hash_hex(token));
@@ -143,6 +141,19 @@ pub fn signin_url(public_url: &Url, token: &str, lang: Lang) -> Url {
         .append_pair("token", token)
         .append_pair("lang", lang.code());
     url
+}
+
+/// A new link's secret: 32 random bytes, URL-safe base64 (43 characters).
+pub(crate) fn new_secret() -> String {
+    let mut secret = [0u8; 32];
+    rand::rng().fill_bytes(&mut secret);
+    URL_SAFE_NO_PAD.encode(secret)
+}
+
+/// Whether `token` has the shape of the secrets [`new_secret`] makes; any other is refused
+/// before a store is asked.
+pub(crate) fn well_formed(token: &str) -> bool {
+    token.len() == 43 && URL_SAFE_NO_PAD.decode(token).is_ok()
 }
 
 /// The SHA-256 of `secret`, in lowercase hex: how a secret is kept and looked up.

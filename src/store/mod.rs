@@ -37,7 +37,7 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::model::{SCHEMA_VERSION, Session, UserId};
 
-pub use backend::{Filed, InterviewStore, StudyRecords};
+pub use backend::{Filed, InterviewStore, SignInLinks, StudyRecords};
 pub use postgres::PgStore;
 pub use studies::{Invite, StudyStore, StudyStoreError};
 

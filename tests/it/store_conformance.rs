@@ -9,10 +9,11 @@
 use std::sync::Arc;
 
 use ai_interviewer::{
+    login::{Links, Refused},
     model::{Lang, NewStudy, Session, Stage, StudyId, Style, UserId},
     store::{
-        Change, Filed, Folder, InterviewStore, Invite, Loaded, PgStore, SessionStore, StudyRecords,
-        StudyStore, StudyStoreError,
+        Change, Filed, Folder, InterviewStore, Invite, Loaded, PgStore, SessionStore, SignInLinks,
+        StudyRecords, StudyStore, StudyStoreError,
         backend::{load_record, save_record},
     },
     telegram::{outbox::Body, profile::Profile, record::ChatRecord},
@@ -26,6 +27,7 @@ use crate::support::postgres as cluster;
 struct Subject {
     store: Arc<dyn InterviewStore>,
     studies: Arc<dyn StudyRecords>,
+    links: Arc<dyn SignInLinks>,
     damage: Damage,
 }
 
@@ -43,6 +45,7 @@ impl Subject {
         Subject {
             store: Arc::new(store),
             studies: Arc::new(StudyStore::new(dir.path())),
+            links: Arc::new(Links::open(dir.path()).unwrap()),
             damage: Damage::Files(dir),
         }
     }
@@ -52,7 +55,8 @@ impl Subject {
         let store = PgStore::connect(&url).await.unwrap();
         Subject {
             store: Arc::new(store.clone()),
-            studies: Arc::new(store),
+            studies: Arc::new(store.clone()),
+            links: Arc::new(store),
             damage: Damage::Postgres(url),
         }
     }
@@ -610,6 +614,58 @@ async fn a_study_that_cannot_be_read_is_left_out(subject: Subject) {
     ));
 }
 
+async fn a_sign_in_link_opens_once_and_only_in_time(subject: Subject) {
+    let links = &*subject.links;
+    let token = links.issue_until(at(10)).await.unwrap();
+    assert_eq!(token.len(), 43);
+    assert_eq!(links.redeem(&token, at(0)).await.unwrap(), Ok(()));
+    assert_eq!(
+        links.redeem(&token, at(0)).await.unwrap(),
+        Err(Refused::Unknown)
+    );
+    let late = links.issue_until(at(10)).await.unwrap();
+    assert_eq!(
+        links.redeem(&late, at(10)).await.unwrap(),
+        Err(Refused::Expired)
+    );
+    assert_eq!(
+        links.redeem(&late, at(0)).await.unwrap(),
+        Err(Refused::Unknown),
+        "spent all the same"
+    );
+    for forged in ["", "../../etc/passwd", &"A".repeat(43), &"é".repeat(43)] {
+        assert_eq!(
+            links.redeem(forged, at(0)).await.unwrap(),
+            Err(Refused::Unknown),
+            "{forged}"
+        );
+    }
+}
+
+async fn a_link_opened_many_times_at_once_signs_in_once(subject: Subject) {
+    let links = &*subject.links;
+    let token = links.issue_until(at(10)).await.unwrap();
+    let verdicts = futures::future::join_all((0..8).map(|_| links.redeem(&token, at(0)))).await;
+    let signed_in = verdicts
+        .into_iter()
+        .filter(|v| v.as_ref().unwrap().is_ok())
+        .count();
+    assert_eq!(signed_in, 1);
+}
+
+async fn expired_links_are_purged_and_live_ones_kept(subject: Subject) {
+    let links = &*subject.links;
+    let old = links.issue_until(at(5)).await.unwrap();
+    let live = links.issue_until(at(15)).await.unwrap();
+    links.purge_expired(at(5)).await.unwrap();
+    // Had it been kept, opening it early would sign in.
+    assert_eq!(
+        links.redeem(&old, at(0)).await.unwrap(),
+        Err(Refused::Unknown)
+    );
+    assert_eq!(links.redeem(&live, at(6)).await.unwrap(), Ok(()));
+}
+
 /// Each behaviour, once per store: `store_conformance::files::<behaviour>` and
 /// `store_conformance::postgres::<behaviour>`.
 macro_rules! conformance {
@@ -648,6 +704,9 @@ conformance!(
     changes_to_one_study_made_at_once_are_all_kept,
     a_synthesis_and_the_bots_username_are_kept_as_given,
     a_study_that_cannot_be_read_is_left_out,
+    a_sign_in_link_opens_once_and_only_in_time,
+    a_link_opened_many_times_at_once_signs_in_once,
+    expired_links_are_purged_and_live_ones_kept,
 );
 
 /// The schema's migrations: applied once, found applied by the next start, and a database

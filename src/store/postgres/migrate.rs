@@ -36,6 +36,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "studies",
         sql: include_str!("migrations/0002_studies.sql"),
     },
+    Migration {
+        version: 3,
+        name: "signin_links",
+        sql: include_str!("migrations/0003_signin_links.sql"),
+    },
 ];
 
 /// The advisory lock key the migrating transaction holds ("ai-i mig" in ASCII): any constant

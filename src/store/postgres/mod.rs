@@ -13,6 +13,7 @@
 //! sidecar); TLS would come through rustls when a deployment needs it.
 
 mod feed;
+mod links;
 mod migrate;
 mod studies;
 
