@@ -68,8 +68,8 @@ impl std::fmt::Debug for PgStore {
 }
 
 impl PgStore {
-    /// Connects to the database at `url` and brings its schema up to date (see
-    /// [`migrate`](migrate::run)); fails if the database cannot be reached or holds a newer
+    /// Connects to the database at `url` and brings its schema up to date (the
+    /// [`MIGRATIONS`] not yet applied); fails if the database cannot be reached or holds a newer
     /// schema than this version knows.
     pub async fn connect(url: &str) -> Result<PgStore, StoreError> {
         let config: tokio_postgres::Config = url
