@@ -20,7 +20,7 @@
 //! [`StudyRecords`] is the same for the studies ([`StudyStore`] and `PgStore`): a change to a
 //! study is read, made and written as one step, so concurrent changes never lose each other.
 //!
-//! [`SignInLinks`] keeps the desk's one-time sign-in links ([`Links`] in files).
+//! [`SignInLinks`](super::links::SignInLinks) keeps the desk's sign-in links.
 //!
 //! Nothing here names a path: where a retired interview went is a [`Filed`] (folder, user,
 //! time), which the file store turns into its file names and PostgreSQL into a row's key.
@@ -34,10 +34,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use super::{
     Change, Folder, Invite, Loaded, SessionStore, StoreError, StudyStore, StudyStoreError,
 };
-use crate::{
-    login::{Links, Refused},
-    model::{NewStudy, Session, Stage, Study, StudyId, UserId},
-};
+use crate::model::{NewStudy, Session, Stage, Study, StudyId, UserId};
 
 /// Where a retired interview was filed: its folder, its user and the time in its key (when it
 /// finished, or when it was set aside).
@@ -368,53 +365,5 @@ impl StudyRecords for StudyStore {
 
     async fn bot_username(&self) -> Result<Option<String>, StoreError> {
         StudyStore::bot_username(self).await
-    }
-}
-
-/// The desk's one-time sign-in links: only a hash of each secret is kept, and a link is spent
-/// by the one caller that removes it.
-#[async_trait]
-pub trait SignInLinks: Send + Sync + Debug {
-    /// A new link's secret that expires at `expires`.
-    async fn issue_until(&self, expires: DateTime<Utc>) -> Result<String, StoreError>;
-
-    /// Spends the link `token` at `now`: the verdict, once the store could answer. A link
-    /// signs in once; opened late, it is refused as expired and spent all the same.
-    async fn redeem(
-        &self,
-        token: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Result<(), Refused>, StoreError>;
-
-    /// Removes the links that expired at or before `now`.
-    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<(), StoreError>;
-}
-
-/// The files' links are small files read and removed in place, as the desk does today; the
-/// calls move them to a blocking thread.
-#[async_trait]
-impl SignInLinks for Links {
-    async fn issue_until(&self, expires: DateTime<Utc>) -> Result<String, StoreError> {
-        let links = self.clone();
-        tokio::task::spawn_blocking(move || links.issue_until(expires))
-            .await?
-            .map_err(|source| StoreError::Io {
-                path: crate::login::LINKS_DIR.to_owned(),
-                source,
-            })
-    }
-
-    async fn redeem(
-        &self,
-        token: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Result<(), Refused>, StoreError> {
-        let (links, token) = (self.clone(), token.to_owned());
-        Ok(tokio::task::spawn_blocking(move || links.redeem(&token, now)).await?)
-    }
-
-    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let links = self.clone();
-        Ok(tokio::task::spawn_blocking(move || links.purge_expired(now)).await?)
     }
 }

@@ -22,6 +22,7 @@
 
 pub mod atomic;
 pub mod backend;
+pub mod links;
 pub mod owner;
 pub mod postgres;
 pub mod retention;
@@ -37,7 +38,8 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::model::{SCHEMA_VERSION, Session, UserId};
 
-pub use backend::{Filed, InterviewStore, SignInLinks, StudyRecords};
+pub use backend::{Filed, InterviewStore, StudyRecords};
+pub use links::SignInLinks;
 pub use postgres::PgStore;
 pub use studies::{Invite, StudyStore, StudyStoreError};
 

@@ -6,9 +6,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::PgStore;
-use crate::{
-    login::{Refused, hash_hex, new_secret, well_formed},
-    store::{SignInLinks, StoreError},
+use crate::store::{
+    StoreError,
+    links::{Refused, SignInLinks, hash_hex, new_secret, well_formed},
 };
 
 #[async_trait]
