@@ -15,30 +15,24 @@ use std::{
     time::Duration,
 };
 
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rand::RngCore;
 use reqwest::Url;
-use sha2::{Digest, Sha256};
 
-use crate::model::Lang;
+pub use crate::store::links::{Refused, hash_hex};
+use crate::{
+    model::Lang,
+    store::{
+        StoreError,
+        links::{SignInLinks, new_secret, well_formed},
+    },
+};
 
 /// How long a link can be opened.
 pub const LINK_LIFETIME: Duration = Duration::from_secs(10 * 60);
 
 /// The folder of the links, under `SESSIONS_DIR`.
 pub const LINKS_DIR: &str = "desk/links";
-
-/// Why a link does not sign in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum Refused {
-    /// Never issued, already used, or malformed: the desk cannot tell which, and says so.
-    #[error("the link is unknown or was already used")]
-    Unknown,
-    /// Issued, but opened too late (and now spent all the same).
-    #[error("the link has expired")]
-    Expired,
-}
 
 /// The links folder.
 #[derive(Debug, Clone)]
@@ -62,9 +56,7 @@ impl Links {
 
     /// A new link's secret that expires at `expires`.
     pub fn issue_until(&self, expires: DateTime<Utc>) -> io::Result<String> {
-        let mut secret = [0u8; 32];
-        rand::rng().fill_bytes(&mut secret);
-        let token = URL_SAFE_NO_PAD.encode(secret);
+        let token = new_secret();
         let path = self.dir.join(hash_hex(&token));
         crate::store::atomic::write(&path, expires.to_rfc3339().as_bytes())?;
         Ok(token)
@@ -73,7 +65,7 @@ impl Links {
     /// Spends the link `token` at `now`: it signs in once, and never again.
     pub fn redeem(&self, token: &str, now: DateTime<Utc>) -> Result<(), Refused> {
         // Anything but the shape we issue is refused before the file system is asked.
-        if token.len() != 43 || URL_SAFE_NO_PAD.decode(token).is_err() {
+        if !well_formed(token) {
             return Err(Refused::Unknown);
         }
         let path = self.dir.join(hash_hex(token));
@@ -111,6 +103,32 @@ impl Links {
     }
 }
 
+/// The files' links are small files read and removed in place, as the desk does today; the
+/// interface moves the calls to a blocking thread.
+#[async_trait]
+impl SignInLinks for Links {
+    async fn issue_until(&self, expires: DateTime<Utc>) -> Result<String, StoreError> {
+        let (links, path) = (self.clone(), self.dir.display().to_string());
+        tokio::task::spawn_blocking(move || links.issue_until(expires))
+            .await?
+            .map_err(|source| StoreError::Io { path, source })
+    }
+
+    async fn redeem(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), Refused>, StoreError> {
+        let (links, token) = (self.clone(), token.to_owned());
+        Ok(tokio::task::spawn_blocking(move || links.redeem(&token, now)).await?)
+    }
+
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let links = self.clone();
+        Ok(tokio::task::spawn_blocking(move || links.purge_expired(now)).await?)
+    }
+}
+
 /// Issues links and spells them as URLs of the desk at its public address.
 #[derive(Debug, Clone)]
 pub struct Issuer {
@@ -143,14 +161,6 @@ pub fn signin_url(public_url: &Url, token: &str, lang: Lang) -> Url {
         .append_pair("token", token)
         .append_pair("lang", lang.code());
     url
-}
-
-/// The SHA-256 of `secret`, in lowercase hex: how a secret is kept and looked up.
-pub fn hash_hex(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[cfg(test)]

@@ -21,7 +21,10 @@
 //! announcements instead of reading every file again.
 
 pub mod atomic;
+pub mod backend;
+pub mod links;
 pub mod owner;
+pub mod postgres;
 pub mod retention;
 pub mod studies;
 
@@ -35,6 +38,9 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::model::{SCHEMA_VERSION, Session, UserId};
 
+pub use backend::{Filed, InterviewStore, StudyRecords};
+pub use links::SignInLinks;
+pub use postgres::PgStore;
 pub use studies::{Invite, StudyStore, StudyStoreError};
 
 /// The UTC time in the name of a retired or quarantined file: `<user>-<stamp>.<ext>`.
@@ -62,6 +68,16 @@ pub enum StoreError {
     /// A blocking storage task did not finish.
     #[error("storage task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// The database refused a statement or could not be reached.
+    #[error("database: {0}")]
+    Database(#[from] tokio_postgres::Error),
+    /// No database connection could be had from the pool.
+    #[error("database pool: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    /// The database cannot be used as configured, or holds what this version cannot work
+    /// with (a newer schema, an id out of range).
+    #[error("database: {0}")]
+    Setup(String),
 }
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
@@ -293,6 +309,17 @@ impl SessionStore {
         extra: &[(&str, &str)],
     ) -> Result<PathBuf, StoreError> {
         let at = session.finished_at.unwrap_or_else(Utc::now);
+        self.retire_at(session, folder, at, extra).await
+    }
+
+    /// [`SessionStore::retire`] under the time `at`.
+    async fn retire_at(
+        &self,
+        session: &Session,
+        folder: Folder,
+        at: DateTime<Utc>,
+        extra: &[(&str, &str)],
+    ) -> Result<PathBuf, StoreError> {
         let target = self.stamped_path(folder, session.user, at, "json");
         for (ext, content) in extra {
             let path = self.stamped_path(folder, session.user, at, ext);

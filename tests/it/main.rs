@@ -22,6 +22,7 @@ mod owner;
 mod report;
 mod retention;
 mod startup;
+mod store_conformance;
 mod studies;
 mod telegram;
 mod telemetry;

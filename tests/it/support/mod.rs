@@ -10,6 +10,7 @@ pub mod browser;
 pub mod desk;
 pub mod logs;
 pub mod owner;
+pub mod postgres;
 pub mod prometheus;
 pub mod seed;
 
