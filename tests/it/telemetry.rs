@@ -1,48 +1,14 @@
 //! The logs as an operator reads them: secrets redacted even inside the URLs of failing calls
 //! logged at trace level, and LOG_FORMAT=json writing one object per line.
 
-use std::{
-    io::Write,
-    sync::{Arc, Mutex},
-};
-
 use ai_interviewer::telemetry::{self, LogFormat, REDACTED, Redacting};
 use teloxide::prelude::Requester;
 
-use crate::support::settings;
+use crate::support::{logs::Buffer as Capture, settings};
 
 const TOKEN: &str = "123456789:AAHtokenThatMustNeverBeLogged";
 const ANTHROPIC_KEY: &str = "sk-ant-api03-keyThatMustNeverBeLogged";
 const ASSEMBLYAI_KEY: &str = "aai0123456789abcdefNeverLogged";
-
-/// Log output collected in memory.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Capture {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-
-    /// A writer factory for the subscriber.
-    fn writer(&self) -> impl Fn() -> CaptureLine + Send + Sync + 'static {
-        let buffer = self.0.clone();
-        move || CaptureLine(buffer.clone())
-    }
-}
-
-struct CaptureLine(Arc<Mutex<Vec<u8>>>);
-
-impl Write for CaptureLine {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// A local server that answers every request with a 500.
 async fn failing_server() -> String {

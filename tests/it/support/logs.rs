@@ -11,24 +11,37 @@ use std::{
 
 use ai_interviewer::telemetry::{self, LogFormat, Redacting};
 
+/// Log output collected in memory, for a subscriber a test builds itself.
+#[derive(Clone, Default)]
+pub struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Buffer {
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    /// A writer factory for a subscriber.
+    pub fn writer(&self) -> impl Fn() -> Line + Send + Sync + 'static {
+        let buffer = self.0.clone();
+        move || Line(buffer.clone())
+    }
+}
+
 /// The captured log; capturing stops when it is dropped.
 pub struct Logs {
-    buffer: Arc<Mutex<Vec<u8>>>,
+    buffer: Buffer,
     _guard: tracing::subscriber::DefaultGuard,
 }
 
 impl Logs {
     /// Captures this thread's log lines at `info` and above from now on.
     pub fn capture() -> Logs {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
-        let writer = {
-            let buffer = buffer.clone();
-            move || Line(buffer.clone())
-        };
+        let buffer = Buffer::default();
         let subscriber = telemetry::subscriber(
             "info",
             LogFormat::Text,
-            Redacting::with_writer(Vec::new(), writer),
+            Redacting::with_writer(Vec::new(), buffer.writer()),
         );
         Logs {
             buffer,
@@ -38,7 +51,7 @@ impl Logs {
 
     /// Everything logged so far.
     pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.buffer.lock().unwrap()).into_owned()
+        self.buffer.text()
     }
 
     /// The lines logged so far that contain `needle`.
@@ -51,7 +64,8 @@ impl Logs {
     }
 }
 
-struct Line(Arc<Mutex<Vec<u8>>>);
+/// One write into a [`Buffer`].
+pub struct Line(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Line {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
