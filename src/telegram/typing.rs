@@ -50,7 +50,8 @@ impl Drop for Typing {
     }
 }
 
-/// Shows, in `chat`, the question whose JSON `partial` holds, as draft `id` (see [`super::drafts`]); runs until its task is dropped.
+/// Shows, in `chat`, the question whose JSON `partial` holds, as draft `id` (see
+/// [`super::drafts`]); runs until its task is dropped.
 async fn show(sender: Sender, chat: ChatId, id: i32, mut partial: watch::Receiver<String>) {
     // What Telegram shows now: `None` until the first draft.
     let mut shown: Option<String> = None;
