@@ -11,6 +11,7 @@ use ai_interviewer::{
     metrics,
     model::{NewStudy, StudyId},
     settings::Settings,
+    telegram::{WebhookCommand, webhook_command},
     telemetry,
 };
 use clap::{Parser, Subcommand};
@@ -47,6 +48,12 @@ enum Command {
     /// Ask the running bot whether it is healthy, through METRICS_ADDR's /healthz: exit code 0
     /// when it is, 1 when it is not or cannot be asked (for a container HEALTHCHECK).
     Healthcheck,
+    /// Point Telegram at WEBHOOK_URL (`set`) or back to polling (`delete`), once for every
+    /// running bot.
+    Webhook {
+        #[arg(value_enum)]
+        action: WebhookAction,
+    },
     /// Print a one-time sign-in link to the operator's desk (valid 10 minutes, single use),
     /// for the running bot's DESK_PUBLIC_URL.
     DeskLink {
@@ -54,6 +61,15 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Lang::En)]
         lang: Lang,
     },
+}
+
+/// What `webhook` does.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum WebhookAction {
+    /// Telegram sends updates to WEBHOOK_URL with WEBHOOK_SECRET, one at a time.
+    Set,
+    /// Telegram keeps updates for polling again.
+    Delete,
 }
 
 #[derive(Debug, Subcommand)]
@@ -159,6 +175,14 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             console::run_stdio(&engine, options)
                 .await
                 .map_err(|e| Failure::Runtime(e.into()))
+        }
+        Command::Webhook { action } => {
+            let command = match action {
+                WebhookAction::Set => WebhookCommand::Set,
+                WebhookAction::Delete => WebhookCommand::Delete,
+            };
+            println!("{}", webhook_command(&settings.telegram, command).await?);
+            Ok(())
         }
         Command::DeskLink { lang } => {
             let url = app::desk_link(&settings, lang)?;

@@ -19,7 +19,7 @@ use crate::{
     desk,
     llm::{ApiVersion, ClaudeConfig, DEFAULT_MODEL, Effort, PriceTable},
     model::Lang,
-    telegram::{self, consent::ConsentConfig},
+    telegram::{self, consent::ConsentConfig, webhook::WebhookConfig},
     telemetry::LogFormat,
     voice::{
         AssemblyAiConfig, DEFAULT_SPEECH_MODELS_EN, DEFAULT_SPEECH_MODELS_RU, SpeechModels,
@@ -137,6 +137,7 @@ impl Settings {
             )?),
             consent: ConsentConfig::default(),
             drafts: env.flag("DRAFTS", true)?,
+            webhook: webhook_config(&env)?,
         };
         let voice = voice_config(&env)?;
         let session_retention_days = env.number("SESSION_RETENTION_DAYS", 30, 0..=36_500)?;
@@ -285,6 +286,42 @@ fn desk_config(env: &Env<'_>) -> Result<Option<desk::Config>, SettingsError> {
         session_lifetime: Duration::from_secs(hours * 3600),
         api_token,
     }))
+}
+
+/// The webhook, when `WEBHOOK_URL` is set: its secret is required (Telegram sends it back with
+/// every update, and a request without it is refused), 1-256 characters of `A-Z a-z 0-9 _ -`.
+fn webhook_config(env: &Env<'_>) -> Result<Option<WebhookConfig>, SettingsError> {
+    let secret = env.secret("WEBHOOK_SECRET");
+    if env.get("WEBHOOK_URL").is_none() {
+        return Ok(None);
+    }
+    let url = env.url("WEBHOOK_URL", "")?;
+    let secret = secret.ok_or(SettingsError {
+        variable: "WEBHOOK_SECRET",
+        expected: "a secret of 1-256 letters, digits, `_` or `-` (required with WEBHOOK_URL)"
+            .to_owned(),
+        got: String::new(),
+    })?;
+    let valid = {
+        let raw = secret.expose_secret();
+        raw.len() <= 256
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    };
+    if !valid {
+        return Err(SettingsError {
+            variable: "WEBHOOK_SECRET",
+            expected: "1-256 letters, digits, `_` or `-`".to_owned(),
+            got: "(a value not shown)".to_owned(),
+        });
+    }
+    let addr = env.parse(
+        "WEBHOOK_ADDR",
+        SocketAddr::from(([0, 0, 0, 0], 8443)),
+        "an address and port to listen on, such as 0.0.0.0:8443",
+    )?;
+    Ok(Some(WebhookConfig { url, secret, addr }))
 }
 
 /// A view of the environment that treats an empty value as unset, and keeps every secret it
@@ -655,6 +692,32 @@ mod tests {
         assert_eq!(s.telegram.allowed_user_ids, vec![1, 22, 333]);
         assert_eq!(s.telegram.admin_user_ids, vec![9]);
         assert!(load(&[("ALLOWED_USER_IDS", "1,@bob")]).is_err());
+    }
+
+    #[test]
+    fn a_webhook_needs_its_secret_and_a_bad_secret_is_not_echoed() {
+        assert!(
+            load(&[]).unwrap().telegram.webhook.is_none(),
+            "polling by default"
+        );
+        let url = ("WEBHOOK_URL", "https://bot.example.org/telegram");
+        assert_eq!(load(&[url]).unwrap_err().variable, "WEBHOOK_SECRET");
+        let err = load(&[url, ("WEBHOOK_SECRET", "has spaces and ü")]).unwrap_err();
+        assert_eq!(err.variable, "WEBHOOK_SECRET");
+        assert!(!err.to_string().contains("spaces"), "{err}");
+        let hook = load(&[url, ("WEBHOOK_SECRET", "a_B-9")])
+            .unwrap()
+            .telegram
+            .webhook
+            .unwrap();
+        assert_eq!(hook.url.path(), "/telegram");
+        assert_eq!(hook.addr.port(), 8443);
+        assert_eq!(
+            load(&[("WEBHOOK_URL", "not a url"), ("WEBHOOK_SECRET", "x")])
+                .unwrap_err()
+                .variable,
+            "WEBHOOK_URL"
+        );
     }
 
     #[test]

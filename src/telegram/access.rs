@@ -87,6 +87,7 @@ mod tests {
             shutdown_grace: Duration::from_secs(10),
             consent: Default::default(),
             drafts: true,
+            webhook: None,
         })
     }
 

@@ -31,4 +31,7 @@ pub struct Config {
     /// `DRAFTS`: the next question is shown while Claude writes it, in private chats
     /// ([`super::drafts`]); off, the chat shows "typing…" until it is sent.
     pub drafts: bool,
+    /// `WEBHOOK_URL`, `WEBHOOK_SECRET`, `WEBHOOK_ADDR`: updates pushed by Telegram instead of
+    /// polled ([`super::webhook`]); `None` polls.
+    pub webhook: Option<super::webhook::WebhookConfig>,
 }

@@ -46,6 +46,7 @@ pub mod sender;
 pub mod sent;
 pub mod state;
 pub mod typing;
+pub mod webhook;
 pub mod worker;
 
 use std::{future::Future, sync::Arc, time::Duration};
@@ -113,16 +114,7 @@ pub async fn run(
     options: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartupError> {
-    let token = config.bot_token.clone().ok_or_else(|| {
-        StartupError(
-            "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and put its token in .env"
-                .into(),
-        )
-    })?;
-    let client = teloxide::net::default_reqwest_settings()
-        .build()
-        .map_err(|e| StartupError(format!("HTTP client: {e}")))?;
-    let bot = Bot::with_client(token.expose_secret(), client).set_api_url(config.api_url.clone());
+    let bot = api(config)?;
     // The stop is listened for from the start: a stop while Telegram is still being reached
     // ends the process cleanly too.
     let stopping = listen_for_stop(shutdown);
@@ -195,13 +187,26 @@ pub async fn run(
     }
 
     let listener = poller::listener(updates_rx);
-    let polling = tokio::spawn(poller::poll(
-        bot.clone(),
-        inbox.clone(),
-        updates_tx,
-        stopping.clone(),
-        engine.metrics().clone(),
-    ));
+    // Updates come in one of two ways: polled, or pushed to the webhook.
+    let intake = match &config.webhook {
+        None => tokio::spawn(poller::poll(
+            bot.clone(),
+            inbox.clone(),
+            updates_tx,
+            stopping.clone(),
+            engine.metrics().clone(),
+        )),
+        Some(hook) => {
+            if let Some(problem) = webhook::check(&bot, hook).await {
+                tracing::warn!("{problem}");
+            }
+            let (addr, serving) = webhook::serve(hook, inbox.clone(), updates_tx, stopping.clone())
+                .await
+                .map_err(|e| StartupError(format!("WEBHOOK_ADDR {}: {e}", hook.addr)))?;
+            tracing::info!(%addr, path = hook.url.path(), "receiving updates on the webhook");
+            serving
+        }
+    };
     let notices = Notices {
         sender: sender.clone(),
         catalog: engine.catalog().clone(),
@@ -246,9 +251,58 @@ pub async fn run(
             "shutdown grace over: unfinished turns stay saved and are answered after the restart"
         );
     }
-    let _ = polling.await;
+    let _ = intake.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The Bot API client for the configured token and server.
+pub fn api(config: &Config) -> Result<Bot, StartupError> {
+    let token = config.bot_token.clone().ok_or_else(|| {
+        StartupError(
+            "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and put its token in .env"
+                .into(),
+        )
+    })?;
+    let client = teloxide::net::default_reqwest_settings()
+        .build()
+        .map_err(|e| StartupError(format!("HTTP client: {e}")))?;
+    Ok(Bot::with_client(token.expose_secret(), client).set_api_url(config.api_url.clone()))
+}
+
+/// What `ai-interviewer webhook` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookCommand {
+    /// Points Telegram at `WEBHOOK_URL` with `WEBHOOK_SECRET`.
+    Set,
+    /// Removes the webhook: the bot polls again.
+    Delete,
+}
+
+/// Sets or removes the webhook, once, from outside the running bots; returns what was done.
+pub async fn webhook_command(
+    config: &Config,
+    command: WebhookCommand,
+) -> Result<String, StartupError> {
+    let bot = api(config)?;
+    let failed =
+        |error: RequestError| StartupError(format!("Telegram: {}", sender::describe(&error)));
+    match command {
+        WebhookCommand::Set => {
+            let hook = config.webhook.as_ref().ok_or_else(|| {
+                StartupError("WEBHOOK_URL is not set: the webhook needs an https address".into())
+            })?;
+            webhook::set(&bot, hook).await.map_err(failed)?;
+            Ok(format!(
+                "Telegram now sends updates to {} (one connection, secret set)",
+                hook.url
+            ))
+        }
+        WebhookCommand::Delete => {
+            webhook::delete(&bot).await.map_err(failed)?;
+            Ok("the webhook is removed: the bot polls for updates again".to_owned())
+        }
+    }
 }
 
 /// Checks the token with getMe. A rejected token stops start-up; an unreachable Telegram is

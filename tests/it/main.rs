@@ -28,3 +28,4 @@ mod telegram;
 mod telemetry;
 mod voice;
 mod voice_chat;
+mod webhook;

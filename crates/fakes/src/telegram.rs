@@ -131,6 +131,15 @@ pub struct SentDraft {
     pub at: Instant,
 }
 
+/// One attempt of the fake to deliver an update to the bot's webhook.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookDelivery {
+    /// The update's id.
+    pub update_id: i64,
+    /// The HTTP status the webhook answered; 0 when no answer came (refused, reset).
+    pub status: u16,
+}
+
 /// An inline keyboard button as the bot sent it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Button {
@@ -269,6 +278,14 @@ struct State {
     queue: VecDeque<QueuedUpdate>,
     allowed_updates: Option<Vec<String>>,
     webhook_url: String,
+    /// `setWebhook`'s `secret_token`, sent back in `X-Telegram-Bot-Api-Secret-Token`.
+    webhook_secret: Option<String>,
+    /// `setWebhook`'s `max_connections`.
+    webhook_connections: u32,
+    /// Every attempt to deliver an update to the webhook.
+    webhook_deliveries: Vec<WebhookDelivery>,
+    /// Why the last delivery failed, as `getWebhookInfo` reports it.
+    webhook_error: Option<String>,
     chats: HashMap<i64, Value>,
     blocked: HashSet<i64>,
     last_message_id: HashMap<i64, i32>,
@@ -416,6 +433,10 @@ impl FakeTelegram {
             queue: VecDeque::new(),
             allowed_updates: None,
             webhook_url: String::new(),
+            webhook_secret: None,
+            webhook_connections: 40,
+            webhook_deliveries: Vec::new(),
+            webhook_error: None,
             chats: HashMap::new(),
             blocked: HashSet::new(),
             last_message_id: HashMap::new(),
@@ -454,6 +475,7 @@ impl FakeTelegram {
             .fallback(handle)
             .with_state(shared.clone())
             .layer(DefaultBodyLimit::disable());
+        tokio::spawn(deliver_to_webhook(shared.clone()));
         let mut stop = shared.shutdown.subscribe();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app)
@@ -795,6 +817,17 @@ impl FakeTelegram {
     /// each in its current state (after edits).
     pub fn sent(&self, chat_id: i64) -> Vec<SentMessage> {
         self.shared.lock().sent(chat_id, false)
+    }
+
+    /// Every attempt to deliver an update to the webhook, in order.
+    pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
+        self.shared.lock().webhook_deliveries.clone()
+    }
+
+    /// The webhook's URL and secret token, when one is set.
+    pub fn webhook(&self) -> Option<(String, Option<String>)> {
+        let st = self.shared.lock();
+        (!st.webhook_url.is_empty()).then(|| (st.webhook_url.clone(), st.webhook_secret.clone()))
     }
 
     /// The drafts the bot showed in `chat_id`, in order.
@@ -1911,19 +1944,18 @@ fn dispatch(st: &mut State, sh: &Shared, method: &str, req: &Req) -> Result<Valu
                 "pending_update_count": st.queue.len(),
             });
             if !st.webhook_url.is_empty() {
-                info["max_connections"] = json!(40);
+                info["max_connections"] = json!(st.webhook_connections);
+            }
+            if let Some(error) = &st.webhook_error {
+                info["last_error_date"] = json!(unix_now());
+                info["last_error_message"] = json!(error);
             }
             Ok(info)
         }
-        "setWebhook" => {
-            st.webhook_url = req.str("url").unwrap_or_default();
-            if req.flag("drop_pending_updates") {
-                st.queue.clear();
-            }
-            Ok(json!(true))
-        }
+        "setWebhook" => set_webhook(st, req),
         "deleteWebhook" => {
             st.webhook_url.clear();
+            st.webhook_secret = None;
             if req.flag("drop_pending_updates") {
                 st.queue.clear();
             }
@@ -2298,6 +2330,45 @@ fn send_message_draft(st: &mut State, req: &Req) -> Result<Value, ApiError> {
         messages_before,
         at: Instant::now(),
     });
+    Ok(json!(true))
+}
+
+/// `setWebhook`: an https URL (the fake also takes http on the loopback interface, since tests
+/// have no certificates), a `secret_token` of 1-256 characters from `A-Z a-z 0-9 _ -`, and
+/// `max_connections` from 1 to 100.
+fn set_webhook(st: &mut State, req: &Req) -> Result<Value, ApiError> {
+    let url = req.str("url").unwrap_or_default();
+    let loopback = ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"];
+    if url.is_empty() {
+        return Err(bad("url is empty"));
+    }
+    if !url.starts_with("https://") && !loopback.iter().any(|p| url.starts_with(p)) {
+        return Err(bad(
+            "bad webhook: An HTTPS URL must be provided for webhook",
+        ));
+    }
+    let secret = req.str("secret_token").filter(|s| !s.is_empty());
+    if let Some(secret) = &secret
+        && (secret.len() > 256
+            || !secret
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+    {
+        return Err(bad("secret token contains unallowed characters"));
+    }
+    let connections = req.int("max_connections").unwrap_or(40);
+    if !(1..=100).contains(&connections) {
+        return Err(bad(
+            "bad webhook: max_connections must be between 1 and 100",
+        ));
+    }
+    st.webhook_url = url;
+    st.webhook_secret = secret;
+    st.webhook_connections = connections as u32;
+    st.webhook_error = None;
+    if req.flag("drop_pending_updates") {
+        st.queue.clear();
+    }
     Ok(json!(true))
 }
 
@@ -3353,4 +3424,78 @@ fn parse_markdown_legacy(src: &str) -> Result<(String, Vec<Value>), String> {
         i = end + delim.len();
     }
     Ok((out, ents))
+}
+
+/// While a webhook is set, delivers the queued updates to it one at a time, in order, as
+/// Telegram does with `max_connections` 1: an update leaves the queue only when the webhook
+/// answers 2xx, and is sent again after a short pause otherwise (an error status, a refused
+/// or reset connection).
+async fn deliver_to_webhook(sh: Arc<Shared>) {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("a plain HTTP client builds");
+    let mut updates = sh.updates.subscribe();
+    let mut changes = sh.changes.subscribe();
+    let mut stop = sh.shutdown.subscribe();
+    loop {
+        updates.borrow_and_update();
+        changes.borrow_and_update();
+        let next = {
+            let st = sh.lock();
+            st.queue
+                .front()
+                .filter(|_| !st.webhook_url.is_empty())
+                .map(|u| {
+                    (
+                        st.webhook_url.clone(),
+                        st.webhook_secret.clone(),
+                        u.id,
+                        u.json.clone(),
+                    )
+                })
+        };
+        let Some((url, secret, id, update)) = next else {
+            tokio::select! {
+                _ = updates.changed() => {}
+                _ = changes.changed() => {}
+                _ = stop.wait_for(|v| *v) => return,
+            }
+            continue;
+        };
+        let mut request = client.post(&url).json(&update);
+        if let Some(secret) = &secret {
+            request = request.header("X-Telegram-Bot-Api-Secret-Token", secret);
+        }
+        let status = match request.send().await {
+            Ok(response) => response.status().as_u16(),
+            Err(_) => 0,
+        };
+        {
+            let mut st = sh.lock();
+            st.webhook_deliveries.push(WebhookDelivery {
+                update_id: id,
+                status,
+            });
+            if (200..300).contains(&status) {
+                if st.queue.front().is_some_and(|u| u.id == id) {
+                    st.queue.pop_front();
+                }
+                st.webhook_error = None;
+            } else {
+                st.webhook_error = Some(if status == 0 {
+                    "Connection refused".to_owned()
+                } else {
+                    format!("Wrong response from the webhook: {status}")
+                });
+            }
+        }
+        sh.changed();
+        if !(200..300).contains(&status) {
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_millis(100)) => {}
+                _ = stop.wait_for(|v| *v) => return,
+            }
+        }
+    }
 }

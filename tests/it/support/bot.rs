@@ -76,7 +76,13 @@ pub fn quick_assemblyai() -> (RetryPolicy, PollPolicy) {
     )
 }
 
-/// Starts the bot and waits until it polls for updates.
+/// How often a bot began to take updates: its polls, or its checks of the webhook (made just
+/// before it serves it; an update delivered a moment too early is delivered again).
+fn listening(telegram: &FakeTelegram) -> usize {
+    telegram.calls("getUpdates").len() + telegram.calls("getWebhookInfo").len()
+}
+
+/// Starts the bot and waits until it polls for updates (or serves its webhook).
 pub async fn spawn_bot(options: BotOptions) -> TestBot {
     // `TEST_LOG=debug cargo test ...` shows the bot's log lines.
     if let Ok(level) = std::env::var("TEST_LOG") {
@@ -92,7 +98,7 @@ pub async fn spawn_bot(options: BotOptions) -> TestBot {
     let clock = Arc::new(ManualClock::new(epoch()));
     let (task, stop, metrics, desk) = launch(&telegram, &anthropic, &dir, &clock, &options).await;
     telegram
-        .wait_until(WAIT, "the bot polls", |t| !t.calls("getUpdates").is_empty())
+        .wait_until(WAIT, "the bot polls", |t| listening(t) > 0)
         .await;
     TestBot {
         telegram,
@@ -169,7 +175,7 @@ impl TestBot {
     /// Starts the stopped bot again over the same sessions directory, fakes and clock, and
     /// waits until it polls.
     pub async fn start(&mut self) {
-        let polls = self.telegram.calls("getUpdates").len();
+        let polls = listening(&self.telegram);
         let (task, stop, metrics, desk) = launch(
             &self.telegram,
             &self.anthropic,
@@ -183,9 +189,7 @@ impl TestBot {
         self.metrics = metrics;
         self.desk = desk;
         self.telegram
-            .wait_until(WAIT, "the bot polls again", |t| {
-                t.calls("getUpdates").len() > polls
-            })
+            .wait_until(WAIT, "the bot polls again", |t| listening(t) > polls)
             .await;
     }
 
