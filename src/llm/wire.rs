@@ -124,7 +124,7 @@ pub struct MessagesRequest {
     /// The reply's format and the effort.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output_config: Option<OutputConfig>,
-    /// The reply comes as server-sent events ([`crate::llm::stream`]).
+    /// The reply comes as server-sent events, read as they arrive.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub stream: bool,
 }

@@ -14,7 +14,7 @@
 //! Drafts ([`super::drafts`]) come last: a chat's draft goes only when none of its messages
 //! waits or is on its way (so a draft never arrives after the message it previews), only the
 //! newest draft of a chat is kept, a message queued for the chat drops it, and drafts are sent
-//! only while the bot has used less than [`DRAFT_HEADROOM`] of its budget over the last second.
+//! only while the bot has used less than half of its budget over the last second.
 //! They count against that budget like messages, since Telegram's flood limits may.
 //!
 //! Each message's outcome is reported back to its chat's worker as a [`Delivery`].
