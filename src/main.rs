@@ -11,6 +11,7 @@ use ai_interviewer::{
     metrics,
     model::{NewStudy, StudyId},
     settings::Settings,
+    store::{Storage, StudyStore},
     telemetry,
 };
 use clap::{Parser, Subcommand};
@@ -176,7 +177,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
 
 /// `ai-interviewer study …`: the studies in `SESSIONS_DIR`, without the bot running.
 async fn study(settings: &Settings, command: StudyCommand) -> anyhow::Result<()> {
-    let engine = app::build_engine(settings, &Overrides::default())?;
+    let storage = app::storage(settings).await?;
+    let engine = app::build_engine(settings, &storage, &Overrides::default())?;
     let studies = engine.studies();
     let username = async |given: Option<String>| -> anyhow::Result<String> {
         let recorded = studies.bot_username().await?;
@@ -254,7 +256,7 @@ async fn study(settings: &Settings, command: StudyCommand) -> anyhow::Result<()>
             };
             println!(
                 "{}\t{} experts\t{label}",
-                studies.synthesis_markdown_path(&id).display(),
+                synthesis_place(&storage, &id),
                 synthesis.experts.len()
             );
         }
@@ -264,6 +266,17 @@ async fn study(settings: &Settings, command: StudyCommand) -> anyhow::Result<()>
         }
     }
     Ok(())
+}
+
+/// Where the synthesis of `id` was kept, for the operator: its Markdown file, or its row.
+fn synthesis_place(storage: &Storage, id: &StudyId) -> String {
+    match storage.database() {
+        None => StudyStore::new(storage.dir())
+            .synthesis_markdown_path(id)
+            .display()
+            .to_string(),
+        Some(_) => format!("the synthesis of {id} in DATABASE_URL"),
+    }
 }
 
 /// `ai-interviewer healthcheck`: 0 when `/healthz` answers 200, 1 otherwise, whatever the cause

@@ -89,6 +89,11 @@ pub trait InterviewStore: Send + Sync + Debug {
     /// The attachment `ext` of the interview filed at `filed`, if there is one.
     async fn attachment(&self, filed: Filed, ext: &str) -> Result<Option<String>, StoreError>;
 
+    /// How the attachment `ext` of the interview filed at `filed` is named to people (the
+    /// console says where a report is saved): its file, or its key in the database spelled
+    /// as the file would be, relative to `SESSIONS_DIR`.
+    fn name_of(&self, filed: Filed, ext: &str) -> std::path::PathBuf;
+
     /// The latest interview `user` has in `folder` (by the time it is filed under); one that
     /// cannot be read counts as none.
     async fn latest(&self, folder: Folder, user: UserId) -> Result<Option<Session>, StoreError>;
@@ -202,6 +207,10 @@ impl InterviewStore for SessionStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(super::io_error(&path)(e)),
         }
+    }
+
+    fn name_of(&self, filed: Filed, ext: &str) -> std::path::PathBuf {
+        self.stamped_path(filed.folder, filed.user, filed.at, ext)
     }
 
     async fn latest(&self, folder: Folder, user: UserId) -> Result<Option<Session>, StoreError> {

@@ -22,6 +22,7 @@
 
 pub mod atomic;
 pub mod backend;
+pub mod config;
 pub mod links;
 pub mod owner;
 pub mod postgres;
@@ -38,7 +39,8 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::model::{SCHEMA_VERSION, Session, UserId};
 
-pub use backend::{Filed, InterviewStore, StudyRecords};
+pub use backend::{Filed, InterviewStore, StudyRecords, load_record, save_record};
+pub use config::{Storage, StorageConfig};
 pub use links::SignInLinks;
 pub use postgres::PgStore;
 pub use studies::{Invite, StudyStore, StudyStoreError};

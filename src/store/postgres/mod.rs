@@ -315,6 +315,11 @@ impl InterviewStore for PgStore {
         Ok(())
     }
 
+    fn name_of(&self, filed: Filed, ext: &str) -> std::path::PathBuf {
+        let stamp = filed.at.format(super::STAMP_FORMAT);
+        std::path::Path::new(filed.folder.name()).join(format!("{}-{stamp}.{ext}", filed.user))
+    }
+
     async fn attachment(&self, filed: Filed, ext: &str) -> Result<Option<String>, StoreError> {
         let name = retired_folder(filed.folder)?;
         let client = self.pool.get().await?;
