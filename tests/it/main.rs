@@ -19,6 +19,7 @@ mod models;
 mod offline;
 mod operations;
 mod owner;
+mod postgres_bot;
 mod report;
 mod retention;
 mod startup;
