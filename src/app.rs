@@ -9,6 +9,8 @@
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
+use secrecy::ExposeSecret;
+
 use crate::{
     desk::{self, Desk, DeskError},
     i18n::{Catalog, CatalogError},
@@ -30,7 +32,7 @@ use crate::{
     model::Lang,
     retry::RetryPolicy,
     settings::{Settings, SettingsError},
-    store::{Storage, StoreError, retention},
+    store::{Imported, PgStore, Storage, StoreError, retention},
     telegram,
     voice::{AssemblyAiClient, Transcriber, VoiceConfig, assemblyai::PollPolicy},
 };
@@ -79,6 +81,9 @@ pub enum StartupError {
     /// `desk-link` was asked for while the desk is off.
     #[error("DESK_ADDR is not set: the desk is off, so there is nothing to sign in to")]
     DeskOff,
+    /// A command for the database, without one.
+    #[error("DATABASE_URL is not set: there is no database to work on")]
+    NoDatabase,
     /// The database cannot be reached or its schema brought up to date.
     #[error("DATABASE_URL: {0}")]
     Database(StoreError),
@@ -303,6 +308,37 @@ async fn start_desk(
         addr: local,
         issuer,
     })
+}
+
+/// `ai-interviewer migrate`: connects to `DATABASE_URL`, which brings its schema up to date,
+/// and returns the version it is at.
+pub async fn migrate(settings: &Settings) -> Result<i32, StartupError> {
+    let database = database(settings).await?;
+    database
+        .schema_version()
+        .await
+        .map_err(StartupError::Database)
+}
+
+/// `ai-interviewer import-files`: copies what `SESSIONS_DIR` holds into `DATABASE_URL`,
+/// leaving what the database holds already.
+pub async fn import_files(settings: &Settings) -> Result<Imported, StartupError> {
+    let database = database(settings).await?;
+    database
+        .import_files(&settings.sessions_dir)
+        .await
+        .map_err(StartupError::Database)
+}
+
+/// The database of `DATABASE_URL`, its schema up to date; an error if it is not set.
+async fn database(settings: &Settings) -> Result<PgStore, StartupError> {
+    let url = settings
+        .database_url
+        .as_ref()
+        .ok_or(StartupError::NoDatabase)?;
+    PgStore::connect(url.expose_secret())
+        .await
+        .map_err(StartupError::Database)
 }
 
 /// `ai-interviewer desk-link`: a one-time sign-in URL for the desk, whose pages open in

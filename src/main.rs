@@ -48,6 +48,11 @@ enum Command {
     /// Ask the running bot whether it is healthy, through METRICS_ADDR's /healthz: exit code 0
     /// when it is, 1 when it is not or cannot be asked (for a container HEALTHCHECK).
     Healthcheck,
+    /// Bring the database's schema (DATABASE_URL) up to date, and exit.
+    Migrate,
+    /// Copy SESSIONS_DIR's interviews, reports, records and studies into the database
+    /// (DATABASE_URL); what is already there is left as it is, so it can be run again.
+    ImportFiles,
     /// Print a one-time sign-in link to the operator's desk (valid 10 minutes, single use),
     /// for the running bot's DESK_PUBLIC_URL.
     DeskLink {
@@ -160,6 +165,20 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             console::run_stdio(&engine, options)
                 .await
                 .map_err(|e| Failure::Runtime(e.into()))
+        }
+        Command::Migrate => {
+            let level = settings.log_level.as_deref().unwrap_or("warn");
+            telemetry::init(level, settings.log_format, secrets);
+            let version = app::migrate(&settings).await?;
+            println!("the database schema is at version {version}");
+            Ok(())
+        }
+        Command::ImportFiles => {
+            let level = settings.log_level.as_deref().unwrap_or("warn");
+            telemetry::init(level, settings.log_format, secrets);
+            let imported = app::import_files(&settings).await?;
+            println!("{imported}");
+            Ok(())
         }
         Command::DeskLink { lang } => {
             let url = app::desk_link(&settings, lang)?;

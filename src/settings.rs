@@ -162,7 +162,7 @@ impl Settings {
             telegram,
             voice,
             sessions_dir: PathBuf::from(env.text("SESSIONS_DIR", "./sessions")),
-            database_url: env.get("DATABASE_URL").map(SecretString::from),
+            database_url: env.secret("DATABASE_URL"),
             prompts_dir: env.get("PROMPTS_DIR").map(PathBuf::from),
             bot_username: env
                 .get("TELEGRAM_BOT_USERNAME")

@@ -42,7 +42,7 @@ use crate::model::{SCHEMA_VERSION, Session, UserId};
 pub use backend::{Filed, InterviewStore, StudyRecords, load_record, save_record};
 pub use config::{Storage, StorageConfig};
 pub use links::SignInLinks;
-pub use postgres::PgStore;
+pub use postgres::{Imported, PgStore};
 pub use studies::{Invite, StudyStore, StudyStoreError};
 
 /// The UTC time in the name of a retired or quarantined file: `<user>-<stamp>.<ext>`.
@@ -82,7 +82,7 @@ pub enum StoreError {
     Setup(String),
 }
 
-fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
+pub(crate) fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
     move |source| StoreError::Io {
         path: path.display().to_string(),
         source,

@@ -20,6 +20,7 @@ mod offline;
 mod operations;
 mod owner;
 mod postgres_bot;
+mod postgres_cli;
 mod report;
 mod retention;
 mod startup;

@@ -13,11 +13,14 @@
 //! sidecar); TLS would come through rustls when a deployment needs it.
 
 mod feed;
+mod import;
 mod links;
 mod migrate;
 mod studies;
 
 use std::sync::Arc;
+
+pub use import::{Count, Imported};
 
 use async_trait::async_trait;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
