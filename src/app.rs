@@ -243,6 +243,13 @@ pub async fn bot(settings: Settings, overrides: Overrides) -> Result<Bot, Startu
             "the interviews, chat records, profiles and studies are kept in PostgreSQL \
              (DATABASE_URL); the inbox, the sent log and the counters stay in SESSIONS_DIR"
         );
+        if settings.session_retention_days > 0 {
+            tracing::warn!(
+                days = settings.session_retention_days,
+                "SESSION_RETENTION_DAYS purges SESSIONS_DIR's files only: interviews in the \
+                 database are kept until retention covers it"
+            );
+        }
     }
     let engine = engine_with(&settings, &storage, &overrides, rules)?;
     if !engine.is_online() {
