@@ -39,7 +39,7 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::model::{SCHEMA_VERSION, Session, UserId};
 
-pub use backend::{Filed, InterviewStore, StudyRecords, load_record, save_record};
+pub use backend::{Filed, InterviewStore, Scanned, StudyRecords, load_record, save_record};
 pub use config::{Storage, StorageConfig};
 pub use links::SignInLinks;
 pub use postgres::{Imported, PgStore};
