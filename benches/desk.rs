@@ -161,7 +161,9 @@ impl Served {
                 .map(|(_, v)| v.clone())
         })
         .expect("settings");
-        let engine = app::build_engine(&settings, &Overrides::default()).expect("the engine");
+        let storage = app::storage(&settings).await.expect("the storage");
+        let engine =
+            app::build_engine(&settings, &storage, &Overrides::default()).expect("the engine");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a port");
@@ -181,6 +183,7 @@ impl Served {
             &engine,
             settings.claude.prices.clone(),
             &settings.claude.model,
+            sessions,
         )
         .await
         .expect("the desk opens");

@@ -23,7 +23,7 @@ use ai_interviewer::{
         SessionOwner, Style, UserId,
     },
     llm::{BoxFuture, LlmError, Model, Pace, StructuredRequest, Written, wire::Usage},
-    store::{Loaded, SessionStore},
+    store::{Loaded, SessionStore, Storage},
 };
 use serde_json::json;
 
@@ -73,7 +73,7 @@ fn engine(dir: &Path, model: Option<Arc<dyn Model>>) -> Engine {
     let prompts = Prompts::embedded();
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     Engine::new(
-        SessionStore::open(dir).unwrap(),
+        &Storage::files(SessionStore::open(dir).unwrap()),
         model,
         prompts,
         catalog,

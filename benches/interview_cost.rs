@@ -32,7 +32,7 @@ use ai_interviewer::{
     },
     llm::{ClaudeClient, Model, PriceTable, wire::Usage},
     settings::Settings,
-    store::SessionStore,
+    store::{SessionStore, Storage},
 };
 
 /// Turns per stage: 120 in all, in proportion to the stages' time budgets.
@@ -121,7 +121,7 @@ async fn interview(model: &str, effort: &str, summaries_as_it_goes: bool) -> Fig
     let bank = QuestionBank::from_catalog(&catalog).unwrap();
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     let engine = Engine::new(
-        SessionStore::open(dir.path()).unwrap(),
+        &Storage::files(SessionStore::open(dir.path()).unwrap()),
         Some(Arc::new(client) as Arc<dyn Model>),
         Prompts::embedded(),
         catalog,

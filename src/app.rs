@@ -9,6 +9,8 @@
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
+use secrecy::ExposeSecret;
+
 use crate::{
     desk::{self, Desk, DeskError},
     i18n::{Catalog, CatalogError},
@@ -30,7 +32,7 @@ use crate::{
     model::Lang,
     retry::RetryPolicy,
     settings::{Settings, SettingsError},
-    store::{SessionStore, StoreError, retention},
+    store::{Imported, PgStore, Storage, StoreError, retention},
     telegram,
     voice::{AssemblyAiClient, Transcriber, VoiceConfig, assemblyai::PollPolicy},
 };
@@ -79,6 +81,18 @@ pub enum StartupError {
     /// `desk-link` was asked for while the desk is off.
     #[error("DESK_ADDR is not set: the desk is off, so there is nothing to sign in to")]
     DeskOff,
+    /// A command for the database, without one.
+    #[error("DATABASE_URL is not set: there is no database to work on")]
+    NoDatabase,
+    /// The database cannot be reached or its schema brought up to date.
+    #[error("DATABASE_URL: {0}")]
+    Database(StoreError),
+    /// The desk reads its index from the files, which hold nothing with a database.
+    #[error(
+        "DESK_ADDR with DATABASE_URL: the desk does not read PostgreSQL yet; unset DESK_ADDR \
+         to run the bot on the database"
+    )]
+    DeskOnDatabase,
     /// The metrics server cannot listen.
     #[error("METRICS_ADDR {addr}: cannot listen: {source}")]
     MetricsAddr {
@@ -128,17 +142,37 @@ impl std::fmt::Debug for Overrides {
 /// Builds the engine from the settings: prompts, store, texts, offline bank and Claude client,
 /// whose requests are shaped by the table of generations (tools that do not check the model
 /// with the API use this; the bot and the console shape them from the check's answer).
-pub fn build_engine(settings: &Settings, overrides: &Overrides) -> Result<Engine, StartupError> {
+pub fn build_engine(
+    settings: &Settings,
+    storage: &Storage,
+    overrides: &Overrides,
+) -> Result<Engine, StartupError> {
     engine_with(
         settings,
+        storage,
         overrides,
         generation::rules(&settings.claude.model),
     )
 }
 
+/// Opens where the state is kept, as the settings say: `SESSIONS_DIR`, and the database
+/// (its schema brought up to date) when `DATABASE_URL` is set.
+pub async fn storage(settings: &Settings) -> Result<Storage, StartupError> {
+    let config = settings.storage();
+    let on_database = config.database_url.is_some();
+    config.open().await.map_err(|error| {
+        if on_database {
+            StartupError::Database(error)
+        } else {
+            StartupError::Store(error)
+        }
+    })
+}
+
 /// The engine, its Claude client shaping requests by `rules`.
 fn engine_with(
     settings: &Settings,
+    storage: &Storage,
     overrides: &Overrides,
     rules: RequestRules,
 ) -> Result<Engine, StartupError> {
@@ -146,7 +180,6 @@ fn engine_with(
     if !prompts.overridden().is_empty() {
         tracing::info!(overridden = ?prompts.overridden(), "prompts from PROMPTS_DIR replace the built-in ones");
     }
-    let store = SessionStore::open(&settings.sessions_dir)?;
     let catalog = Arc::new(Catalog::load()?);
     let bank = QuestionBank::from_catalog(&catalog)?;
     let claude = settings.claude.api_key.clone().map(|key| {
@@ -161,7 +194,7 @@ fn engine_with(
     config.price = settings.claude.prices.price(&settings.claude.model);
     config.model = settings.claude.model.clone();
     Ok(Engine::new(
-        store,
+        storage,
         claude,
         prompts,
         catalog,
@@ -175,7 +208,8 @@ fn engine_with(
 /// shaped by what the check learnt.
 pub async fn console(settings: &Settings, overrides: &Overrides) -> Result<Engine, StartupError> {
     let rules = check_claude(settings).await?;
-    engine_with(settings, overrides, rules)
+    let storage = storage(settings).await?;
+    engine_with(settings, &storage, overrides, rules)
 }
 
 /// The bot, assembled and checked, not yet connected to Telegram: `main` and the tests build
@@ -200,7 +234,24 @@ struct Served {
 /// tasks. Telegram is reached by [`Bot::run`].
 pub async fn bot(settings: Settings, overrides: Overrides) -> Result<Bot, StartupError> {
     let rules = check_claude(&settings).await?;
-    let engine = engine_with(&settings, &overrides, rules)?;
+    let storage = storage(&settings).await?;
+    if settings.desk.is_some() && storage.database().is_some() {
+        return Err(StartupError::DeskOnDatabase);
+    }
+    if storage.database().is_some() {
+        tracing::info!(
+            "the interviews, chat records, profiles and studies are kept in PostgreSQL \
+             (DATABASE_URL); the inbox, the sent log and the counters stay in SESSIONS_DIR"
+        );
+        if settings.session_retention_days > 0 {
+            tracing::warn!(
+                days = settings.session_retention_days,
+                "SESSION_RETENTION_DAYS purges SESSIONS_DIR's files only: interviews in the \
+                 database are kept until retention covers it"
+            );
+        }
+    }
+    let engine = engine_with(&settings, &storage, &overrides, rules)?;
     if !engine.is_online() {
         tracing::warn!("no ANTHROPIC_API_KEY: interviews run on the offline question bank");
     }
@@ -251,6 +302,7 @@ async fn start_desk(
         engine,
         settings.claude.prices.clone(),
         &settings.claude.model,
+        &settings.sessions_dir,
     )
     .await?;
     tracing::info!(addr = %local, url = %config.public_url, "serving the operator's desk");
@@ -265,10 +317,44 @@ async fn start_desk(
     })
 }
 
+/// `ai-interviewer migrate`: connects to `DATABASE_URL`, which brings its schema up to date,
+/// and returns the version it is at.
+pub async fn migrate(settings: &Settings) -> Result<i32, StartupError> {
+    let database = database(settings).await?;
+    database
+        .schema_version()
+        .await
+        .map_err(StartupError::Database)
+}
+
+/// `ai-interviewer import-files`: copies what `SESSIONS_DIR` holds into `DATABASE_URL`,
+/// leaving what the database holds already.
+pub async fn import_files(settings: &Settings) -> Result<Imported, StartupError> {
+    let database = database(settings).await?;
+    database
+        .import_files(&settings.sessions_dir)
+        .await
+        .map_err(StartupError::Database)
+}
+
+/// The database of `DATABASE_URL`, its schema up to date; an error if it is not set.
+async fn database(settings: &Settings) -> Result<PgStore, StartupError> {
+    let url = settings
+        .database_url
+        .as_ref()
+        .ok_or(StartupError::NoDatabase)?;
+    PgStore::connect(url.expose_secret())
+        .await
+        .map_err(StartupError::Database)
+}
+
 /// `ai-interviewer desk-link`: a one-time sign-in URL for the desk, whose pages open in
 /// `lang`, written where the running bot reads it.
 pub fn desk_link(settings: &Settings, lang: Lang) -> Result<reqwest::Url, StartupError> {
     let config = settings.desk.as_ref().ok_or(StartupError::DeskOff)?;
+    if settings.database_url.is_some() {
+        return Err(StartupError::DeskOnDatabase);
+    }
     let links = Links::open(&settings.sessions_dir).map_err(DeskError::Links)?;
     let issuer = Issuer::new(links, config.public_url.clone());
     let now = chrono::Utc::now();
@@ -313,6 +399,7 @@ impl Bot {
         let options = telegram::Options {
             worker_idle: overrides.worker_idle,
             desk: desk.map(|d| d.issuer),
+            files: settings.sessions_dir.clone(),
         };
         let result = telegram::run(
             &settings.telegram,

@@ -11,6 +11,7 @@ use ai_interviewer::{
     metrics,
     model::{NewStudy, StudyId},
     settings::Settings,
+    store::{Storage, StudyStore},
     telegram::{WebhookCommand, webhook_command},
     telemetry,
 };
@@ -54,6 +55,11 @@ enum Command {
         #[arg(value_enum)]
         action: WebhookAction,
     },
+    /// Bring the database's schema (DATABASE_URL) up to date, and exit.
+    Migrate,
+    /// Copy SESSIONS_DIR's interviews, reports, records and studies into the database
+    /// (DATABASE_URL); what is already there is left as it is, so it can be run again.
+    ImportFiles,
     /// Print a one-time sign-in link to the operator's desk (valid 10 minutes, single use),
     /// for the running bot's DESK_PUBLIC_URL.
     DeskLink {
@@ -184,6 +190,20 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             println!("{}", webhook_command(&settings.telegram, command).await?);
             Ok(())
         }
+        Command::Migrate => {
+            let level = settings.log_level.as_deref().unwrap_or("warn");
+            telemetry::init(level, settings.log_format, secrets);
+            let version = app::migrate(&settings).await?;
+            println!("the database schema is at version {version}");
+            Ok(())
+        }
+        Command::ImportFiles => {
+            let level = settings.log_level.as_deref().unwrap_or("warn");
+            telemetry::init(level, settings.log_format, secrets);
+            let imported = app::import_files(&settings).await?;
+            println!("{imported}");
+            Ok(())
+        }
         Command::DeskLink { lang } => {
             let url = app::desk_link(&settings, lang)?;
             println!("{url}");
@@ -200,7 +220,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
 
 /// `ai-interviewer study …`: the studies in `SESSIONS_DIR`, without the bot running.
 async fn study(settings: &Settings, command: StudyCommand) -> anyhow::Result<()> {
-    let engine = app::build_engine(settings, &Overrides::default())?;
+    let storage = app::storage(settings).await?;
+    let engine = app::build_engine(settings, &storage, &Overrides::default())?;
     let studies = engine.studies();
     let username = async |given: Option<String>| -> anyhow::Result<String> {
         let recorded = studies.bot_username().await?;
@@ -278,7 +299,7 @@ async fn study(settings: &Settings, command: StudyCommand) -> anyhow::Result<()>
             };
             println!(
                 "{}\t{} experts\t{label}",
-                studies.synthesis_markdown_path(&id).display(),
+                synthesis_place(&storage, &id),
                 synthesis.experts.len()
             );
         }
@@ -288,6 +309,17 @@ async fn study(settings: &Settings, command: StudyCommand) -> anyhow::Result<()>
         }
     }
     Ok(())
+}
+
+/// Where the synthesis of `id` was kept, for the operator: its Markdown file, or its row.
+fn synthesis_place(storage: &Storage, id: &StudyId) -> String {
+    match storage.database() {
+        None => StudyStore::new(storage.dir())
+            .synthesis_markdown_path(id)
+            .display()
+            .to_string(),
+        Some(_) => format!("the synthesis of {id} in DATABASE_URL"),
+    }
 }
 
 /// `ai-interviewer healthcheck`: 0 when `/healthz` answers 200, 1 otherwise, whatever the cause

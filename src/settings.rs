@@ -50,6 +50,9 @@ pub struct Settings {
     pub voice: VoiceConfig,
     /// `SESSIONS_DIR`: where session files live.
     pub sessions_dir: PathBuf,
+    /// `DATABASE_URL`: the PostgreSQL database that holds the interviews, the per-user
+    /// records, the studies and the sign-in links instead of `SESSIONS_DIR`, if set.
+    pub database_url: Option<SecretString>,
     /// `PROMPTS_DIR`: a directory whose prompt files replace the built-in ones, file by file;
     /// unset, the prompts compiled into the binary are used.
     pub prompts_dir: Option<PathBuf>,
@@ -85,6 +88,14 @@ pub struct Settings {
 pub const REMOVED_SPEECH_MODELS: [&str; 2] = ["universal-3-pro", "best"];
 
 impl Settings {
+    /// Where the state is kept: `SESSIONS_DIR`, and `DATABASE_URL` when it is set.
+    pub fn storage(&self) -> crate::store::StorageConfig {
+        crate::store::StorageConfig {
+            sessions_dir: self.sessions_dir.clone(),
+            database_url: self.database_url.clone(),
+        }
+    }
+
     /// Loads `.env` if there is one, then reads the process environment.
     pub fn from_env() -> Result<Self, SettingsError> {
         // A missing .env is normal; variables already set in the environment win.
@@ -152,6 +163,7 @@ impl Settings {
             telegram,
             voice,
             sessions_dir: PathBuf::from(env.text("SESSIONS_DIR", "./sessions")),
+            database_url: env.secret("DATABASE_URL"),
             prompts_dir: env.get("PROMPTS_DIR").map(PathBuf::from),
             bot_username: env
                 .get("TELEGRAM_BOT_USERNAME")

@@ -24,7 +24,7 @@ use tokio::sync::{
 
 use crate::{
     model::{Ending, Lang, Review, Session, Stage, Style, Usage, UserId},
-    store::{Change, Folder, SessionStore, decode_session},
+    store::{Change, Folder, InterviewStore, decode_session},
 };
 
 /// How often the index reads every file again, whatever was announced.
@@ -258,10 +258,10 @@ impl Index {
     /// The index of `store`, kept up to date from the store's announcements until the store
     /// is dropped. The first scan runs in the background, on a blocking thread, so the bot
     /// starts at once; [`Index::scanned`] waits for it.
-    pub fn follow(store: &SessionStore) -> Index {
+    pub fn follow(store: &dyn InterviewStore, root: &Path) -> Index {
         // Subscribed before the scan, so nothing changed during the scan goes unseen.
         let changes = store.changes();
-        let (index, done) = Index::empty(store.root());
+        let (index, done) = Index::empty(root);
         let keeper = index.clone();
         tokio::spawn(async move {
             let scanner = keeper.clone();
@@ -420,7 +420,7 @@ fn read_place(root: &Path, place: Place, user: Option<UserId>) -> Vec<Row> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Consent;
+    use crate::{model::Consent, store::SessionStore};
 
     fn at(minutes: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000 + minutes * 60, 0).unwrap()
@@ -536,7 +536,7 @@ mod tests {
     async fn a_followed_index_sees_a_save_made_after_it_started() {
         let dir = tempfile::tempdir().unwrap();
         let store = SessionStore::open(dir.path()).unwrap();
-        let index = Index::follow(&store);
+        let index = Index::follow(&store, dir.path());
         index.scanned().await;
         let mut changes = store.changes();
         store.save(&consented(7, 70)).await.unwrap();

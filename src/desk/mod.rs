@@ -119,10 +119,10 @@ impl Desk {
         engine: &Engine,
         prices: PriceTable,
         model: &str,
+        files: &std::path::Path,
     ) -> Result<Arc<Desk>, DeskError> {
-        let store = engine.store();
-        let links = Links::open(store.root()).map_err(DeskError::Links)?;
-        let index = Index::follow(store);
+        let links = Links::open(files).map_err(DeskError::Links)?;
+        let index = Index::follow(engine.store(), files);
         let metrics = engine.metrics().clone();
         Ok(Arc::new(Desk {
             price: prices.price(model),

@@ -47,7 +47,7 @@ use crate::{
     llm::{Fallback, LlmError, Model, Partial, Price, Written, wire::Usage},
     metrics::{CallOutcome, FallbackReason, Metrics},
     model::Work,
-    store::{Folder, Loaded, SessionStore, StoreError},
+    store::{Folder, InterviewStore, Loaded, Storage, StoreError, StudyRecords},
 };
 
 /// Answers longer than this many characters are refused with the limit stated.
@@ -107,8 +107,8 @@ impl EngineConfig {
 /// model, the counters and the synthesis lock: the desk keeps one to run its studies' actions.
 #[derive(Clone)]
 pub struct Engine {
-    /// Where sessions live.
-    store: SessionStore,
+    /// Where sessions and the per-user records live.
+    store: Arc<dyn InterviewStore>,
     /// The model; `None` runs every interview on the offline bank.
     claude: Option<Arc<dyn Model>>,
     /// The prompts.
@@ -123,8 +123,8 @@ pub struct Engine {
     config: EngineConfig,
     /// What the operator watches.
     metrics: Metrics,
-    /// The studies, in `SESSIONS_DIR/studies/`.
-    studies: crate::store::StudyStore,
+    /// The studies.
+    studies: Arc<dyn StudyRecords>,
     /// Held by the study synthesis in progress: runs take turns.
     synthesis_lock: Arc<tokio::sync::Mutex<()>>,
 }
@@ -140,9 +140,9 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// An engine over its parts.
+    /// An engine over its parts, keeping its state in `storage`.
     pub fn new(
-        store: SessionStore,
+        storage: &Storage,
         claude: Option<Arc<dyn Model>>,
         prompts: super::Prompts,
         catalog: Arc<Catalog>,
@@ -151,11 +151,10 @@ impl Engine {
         config: EngineConfig,
     ) -> Self {
         let metrics = Metrics::unpersisted(clock.clone());
-        let studies = crate::store::StudyStore::new(store.root());
         Engine {
-            studies,
+            studies: storage.studies().clone(),
             synthesis_lock: Arc::default(),
-            store,
+            store: storage.interviews().clone(),
             claude,
             prompts,
             catalog,
@@ -182,9 +181,9 @@ impl Engine {
         self.claude.is_some()
     }
 
-    /// The session store.
-    pub fn store(&self) -> &SessionStore {
-        &self.store
+    /// The interviews and the per-user records.
+    pub fn store(&self) -> &dyn InterviewStore {
+        self.store.as_ref()
     }
 
     /// The catalog of user-visible text.

@@ -60,6 +60,15 @@ impl Filed {
     }
 }
 
+/// An interview as [`InterviewStore::scan`] finds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scanned {
+    /// Where it is filed; `None` for the interview in progress.
+    pub filed: Option<Filed>,
+    /// The interview.
+    pub session: Session,
+}
+
 /// The interviews and the per-user records of every user, wherever they are kept.
 ///
 /// Object-safe (the application holds an `Arc<dyn InterviewStore>`): the typed per-user
@@ -89,9 +98,19 @@ pub trait InterviewStore: Send + Sync + Debug {
     /// The attachment `ext` of the interview filed at `filed`, if there is one.
     async fn attachment(&self, filed: Filed, ext: &str) -> Result<Option<String>, StoreError>;
 
+    /// How the attachment `ext` of the interview filed at `filed` is named to people (the
+    /// console says where a report is saved): its file, or its key in the database spelled
+    /// as the file would be, relative to `SESSIONS_DIR`.
+    fn name_of(&self, filed: Filed, ext: &str) -> std::path::PathBuf;
+
     /// The latest interview `user` has in `folder` (by the time it is filed under); one that
     /// cannot be read counts as none.
     async fn latest(&self, folder: Folder, user: UserId) -> Result<Option<Session>, StoreError>;
+
+    /// Every interview in progress or retired (of `user` only, if given), each with where it
+    /// is filed, in no particular order: what the desk's index is built from. Unreadable ones
+    /// are left out and left alone (quarantine is for the owner's load).
+    async fn scan(&self, user: Option<UserId>) -> Result<Vec<Scanned>, StoreError>;
 
     /// Users with an interview in progress, in ascending order.
     async fn active_users(&self) -> Result<Vec<UserId>, StoreError>;
@@ -204,8 +223,17 @@ impl InterviewStore for SessionStore {
         }
     }
 
+    fn name_of(&self, filed: Filed, ext: &str) -> std::path::PathBuf {
+        self.stamped_path(filed.folder, filed.user, filed.at, ext)
+    }
+
     async fn latest(&self, folder: Folder, user: UserId) -> Result<Option<Session>, StoreError> {
         SessionStore::latest(self, folder, user).await
+    }
+
+    async fn scan(&self, user: Option<UserId>) -> Result<Vec<Scanned>, StoreError> {
+        let root = self.root().to_path_buf();
+        Ok(tokio::task::spawn_blocking(move || scan_files(&root, user)).await?)
     }
 
     async fn active_users(&self) -> Result<Vec<UserId>, StoreError> {
@@ -260,6 +288,57 @@ impl InterviewStore for SessionStore {
     fn changes(&self) -> tokio::sync::broadcast::Receiver<Change> {
         SessionStore::changes(self)
     }
+}
+
+/// The interviews under `root` (of `user` only, if given): `<user>.json` in progress,
+/// `completed/` and `archive/` `<user>-<time>.json` filed. Blocking.
+fn scan_files(root: &std::path::Path, user: Option<UserId>) -> Vec<Scanned> {
+    let places = [
+        (root.to_path_buf(), None),
+        (root.join(Folder::Completed.name()), Some(Folder::Completed)),
+        (root.join(Folder::Archive.name()), Some(Folder::Archive)),
+    ];
+    let mut found = Vec::new();
+    for (dir, folder) in places {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(stem) = name.strip_suffix(".json") else {
+                continue;
+            };
+            let (id, at) = match folder {
+                None => (stem, None),
+                Some(_) => match (stem.split_once('-'), super::retention::stamp_of(&name)) {
+                    (Some((id, _)), Some(at)) => (id, Some(at)),
+                    _ => continue,
+                },
+            };
+            let Ok(owner) = id.parse().map(UserId) else {
+                continue;
+            };
+            if user.is_some_and(|u| u != owner) {
+                continue;
+            }
+            let Ok(bytes) = std::fs::read(entry.path()) else {
+                continue;
+            };
+            let Ok(session) = super::decode_session(&bytes) else {
+                continue;
+            };
+            if session.user != owner {
+                continue;
+            }
+            let filed = folder.zip(at).map(|(folder, at)| Filed {
+                folder,
+                user: owner,
+                at,
+            });
+            found.push(Scanned { filed, session });
+        }
+    }
+    found
 }
 
 /// The studies, their latest syntheses and the bot's username, wherever they are kept.

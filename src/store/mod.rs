@@ -22,6 +22,7 @@
 
 pub mod atomic;
 pub mod backend;
+pub mod config;
 pub mod links;
 pub mod owner;
 pub mod postgres;
@@ -38,9 +39,10 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::model::{SCHEMA_VERSION, Session, UserId};
 
-pub use backend::{Filed, InterviewStore, StudyRecords};
+pub use backend::{Filed, InterviewStore, Scanned, StudyRecords, load_record, save_record};
+pub use config::{Storage, StorageConfig};
 pub use links::SignInLinks;
-pub use postgres::PgStore;
+pub use postgres::{Imported, PgStore};
 pub use studies::{Invite, StudyStore, StudyStoreError};
 
 /// The UTC time in the name of a retired or quarantined file: `<user>-<stamp>.<ext>`.
@@ -80,7 +82,7 @@ pub enum StoreError {
     Setup(String),
 }
 
-fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
+pub(crate) fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
     move |source| StoreError::Io {
         path: path.display().to_string(),
         source,

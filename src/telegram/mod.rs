@@ -87,15 +87,9 @@ pub struct Options {
     /// The desk's sign-in links, which `/desk` hands to admins; `None` when the desk is off
     /// (then `/desk` is an unknown command to everyone).
     pub desk: Option<crate::login::Issuer>,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            worker_idle: WORKER_IDLE,
-            desk: None,
-        }
-    }
+    /// `SESSIONS_DIR`, where the inbox journal and the sent log are kept whichever store holds
+    /// the interviews (PostgreSQL does not keep them yet).
+    pub files: std::path::PathBuf,
 }
 
 /// Runs the bot until `shutdown` resolves, then stops without losing anything: polling stops,
@@ -134,7 +128,9 @@ pub async fn run(
     let engine = Arc::new(engine);
     register_commands(&bot, &engine, default_language).await;
 
-    let inbox_dir = engine.store().root().join("inbox");
+    // The inbox journal and the sent log are files in `SESSIONS_DIR` whichever store holds
+    // the interviews: PostgreSQL does not keep them yet.
+    let inbox_dir = options.files.join("inbox");
     let (inbox, saved) =
         Inbox::open(&inbox_dir).map_err(|e| StartupError(format!("SESSIONS_DIR: {e}")))?;
     let sent = SentLog::open(&inbox_dir)

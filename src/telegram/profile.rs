@@ -1,11 +1,12 @@
-//! The user's remembered preferences (the language), in `SESSIONS_DIR/profiles/<user>.json`.
+//! The user's remembered preferences (the language): `SESSIONS_DIR/profiles/<user>.json`, or a
+//! row of the database.
 
 use serde::{Deserialize, Serialize};
 
 use crate::{
     i18n::Lang,
     interview::UserId,
-    store::{Folder, SessionStore, StoreError},
+    store::{Folder, InterviewStore, StoreError, load_record, save_record},
 };
 
 /// The user's remembered preferences.
@@ -17,8 +18,8 @@ pub struct Profile {
 
 impl Profile {
     /// The user's profile, if they chose anything (an unreadable one counts as none).
-    pub async fn load(store: &SessionStore, user: UserId) -> Option<Profile> {
-        match store.load_keyed::<Profile>(Folder::Profiles, user).await {
+    pub async fn load(store: &dyn InterviewStore, user: UserId) -> Option<Profile> {
+        match load_record::<Profile>(store, Folder::Profiles, user).await {
             Ok(profile) => profile,
             Err(error) => {
                 tracing::warn!(%user, %error, "profile unreadable; using the client's language");
@@ -28,14 +29,15 @@ impl Profile {
     }
 
     /// Remembers the profile.
-    pub async fn save(&self, store: &SessionStore, user: UserId) -> Result<(), StoreError> {
-        store.save_keyed(Folder::Profiles, user, self).await
+    pub async fn save(&self, store: &dyn InterviewStore, user: UserId) -> Result<(), StoreError> {
+        save_record(store, Folder::Profiles, user, self).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::SessionStore;
 
     #[tokio::test]
     async fn a_hand_edited_or_cut_profile_is_quarantined_and_counts_as_none() {

@@ -11,7 +11,7 @@ use super::{
 use crate::{
     i18n::Lang,
     interview::UserId,
-    store::{Folder, SessionStore, StoreError},
+    store::{Folder, InterviewStore, StoreError, load_record, save_record},
     voice::{AudioMeta, Submission},
 };
 
@@ -119,9 +119,9 @@ impl ChatRecord {
     }
 
     /// Loads the record of `user` (an empty one if there is none).
-    pub async fn load(store: &SessionStore, user: UserId) -> Result<ChatRecord, StoreError> {
+    pub async fn load(store: &dyn InterviewStore, user: UserId) -> Result<ChatRecord, StoreError> {
         Ok(
-            match store.load_keyed::<Stored>(Folder::Chats, user).await? {
+            match load_record::<Stored>(store, Folder::Chats, user).await? {
                 Some(Stored::Record(record)) => *record,
                 Some(Stored::Legacy(dialogue)) => ChatRecord {
                     dialogue,
@@ -133,21 +133,25 @@ impl ChatRecord {
     }
 
     /// Saves the record atomically (an empty one leaves no file).
-    pub async fn save(&self, store: &SessionStore, user: UserId) -> Result<(), StoreError> {
+    pub async fn save(&self, store: &dyn InterviewStore, user: UserId) -> Result<(), StoreError> {
         if self.is_empty() && self.seen.is_none() {
-            store.remove_keyed(Folder::Chats, user).await
+            store.remove_value(Folder::Chats, user).await
         } else {
-            store.save_keyed(Folder::Chats, user, self).await
+            save_record(store, Folder::Chats, user, self).await
         }
     }
 
     /// Removes the file of a record that holds nothing but its `seen` mark, once the updates
     /// it covers are marked handled in the inbox: a user with nothing under way leaves no
     /// file behind.
-    pub async fn tidy(&mut self, store: &SessionStore, user: UserId) -> Result<(), StoreError> {
+    pub async fn tidy(
+        &mut self,
+        store: &dyn InterviewStore,
+        user: UserId,
+    ) -> Result<(), StoreError> {
         if self.is_empty() && self.seen.is_some() {
             self.seen = None;
-            store.remove_keyed(Folder::Chats, user).await?;
+            store.remove_value(Folder::Chats, user).await?;
         }
         Ok(())
     }
@@ -156,6 +160,7 @@ impl ChatRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::SessionStore;
 
     #[tokio::test]
     async fn a_record_round_trips_and_an_older_state_file_still_loads() {

@@ -614,7 +614,8 @@ async fn reset_archives_the_interview_and_delete_erases_every_file() {
     assert!(t.engine.session(USER).await.unwrap().is_none());
     begin(&t).await;
     assert_eq!(t.engine.delete(USER).await.unwrap(), 2);
-    assert!(t.engine.store().files_of(USER).is_empty());
+    let files = ai_interviewer::store::SessionStore::open(t.dir.path()).unwrap();
+    assert!(files.files_of(USER).is_empty());
 }
 
 #[tokio::test]

@@ -19,6 +19,8 @@ mod models;
 mod offline;
 mod operations;
 mod owner;
+mod postgres_bot;
+mod postgres_cli;
 mod report;
 mod retention;
 mod startup;

@@ -12,8 +12,8 @@ use ai_interviewer::{
     login::{Links, Refused},
     model::{Lang, NewStudy, Session, Stage, StudyId, Style, UserId},
     store::{
-        Change, Filed, Folder, InterviewStore, Invite, Loaded, PgStore, SessionStore, SignInLinks,
-        StudyRecords, StudyStore, StudyStoreError,
+        Change, Filed, Folder, InterviewStore, Invite, Loaded, PgStore, Scanned, SessionStore,
+        SignInLinks, StudyRecords, StudyStore, StudyStoreError,
         backend::{load_record, save_record},
     },
     telegram::{outbox::Body, profile::Profile, record::ChatRecord},
@@ -275,6 +275,42 @@ async fn the_latest_retired_interview_is_the_last_filed(subject: Subject) {
     assert_eq!(
         store.latest(Folder::Archive, UserId(70)).await.unwrap(),
         None
+    );
+}
+
+async fn a_scan_finds_every_interview_with_where_it_is_filed(subject: Subject) {
+    let store = &*subject.store;
+    let mut done = session(1, 2, at(10));
+    done.finished_at = Some(at(20));
+    let filed = store.retire(&done, Folder::Completed, &[]).await.unwrap();
+    let running = session(1, 3, at(30));
+    store.save(&running).await.unwrap();
+    let mut dropped = session(2, 1, at(0));
+    dropped.finished_at = Some(at(5));
+    let set_aside = store.retire(&dropped, Folder::Archive, &[]).await.unwrap();
+    // Unreadable: left out, and left where it is.
+    subject.plant_interview(3, r#"{"version": 99}"#).await;
+    let by_id = |mut found: Vec<Scanned>| {
+        found.sort_by_key(|s| (s.session.user, s.session.id));
+        found
+            .into_iter()
+            .map(|s| (s.session.user.0, s.session.id, s.filed))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        by_id(store.scan(None).await.unwrap()),
+        vec![(1, 2, Some(filed)), (1, 3, None), (2, 1, Some(set_aside))]
+    );
+    assert_eq!(
+        by_id(store.scan(Some(UserId(1))).await.unwrap()),
+        vec![(1, 2, Some(filed)), (1, 3, None)]
+    );
+    let all = store.scan(None).await.unwrap();
+    let found = all.iter().find(|s| s.session.id == 3).unwrap();
+    assert_eq!(found.session, running, "the interview as saved");
+    assert_eq!(
+        store.active_users().await.unwrap(),
+        vec![UserId(1), UserId(3)]
     );
 }
 
@@ -695,6 +731,7 @@ conformance!(
     a_quarantined_interview_of_another_user_is_not_read_back,
     retiring_files_the_interview_with_its_attachments,
     the_latest_retired_interview_is_the_last_filed,
+    a_scan_finds_every_interview_with_where_it_is_filed,
     a_studys_interviews_are_those_in_progress_and_completed_each_once,
     per_user_records_round_trip_and_an_undecodable_one_is_quarantined,
     the_bots_own_records_and_a_rich_interview_come_back_unchanged,

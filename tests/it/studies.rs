@@ -12,7 +12,7 @@ use ai_interviewer::{
         Consent, Lang, NewStudy, Study,
         report::{Claim, Report, Review, Row, Step},
     },
-    store::{Folder, SessionStore, StudyStore},
+    store::{Folder, InterviewStore, StudyRecords, StudyStore},
 };
 use interviewer_fakes::anthropic::writing_kind;
 use serde_json::json;
@@ -193,7 +193,7 @@ fn consent(at: chrono::DateTime<chrono::Utc>) -> Consent {
 /// A settled interview of `study` by `user`, filed in `completed/` of `store`, whose report
 /// holds these task steps and incident cues.
 async fn file_report(
-    store: &SessionStore,
+    store: &dyn InterviewStore,
     study: &Study,
     user: u64,
     steps: &[&str],
@@ -247,7 +247,10 @@ async fn three_reports(engine: &Engine) -> Study {
 
 /// The study "Night shift" in `studies`, with three settled reports filed in `store`: two
 /// experts check the gauges, each names a cue, and the third walks the floor.
-pub(crate) async fn three_reports_in(studies: &StudyStore, store: &SessionStore) -> Study {
+pub(crate) async fn three_reports_in(
+    studies: &dyn StudyRecords,
+    store: &dyn InterviewStore,
+) -> Study {
     let study = studies
         .create(
             draft(

@@ -30,7 +30,7 @@ use crate::{
         turn::WriteRequest,
     },
     llm::{LlmError, Model},
-    store::Folder,
+    store::{Filed, Folder},
 };
 
 /// The wait before the first retry of a report Claude could not write.
@@ -373,11 +373,24 @@ impl Engine {
             return None;
         }
         let path = session.report_path.clone()?;
-        let markdown = match tokio::fs::read_to_string(&path).await {
-            Ok(text) => text,
-            Err(_) => report::render(session, &self.catalog),
+        let markdown = match self.saved_report(session).await {
+            Some(text) => text,
+            None => report::render(session, &self.catalog),
         };
         Some(self.ready(session, markdown, path))
+    }
+
+    /// The report of an ended interview as it was last saved, if it was (and can be read).
+    pub async fn saved_report(&self, session: &Session) -> Option<String> {
+        let filed = Filed::of(session, Folder::Completed);
+        match self.store.attachment(filed, "md").await {
+            Ok(report) => report,
+            Err(error) => {
+                tracing::warn!(user = %session.user, session = session.id, %error,
+                    "the saved report could not be read");
+                None
+            }
+        }
     }
 
     /// The user's last archived interview and its report, for /export after the end.
@@ -388,8 +401,7 @@ impl Engine {
         let Some(session) = self.store.latest(Folder::Completed, user).await? else {
             return Ok(None);
         };
-        let path = self.store.retired_path(&session, Folder::Completed, "md");
-        let report = tokio::fs::read_to_string(&path).await.ok();
+        let report = self.saved_report(&session).await;
         Ok(Some((session, report)))
     }
 
@@ -470,13 +482,16 @@ impl Engine {
         report.version += 1;
         report.failures = 0;
         report.failed_at = None;
+        // Filed under the time it finished, which is set by now: the report lies beside the
+        // interview once it is retired.
+        let filed = Filed::of(session, Folder::Completed);
         let path = match &session.report_path {
             Some(path) => path.clone(),
-            None => self.store.retired_path(session, Folder::Completed, "md"),
+            None => self.store.name_of(filed, "md"),
         };
         session.report_path = Some(path.clone());
         let markdown = report::render(session, &self.catalog);
-        self.store.write_report(&path, &markdown).await?;
+        self.store.attach(filed, "md", &markdown).await?;
         let usage = session.usage;
         let cost = self.config.price.map(|price| price.cost(&usage.tokens()));
         tracing::info!(user = %session.user, session = session.id, version = session.report.version,

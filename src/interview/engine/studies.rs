@@ -20,14 +20,14 @@ use crate::{
     llm::{Model, Price},
     metrics::{CallOutcome, Metrics},
     model::{Clock, Study, StudyId, report::Review},
-    store::{SessionStore, StoreError, StudyStore, StudyStoreError},
+    store::{InterviewStore, StoreError, StudyRecords, StudyStoreError},
 };
 
 /// What a synthesis run needs, cloned out of the engine so that it can run in the background.
 #[derive(Clone)]
 pub(super) struct Synthesizer {
-    store: SessionStore,
-    studies: StudyStore,
+    store: Arc<dyn InterviewStore>,
+    studies: Arc<dyn StudyRecords>,
     claude: Option<Arc<dyn Model>>,
     /// The prompts (the synthesis writer's among them).
     prompts: super::super::Prompts,
@@ -85,8 +85,8 @@ impl Engine {
     }
 
     /// The studies.
-    pub fn studies(&self) -> &StudyStore {
-        &self.studies
+    pub fn studies(&self) -> &dyn StudyRecords {
+        self.studies.as_ref()
     }
 
     /// A new interview of `study`, in memory (as [`Engine::open`]): in the study's language

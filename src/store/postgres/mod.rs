@@ -13,11 +13,14 @@
 //! sidecar); TLS would come through rustls when a deployment needs it.
 
 mod feed;
+mod import;
 mod links;
 mod migrate;
 mod studies;
 
 use std::sync::Arc;
+
+pub use import::{Count, Imported};
 
 use async_trait::async_trait;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
@@ -26,7 +29,11 @@ use tokio_postgres::NoTls;
 
 pub use migrate::{MIGRATIONS, Migration};
 
-use super::{Change, Folder, Loaded, StoreError, backend::Filed, decode_session};
+use super::{
+    Change, Folder, Loaded, StoreError,
+    backend::{Filed, Scanned},
+    decode_session,
+};
 use crate::{
     model::{Session, StudyId, UserId},
     store::InterviewStore,
@@ -313,6 +320,69 @@ impl InterviewStore for PgStore {
             )
             .await?;
         Ok(())
+    }
+
+    async fn scan(&self, user: Option<UserId>) -> Result<Vec<Scanned>, StoreError> {
+        let user = user.map(key).transpose()?;
+        let client = self.pool.get().await?;
+        let mut found = Vec::new();
+        for row in client
+            .query(
+                "SELECT user_id, doc::text FROM interviews \
+                 WHERE $1::bigint IS NULL OR user_id = $1",
+                &[&user],
+            )
+            .await?
+        {
+            let (owner, text): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
+            match decode_session(text.as_bytes()) {
+                Ok(session) if key(session.user)? == owner => {
+                    found.push(Scanned {
+                        filed: None,
+                        session,
+                    });
+                }
+                _ => {}
+            }
+        }
+        for row in client
+            .query(
+                "SELECT folder, user_id, filed_at, doc::text FROM retired \
+                 WHERE $1::bigint IS NULL OR user_id = $1",
+                &[&user],
+            )
+            .await?
+        {
+            let folder: String = row.try_get(0)?;
+            let owner: i64 = row.try_get(1)?;
+            let at: DateTime<Utc> = row.try_get(2)?;
+            let text: String = row.try_get(3)?;
+            let folder = if folder == Folder::Completed.name() {
+                Folder::Completed
+            } else {
+                Folder::Archive
+            };
+            match decode_session(text.as_bytes()) {
+                Ok(session) if key(session.user)? == owner => {
+                    let filed = Filed {
+                        folder,
+                        user: session.user,
+                        at,
+                    };
+                    found.push(Scanned {
+                        filed: Some(filed),
+                        session,
+                    });
+                }
+                _ => {}
+            }
+        }
+        Ok(found)
+    }
+
+    fn name_of(&self, filed: Filed, ext: &str) -> std::path::PathBuf {
+        let stamp = filed.at.format(super::STAMP_FORMAT);
+        std::path::Path::new(filed.folder.name()).join(format!("{}-{stamp}.{ext}", filed.user))
     }
 
     async fn attachment(&self, filed: Filed, ext: &str) -> Result<Option<String>, StoreError> {

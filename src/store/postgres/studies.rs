@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// The settings row that keeps the bot's username.
-const BOT_USERNAME: &str = "bot_username";
+pub(super) const BOT_USERNAME: &str = "bot_username";
 
 fn encode(study: &Study) -> Result<String, StoreError> {
     serde_json::to_string(study).map_err(|source| StoreError::Encode {

@@ -23,6 +23,7 @@ use ai_interviewer::{
     interview::{Engine, ManualClock},
     retry::RetryPolicy,
     settings::Settings,
+    store::{SessionStore, Storage},
 };
 use chrono::DateTime;
 
@@ -236,5 +237,6 @@ pub fn build_engine(
     clock: Arc<ManualClock>,
 ) -> Engine {
     let settings = engine_settings(sessions, fake, options);
-    app::build_engine(&settings, &overrides(options, clock)).expect("the engine builds")
+    let storage = Storage::files(SessionStore::open(sessions).expect("SESSIONS_DIR opens"));
+    app::build_engine(&settings, &storage, &overrides(options, clock)).expect("the engine builds")
 }
