@@ -243,13 +243,6 @@ pub async fn bot(settings: Settings, overrides: Overrides) -> Result<Bot, Startu
             "the interviews, chat records, profiles and studies are kept in PostgreSQL \
              (DATABASE_URL); the inbox, the sent log and the counters stay in SESSIONS_DIR"
         );
-        if settings.session_retention_days > 0 {
-            tracing::warn!(
-                days = settings.session_retention_days,
-                "SESSION_RETENTION_DAYS purges SESSIONS_DIR's files only: interviews in the \
-                 database are kept until retention covers it"
-            );
-        }
     }
     let engine = engine_with(&settings, &storage, &overrides, rules)?;
     if !engine.is_online() {
@@ -257,6 +250,7 @@ pub async fn bot(settings: Settings, overrides: Overrides) -> Result<Bot, Startu
     }
     let operations = start_operations(
         &settings,
+        &storage,
         overrides.clock.clone(),
         settings.claude.prices.clone(),
     )
@@ -483,6 +477,7 @@ struct Operations {
 /// policy. Costs are computed at `prices`.
 async fn start_operations(
     settings: &Settings,
+    storage: &Storage,
     clock: Arc<dyn Clock>,
     prices: PriceTable,
 ) -> Result<Operations, StartupError> {
@@ -516,7 +511,7 @@ async fn start_operations(
         metrics_addr = Some(local);
     }
     if let Some(task) = retention::spawn(
-        dir,
+        storage.retained()?,
         settings.session_retention_days,
         metrics.clone(),
         retention::INTERVAL,

@@ -112,6 +112,16 @@ pub trait InterviewStore: Send + Sync + Debug {
     /// are left out and left alone (quarantine is for the owner's load).
     async fn scan(&self, user: Option<UserId>) -> Result<Vec<Scanned>, StoreError>;
 
+    /// `SESSION_RETENTION_DAYS`: deletes what was filed more than `max_age` before `now`:
+    /// retired interviews (completed and archived), what is filed beside them (the reports),
+    /// and quarantined documents. Interviews in progress, chat records and profiles are never
+    /// touched. Returns what went, each named as [`InterviewStore::name_of`] names it.
+    async fn purge_older(
+        &self,
+        max_age: std::time::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<super::retention::Purged>, StoreError>;
+
     /// Users with an interview in progress, in ascending order.
     async fn active_users(&self) -> Result<Vec<UserId>, StoreError>;
 
@@ -229,6 +239,15 @@ impl InterviewStore for SessionStore {
 
     async fn latest(&self, folder: Folder, user: UserId) -> Result<Option<Session>, StoreError> {
         SessionStore::latest(self, folder, user).await
+    }
+
+    async fn purge_older(
+        &self,
+        max_age: std::time::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<super::retention::Purged>, StoreError> {
+        let root = self.root().to_path_buf();
+        tokio::task::spawn_blocking(move || super::retention::purge(&root, max_age, now)).await?
     }
 
     async fn scan(&self, user: Option<UserId>) -> Result<Vec<Scanned>, StoreError> {

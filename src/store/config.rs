@@ -67,6 +67,17 @@ impl Storage {
         }
     }
 
+    /// Every store that holds interviews, for `SESSION_RETENTION_DAYS`: the interviews' store
+    /// and, with a database, the files of `SESSIONS_DIR` too (what `import-files` copied stays
+    /// there, and ages out like the rest).
+    pub fn retained(&self) -> Result<Vec<Arc<dyn InterviewStore>>, StoreError> {
+        let mut stores = vec![self.interviews.clone()];
+        if self.database.is_some() {
+            stores.push(Arc::new(SessionStore::open(&self.dir)?));
+        }
+        Ok(stores)
+    }
+
     /// The interviews and the per-user records.
     pub fn interviews(&self) -> &Arc<dyn InterviewStore> {
         &self.interviews

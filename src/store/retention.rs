@@ -1,6 +1,7 @@
 //! `SESSION_RETENTION_DAYS`: completed interviews and their reports, archived (abandoned)
-//! interviews and quarantined files older than the limit are deleted by a periodic task.
-//! Interviews in progress, dialogue state and profiles are never touched.
+//! interviews and quarantined documents older than the limit are deleted by a periodic task,
+//! from the files or from the database ([`InterviewStore::purge_older`]). Interviews in
+//! progress, dialogue state and profiles are never touched.
 //!
 //! A file's age is taken from the time in its name (`<user>-<stamp>.<ext>`), written when the
 //! file was retired: it says when the interview ended, and unlike the modification time it
@@ -10,12 +11,13 @@
 use std::{
     io,
     path::{Path, PathBuf},
+    sync::Arc,
     time::Duration,
 };
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
-use super::{Folder, STAMP_FORMAT, StoreError, atomic, io_error};
+use super::{Folder, InterviewStore, STAMP_FORMAT, StoreError, atomic, io_error};
 
 /// The folders the policy applies to.
 pub const FOLDERS: [Folder; 3] = [Folder::Completed, Folder::Archive, Folder::Quarantine];
@@ -53,10 +55,10 @@ pub enum PassFailure {
     Internal,
 }
 
-/// One deleted file.
+/// One deleted file (or row).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Purged {
-    /// The file.
+    /// The file; for a row of the database, its key spelled as the file it would be.
     pub path: PathBuf,
     /// Its folder.
     pub folder: Folder,
@@ -134,10 +136,11 @@ pub fn purge(
     Ok(purged)
 }
 
-/// Runs the policy on `root` now and every `every`, on the tally's clock, logging each deletion
-/// and counting it in `tally`. `days == 0` keeps everything: no task is started.
+/// Runs the policy on `stores` (the files of `SESSIONS_DIR`, the database) now and every
+/// `every`, on the tally's clock, logging each deletion and counting it in `tally`.
+/// `days == 0` keeps everything: no task is started.
 pub fn spawn(
-    root: PathBuf,
+    stores: Vec<Arc<dyn InterviewStore>>,
     days: u32,
     tally: impl Tally,
     every: Duration,
@@ -151,18 +154,18 @@ pub fn spawn(
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            run_once(&root, max_age, &tally).await;
+            for store in &stores {
+                run_once(store.as_ref(), max_age, &tally).await;
+            }
         }
     }))
 }
 
 /// One pass of the policy, logged and counted.
-pub async fn run_once(root: &Path, max_age: Duration, tally: &impl Tally) {
+pub async fn run_once(store: &dyn InterviewStore, max_age: Duration, tally: &impl Tally) {
     let now = tally.now();
-    let dir = root.to_path_buf();
-    let result = tokio::task::spawn_blocking(move || purge(&dir, max_age, now)).await;
-    match result {
-        Ok(Ok(purged)) => {
+    match store.purge_older(max_age, now).await {
+        Ok(purged) => {
             for file in &purged {
                 tracing::info!(file = %file.path.display(), folder = file.folder.name(),
                     age_days = file.age.as_secs() / 86_400, dated_by = ?file.dated_by,
@@ -170,13 +173,13 @@ pub async fn run_once(root: &Path, max_age: Duration, tally: &impl Tally) {
             }
             tally.purged(purged.len() as u64);
         }
-        Ok(Err(error)) => {
-            tally.failed(PassFailure::Storage);
-            tracing::warn!(%error, "retention: could not purge old files; retrying later");
-        }
-        Err(error) => {
+        Err(StoreError::Task(error)) => {
             tally.failed(PassFailure::Internal);
             tracing::error!(%error, "retention task failed");
+        }
+        Err(error) => {
+            tally.failed(PassFailure::Storage);
+            tracing::warn!(%error, "retention: could not purge old interviews; retrying later");
         }
     }
 }

@@ -11,7 +11,7 @@ use ai_interviewer::{
     interview::ManualClock,
     metrics::Metrics,
     store::{
-        STAMP_FORMAT, SessionStore,
+        InterviewStore, STAMP_FORMAT, SessionStore,
         retention::{self, DatedBy},
     },
 };
@@ -116,13 +116,13 @@ fn files_past_the_limit_are_purged_by_the_time_in_their_name_or_else_their_mtime
 async fn the_policy_runs_at_start_and_then_periodically_and_counts_each_purge() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_path_buf();
-    SessionStore::open(&root).unwrap();
+    let store: Arc<dyn InterviewStore> = Arc::new(SessionStore::open(&root).unwrap());
     let clock = Arc::new(ManualClock::new(epoch()));
     let metrics = Metrics::unpersisted(clock.clone());
     retired(&root, "archive", 1, "json", epoch(), 8 * DAY);
     let soon_old = retired(&root, "archive", 2, "json", epoch(), 6 * DAY);
 
-    let task = retention::spawn(root.clone(), 7, metrics.clone(), retention::INTERVAL).unwrap();
+    let task = retention::spawn(vec![store], 7, metrics.clone(), retention::INTERVAL).unwrap();
     let purged = || metrics.snapshot().all_time.files_purged;
     eventually("the pass at start", async || purged() >= 1).await;
     assert!(soon_old.exists());
@@ -139,7 +139,7 @@ fn zero_days_keeps_everything() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(epoch()));
     let task = retention::spawn(
-        dir.path().to_path_buf(),
+        vec![Arc::new(SessionStore::open(dir.path()).unwrap())],
         0,
         Metrics::unpersisted(clock),
         retention::INTERVAL,

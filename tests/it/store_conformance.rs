@@ -314,6 +314,73 @@ async fn a_scan_finds_every_interview_with_where_it_is_filed(subject: Subject) {
     );
 }
 
+async fn retention_deletes_what_was_filed_before_the_limit_with_its_report_and_keeps_the_rest(
+    subject: Subject,
+) {
+    let store = &*subject.store;
+    let mut old = session(1, 1, at(0));
+    old.finished_at = Some(at(10));
+    let old_filed = store
+        .retire(&old, Folder::Completed, &[("md", "# The report")])
+        .await
+        .unwrap();
+    let mut recent = session(2, 1, at(0));
+    recent.finished_at = Some(at(50));
+    store.retire(&recent, Folder::Archive, &[]).await.unwrap();
+    // Begun long ago and still going: never the policy's business.
+    let running = session(3, 1, at(0));
+    store.save(&running).await.unwrap();
+
+    // Thirty minutes kept, at minute 59: what was filed before minute 29 goes.
+    let limit = std::time::Duration::from_secs(30 * 60);
+    let purged = store.purge_older(limit, at(59)).await.unwrap();
+    let mut gone: Vec<(String, Folder)> = purged
+        .iter()
+        .map(|p| {
+            let name = p.path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, p.folder)
+        })
+        .collect();
+    gone.sort_by(|a, b| a.0.cmp(&b.0));
+    let name = |ext| {
+        store
+            .name_of(old_filed, ext)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    };
+    assert_eq!(
+        gone,
+        vec![
+            (name("json"), Folder::Completed),
+            (name("md"), Folder::Completed)
+        ]
+    );
+    assert!(
+        purged
+            .iter()
+            .all(|p| p.age == (at(59) - at(10)).to_std().unwrap())
+    );
+    assert_eq!(
+        store.latest(Folder::Completed, UserId(1)).await.unwrap(),
+        None
+    );
+    assert_eq!(store.attachment(old_filed, "md").await.unwrap(), None);
+    assert!(
+        store
+            .latest(Folder::Archive, UserId(2))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(matches!(store.load(UserId(3)).await.unwrap(), Loaded::Session(s) if *s == running));
+    assert!(
+        store.purge_older(limit, at(59)).await.unwrap().is_empty(),
+        "nothing twice"
+    );
+}
+
 async fn a_studys_interviews_are_those_in_progress_and_completed_each_once(subject: Subject) {
     let store = &*subject.store;
     let ours = study("0123456789ab");
@@ -732,6 +799,7 @@ conformance!(
     retiring_files_the_interview_with_its_attachments,
     the_latest_retired_interview_is_the_last_filed,
     a_scan_finds_every_interview_with_where_it_is_filed,
+    retention_deletes_what_was_filed_before_the_limit_with_its_report_and_keeps_the_rest,
     a_studys_interviews_are_those_in_progress_and_completed_each_once,
     per_user_records_round_trip_and_an_undecodable_one_is_quarantined,
     the_bots_own_records_and_a_rich_interview_come_back_unchanged,

@@ -33,6 +33,7 @@ use super::{
     Change, Folder, Loaded, StoreError,
     backend::{Filed, Scanned},
     decode_session,
+    retention::{DatedBy, Purged},
 };
 use crate::{
     model::{Session, StudyId, UserId},
@@ -174,6 +175,17 @@ fn retired_folder(folder: Folder) -> Result<&'static str, StoreError> {
         other => Err(StoreError::Setup(format!(
             "{} holds no retired interviews",
             other.name()
+        ))),
+    }
+}
+
+/// The folder a `retired` or `attachments` row names.
+fn folder_named(name: &str) -> Result<Folder, StoreError> {
+    match name {
+        "completed" => Ok(Folder::Completed),
+        "archive" => Ok(Folder::Archive),
+        other => Err(StoreError::Setup(format!(
+            "a retired interview in an unknown folder {other:?}"
         ))),
     }
 }
@@ -383,6 +395,67 @@ impl InterviewStore for PgStore {
     fn name_of(&self, filed: Filed, ext: &str) -> std::path::PathBuf {
         let stamp = filed.at.format(super::STAMP_FORMAT);
         std::path::Path::new(filed.folder.name()).join(format!("{}-{stamp}.{ext}", filed.user))
+    }
+
+    async fn purge_older(
+        &self,
+        max_age: std::time::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Purged>, StoreError> {
+        let Ok(age) = TimeDelta::from_std(max_age) else {
+            return Ok(Vec::new());
+        };
+        let cutoff = now - age;
+        let mut client = self.pool.get().await?;
+        // One transaction: an interview and its report go together or not at all.
+        let tx = client.transaction().await?;
+        let interviews = tx
+            .query(
+                "DELETE FROM retired WHERE filed_at < $1 RETURNING folder, user_id, filed_at",
+                &[&cutoff],
+            )
+            .await?;
+        let beside = tx
+            .query(
+                "DELETE FROM attachments WHERE filed_at < $1 \
+                 RETURNING folder, user_id, filed_at, ext",
+                &[&cutoff],
+            )
+            .await?;
+        let quarantined = tx
+            .query(
+                "DELETE FROM quarantine WHERE at < $1 RETURNING user_id, at",
+                &[&cutoff],
+            )
+            .await?;
+        tx.commit().await?;
+        let gone = |folder: Folder,
+                    user: i64,
+                    at: DateTime<Utc>,
+                    ext: &str|
+         -> Result<Purged, StoreError> {
+            let user = user_of(user)?;
+            Ok(Purged {
+                path: self.name_of(Filed { folder, user, at }, ext),
+                folder,
+                age: (now - at).to_std().unwrap_or_default(),
+                dated_by: DatedBy::Name,
+            })
+        };
+        let mut purged = Vec::new();
+        for row in &interviews {
+            let folder = folder_named(row.get(0))?;
+            purged.push(gone(folder, row.get(1), row.get(2), "json")?);
+        }
+        for row in &beside {
+            let folder = folder_named(row.get(0))?;
+            let ext: String = row.get(3);
+            purged.push(gone(folder, row.get(1), row.get(2), &ext)?);
+        }
+        for row in &quarantined {
+            purged.push(gone(Folder::Quarantine, row.get(0), row.get(1), "json")?);
+        }
+        Ok(purged)
     }
 
     async fn attachment(&self, filed: Filed, ext: &str) -> Result<Option<String>, StoreError> {
