@@ -3,13 +3,13 @@
 
 use std::{
     io::{BufRead, BufReader},
-    process::{Child, Command},
+    process::Command,
     sync::{Arc, Mutex},
     time::Duration,
 };
 
 use crate::support::{
-    FakeAnthropic, Reply,
+    FakeAnthropic, Reply, RunningBot,
     anthropic::API_KEY,
     assemblyai::{Call, FakeAssemblyAi, Script},
     audio, binary,
@@ -123,15 +123,6 @@ async fn while_telegram_is_unreachable_the_bot_waits_and_never_prints_its_token(
         !stderr.contains("AAUnreachableSecretToken"),
         "the token leaked:\n{stderr}"
     );
-}
-
-struct RunningBot(Child);
-
-impl Drop for RunningBot {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// /start, the language, the personality, 🚀 Begin (one message, edited), then the first

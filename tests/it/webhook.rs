@@ -5,7 +5,7 @@
 use ai_interviewer::telegram::{self, WebhookCommand, webhook::SECRET_HEADER};
 
 use crate::support::{
-    FakeAnthropic,
+    FakeAnthropic, RunningBot,
     anthropic::API_KEY,
     binary,
     bot::{BotOptions, WAIT, spawn_bot},
@@ -181,7 +181,7 @@ async fn an_update_saved_by_a_bot_killed_before_it_answered_is_sent_again_and_an
         if let Some(point) = crash_at {
             cmd.env(ai_interviewer::faults::CRASH_AT, point);
         }
-        KillOnDrop(cmd.spawn().unwrap())
+        RunningBot(cmd.spawn().unwrap())
     };
     let ann = telegram.user(4203, "Ann", Some("en"));
     let mut first = start(Some("webhook-saved"));
@@ -223,14 +223,4 @@ async fn an_update_saved_by_a_bot_killed_before_it_answered_is_sent_again_and_an
             .count(),
         1
     );
-}
-
-/// A bot process, killed when the test ends.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

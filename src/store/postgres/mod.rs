@@ -369,11 +369,7 @@ impl InterviewStore for PgStore {
             let owner: i64 = row.try_get(1)?;
             let at: DateTime<Utc> = row.try_get(2)?;
             let text: String = row.try_get(3)?;
-            let folder = if folder == Folder::Completed.name() {
-                Folder::Completed
-            } else {
-                Folder::Archive
-            };
+            let folder = folder_named(&folder)?;
             match decode_session(text.as_bytes()) {
                 Ok(session) if key(session.user)? == owner => {
                     let filed = Filed {

@@ -92,6 +92,16 @@ pub fn audio(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// A bot process started by a test, killed (SIGKILL) when dropped.
+pub struct RunningBot(pub std::process::Child);
+
+impl Drop for RunningBot {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The `ai-interviewer` binary with a clean environment: only `SESSIONS_DIR` set (the prompts
 /// are the ones compiled in), working in `sessions` (so no stray `.env` or `prompts/` is
 /// found), output captured.
