@@ -221,6 +221,7 @@ pub struct Bot {
     operations: Operations,
     overrides: Overrides,
     desk: Option<Served>,
+    logs: telegram::Logs,
 }
 
 /// The desk, once it listens.
@@ -240,10 +241,14 @@ pub async fn bot(settings: Settings, overrides: Overrides) -> Result<Bot, Startu
     }
     if storage.database().is_some() {
         tracing::info!(
-            "the interviews, chat records, profiles and studies are kept in PostgreSQL \
-             (DATABASE_URL); the inbox, the sent log and the counters stay in SESSIONS_DIR"
+            "the interviews, chat records, profiles, studies, the inbox and the sent log are \
+             kept in PostgreSQL (DATABASE_URL); the counters stay in SESSIONS_DIR"
         );
     }
+    let logs = match storage.database() {
+        Some(database) => telegram::Logs::Database(Box::new(database.clone())),
+        None => telegram::Logs::Files(storage.dir().to_path_buf()),
+    };
     let engine = engine_with(&settings, &storage, &overrides, rules)?;
     if !engine.is_online() {
         tracing::warn!("no ANTHROPIC_API_KEY: interviews run on the offline question bank");
@@ -267,6 +272,7 @@ pub async fn bot(settings: Settings, overrides: Overrides) -> Result<Bot, Startu
         operations,
         overrides,
         desk,
+        logs,
     })
 }
 
@@ -388,12 +394,13 @@ impl Bot {
             operations,
             overrides,
             desk,
+            logs,
         } = self;
         let voice = voice_pipeline(&settings.voice, overrides.assemblyai).await;
         let options = telegram::Options {
             worker_idle: overrides.worker_idle,
             desk: desk.map(|d| d.issuer),
-            files: settings.sessions_dir.clone(),
+            logs,
         };
         let result = telegram::run(
             &settings.telegram,

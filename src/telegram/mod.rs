@@ -40,6 +40,7 @@ pub mod outbox;
 pub mod poller;
 pub mod profile;
 pub mod record;
+pub mod replicas;
 pub mod router;
 pub mod schema;
 pub mod sender;
@@ -57,16 +58,22 @@ use teloxide::{
     dispatching::Dispatcher,
     error_handlers::LoggingErrorHandler,
     prelude::*,
-    types::{BotCommand, Me},
+    types::{BotCommand, Me, Update},
 };
 use tokio::sync::mpsc;
 
 pub use self::config::Config;
 use self::{
     access::Access, command::Command, event::Event, files::Files, inbox::Inbox, outbox::Key,
-    router::Router, schema::Notices, sender::Sender, sent::SentLog, worker::Deps,
+    replicas::Claims, router::Router, schema::Notices, sender::Sender, sent::SentLog, worker::Deps,
 };
-use crate::{interview::Engine, llm::PriceTable, model::Lang, voice::Transcriber};
+use crate::{
+    interview::Engine,
+    llm::PriceTable,
+    model::Lang,
+    store::postgres::{Replica, inbox::INBOX_CHANNEL},
+    voice::Transcriber,
+};
 
 /// Why the bot cannot start: one line naming what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -87,9 +94,18 @@ pub struct Options {
     /// The desk's sign-in links, which `/desk` hands to admins; `None` when the desk is off
     /// (then `/desk` is an unknown command to everyone).
     pub desk: Option<crate::login::Issuer>,
-    /// `SESSIONS_DIR`, where the inbox journal and the sent log are kept whichever store holds
-    /// the interviews (PostgreSQL does not keep them yet).
-    pub files: std::path::PathBuf,
+    /// Where the inbox and the log of sent messages are kept.
+    pub logs: Logs,
+}
+
+/// Where the front end keeps its inbox and its log of sent messages.
+#[derive(Debug, Clone)]
+pub enum Logs {
+    /// Files in `SESSIONS_DIR` (this directory): one process serves the bot.
+    Files(std::path::PathBuf),
+    /// The database, which every replica shares: this process joins them as one more, runs
+    /// the chats it claims, and polls only while it leads.
+    Database(Box<crate::store::PgStore>),
 }
 
 /// Runs the bot until `shutdown` resolves, then stops without losing anything: polling stops,
@@ -111,7 +127,7 @@ pub async fn run(
     let bot = api(config)?;
     // The stop is listened for from the start: a stop while Telegram is still being reached
     // ends the process cleanly too.
-    let stopping = listen_for_stop(shutdown);
+    let (stop, stopping) = listen_for_stop(shutdown);
     let me = tokio::select! {
         me = verify_token(&bot) => me?,
         () = stopped(stopping.clone()) => {
@@ -130,12 +146,28 @@ pub async fn run(
 
     // The inbox journal and the sent log are files in `SESSIONS_DIR` whichever store holds
     // the interviews: PostgreSQL does not keep them yet.
-    let inbox_dir = options.files.join("inbox");
-    let (inbox, saved) =
-        Inbox::open(&inbox_dir).map_err(|e| StartupError(format!("SESSIONS_DIR: {e}")))?;
-    let sent = SentLog::open(&inbox_dir)
-        .map_err(|e| StartupError(format!("SESSIONS_DIR: {}: {e}", inbox_dir.display())))?;
-    let (sender, mut reports) = Sender::start(bot.clone(), sent.clone());
+    let (inbox, saved, sent) = open_logs(&options.logs).await?;
+    // With the database, this process is one replica among others: it joins, and ends (for
+    // its supervisor to start it again) if it loses the connection that keeps it alive,
+    // since its chats may be someone else's from that moment.
+    let claims = match &options.logs {
+        Logs::Files(_) => None,
+        Logs::Database(database) => {
+            // Named for the operator reading `replicas`: the host (a container's id) and pid.
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|name| name.trim().to_owned())
+                .unwrap_or_else(|_| "replica".to_owned());
+            let host = format!("{host} pid {}", std::process::id());
+            let replica = Replica::join(database, &host)
+                .await
+                .map_err(|e| StartupError(format!("DATABASE_URL: {e}")))?;
+            Some(Claims::new(Arc::new(replica)))
+        }
+    };
+    let lost = claims
+        .as_ref()
+        .map(|claims| stop_when_lost(claims.replica().lost(), stop.clone()));
+    let (sender, mut reports) = Sender::start(bot.clone(), sent.clone(), replicas_alive(&claims));
     let access = Arc::new(Access::new(config));
     let deps = Arc::new(Deps {
         engine: engine.clone(),
@@ -157,7 +189,7 @@ pub async fn run(
         desk: options.desk,
     });
     let (updates_tx, updates_rx) = mpsc::unbounded_channel();
-    let router = Router::new(deps, updates_tx.clone());
+    let router = Router::new(deps, updates_tx.clone(), claims.clone());
     {
         let router = router.clone();
         tokio::spawn(async move {
@@ -183,20 +215,48 @@ pub async fn run(
     }
 
     let listener = poller::listener(updates_rx);
+    // What is saved goes to the dispatcher; with replicas, to the follower, which hands a
+    // chat's updates to the dispatcher of the replica that runs it.
+    let saved_out = match (&claims, &options.logs) {
+        (Some(claims), Logs::Database(database)) => {
+            let (saved_tx, saved_rx) = mpsc::unbounded_channel();
+            let heard = replicas::Heard {
+                saved: saved_rx,
+                notified: database.notifications(INBOX_CHANNEL),
+            };
+            tokio::spawn(replicas::follow(
+                inbox.clone(),
+                claims.clone(),
+                heard,
+                updates_tx,
+                stopping.clone(),
+            ));
+            saved_tx
+        }
+        _ => updates_tx,
+    };
     // Updates come in one of two ways: polled, or pushed to the webhook.
-    let intake = match &config.webhook {
-        None => tokio::spawn(poller::poll(
+    let intake = match (&config.webhook, &claims) {
+        (None, None) => tokio::spawn(poller::poll(
             bot.clone(),
             inbox.clone(),
-            updates_tx,
+            saved_out,
             stopping.clone(),
             engine.metrics().clone(),
         )),
-        Some(hook) => {
+        (None, Some(claims)) => tokio::spawn(replicas::poll_when_leading(
+            claims.replica().clone(),
+            bot.clone(),
+            inbox.clone(),
+            saved_out,
+            stopping.clone(),
+            engine.metrics().clone(),
+        )),
+        (Some(hook), _) => {
             if let Some(problem) = webhook::check(&bot, hook).await {
                 tracing::warn!("{problem}");
             }
-            let (addr, serving) = webhook::serve(hook, inbox.clone(), updates_tx, stopping.clone())
+            let (addr, serving) = webhook::serve(hook, inbox.clone(), saved_out, stopping.clone())
                 .await
                 .map_err(|e| StartupError(format!("WEBHOOK_ADDR {}: {e}", hook.addr)))?;
             tracing::info!(%addr, path = hook.url.path(), "receiving updates on the webhook");
@@ -248,8 +308,89 @@ pub async fn run(
         );
     }
     let _ = intake.await;
+    // Whether the connection was lost, asked before this replica leaves (which ends it too).
+    let lost = lost.is_some_and(|watching| {
+        let ended = watching.is_finished();
+        watching.abort();
+        ended
+    });
+    if let Some(claims) = &claims {
+        claims.replica().leave();
+    }
+    if lost {
+        return Err(StartupError(
+            "DATABASE_URL: this replica lost its connection to the database; it stopped so \
+             that its chats go on elsewhere, and starts again with a new connection"
+                .into(),
+        ));
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Opens the inbox and the log of sent messages where `logs` says; with files, also the
+/// updates saved but not handled before the last stop.
+async fn open_logs(logs: &Logs) -> Result<(Inbox, Vec<Update>, SentLog), StartupError> {
+    match logs {
+        Logs::Files(dir) => {
+            let dir = dir.join("inbox");
+            let (inbox, saved) =
+                Inbox::open(&dir).map_err(|e| StartupError(format!("SESSIONS_DIR: {e}")))?;
+            let sent = SentLog::open(&dir)
+                .map_err(|e| StartupError(format!("SESSIONS_DIR: {}: {e}", dir.display())))?;
+            Ok((inbox, saved, sent))
+        }
+        Logs::Database(database) => {
+            let failed = |e: &dyn std::fmt::Display| StartupError(format!("DATABASE_URL: {e}"));
+            let inbox = Inbox::database(database.inbox())
+                .await
+                .map_err(|e| failed(&e))?;
+            let sent = SentLog::database(database.sent_log())
+                .await
+                .map_err(|e| failed(&e))?;
+            Ok((inbox, Vec::new(), sent))
+        }
+    }
+}
+
+/// How often a replica counts the replicas alive, to take its share of Telegram's budget.
+const COUNT_REPLICAS_EVERY: Duration = Duration::from_secs(5);
+
+/// How many processes share the bot's budget: this one alone, or the replicas alive, counted
+/// again every few seconds (a replica that joins or dies changes every share).
+fn replicas_alive(claims: &Option<Arc<Claims>>) -> tokio::sync::watch::Receiver<u32> {
+    let (count, counted) = tokio::sync::watch::channel(1);
+    if let Some(claims) = claims {
+        let replica = claims.replica().clone();
+        tokio::spawn(async move {
+            loop {
+                match replica.alive().await {
+                    Ok(alive) => {
+                        let alive = u32::try_from(alive).unwrap_or(u32::MAX);
+                        if count.send(alive).is_err() {
+                            return;
+                        }
+                    }
+                    Err(error) => tracing::debug!(%error, "could not count the replicas"),
+                }
+                tokio::time::sleep(COUNT_REPLICAS_EVERY).await;
+            }
+        });
+    }
+    counted
+}
+
+/// Asks the bot to stop once `lost` turns true; the task ends only then.
+fn stop_when_lost(
+    mut lost: tokio::sync::watch::Receiver<bool>,
+    stop: Arc<tokio::sync::watch::Sender<bool>>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if lost.wait_for(|lost| *lost).await.is_ok() {
+            tracing::error!("the connection that keeps this replica alive is lost: stopping");
+            let _ = stop.send(true);
+        }
+    })
 }
 
 /// The Bot API client for the configured token and server.
@@ -376,14 +517,19 @@ fn wake_unanswered(engine: Arc<Engine>, router: Arc<Router>) {
 /// all watch.
 fn listen_for_stop(
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> tokio::sync::watch::Receiver<bool> {
+) -> (
+    Arc<tokio::sync::watch::Sender<bool>>,
+    tokio::sync::watch::Receiver<bool>,
+) {
     let (tx, rx) = tokio::sync::watch::channel(false);
+    let tx = Arc::new(tx);
+    let stop = tx.clone();
     tokio::spawn(async move {
         shutdown.await;
         tracing::info!("stopping");
-        let _ = tx.send(true);
+        let _ = stop.send(true);
     });
-    rx
+    (tx, rx)
 }
 
 /// Resolves once a stop was asked for.

@@ -68,9 +68,21 @@ pub async fn poll(
 ) {
     let mut backoff = Duration::from_secs(1);
     loop {
+        let offset = match inbox.offset().await {
+            Ok(offset) => offset,
+            Err(error) => {
+                tracing::warn!(%error, ?backoff, "the inbox cannot be read; polling waits");
+                tokio::select! {
+                    _ = stop.wait_for(|stop| *stop) => break,
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                continue;
+            }
+        };
         let request = bot
             .get_updates()
-            .offset(inbox.offset())
+            .offset(offset)
             .timeout(POLL_TIMEOUT_SECS)
             .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery]);
         // Sent: the bot counts as polling from now on, without waiting for a long poll that
@@ -89,8 +101,21 @@ pub async fn poll(
                 }
                 crate::faults::crash_point("updates-fetched");
                 let (fresh, error) = inbox.save(updates).await;
-                if let Some(error) = error {
-                    tracing::error!(%error, "updates could not be saved: they are handled, but a crash now would lose them");
+                match (&error, fresh.is_empty()) {
+                    (Some(error), false) => {
+                        tracing::error!(%error, "updates could not be saved: they are handled, but a crash now would lose them");
+                    }
+                    (Some(error), true) => {
+                        // Nothing was handed out, and the offset did not move: Telegram
+                        // delivers the same updates again once the inbox can take them.
+                        tracing::warn!(%error, ?backoff, "updates could not be saved; they are fetched again");
+                        tokio::select! {
+                            _ = stop.wait_for(|stop| *stop) => break,
+                            () = tokio::time::sleep(backoff) => {}
+                        }
+                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                    }
+                    (None, _) => {}
                 }
                 for update in fresh {
                     tracing::debug!(update = update.id.0, "update saved");
@@ -117,12 +142,13 @@ pub async fn poll(
         }
     }
     // Confirm what was saved, so it is not delivered again after the restart.
-    let confirm = bot
-        .get_updates()
-        .offset(inbox.offset())
-        .timeout(0)
-        .limit(1)
-        .send();
+    let Ok(offset) = inbox.offset().await else {
+        tracing::warn!(
+            "the inbox cannot be read: the saved updates are confirmed by the next poll"
+        );
+        return;
+    };
+    let confirm = bot.get_updates().offset(offset).timeout(0).limit(1).send();
     match tokio::time::timeout(Duration::from_secs(5), confirm).await {
         Ok(Ok(_)) => tracing::info!("saved updates confirmed to Telegram"),
         Ok(Err(error)) => {

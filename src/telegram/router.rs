@@ -21,6 +21,7 @@ use tokio::{
 
 use super::{
     event::Event,
+    replicas::Claims,
     worker::{ChatWorker, Deps, Retire},
 };
 
@@ -45,6 +46,9 @@ pub struct Router {
     panics: Mutex<HashMap<ChatId, (u32, Instant)>>,
     /// Set once shutdown begins: new workers get the stop event at once.
     stopping: std::sync::atomic::AtomicBool,
+    /// With several replicas, the chats this one runs: a worker starts only on a chat it
+    /// holds, and lets go of it when it ends.
+    claims: Option<Arc<Claims>>,
 }
 
 impl std::fmt::Debug for Router {
@@ -56,8 +60,14 @@ impl std::fmt::Debug for Router {
 }
 
 impl Router {
-    /// A router building workers from `deps`; updates to handle again go to `refeed`.
-    pub fn new(deps: Arc<Deps>, refeed: mpsc::UnboundedSender<Update>) -> Arc<Router> {
+    /// A router building workers from `deps`; updates to handle again go to `refeed`. With
+    /// `claims` (several replicas on one database), a chat's worker runs only while this
+    /// replica holds the chat.
+    pub fn new(
+        deps: Arc<Deps>,
+        refeed: mpsc::UnboundedSender<Update>,
+        claims: Option<Arc<Claims>>,
+    ) -> Arc<Router> {
         Arc::new(Router {
             deps,
             workers: Mutex::default(),
@@ -65,6 +75,7 @@ impl Router {
             refeed,
             panics: Mutex::default(),
             stopping: false.into(),
+            claims,
         })
     }
 
@@ -87,7 +98,22 @@ impl Router {
         workers.insert(chat, queue);
         self.count(|n| n + 1);
         let worker = ChatWorker::new(chat, self.deps.clone(), events, own, self.clone());
-        let task = tokio::spawn(worker.run());
+        let claims = self.claims.clone();
+        let router = self.clone();
+        let task = tokio::spawn(async move {
+            if let Some(claims) = claims {
+                // The chat may have become another replica's since its events were handed
+                // out: then that replica handles them, and this worker ends unstarted.
+                if !claims.take(chat).await {
+                    router.abandon(chat);
+                    return;
+                }
+                if let Err(error) = router.deps.sent.warm(chat).await {
+                    tracing::warn!(%error, "could not read the chat's sent messages");
+                }
+            }
+            worker.run().await;
+        });
         let router = self.clone();
         tokio::spawn(async move {
             if let Err(error) = task.await {
@@ -104,8 +130,19 @@ impl Router {
         }
         if workers.remove(&chat).is_some() {
             self.count(|n| n.saturating_sub(1));
+            if let Some(claims) = &self.claims {
+                claims.release(chat);
+            }
         }
         true
+    }
+
+    /// Removes `chat`'s worker, which never started: another replica runs the chat.
+    fn abandon(&self, chat: ChatId) {
+        let mut workers = self.lock();
+        if workers.remove(&chat).is_some() {
+            self.count(|n| n.saturating_sub(1));
+        }
     }
 
     /// How many workers are running.
@@ -132,6 +169,9 @@ impl Router {
             }
         }
         if !error.is_panic() {
+            if let Some(claims) = &self.claims {
+                claims.release(chat);
+            }
             return;
         }
         let now = Instant::now();
@@ -142,28 +182,34 @@ impl Router {
             entry.0 += 1;
             entry.0
         };
-        let pending = self.deps.inbox.unhandled_in(chat);
-        if panics > MAX_PANICS {
+        let router = self.clone();
+        tokio::spawn(async move {
+            let pending = router.deps.inbox.unhandled_in(chat).await;
+            if panics > MAX_PANICS {
+                tracing::error!(
+                    chat = chat.0,
+                    updates = pending.len(),
+                    "a chat's worker keeps failing: its pending updates are set aside"
+                );
+                for update in pending {
+                    router.deps.inbox.handled(update.id.0);
+                }
+                if let Some(claims) = &router.claims {
+                    claims.release(chat);
+                }
+                return;
+            }
             tracing::error!(
                 chat = chat.0,
                 updates = pending.len(),
-                "a chat's worker keeps failing: its pending updates are set aside"
+                "a chat's worker failed: restarting it with the chat's pending updates"
             );
             for update in pending {
-                self.deps.inbox.handled(update.id.0);
+                let _ = router.refeed.send(update);
             }
-            return;
-        }
-        tracing::error!(
-            chat = chat.0,
-            updates = pending.len(),
-            "a chat's worker failed: restarting it with the chat's pending updates"
-        );
-        for update in pending {
-            let _ = self.refeed.send(update);
-        }
-        // The new worker picks up what the failed one left undelivered.
-        self.route(chat, Event::Wake);
+            // The new worker picks up what the failed one left undelivered.
+            router.route(chat, Event::Wake);
+        });
     }
 
     /// Changes the count of running workers, and the operator's gauge with it.

@@ -123,9 +123,37 @@ enum Queued {
     Draft(DraftJob),
 }
 
-/// The share of the bot's per-second budget above which drafts wait: half of it, so real
-/// messages always find room.
-const DRAFT_HEADROOM: usize = OVERALL_PER_SECOND as usize / 2;
+/// This process's part of the bot's budget: all of it alone; with several replicas on one
+/// database, an equal share each (`replicas` of them alive), so the deployment as a whole
+/// stays within Telegram's 30 a second. A chat runs on one replica at a time, so its own pace
+/// holds as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Budget {
+    /// Messages a second.
+    per_second: u32,
+    /// The steady pace.
+    interval: Duration,
+    /// How far ahead of its schedule the bot may run (the burst).
+    ahead: Duration,
+    /// The sends in the last second above which drafts wait: half the budget, so real
+    /// messages always find room.
+    draft_headroom: usize,
+}
+
+impl Budget {
+    fn of(replicas: u32) -> Budget {
+        let per_second = (OVERALL_PER_SECOND / replicas.max(1)).max(1);
+        let burst = OVERALL_BURST.min(per_second);
+        Budget {
+            per_second,
+            interval: Duration::from_nanos(1_000_000_000 / u64::from(per_second)),
+            ahead: Duration::from_nanos(
+                u64::from(burst - 1) * 1_000_000_000 / u64::from(per_second),
+            ),
+            draft_headroom: (per_second as usize / 2).max(1),
+        }
+    }
+}
 
 /// The handle every part of the bot sends through. Cheap to clone.
 #[derive(Clone)]
@@ -144,12 +172,27 @@ impl std::fmt::Debug for Sender {
 
 impl Sender {
     /// Starts the sending task; every message Telegram accepts is logged in `sent` at once,
-    /// and the outcome of every message comes back as a [`Report`].
-    pub fn start(api: Bot, sent: SentLog) -> (Sender, mpsc::UnboundedReceiver<Report>) {
+    /// and the outcome of every message comes back as a [`Report`]. `replicas` says how many
+    /// processes share the bot's budget (one alone; with several replicas, those alive).
+    pub fn start(
+        api: Bot,
+        sent: SentLog,
+        replicas: tokio::sync::watch::Receiver<u32>,
+    ) -> (Sender, mpsc::UnboundedReceiver<Report>) {
         let (reporter, reports) = mpsc::unbounded_channel();
         let (queue, jobs) = mpsc::unbounded_channel();
         let (outstanding, _) = tokio::sync::watch::channel(0);
-        tokio::spawn(Dispatch::new(api.clone(), reporter, sent, jobs, outstanding.clone()).run());
+        tokio::spawn(
+            Dispatch::new(
+                api.clone(),
+                reporter,
+                sent,
+                jobs,
+                outstanding.clone(),
+                replicas,
+            )
+            .run(),
+        );
         let sender = Sender {
             api,
             queue,
@@ -261,13 +304,6 @@ const CHAT_INTERVAL: Duration = Duration::from_secs(1);
 /// How far ahead of its schedule a chat may run (the burst).
 const CHAT_AHEAD: Duration = Duration::from_secs((CHAT_BURST - 1) as u64);
 
-/// The bot's steady pace.
-const OVERALL_INTERVAL: Duration = Duration::from_nanos(1_000_000_000 / OVERALL_PER_SECOND as u64);
-
-/// How far ahead of its schedule the bot may run (the burst).
-const OVERALL_AHEAD: Duration =
-    Duration::from_nanos((OVERALL_BURST as u64 - 1) * 1_000_000_000 / OVERALL_PER_SECOND as u64);
-
 /// The sending task's state.
 struct Dispatch {
     api: Bot,
@@ -290,6 +326,8 @@ struct Dispatch {
     overall: Option<Pace>,
     /// Messages queued and not yet finished with (shared with [`Sender`]).
     outstanding: tokio::sync::watch::Sender<usize>,
+    /// How many replicas share the budget.
+    replicas: tokio::sync::watch::Receiver<u32>,
 }
 
 /// What a finished send tells the dispatcher.
@@ -315,8 +353,10 @@ impl Dispatch {
         sent: SentLog,
         jobs: mpsc::UnboundedReceiver<Queued>,
         outstanding: tokio::sync::watch::Sender<usize>,
+        replicas: tokio::sync::watch::Receiver<u32>,
     ) -> Self {
         Dispatch {
+            replicas,
             sent,
             outstanding,
             api,
@@ -332,6 +372,11 @@ impl Dispatch {
         }
     }
 
+    /// This process's part of the budget now.
+    fn budget(&self) -> Budget {
+        Budget::of(*self.replicas.borrow())
+    }
+
     /// When `chat` may send next (now or earlier means at once).
     fn chat_ready_at(&self, chat: ChatId, now: Instant) -> Instant {
         let paced = self.paces.get(&chat).map(|p| p.ready_at(CHAT_AHEAD));
@@ -344,11 +389,14 @@ impl Dispatch {
 
     /// When the bot as a whole may send next: at its pace, and within the last second's budget.
     fn overall_ready_at(&self, now: Instant) -> Instant {
-        let paced = self.overall.map_or(now, |p| p.ready_at(OVERALL_AHEAD));
-        let windowed = if self.recent.len() < OVERALL_PER_SECOND as usize {
+        let budget = self.budget();
+        let paced = self.overall.map_or(now, |p| p.ready_at(budget.ahead));
+        let window = budget.per_second as usize;
+        let windowed = if self.recent.len() < window {
             now
         } else {
-            self.recent[0] + Duration::from_secs(1)
+            // The send `per_second` back from the newest: a second after it, the window has room.
+            self.recent[self.recent.len() - window] + Duration::from_secs(1)
         };
         paced.max(windowed)
     }
@@ -361,9 +409,10 @@ impl Dispatch {
 
     /// A send counted against the bot's budget (a message, or a draft).
     fn record_overall(&mut self, now: Instant) {
-        self.overall = Some(Pace::after(self.overall, now, OVERALL_INTERVAL));
+        let budget = self.budget();
+        self.overall = Some(Pace::after(self.overall, now, budget.interval));
         self.recent.push_back(now);
-        while self.recent.len() > OVERALL_PER_SECOND as usize {
+        while self.recent.len() > budget.per_second as usize {
             self.recent.pop_front();
         }
     }
@@ -448,7 +497,7 @@ impl Dispatch {
                 .filter(|at| now.saturating_duration_since(**at) < second)
                 .copied()
                 .collect();
-            if recent.len() >= DRAFT_HEADROOM {
+            if recent.len() >= self.budget().draft_headroom {
                 let at = recent[0] + second;
                 return Some(wake.map_or(at, |w| w.min(at)));
             }
@@ -809,16 +858,35 @@ mod tests {
 
     #[test]
     fn the_bot_sends_a_short_burst_then_one_message_every_thirtieth_of_a_second() {
+        let alone = Budget::of(1);
+        assert_eq!(alone.per_second, 30);
         let now = Instant::now();
         let mut pace = None;
         for _ in 0..OVERALL_BURST {
-            assert!(pace.is_none_or(|p: Pace| p.ready_at(OVERALL_AHEAD) <= now));
-            pace = Some(Pace::after(pace, now, OVERALL_INTERVAL));
+            assert!(pace.is_none_or(|p: Pace| p.ready_at(alone.ahead) <= now));
+            pace = Some(Pace::after(pace, now, alone.interval));
         }
-        let next = pace.unwrap().ready_at(OVERALL_AHEAD);
-        assert_eq!(next, now + OVERALL_INTERVAL, "the burst is spent");
-        let pace = Pace::after(pace, next, OVERALL_INTERVAL);
-        assert_eq!(pace.ready_at(OVERALL_AHEAD), next + OVERALL_INTERVAL);
+        let next = pace.unwrap().ready_at(alone.ahead);
+        assert_eq!(next, now + alone.interval, "the burst is spent");
+        let pace = Pace::after(pace, next, alone.interval);
+        assert_eq!(pace.ready_at(alone.ahead), next + alone.interval);
+    }
+
+    #[test]
+    fn replicas_share_the_bot_s_thirty_messages_a_second_and_each_keeps_at_least_one() {
+        for replicas in 1..=40 {
+            let share = Budget::of(replicas);
+            assert!(share.per_second * replicas <= 30 || share.per_second == 1);
+            assert!(share.per_second >= 1);
+            assert!(
+                share.ahead < Duration::from_secs(1),
+                "a burst within a second"
+            );
+            assert!(share.draft_headroom >= 1 && share.draft_headroom <= share.per_second as usize);
+        }
+        assert_eq!(Budget::of(3).per_second, 10);
+        assert_eq!(Budget::of(3).interval, Duration::from_millis(100));
+        assert_eq!(Budget::of(0), Budget::of(1), "never a share of nobody");
     }
 
     #[test]

@@ -215,7 +215,7 @@ impl Drafting {
             .set_api_url(reqwest::Url::parse(&telegram.api_url()).unwrap());
         let dir = tempfile::tempdir().unwrap();
         let sent = SentLog::open(dir.path()).unwrap();
-        let (sender, _reports) = Sender::start(api, sent);
+        let (sender, _reports) = Sender::start(api, sent, tokio::sync::watch::channel(1).1);
         Drafting {
             telegram,
             ann,

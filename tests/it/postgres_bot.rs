@@ -1,6 +1,6 @@
 //! The bot on PostgreSQL (`DATABASE_URL` set): the same interview as on the files, every
-//! interview, record and report in the database, and only the files PostgreSQL does not hold
-//! yet (the inbox, the sent log, the counters) in `SESSIONS_DIR`.
+//! interview, record and report in the database, the inbox and the sent log too, and only the
+//! counters in `SESSIONS_DIR`.
 
 use ai_interviewer::{
     model::{Review, UserId},
@@ -92,7 +92,7 @@ async fn on_postgres_a_whole_interview_goes_on_after_a_restart_and_its_report_is
         assert_eq!(files, 0, "{} holds files", dir.display());
     }
     assert!(
-        bot.dir.path().join("inbox").is_dir(),
-        "the inbox stays in SESSIONS_DIR"
+        !bot.dir.path().join("inbox").exists(),
+        "the inbox and the sent log are in the database"
     );
 }

@@ -96,6 +96,52 @@ async fn listen_once(
     Ok(())
 }
 
+/// Relays every notification on `channel` to `out` as its payload, listening again with a
+/// backoff whenever the connection is lost; after each new start of listening an empty payload
+/// says that notifications may have been missed. Ends when `out` is closed.
+pub(super) async fn relay(
+    config: tokio_postgres::Config,
+    channel: &'static str,
+    out: tokio::sync::mpsc::UnboundedSender<String>,
+) {
+    let mut backoff = Duration::from_millis(100);
+    while !out.is_closed() {
+        match relay_once(&config, channel, &out).await {
+            Ok(()) => tracing::warn!(channel, "a notification connection closed; listening again"),
+            Err(e) => tracing::warn!(channel, error = %e, "listening failed; listening again"),
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+async fn relay_once(
+    config: &tokio_postgres::Config,
+    channel: &'static str,
+    out: &tokio::sync::mpsc::UnboundedSender<String>,
+) -> Result<(), tokio_postgres::Error> {
+    let (client, mut connection) = config.connect(NoTls).await?;
+    let (tx, mut messages) = futures::channel::mpsc::unbounded();
+    let stream = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+    let driver = tokio::spawn(stream.map(Ok).forward(tx));
+    client.batch_execute(&format!("LISTEN {channel}")).await?;
+    // Listening (again): whatever was sent while nobody listened is looked for.
+    if out.send(String::new()).is_err() {
+        driver.abort();
+        return Ok(());
+    }
+    while let Some(message) = messages.next().await {
+        if let AsyncMessage::Notification(n) = message?
+            && n.channel() == channel
+            && out.send(n.payload().to_owned()).is_err()
+        {
+            break;
+        }
+    }
+    driver.abort();
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

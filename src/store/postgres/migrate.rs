@@ -41,6 +41,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "signin_links",
         sql: include_str!("migrations/0003_signin_links.sql"),
     },
+    Migration {
+        version: 4,
+        name: "replicas",
+        sql: include_str!("migrations/0004_replicas.sql"),
+    },
 ];
 
 /// The advisory lock key the migrating transaction holds ("ai-i mig" in ASCII): any constant

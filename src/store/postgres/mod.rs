@@ -14,13 +14,17 @@
 
 mod feed;
 mod import;
+pub mod inbox;
 mod links;
 mod migrate;
+pub mod replicas;
 mod studies;
 
 use std::sync::Arc;
 
 pub use import::{Count, Imported};
+pub use inbox::{PgInbox, PgSentLog};
+pub use replicas::{Claim, Replica, Role};
 
 use async_trait::async_trait;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
@@ -51,6 +55,8 @@ const CHANGES_CAPACITY: usize = 1024;
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// How to reach the database, for the connections a store holds of its own.
+    config: tokio_postgres::Config,
     changes: tokio::sync::broadcast::Sender<Change>,
     /// This store's mark on the changes it notifies, so that its listener drops them.
     origin: u64,
@@ -99,13 +105,40 @@ impl PgStore {
         drop(client);
         let (changes, _) = tokio::sync::broadcast::channel(CHANGES_CAPACITY);
         let origin = rand::random();
-        let listener = tokio::spawn(feed::listen(config, origin, changes.clone()));
+        let listener = tokio::spawn(feed::listen(config.clone(), origin, changes.clone()));
         Ok(PgStore {
             pool,
+            config,
             changes,
             origin,
             _listener: Arc::new(Listener(listener)),
         })
+    }
+
+    /// The Telegram front end's inbox in this database.
+    pub fn inbox(&self) -> PgInbox {
+        PgInbox {
+            pool: self.pool.clone(),
+        }
+    }
+
+    /// The log of messages Telegram accepted, in this database.
+    pub fn sent_log(&self) -> PgSentLog {
+        PgSentLog {
+            pool: self.pool.clone(),
+        }
+    }
+
+    /// Every notification on `channel` from now on, as its payload; an empty payload each time
+    /// listening (re)starts, since notifications sent meanwhile were missed. Listening ends
+    /// when the receiver is dropped.
+    pub fn notifications(
+        &self,
+        channel: &'static str,
+    ) -> tokio::sync::mpsc::UnboundedReceiver<String> {
+        let (out, notifications) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(feed::relay(self.config.clone(), channel, out));
+        notifications
     }
 
     /// The schema version the database is at.
@@ -622,6 +655,12 @@ impl InterviewStore for PgStore {
             ] {
                 removed += tx
                     .execute(&format!("DELETE FROM {table} WHERE user_id = $1"), &[&id])
+                    .await?;
+            }
+            // The private chat's id is the user's: what the front end logged of it goes too
+            // (not counted: the file store keeps those apart, and forgets them itself).
+            for table in ["inbox", "sent"] {
+                tx.execute(&format!("DELETE FROM {table} WHERE chat_id = $1"), &[&id])
                     .await?;
             }
             let [channel, payload] = self.notice(Change::Deleted(user));

@@ -46,6 +46,8 @@ pub struct TestBot {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     /// How it was started, to start it again.
     options: BotOptions,
+    /// The database of `DATABASE_URL`, when the bot keeps its state there.
+    database: Option<ai_interviewer::store::PgStore>,
 }
 
 impl Drop for TestBot {
@@ -100,7 +102,16 @@ pub async fn spawn_bot(options: BotOptions) -> TestBot {
     telegram
         .wait_until(WAIT, "the bot polls", |t| listening(t) > 0)
         .await;
+    let database = match options
+        .vars
+        .iter()
+        .find(|(name, _)| *name == "DATABASE_URL")
+    {
+        Some((_, url)) => Some(ai_interviewer::store::PgStore::connect(url).await.unwrap()),
+        None => None,
+    };
     TestBot {
+        database,
         telegram,
         anthropic,
         dir,
@@ -312,9 +323,19 @@ impl TestBot {
     /// caused was delivered. The sentinel for "nothing more will happen".
     pub async fn settled(&self) {
         eventually(self.awaiting("the bot settles"), async || {
-            self.telegram.pending_updates() == 0 && self.unhandled().is_empty()
+            self.telegram.pending_updates() == 0
+                && self.unhandled().is_empty()
+                && self.unhandled_in_database().await == 0
         })
         .await;
+    }
+
+    /// How many updates the database's inbox holds unhandled (none without a database).
+    pub async fn unhandled_in_database(&self) -> u64 {
+        match &self.database {
+            Some(database) => database.inbox().backlog().await.unwrap(),
+            None => 0,
+        }
     }
 
     /// `what` a test waits for, told with the dump of the fake Telegram if the wait fails: the

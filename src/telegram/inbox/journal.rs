@@ -1,5 +1,5 @@
-//! The durable inbox: every update Telegram delivers is appended to a journal and fsync'd
-//! before its offset is confirmed, so a crash never loses what a user sent.
+//! The inbox as a file (the embedded default): every update Telegram delivers is appended to a
+//! journal and fsync'd before its offset is confirmed, so a crash never loses what a user sent.
 //!
 //! ```text
 //! SESSIONS_DIR/inbox/journal.jsonl
@@ -37,7 +37,7 @@ const COMPACT_LINES: usize = 512;
 /// A journal failure: the path and what went wrong.
 #[derive(Debug, thiserror::Error)]
 #[error("inbox journal {path}: {source}")]
-pub struct InboxError {
+pub struct JournalError {
     /// The journal file.
     path: String,
     /// The I/O error.
@@ -69,7 +69,7 @@ impl Line {
 /// fsyncs and compacts in the order the work was queued. Work is queued while the lock is
 /// held, so the file sees changes in the order memory did.
 #[derive(Debug, Clone)]
-pub struct Inbox {
+pub struct Journal {
     shared: Arc<Shared>,
 }
 
@@ -199,14 +199,14 @@ impl JournalFile {
     }
 }
 
-impl Inbox {
+impl Journal {
     /// Opens (creating if needed) the journal in `dir` and returns the updates still to be
     /// handled, oldest first. A torn last line (a crash mid-append), or any line a hand edit
     /// left unreadable, is skipped with a warning. This runs once at start-up, before any chat
     /// is served, so its reading and compaction block nobody.
-    pub fn open(dir: &Path) -> Result<(Inbox, Vec<Update>), InboxError> {
+    pub fn open(dir: &Path) -> Result<(Journal, Vec<Update>), JournalError> {
         let path = dir.join(JOURNAL);
-        let fail = |source| InboxError {
+        let fail = |source| JournalError {
             path: path.display().to_string(),
             source,
         };
@@ -273,7 +273,7 @@ impl Inbox {
             saving: tokio::sync::Mutex::new(()),
         };
         Ok((
-            Inbox {
+            Journal {
                 shared: Arc::new(shared),
             },
             pending,
@@ -294,7 +294,7 @@ impl Inbox {
     ///
     /// The offset moves past the batch only once its fsync has answered, so it is never
     /// confirmed to Telegram before it is on disk.
-    pub async fn save(&self, updates: Vec<Update>) -> (Vec<Update>, Option<InboxError>) {
+    pub async fn save(&self, updates: Vec<Update>) -> (Vec<Update>, Option<JournalError>) {
         let _one_at_a_time = self.shared.saving.lock().await;
         let (fresh, written) = {
             let mut index = self.lock();
@@ -337,7 +337,7 @@ impl Inbox {
         if index.lines >= COMPACT_LINES {
             self.compact(&mut index, None);
         }
-        let error = result.err().map(|source| InboxError {
+        let error = result.err().map(|source| JournalError {
             path: self.shared.path.display().to_string(),
             source,
         });
@@ -452,7 +452,7 @@ mod tests {
     #[tokio::test]
     async fn saved_updates_come_back_after_a_restart_until_handled() {
         let dir = tempfile::tempdir().unwrap();
-        let (inbox, pending) = Inbox::open(dir.path()).unwrap();
+        let (inbox, pending) = Journal::open(dir.path()).unwrap();
         assert!(pending.is_empty());
         assert_eq!(inbox.offset(), 0);
         let (fresh, error) = inbox
@@ -470,7 +470,7 @@ mod tests {
         assert_eq!(inbox.unhandled_in(ChatId(1)).len(), 2);
         drop(inbox);
 
-        let (inbox, pending) = Inbox::open(dir.path()).unwrap();
+        let (inbox, pending) = Journal::open(dir.path()).unwrap();
         let ids: Vec<u32> = pending.iter().map(|u| u.id.0).collect();
         assert_eq!(ids, vec![10, 12]);
         assert_eq!(inbox.offset(), 13);
@@ -479,12 +479,12 @@ mod tests {
     #[tokio::test]
     async fn a_redelivered_update_is_dropped_even_after_compaction() {
         let dir = tempfile::tempdir().unwrap();
-        let (inbox, _) = Inbox::open(dir.path()).unwrap();
+        let (inbox, _) = Journal::open(dir.path()).unwrap();
         inbox.save(vec![update(5, 1, "a")]).await;
         inbox.handled(5);
         drop(inbox);
         // Reopening compacts the fully handled journal to its `seen` line.
-        let (inbox, pending) = Inbox::open(dir.path()).unwrap();
+        let (inbox, pending) = Journal::open(dir.path()).unwrap();
         assert!(pending.is_empty());
         let text = std::fs::read_to_string(dir.path().join(JOURNAL)).unwrap();
         assert_eq!(text.trim(), r#"{"seen":5}"#);
@@ -495,7 +495,7 @@ mod tests {
     #[tokio::test]
     async fn a_torn_last_line_is_skipped() {
         let dir = tempfile::tempdir().unwrap();
-        let (inbox, _) = Inbox::open(dir.path()).unwrap();
+        let (inbox, _) = Journal::open(dir.path()).unwrap();
         inbox.save(vec![update(7, 1, "kept")]).await;
         drop(inbox);
         let mut file = OpenOptions::new()
@@ -504,7 +504,7 @@ mod tests {
             .unwrap();
         file.write_all(br#"{"update":{"update_id":8,"mess"#)
             .unwrap();
-        let (_, pending) = Inbox::open(dir.path()).unwrap();
+        let (_, pending) = Journal::open(dir.path()).unwrap();
         assert_eq!(pending.len(), 1);
         assert_eq!(pending[0].id.0, 7);
     }
@@ -513,11 +513,11 @@ mod tests {
     async fn a_last_line_without_its_newline_does_not_swallow_the_next_one() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(JOURNAL), br#"{"seen":3}"#).unwrap();
-        let (inbox, _) = Inbox::open(dir.path()).unwrap();
+        let (inbox, _) = Journal::open(dir.path()).unwrap();
         assert_eq!(inbox.offset(), 4);
         inbox.save(vec![update(4, 1, "kept")]).await;
         drop(inbox);
-        let (_, pending) = Inbox::open(dir.path()).unwrap();
+        let (_, pending) = Journal::open(dir.path()).unwrap();
         assert_eq!(pending.len(), 1);
         assert_eq!(pending[0].id.0, 4);
     }
@@ -525,7 +525,7 @@ mod tests {
     #[tokio::test]
     async fn the_journal_stays_small_as_updates_are_handled() {
         let dir = tempfile::tempdir().unwrap();
-        let (inbox, _) = Inbox::open(dir.path()).unwrap();
+        let (inbox, _) = Journal::open(dir.path()).unwrap();
         for id in 1..=2000 {
             inbox.save(vec![update(id, 1, "x")]).await;
             inbox.handled(id);
@@ -541,7 +541,7 @@ mod tests {
     #[tokio::test]
     async fn hand_edited_lines_are_skipped_and_the_rest_is_kept() {
         let dir = tempfile::tempdir().unwrap();
-        let (inbox, _) = Inbox::open(dir.path()).unwrap();
+        let (inbox, _) = Journal::open(dir.path()).unwrap();
         inbox.save(vec![update(20, 1, "first")]).await;
         drop(inbox);
         let path = dir.path().join(JOURNAL);
@@ -557,7 +557,7 @@ mod tests {
         writeln!(file, "{}", later.unwrap()).unwrap();
         drop(file);
 
-        let (inbox, pending) = Inbox::open(dir.path()).unwrap();
+        let (inbox, pending) = Journal::open(dir.path()).unwrap();
         let ids: Vec<u32> = pending.iter().map(|u| u.id.0).collect();
         assert_eq!(ids, vec![20, 21]);
         assert_eq!(inbox.offset(), 22);
@@ -566,14 +566,14 @@ mod tests {
         assert_eq!(text.lines().count(), 3, "{text}");
         std::fs::write(&path, format!("{{\"seen\":{}}}\n", u32::MAX)).unwrap();
         drop(inbox);
-        let (inbox, _) = Inbox::open(dir.path()).unwrap();
+        let (inbox, _) = Journal::open(dir.path()).unwrap();
         assert_eq!(inbox.offset(), i32::MAX);
     }
 
     #[tokio::test]
     async fn forgetting_a_chat_while_a_batch_is_being_saved_keeps_the_batch() {
         let dir = tempfile::tempdir().unwrap();
-        let (inbox, _) = Inbox::open(dir.path()).unwrap();
+        let (inbox, _) = Journal::open(dir.path()).unwrap();
         inbox.save(vec![update(1, 9, "erase me")]).await;
         let (fresh, error) = {
             let save = inbox.save(vec![update(2, 1, "kept"), update(3, 9, "erase me too")]);
@@ -594,7 +594,7 @@ mod tests {
             "both are handed out: the erasure came after them"
         );
         drop(inbox);
-        let (inbox, pending) = Inbox::open(dir.path()).unwrap();
+        let (inbox, pending) = Journal::open(dir.path()).unwrap();
         let ids: Vec<u32> = pending.iter().map(|u| u.id.0).collect();
         assert_eq!(
             ids,
@@ -609,7 +609,7 @@ mod tests {
     #[test]
     fn a_panic_while_the_index_is_locked_leaves_the_inbox_working() {
         let dir = tempfile::tempdir().unwrap();
-        let (inbox, _) = Inbox::open(dir.path()).unwrap();
+        let (inbox, _) = Journal::open(dir.path()).unwrap();
         let poisoner = inbox.clone();
         let panicked = std::thread::spawn(move || {
             let _held = poisoner.lock();
@@ -672,13 +672,13 @@ mod tests {
 
         /// The process: the inbox and what it has handed out, lost on a crash.
         struct Process {
-            inbox: Inbox,
+            inbox: Journal,
             handed: VecDeque<Update>,
             taken: VecDeque<u32>,
         }
 
         fn start(dir: &Path) -> Process {
-            let (inbox, pending) = Inbox::open(dir).unwrap();
+            let (inbox, pending) = Journal::open(dir).unwrap();
             Process {
                 inbox,
                 handed: pending.into(),

@@ -1,6 +1,6 @@
-//! The log of messages Telegram accepted, written the moment it answers: a crash between
-//! that answer and the chat's worker recording it (in the session or the chat record) no
-//! longer sends the message a second time after the restart.
+//! The log of messages Telegram accepted, as files (the embedded default), written the moment
+//! it answers: a crash between that answer and the chat's worker recording it (in the session
+//! or the chat record) no longer sends the message a second time after the restart.
 //!
 //! ```text
 //! SESSIONS_DIR/inbox/sent.jsonl       {"chat":42,"key":{"outbox":7},"message":118}
@@ -26,8 +26,8 @@ use serde::{Deserialize, Serialize};
 use teloxide::types::ChatId;
 use tokio::sync::oneshot;
 
-use super::outbox::Key;
 use crate::store::{atomic, owner::FileOwner};
+use crate::telegram::outbox::Key;
 
 /// The current generation's file name.
 pub const CURRENT: &str = "sent.jsonl";
@@ -60,7 +60,7 @@ type Entries = HashMap<(ChatId, Key), (Option<i32>, i64)>;
 /// ([`FileOwner`]), which appends and rotates in the order the work was queued, so a slow
 /// disk holds up only the delivery being logged, never the other chats.
 #[derive(Debug, Clone)]
-pub struct SentLog {
+pub struct SentFiles {
     shared: Arc<Shared>,
 }
 
@@ -129,11 +129,11 @@ impl LogFile {
     }
 }
 
-impl SentLog {
+impl SentFiles {
     /// Opens the log in `dir`: what both generations hold becomes the previous generation,
     /// and a new current one starts. Lines a crash cut short or a hand edit spoiled are
     /// skipped. This runs once at start-up, before any chat is served.
-    pub fn open(dir: &Path) -> io::Result<SentLog> {
+    pub fn open(dir: &Path) -> io::Result<SentFiles> {
         std::fs::create_dir_all(dir)?;
         let mut lines = Vec::new();
         for name in [PREVIOUS, CURRENT] {
@@ -167,7 +167,7 @@ impl SentLog {
             file: None,
         };
         let writer = FileOwner::spawn("sent-log", move |work| file.apply(work))?;
-        Ok(SentLog {
+        Ok(SentFiles {
             shared: Arc::new(Shared {
                 generations: Mutex::new(Generations {
                     current: Entries::new(),
@@ -263,7 +263,7 @@ mod tests {
     #[tokio::test]
     async fn a_message_logged_as_sent_is_known_after_a_restart_for_two_generations() {
         let dir = tempfile::tempdir().unwrap();
-        let log = SentLog::open(dir.path()).unwrap();
+        let log = SentFiles::open(dir.path()).unwrap();
         let key = Key::Transcript {
             session: 9,
             index: 4,
@@ -272,11 +272,11 @@ mod tests {
         assert_eq!(log.lookup(ChatId(42), key), Some(Some(118)));
         assert_eq!(log.lookup(ChatId(43), key), None);
         drop(log);
-        let log = SentLog::open(dir.path()).unwrap();
+        let log = SentFiles::open(dir.path()).unwrap();
         assert_eq!(log.lookup(ChatId(42), key), Some(Some(118)));
         drop(log);
         // Opened again without new entries: still known within the hour.
-        let log = SentLog::open(dir.path()).unwrap();
+        let log = SentFiles::open(dir.path()).unwrap();
         assert_eq!(log.lookup(ChatId(42), key), Some(Some(118)));
     }
 
@@ -290,7 +290,7 @@ mod tests {
         let last = chrono::Utc::now().timestamp();
         let old = last - KEPT_FOR - 60;
         std::fs::write(dir.path().join(CURRENT), line(5, old) + &line(6, last)).unwrap();
-        let log = SentLog::open(dir.path()).unwrap();
+        let log = SentFiles::open(dir.path()).unwrap();
         assert_eq!(log.lookup(ChatId(1), Key::Outbox(5)), None);
         assert_eq!(log.lookup(ChatId(1), Key::Outbox(6)), Some(Some(9)));
     }
@@ -300,14 +300,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let two_days_ago = chrono::Utc::now().timestamp() - 2 * 24 * 3600;
         std::fs::write(dir.path().join(CURRENT), line(5, two_days_ago)).unwrap();
-        let log = SentLog::open(dir.path()).unwrap();
+        let log = SentFiles::open(dir.path()).unwrap();
         assert_eq!(log.lookup(ChatId(1), Key::Outbox(5)), Some(Some(9)));
     }
 
     #[tokio::test]
     async fn the_log_rotates_and_forgets_the_oldest_generation() {
         let dir = tempfile::tempdir().unwrap();
-        let log = SentLog::open(dir.path()).unwrap();
+        let log = SentFiles::open(dir.path()).unwrap();
         let first = Key::Outbox(1);
         log.record(ChatId(1), first, None).await;
         for n in 0..(2 * GENERATION as u64) {
@@ -321,7 +321,7 @@ mod tests {
         assert!(log.lock().current.len() < GENERATION);
         drop(log);
         // On disk as in memory: the oldest generation is gone, the newest is kept.
-        let log = SentLog::open(dir.path()).unwrap();
+        let log = SentFiles::open(dir.path()).unwrap();
         assert_eq!(log.lookup(ChatId(1), first), None);
         assert_eq!(
             log.lookup(ChatId(2), Key::Outbox(100 + 2 * GENERATION as u64 - 1)),
@@ -339,20 +339,20 @@ mod tests {
         // An absurd time must not overflow the age arithmetic.
         bytes.extend(line(7, i64::MIN).into_bytes());
         std::fs::write(dir.path().join(CURRENT), bytes).unwrap();
-        let log = SentLog::open(dir.path()).unwrap();
+        let log = SentFiles::open(dir.path()).unwrap();
         assert_eq!(log.lookup(ChatId(1), Key::Outbox(5)), Some(Some(9)));
         assert_eq!(log.lookup(ChatId(1), Key::Outbox(6)), Some(Some(9)));
         assert_eq!(log.lookup(ChatId(1), Key::Outbox(7)), None);
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(CURRENT), line(8, i64::MIN)).unwrap();
-        let log = SentLog::open(dir.path()).unwrap();
+        let log = SentFiles::open(dir.path()).unwrap();
         assert_eq!(log.lookup(ChatId(1), Key::Outbox(8)), Some(Some(9)));
     }
 
     #[tokio::test]
     async fn a_panic_while_the_entries_are_locked_leaves_the_log_working() {
         let dir = tempfile::tempdir().unwrap();
-        let log = SentLog::open(dir.path()).unwrap();
+        let log = SentFiles::open(dir.path()).unwrap();
         let poisoner = log.clone();
         let panicked = std::thread::spawn(move || {
             let _held = poisoner.lock();
