@@ -169,6 +169,28 @@ pub async fn storage(settings: &Settings) -> Result<Storage, StartupError> {
     })
 }
 
+/// The longest wait between attempts to reach the database at start-up: short, since a
+/// replica waiting for a restarted database is a replica not serving its chats, and an
+/// attempt costs one connection.
+const MAX_DATABASE_BACKOFF: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// [`storage`] for the bot: a database that cannot be reached (down, restarting) is waited
+/// for with backoff, as Telegram is; one that refuses (a wrong password, a newer schema) stops
+/// the start.
+async fn storage_when_reachable(settings: &Settings) -> Result<Storage, StartupError> {
+    let mut wait = std::time::Duration::from_millis(250);
+    loop {
+        match storage(settings).await {
+            Err(StartupError::Database(error)) if error.is_unreachable() => {
+                tracing::warn!(%error, ?wait, "the database cannot be reached; waiting");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(MAX_DATABASE_BACKOFF);
+            }
+            other => return other,
+        }
+    }
+}
+
 /// The engine, its Claude client shaping requests by `rules`.
 fn engine_with(
     settings: &Settings,
@@ -235,7 +257,7 @@ struct Served {
 /// tasks. Telegram is reached by [`Bot::run`].
 pub async fn bot(settings: Settings, overrides: Overrides) -> Result<Bot, StartupError> {
     let rules = check_claude(&settings).await?;
-    let storage = storage(&settings).await?;
+    let storage = storage_when_reachable(&settings).await?;
     if settings.desk.is_some() && storage.database().is_some() {
         return Err(StartupError::DeskOnDatabase);
     }
@@ -383,11 +405,12 @@ impl Bot {
     }
 
     /// Runs the bot until `shutdown` resolves (`main` passes SIGTERM or Ctrl-C), then stops
-    /// without losing anything and writes the counters one last time.
+    /// without losing anything and writes the counters one last time. A replica that loses
+    /// its database connection returns [`telegram::Ended::Lost`] at once: see there.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<(), StartupError> {
+    ) -> Result<telegram::Ended, StartupError> {
         let Bot {
             settings,
             engine,

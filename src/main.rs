@@ -12,6 +12,7 @@ use ai_interviewer::{
     model::{NewStudy, StudyId},
     settings::Settings,
     store::{Storage, StudyStore},
+    telegram::Ended,
     telegram::{WebhookCommand, webhook_command},
     telemetry,
 };
@@ -21,14 +22,14 @@ use clap::{Parser, Subcommand};
 const HEALTHCHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Structured expert interviews that turn into written knowledge.
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(version, about)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 enum Command {
     /// Run the Telegram bot (the default).
     Bot,
@@ -78,7 +79,7 @@ enum WebhookAction {
     Delete,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 enum StudyCommand {
     /// Create a study and print its invite link.
     Create {
@@ -129,23 +130,47 @@ enum StudyCommand {
     },
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Healthcheck) = cli.command {
-        return healthcheck().await;
-    }
-    match run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Startup(error)) => {
-            eprintln!("ai-interviewer: {error}");
-            ExitCode::from(STARTUP_FAILURE)
+    // Each run has a runtime of its own. A replica that lost its database connection returns
+    // at once with its tasks still running; dropping the runtime ends every one of them before
+    // the bot starts again as a new replica (waiting for the database if it is still away).
+    loop {
+        let runtime = match tokio::runtime::Runtime::new() {
+            Ok(runtime) => runtime,
+            Err(error) => {
+                eprintln!("ai-interviewer: cannot start the runtime: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let outcome = runtime.block_on(async {
+            if let Some(Command::Healthcheck) = cli.command {
+                return Ok(Ran::Exit(healthcheck().await));
+            }
+            run(cli.clone()).await
+        });
+        runtime.shutdown_background();
+        match outcome {
+            Ok(Ran::Exit(code)) => return code,
+            Ok(Ran::Again) => eprintln!("ai-interviewer: starting again as a new replica"),
+            Err(Failure::Startup(error)) => {
+                eprintln!("ai-interviewer: {error}");
+                return ExitCode::from(STARTUP_FAILURE);
+            }
+            Err(Failure::Runtime(error)) => {
+                eprintln!("ai-interviewer: {error:#}");
+                return ExitCode::FAILURE;
+            }
         }
-        Err(Failure::Runtime(error)) => {
-            eprintln!("ai-interviewer: {error:#}");
-            ExitCode::FAILURE
-        }
     }
+}
+
+/// How a run of the program ended, when it did not fail.
+enum Ran {
+    /// With this exit code.
+    Exit(ExitCode),
+    /// The bot lost its replica's database connection: it runs again.
+    Again,
 }
 
 enum Failure {
@@ -159,7 +184,7 @@ impl<E: Into<StartupError>> From<E> for Failure {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), Failure> {
+async fn run(cli: Cli) -> Result<Ran, Failure> {
     let settings = Settings::from_env()?;
     let secrets = settings.secrets();
     match cli.command.unwrap_or(Command::Bot) {
@@ -167,8 +192,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             let level = settings.log_level.as_deref().unwrap_or("info");
             telemetry::init(level, settings.log_format, secrets);
             let bot = app::bot(settings, Overrides::default()).await?;
-            bot.run(app::shutdown_signal()).await?;
-            Ok(())
+            match bot.run(app::shutdown_signal()).await? {
+                Ended::Stopped => Ok(Ran::Exit(ExitCode::SUCCESS)),
+                Ended::Lost => Ok(Ran::Again),
+            }
         }
         Command::Console { lang, style } => {
             let level = settings.log_level.as_deref().unwrap_or("warn");
@@ -180,6 +207,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             };
             console::run_stdio(&engine, options)
                 .await
+                .map(|()| Ran::Exit(ExitCode::SUCCESS))
                 .map_err(|e| Failure::Runtime(e.into()))
         }
         Command::Webhook { action } => {
@@ -188,31 +216,34 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 WebhookAction::Delete => WebhookCommand::Delete,
             };
             println!("{}", webhook_command(&settings.telegram, command).await?);
-            Ok(())
+            Ok(Ran::Exit(ExitCode::SUCCESS))
         }
         Command::Migrate => {
             let level = settings.log_level.as_deref().unwrap_or("warn");
             telemetry::init(level, settings.log_format, secrets);
             let version = app::migrate(&settings).await?;
             println!("the database schema is at version {version}");
-            Ok(())
+            Ok(Ran::Exit(ExitCode::SUCCESS))
         }
         Command::ImportFiles => {
             let level = settings.log_level.as_deref().unwrap_or("warn");
             telemetry::init(level, settings.log_format, secrets);
             let imported = app::import_files(&settings).await?;
             println!("{imported}");
-            Ok(())
+            Ok(Ran::Exit(ExitCode::SUCCESS))
         }
         Command::DeskLink { lang } => {
             let url = app::desk_link(&settings, lang)?;
             println!("{url}");
-            Ok(())
+            Ok(Ran::Exit(ExitCode::SUCCESS))
         }
         Command::Study { command } => {
             let level = settings.log_level.as_deref().unwrap_or("warn");
             telemetry::init(level, settings.log_format, secrets);
-            study(&settings, command).await.map_err(Failure::Runtime)
+            study(&settings, command)
+                .await
+                .map(|()| Ran::Exit(ExitCode::SUCCESS))
+                .map_err(Failure::Runtime)
         }
         Command::Healthcheck => unreachable!("answered before the settings are loaded"),
     }

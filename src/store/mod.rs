@@ -82,6 +82,34 @@ pub enum StoreError {
     Setup(String),
 }
 
+impl StoreError {
+    /// Whether the database could not be reached (down, restarting, the network): worth
+    /// waiting for, unlike a refusal (a wrong password, a missing database, a newer schema).
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            StoreError::Database(error) => unreachable_database(error),
+            StoreError::Pool(deadpool_postgres::PoolError::Backend(error)) => {
+                unreachable_database(error)
+            }
+            StoreError::Pool(_) => true,
+            _ => false,
+        }
+    }
+}
+
+/// No answer at all (a refused or broken connection), or the server saying it is going down
+/// or not up yet (SQLSTATE classes 08, connection exceptions, and 57P, shutting down or
+/// starting up).
+fn unreachable_database(error: &tokio_postgres::Error) -> bool {
+    match error.as_db_error() {
+        None => true,
+        Some(refusal) => {
+            let code = refusal.code().code();
+            code.starts_with("08") || code.starts_with("57P")
+        }
+    }
+}
+
 pub(crate) fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
     move |source| StoreError::Io {
         path: path.display().to_string(),

@@ -123,16 +123,16 @@ pub async fn run(
     default_language: Lang,
     options: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), StartupError> {
+) -> Result<Ended, StartupError> {
     let bot = api(config)?;
     // The stop is listened for from the start: a stop while Telegram is still being reached
     // ends the process cleanly too.
-    let (stop, stopping) = listen_for_stop(shutdown);
+    let stopping = listen_for_stop(shutdown);
     let me = tokio::select! {
         me = verify_token(&bot) => me?,
         () = stopped(stopping.clone()) => {
             tracing::info!("stopped before connecting to Telegram");
-            return Ok(());
+            return Ok(Ended::Stopped);
         }
     };
     tracing::info!(username = me.username(), "connected to Telegram");
@@ -147,9 +147,9 @@ pub async fn run(
     // The inbox journal and the sent log are files in `SESSIONS_DIR` whichever store holds
     // the interviews: PostgreSQL does not keep them yet.
     let (inbox, saved, sent) = open_logs(&options.logs).await?;
-    // With the database, this process is one replica among others: it joins, and ends (for
-    // its supervisor to start it again) if it loses the connection that keeps it alive,
-    // since its chats may be someone else's from that moment.
+    // With the database, this process is one replica among others: it joins, and ends at
+    // once if it loses the connection that keeps it alive, since its chats may be someone
+    // else's from that moment.
     let claims = match &options.logs {
         Logs::Files(_) => None,
         Logs::Database(database) => {
@@ -164,9 +164,6 @@ pub async fn run(
             Some(Claims::new(Arc::new(replica)))
         }
     };
-    let lost = claims
-        .as_ref()
-        .map(|claims| stop_when_lost(claims.replica().lost(), stop.clone()));
     let (sender, mut reports) = Sender::start(bot.clone(), sent.clone(), replicas_alive(&claims));
     let access = Arc::new(Access::new(config));
     let deps = Arc::new(Deps {
@@ -286,12 +283,20 @@ pub async fn run(
         .error_handler(LoggingErrorHandler::with_custom_text("a handler failed"))
         .build();
     stop_dispatcher_on(stopping, dispatcher.shutdown_token());
-    dispatcher
-        .dispatch_with_listener(
-            listener,
-            LoggingErrorHandler::with_custom_text("the update listener failed"),
-        )
-        .await;
+    let dispatching = dispatcher.dispatch_with_listener(
+        listener,
+        LoggingErrorHandler::with_custom_text("the update listener failed"),
+    );
+    tokio::select! {
+        () = dispatching => {}
+        () = lost(&claims) => {
+            // No graceful stop: the chats may be other replicas' already, and nothing of this
+            // replica's may be written from now on. Everything it did is saved; the caller
+            // ends every task of it (see `Ended::Lost`).
+            tracing::error!("this replica lost the connection that keeps it alive: it stops at once");
+            return Ok(Ended::Lost);
+        }
+    }
 
     tracing::info!("stopping: finishing the work in hand");
     let grace = config.shutdown_grace;
@@ -308,24 +313,33 @@ pub async fn run(
         );
     }
     let _ = intake.await;
-    // Whether the connection was lost, asked before this replica leaves (which ends it too).
-    let lost = lost.is_some_and(|watching| {
-        let ended = watching.is_finished();
-        watching.abort();
-        ended
-    });
     if let Some(claims) = &claims {
         claims.replica().leave();
     }
-    if lost {
-        return Err(StartupError(
-            "DATABASE_URL: this replica lost its connection to the database; it stopped so \
-             that its chats go on elsewhere, and starts again with a new connection"
-                .into(),
-        ));
-    }
     tracing::info!("stopped");
-    Ok(())
+    Ok(Ended::Stopped)
+}
+
+/// How a running bot ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// A stop was asked for: the work in hand was finished, or left saved for the next start.
+    Stopped,
+    /// This replica lost the connection that keeps it alive and returned at once, its tasks
+    /// still running: whoever ran it ends them all (drops the runtime) before anything more is
+    /// written, and may start the bot again, as a new replica.
+    Lost,
+}
+
+/// Resolves when this replica's connection is lost; never without replicas.
+async fn lost(claims: &Option<Arc<Claims>>) {
+    match claims {
+        Some(claims) => {
+            let mut lost = claims.replica().lost();
+            let _ = lost.wait_for(|lost| *lost).await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 /// Opens the inbox and the log of sent messages where `logs` says; with files, also the
@@ -378,19 +392,6 @@ fn replicas_alive(claims: &Option<Arc<Claims>>) -> tokio::sync::watch::Receiver<
         });
     }
     counted
-}
-
-/// Asks the bot to stop once `lost` turns true; the task ends only then.
-fn stop_when_lost(
-    mut lost: tokio::sync::watch::Receiver<bool>,
-    stop: Arc<tokio::sync::watch::Sender<bool>>,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        if lost.wait_for(|lost| *lost).await.is_ok() {
-            tracing::error!("the connection that keeps this replica alive is lost: stopping");
-            let _ = stop.send(true);
-        }
-    })
 }
 
 /// The Bot API client for the configured token and server.
@@ -517,19 +518,14 @@ fn wake_unanswered(engine: Arc<Engine>, router: Arc<Router>) {
 /// all watch.
 fn listen_for_stop(
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> (
-    Arc<tokio::sync::watch::Sender<bool>>,
-    tokio::sync::watch::Receiver<bool>,
-) {
+) -> tokio::sync::watch::Receiver<bool> {
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let tx = Arc::new(tx);
-    let stop = tx.clone();
     tokio::spawn(async move {
         shutdown.await;
         tracing::info!("stopping");
-        let _ = stop.send(true);
+        let _ = tx.send(true);
     });
-    (tx, rx)
+    rx
 }
 
 /// Resolves once a stop was asked for.

@@ -205,6 +205,16 @@ async fn answer(
     replies[seen].plain()
 }
 
+/// Waits until every update is fetched and handled (each reply delivered and recorded): a
+/// replica killed after this is not in the instant between Telegram's accepting a message and
+/// its record, the one moment where a message may repeat.
+async fn settle(telegram: &crate::support::telegram::FakeTelegram, store: &PgStore) {
+    eventually("the replicas settle", async || {
+        telegram.pending_updates() == 0 && store.inbox().backlog().await.unwrap() == 0
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn three_replicas_carry_an_interview_while_the_poller_and_the_chat_s_replica_are_killed() {
     use crate::support::{FakeAnthropic, Reply, telegram::FakeTelegram};
@@ -229,11 +239,14 @@ async fn three_replicas_carry_an_interview_while_the_poller_and_the_chat_s_repli
     assert!(reply.contains("Could you tell me more"), "{reply}");
 
     // The poller dies: another replica polls, and the interview goes on.
+    let store = PgStore::connect(&url).await.unwrap();
+    settle(&telegram, &store).await;
     drop(poller);
     let reply = answer(&telegram, &ann, &mut seen, "Mostly steel ones.").await;
     assert!(reply.contains("Could you tell me more"), "{reply}");
 
     // Another replica dies: one is left, and carries on.
+    settle(&telegram, &store).await;
     drop(second);
     let reply = answer(&telegram, &ann, &mut seen, "Rivets, then welds.").await;
     assert!(reply.contains("Could you tell me more"), "{reply}");
@@ -273,11 +286,107 @@ async fn three_replicas_carry_an_interview_while_the_poller_and_the_chat_s_repli
     assert!(reply.contains("Could you tell me more"), "{reply}");
 
     // Everything handled: every question reached the chat once, none twice.
+    settle(&telegram, &store).await;
+    assert_eq!(
+        telegram.sent(ann.chat_id()).len(),
+        seen,
+        "every question reached the chat once"
+    );
+}
+
+/// A replica whose error output is kept, read as it is written.
+struct Watched {
+    _process: crate::support::RunningBot,
+    output: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Watched {
+    fn start(
+        dir: &std::path::Path,
+        url: &str,
+        telegram: &crate::support::telegram::FakeTelegram,
+        anthropic: &crate::support::FakeAnthropic,
+    ) -> Watched {
+        use std::io::BufRead;
+        let mut process = replica(dir, url, telegram, anthropic);
+        let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut pipe = std::io::BufReader::new(process.0.stderr.take().unwrap());
+        let written = output.clone();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            while pipe.read_line(&mut line).unwrap_or(0) > 0 {
+                written.lock().unwrap().push_str(&line);
+                line.clear();
+            }
+        });
+        Watched {
+            _process: process,
+            output,
+        }
+    }
+
+    fn said(&self, what: &str) -> usize {
+        self.output.lock().unwrap().matches(what).count()
+    }
+}
+
+#[tokio::test]
+async fn the_replicas_wait_for_a_restarted_database_and_go_on_with_nothing_lost() {
+    use crate::support::{FakeAnthropic, telegram::FakeTelegram};
+
+    let cluster = postgres::cluster_of_its_own().await;
+    let url = cluster.database().await;
+    let telegram = FakeTelegram::start().await;
+    let anthropic = FakeAnthropic::start().await;
+    let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    let replicas: Vec<Watched> = dirs
+        .iter()
+        .map(|dir| Watched::start(dir.path(), &url, &telegram, &anthropic))
+        .collect();
+    telegram
+        .wait_until(crate::support::bot::WAIT, "a replica polls", |t| {
+            !t.calls("getUpdates").is_empty()
+        })
+        .await;
+    let ann = telegram.user(702, "Ann", Some("en"));
+    crate::bot_process::onboard(&telegram, &ann).await;
+    let mut seen = telegram.sent(ann.chat_id()).len();
+    answer(&telegram, &ann, &mut seen, "I build bridges for a living.").await;
+    // Everything recorded: a stop now falls outside the instant between Telegram's accepting a
+    // message and its record, the one moment where a message may repeat.
     let store = PgStore::connect(&url).await.unwrap();
-    eventually("the replicas settle", async || {
-        telegram.pending_updates() == 0 && store.inbox().backlog().await.unwrap() == 0
+    settle(&telegram, &store).await;
+    drop(store);
+
+    // The database goes away with every connection, and an answer comes in meanwhile.
+    cluster.stop().await;
+    telegram.send_text(&ann, "Mostly steel ones.");
+    eventually("both replicas start again and wait", async || {
+        replicas
+            .iter()
+            .all(|r| r.said("starting again as a new replica") >= 1)
     })
     .await;
+    assert_eq!(
+        telegram.sent(ann.chat_id()).len(),
+        seen,
+        "nothing is answered while the database is away"
+    );
+
+    // It is back: the answer that came in meanwhile is answered, once, and the interview goes on.
+    cluster.start().await;
+    seen += 1;
+    let replies = telegram
+        .wait_for_count(ann.chat_id(), seen, crate::support::bot::WAIT)
+        .await;
+    assert!(
+        replies[seen - 1].plain().contains("Could you tell me more"),
+        "{}",
+        replies[seen - 1].plain()
+    );
+    answer(&telegram, &ann, &mut seen, "Rivets, then welds.").await;
+    let store = PgStore::connect(&url).await.unwrap();
+    settle(&telegram, &store).await;
     assert_eq!(
         telegram.sent(ann.chat_id()).len(),
         seen,

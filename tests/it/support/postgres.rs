@@ -33,8 +33,10 @@ const INSTALL: &str = "install Debian's `postgresql` package (apt-get install po
                        or put the directory holding PostgreSQL's `initdb` and `postgres` on PATH";
 
 /// The shell that owns the server: creates the cluster, starts the server in the background,
-/// waits for its standard input to close, then stops the server and removes everything.
-/// Arguments: the programs' directory, the cluster's directory.
+/// then reads its standard input until it closes: a line `stop` stops the server (a fast
+/// shutdown) and `start` starts it again (a test of a database restart); at the end it stops
+/// the server and removes everything. Arguments: the programs' directory, the cluster's
+/// directory.
 const KEEPER: &str = r#"
 bin=$1 dir=$2
 if ! "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-locale --no-sync \
@@ -42,12 +44,20 @@ if ! "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-locale --no-
   cat "$dir/initdb.log" >&2
   exit 1
 fi
-"$bin/postgres" -D "$dir/data" -k "$dir" -c listen_addresses= -c fsync=off \
-  -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 \
-  >"$dir/server.log" 2>&1 &
-server=$!
-cat >/dev/null
-kill -INT "$server"
+serve() {
+  "$bin/postgres" -D "$dir/data" -k "$dir" -c listen_addresses= -c fsync=off \
+    -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 \
+    >>"$dir/server.log" 2>&1 &
+  server=$!
+}
+serve
+while read -r command; do
+  case $command in
+    stop) kill -INT "$server"; wait "$server";;
+    start) serve;;
+  esac
+done
+kill -INT "$server" 2>/dev/null
 wait "$server"
 rm -rf "$dir"
 "#;
@@ -70,29 +80,68 @@ static CLUSTER: OnceCell<Cluster> = OnceCell::const_new();
 /// A fresh, empty database in the shared cluster (started on the first call), as a libpq
 /// connection string.
 pub async fn database() -> String {
-    let cluster = CLUSTER.get_or_init(start).await;
-    let n = cluster.databases.fetch_add(1, Ordering::Relaxed);
-    let name = format!("test_{n}");
-    let (client, connection) =
-        tokio_postgres::connect(&cluster.url("postgres"), tokio_postgres::NoTls)
-            .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "connecting to the test cluster in {}: {e}",
-                    cluster.dir.display()
-                )
-            });
-    let connection = tokio::spawn(connection);
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap_or_else(|e| panic!("creating database {name}: {e}"));
-    drop(client);
-    let _ = connection.await;
-    cluster.url(&name)
+    CLUSTER.get_or_init(start).await.database().await
+}
+
+/// A cluster of the caller's own, which it may stop and start again (no other test sees it).
+pub async fn cluster_of_its_own() -> Cluster {
+    start().await
 }
 
 impl Cluster {
+    /// A fresh, empty database in this cluster, as a libpq connection string.
+    pub async fn database(&self) -> String {
+        let cluster = self;
+        let n = cluster.databases.fetch_add(1, Ordering::Relaxed);
+        let name = format!("test_{n}");
+        let (client, connection) =
+            tokio_postgres::connect(&cluster.url("postgres"), tokio_postgres::NoTls)
+                .await
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "connecting to the test cluster in {}: {e}",
+                        cluster.dir.display()
+                    )
+                });
+        let connection = tokio::spawn(connection);
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap_or_else(|e| panic!("creating database {name}: {e}"));
+        drop(client);
+        let _ = connection.await;
+        cluster.url(&name)
+    }
+
+    /// Stops the server (a fast shutdown: every connection is cut) and returns once it is
+    /// down.
+    pub async fn stop(&self) {
+        self.command("stop");
+        let pid_file = self.dir.join("data/postmaster.pid");
+        super::eventually("the test cluster stops", async || !pid_file.exists()).await;
+    }
+
+    /// Starts the stopped server again and returns once it accepts connections.
+    pub async fn start(&self) {
+        self.command("start");
+        let pid_file = self.dir.join("data/postmaster.pid");
+        super::eventually("the test cluster starts again", async || {
+            std::fs::read_to_string(&pid_file)
+                .is_ok_and(|pid| pid.lines().any(|l| l.trim() == "ready"))
+        })
+        .await;
+    }
+
+    fn command(&self, line: &str) {
+        use std::io::Write;
+        let mut input = self
+            ._keeper_input
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        writeln!(input, "{line}").expect("the test cluster's keeper listens");
+        input.flush().expect("the test cluster's keeper listens");
+    }
+
     fn url(&self, database: &str) -> String {
         format!(
             "host={} user=postgres dbname={database}",
