@@ -393,3 +393,86 @@ async fn the_replicas_wait_for_a_restarted_database_and_go_on_with_nothing_lost(
         "every question reached the chat once"
     );
 }
+
+#[tokio::test]
+async fn three_replicas_behind_a_proxy_take_the_webhook_s_updates_while_two_of_them_die() {
+    use crate::support::{FakeAnthropic, proxy::Proxy, settings, telegram::FakeTelegram};
+
+    const SECRET: &str = "hook_Replicas-0123456789";
+    let url = postgres::database().await;
+    let telegram = FakeTelegram::start().await;
+    let anthropic = FakeAnthropic::start().await;
+    let addrs: Vec<std::net::SocketAddr> = (0..3)
+        .map(|_| {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+        })
+        .collect();
+    let proxy = Proxy::start(addrs.clone()).await;
+    let hook = format!("http://{}/telegram/hook", proxy.addr);
+    // `ai-interviewer webhook set`, once, from outside the replicas.
+    let config = settings(&[
+        ("TELEGRAM_BOT_TOKEN", telegram.token().to_owned()),
+        ("TELEGRAM_API_URL", telegram.api_url()),
+        ("WEBHOOK_URL", hook.clone()),
+        ("WEBHOOK_SECRET", SECRET.to_owned()),
+    ])
+    .telegram;
+    ai_interviewer::telegram::webhook_command(
+        &config,
+        ai_interviewer::telegram::WebhookCommand::Set,
+    )
+    .await
+    .unwrap();
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut replicas: Vec<Option<crate::support::RunningBot>> = dirs
+        .iter()
+        .zip(&addrs)
+        .map(|(dir, addr)| {
+            let mut cmd = crate::support::binary(dir.path());
+            cmd.env("TELEGRAM_BOT_TOKEN", telegram.token())
+                .env("TELEGRAM_API_URL", telegram.api_url())
+                .env("ANTHROPIC_API_KEY", crate::support::anthropic::API_KEY)
+                .env("ANTHROPIC_BASE_URL", &anthropic.url)
+                .env("DATABASE_URL", &url)
+                .env("WEBHOOK_URL", &hook)
+                .env("WEBHOOK_SECRET", SECRET)
+                .env("WEBHOOK_ADDR", addr.to_string())
+                .env("LOG_LEVEL", "error");
+            Some(crate::support::RunningBot(cmd.spawn().unwrap()))
+        })
+        .collect();
+    telegram
+        .wait_until(
+            crate::support::bot::WAIT,
+            "every replica serves the webhook",
+            |t| t.calls("getWebhookInfo").len() >= 3,
+        )
+        .await;
+    let store = PgStore::connect(&url).await.unwrap();
+    let ann = telegram.user(703, "Ann", Some("en"));
+    crate::bot_process::onboard(&telegram, &ann).await;
+    let mut seen = telegram.sent(ann.chat_id()).len();
+    for (n, text) in ["I build bridges.", "Steel ones.", "Rivets, then welds."]
+        .into_iter()
+        .enumerate()
+    {
+        let reply = answer(&telegram, &ann, &mut seen, text).await;
+        assert!(reply.contains("Could you tell me more"), "{reply}");
+        settle(&telegram, &store).await;
+        if n < 2 {
+            // A replica dies; the proxy sends the next updates to those alive.
+            replicas[n] = None;
+        }
+    }
+    assert!(
+        telegram.calls("getUpdates").is_empty(),
+        "nobody polls while the webhook is set"
+    );
+    assert!(
+        telegram.webhook().is_some(),
+        "no replica removed the webhook"
+    );
+    assert_eq!(telegram.sent(ann.chat_id()).len(), seen, "each reply once");
+}

@@ -12,6 +12,7 @@ pub mod logs;
 pub mod owner;
 pub mod postgres;
 pub mod prometheus;
+pub mod proxy;
 pub mod seed;
 
 pub use interviewer_fakes::{anthropic, telegram};
