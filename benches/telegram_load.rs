@@ -9,6 +9,8 @@
 //! cargo bench --bench telegram_load -- soak [kills]     # kill -9 at random moments during live interviews
 //! cargo bench --bench telegram_load -- startup [sessions]  # start-up time with many stored sessions
 //! cargo bench --bench telegram_load -- firstwords [users]  # time to the question's first words
+//! cargo bench --bench telegram_load -- turns [users] [replicas]  # turns a second, files or DATABASE_URL
+//! cargo bench --bench telegram_load -- failover [rounds]   # kill -9 of the poller / a chat's replica (DATABASE_URL)
 //! ```
 //!
 //! - spread: each user goes through the setup buttons (one message, edited) and answers eight
@@ -29,6 +31,14 @@
 //!   second, replies of a realistic length; each user answers six questions. Per turn, the time
 //!   from the answer to the question's first words on screen (the first non-empty draft) and to
 //!   the question itself, with drafts on, then the same with `DRAFTS=false` (the question only).
+//! - turns: every user answers eight questions, each as soon as the last one arrives; Claude
+//!   answers after 2 s. Turns a second over the run, and bot-added latency per answer (the time
+//!   to the reply minus Claude's 2 s). On files, or, with `DATABASE_URL` set in the bench's
+//!   environment (an empty database), on PostgreSQL with `replicas` processes sharing it.
+//! - failover (needs `DATABASE_URL`): three replicas; each round kills the poller with
+//!   SIGKILL and times until another replica polls, then kills the replica running a chat
+//!   while an answer waits on Claude and times until the reply arrives, starting a fresh
+//!   replica after each kill.
 
 use interviewer_fakes::{anthropic, telegram};
 use std::{
@@ -63,19 +73,27 @@ impl Bot {
         Bot::spawn(tg, claude, sessions, "error", Stdio::null())
     }
 
-    /// The bot with the store's debug lines appended to `log` (the soak counts session saves).
-    fn start_logged(tg: &FakeTelegram, claude: &FakeAnthropic, sessions: &Path, log: &Path) -> Bot {
+    /// The bot with the store's debug lines appended to `log` (the soak counts session saves),
+    /// and `vars` set.
+    fn start_logged_with(
+        tg: &FakeTelegram,
+        claude: &FakeAnthropic,
+        sessions: &Path,
+        log: &Path,
+        vars: &[(&str, &str)],
+    ) -> Bot {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(log)
             .expect("the soak's log file opens");
-        Bot::spawn(
+        Bot::spawn_with(
             tg,
             claude,
             sessions,
             "error,ai_interviewer::store=debug",
             file.into(),
+            vars,
         )
     }
 
@@ -400,13 +418,33 @@ async fn soak(kills: usize) {
     let dir = tempfile::tempdir().unwrap();
     let logs = tempfile::tempdir().unwrap();
     let log = logs.path().join("bot.log");
-    println!("soak: {USERS} live interviews, {kills} kill -9 at random moments");
-    let bot = Arc::new(Mutex::new(Some(Bot::start_logged(
-        &tg,
-        &claude,
-        dir.path(),
-        &log,
-    ))));
+    let url = database_url();
+    // On PostgreSQL three replicas share the work, and each kill takes a random one.
+    let replicas = if url.is_some() { 3 } else { 1 };
+    let vars: Vec<(&str, String)> = url.iter().map(|u| ("DATABASE_URL", u.clone())).collect();
+    let place = if url.is_some() {
+        "three replicas on PostgreSQL"
+    } else {
+        "one process on files"
+    };
+    println!("soak: {USERS} live interviews, {kills} kill -9 at random moments, {place}");
+    let started = AtomicU64::new(0);
+    let start = || {
+        let n = started.fetch_add(1, Ordering::Relaxed);
+        let sessions = if url.is_some() {
+            // Each replica its own SESSIONS_DIR (the counters); the rest is in the database.
+            let sessions = dir.path().join(format!("replica-{n}"));
+            std::fs::create_dir_all(&sessions).unwrap();
+            sessions
+        } else {
+            dir.path().to_path_buf()
+        };
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        Bot::start_logged_with(&tg, &claude, &sessions, &log, &vars)
+    };
+    let bots = Arc::new(Mutex::new(
+        (0..replicas).map(|_| start()).collect::<Vec<_>>(),
+    ));
     polling(&tg, 0).await;
     let sent: Arc<Mutex<BTreeMap<u64, Vec<String>>>> = Arc::default();
     let running = Arc::new(AtomicBool::new(true));
@@ -443,10 +481,14 @@ async fn soak(kills: usize) {
     for kill in 0..kills {
         let wait = rand::rng().random_range(500..5000);
         tokio::time::sleep(Duration::from_millis(wait)).await;
-        drop(bot.lock().unwrap().take()); // SIGKILL
+        let victim = rand::rng().random_range(0..replicas);
+        drop(bots.lock().unwrap().remove(victim)); // SIGKILL
         let calls = tg.calls("getUpdates").len();
-        *bot.lock().unwrap() = Some(Bot::start_logged(&tg, &claude, dir.path(), &log));
-        polling(&tg, calls).await;
+        let fresh = start();
+        bots.lock().unwrap().push(fresh);
+        if replicas == 1 {
+            polling(&tg, calls).await;
+        }
         if kill % 10 == 9 {
             println!("  {} kills", kill + 1);
         }
@@ -455,9 +497,17 @@ async fn soak(kills: usize) {
     for user in users {
         let _ = user.await;
     }
-    // Let the last bot finish everything in hand.
+    // Let the last bots finish everything in hand.
     tokio::time::sleep(Duration::from_secs(20)).await;
-    drop(bot.lock().unwrap().take());
+    bots.lock().unwrap().clear();
+    let database = match &url {
+        Some(url) => Some(
+            ai_interviewer::store::PgStore::connect(url)
+                .await
+                .expect("the soak's database"),
+        ),
+        None => None,
+    };
 
     let sent = sent.lock().unwrap().clone();
     let mut lost = 0;
@@ -467,7 +517,10 @@ async fn soak(kills: usize) {
     let mut taken_total = 0;
     for (user, texts) in &sent {
         answers += texts.len();
-        let taken = taken_answers(dir.path(), *user);
+        let taken = match &database {
+            Some(database) => taken_from_database(database, *user).await,
+            None => taken_answers(dir.path(), *user),
+        };
         taken_total += taken.len();
         for text in texts {
             match taken.iter().filter(|t| *t == text).count() {
@@ -489,7 +542,10 @@ async fn soak(kills: usize) {
             .map(|(_, n)| n - 1)
             .sum::<usize>();
     }
-    let corrupt = corrupt_files(dir.path());
+    let corrupt = match &url {
+        Some(url) => quarantined(url).await,
+        None => corrupt_files(dir.path()),
+    };
     println!("  answers sent {answers}: lost {lost}, taken twice {doubled}");
     println!("  replies that reached a chat twice: {duplicated_replies}");
     println!("  stored files that do not parse: {corrupt}");
@@ -501,6 +557,34 @@ async fn soak(kills: usize) {
         "  session saves: {saves} for {taken_total} answers taken ({:.2} per answer)",
         saves as f64 / taken_total.max(1) as f64
     );
+}
+
+/// Every answer text taken into the user's interviews in the database (any folder).
+async fn taken_from_database(database: &ai_interviewer::store::PgStore, user: u64) -> Vec<String> {
+    use ai_interviewer::{model::Role, store::InterviewStore};
+    let scanned = database
+        .scan(Some(ai_interviewer::model::UserId(user)))
+        .await
+        .expect("the soak's database scans");
+    scanned
+        .iter()
+        .flat_map(|s| s.session.transcript.iter())
+        .filter(|e| e.role == Role::Expert)
+        .flat_map(|e| e.text.split("\n\n").map(str::to_owned).collect::<Vec<_>>())
+        .collect()
+}
+
+/// Documents the database set aside as unreadable.
+async fn quarantined(url: &str) -> usize {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("the soak's database");
+    tokio::spawn(connection);
+    let row = client
+        .query_one("SELECT count(*) FROM quarantine", &[])
+        .await
+        .expect("the quarantine counts");
+    usize::try_from(row.get::<_, i64>(0)).unwrap_or(usize::MAX)
 }
 
 /// Every answer text taken into the user's transcripts (active, completed, archived).
@@ -664,6 +748,181 @@ async fn first_words(users: u64) {
     }
 }
 
+/// The database the replicas share, from the bench's environment.
+fn database_url() -> Option<String> {
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+async fn turns(users: u64, replicas: usize) {
+    const CLAUDE: Duration = Duration::from_secs(2);
+    let url = database_url();
+    let replicas = if url.is_some() { replicas.max(1) } else { 1 };
+    let place = match &url {
+        Some(_) => format!("PostgreSQL, {replicas} replica(s)"),
+        None => "files, one process".to_owned(),
+    };
+    println!("turns: {users} users, eight answers each, at once; Claude 2 s; {place}");
+    let tg = Arc::new(FakeTelegram::start().await);
+    let claude = FakeAnthropic::start().await;
+    claude.set_latency(CLAUDE);
+    let dirs: Vec<_> = (0..replicas)
+        .map(|_| tempfile::tempdir().unwrap())
+        .collect();
+    let vars: Vec<(&str, &str)> = url.iter().map(|u| ("DATABASE_URL", u.as_str())).collect();
+    let bots: Vec<Bot> = dirs
+        .iter()
+        .map(|dir| Bot::spawn_with(&tg, &claude, dir.path(), "error", Stdio::null(), &vars))
+        .collect();
+    polling(&tg, 0).await;
+    let tasks: Vec<_> = (0..users)
+        .map(|i| {
+            let tg = tg.clone();
+            tokio::spawn(async move {
+                let user = tg.user(700_000 + i, "Expert", Some("en"));
+                onboard(&tg, &user).await;
+                let mut added = Vec::new();
+                let started = Instant::now();
+                for turn in 0..8 {
+                    let chat = user.chat_id();
+                    let before = tg.bot_send_count(chat);
+                    let sent = Instant::now();
+                    tg.send_text(&user, &format!("Answer {turn}: I check the seal first."));
+                    let at = tg.wait_for_bot_send(chat, before + 1, WAIT).await;
+                    added.push((at - sent).saturating_sub(CLAUDE));
+                }
+                (started, Instant::now(), added)
+            })
+        })
+        .collect();
+    let mut added = Vec::new();
+    let (mut first, mut last) = (None::<Instant>, None::<Instant>);
+    for task in tasks {
+        let (started, ended, a) = task.await.unwrap();
+        first = Some(first.map_or(started, |f| f.min(started)));
+        last = Some(last.map_or(ended, |l| l.max(ended)));
+        added.extend(a);
+    }
+    let span = last.unwrap() - first.unwrap();
+    println!(
+        "  {} turns in {:.1} s: {:.1} turns a second",
+        added.len(),
+        span.as_secs_f64(),
+        added.len() as f64 / span.as_secs_f64()
+    );
+    percentiles("bot-added latency per answer", added);
+    let (overall, chat) = busiest_second(&tg);
+    println!("  busiest second: {overall} messages overall (limit ~30), {chat} in one chat");
+    let peak: f64 = bots.iter().map(Bot::peak_mb).sum();
+    println!("  peak RSS over the replicas {peak:.1} MB");
+}
+
+async fn failover(rounds: u64) {
+    const CLAUDE: Duration = Duration::from_millis(500);
+    let Some(url) = database_url() else {
+        println!("failover: set DATABASE_URL to an empty PostgreSQL database");
+        return;
+    };
+    println!("failover: three replicas on PostgreSQL, {rounds} rounds");
+    let tg = Arc::new(FakeTelegram::start().await);
+    let claude = FakeAnthropic::start().await;
+    claude.set_latency(CLAUDE);
+    let vars = [("DATABASE_URL", url.as_str())];
+    let dir = tempfile::tempdir().unwrap();
+    let start = |n: usize| {
+        let sessions = dir.path().join(n.to_string());
+        std::fs::create_dir_all(&sessions).unwrap();
+        Bot::spawn_with(&tg, &claude, &sessions, "error", Stdio::null(), &vars)
+    };
+    let mut started = 0;
+    let mut bots: Vec<Bot> = Vec::new();
+    for _ in 0..3 {
+        bots.push(start(started));
+        started += 1;
+        if started == 1 {
+            polling(&tg, 0).await;
+        }
+    }
+    let user = tg.user(800_000, "Expert", Some("en"));
+    onboard(&tg, &user).await;
+    let chat = user.chat_id();
+    let (mut polls, mut takeovers) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        let poller = replica_where(&url, POLLER, &[]).await;
+        let index = bots
+            .iter()
+            .position(|b| b.0.id() == poller)
+            .expect("the poller is one of ours");
+        let before = tg.calls("getUpdates").len();
+        let killed = Instant::now();
+        drop(bots.remove(index));
+        tg.wait_until(WAIT, "another replica polls", |t| {
+            t.calls("getUpdates").len() > before
+        })
+        .await;
+        polls.push(killed.elapsed());
+        bots.push(start(started));
+        started += 1;
+
+        // A chat's replica dies while the answer waits on Claude.
+        claude.set_latency(Duration::from_secs(30));
+        let sends = tg.bot_send_count(chat);
+        let asked = claude.count();
+        tg.send_text(&user, &format!("Answer {round}: I check the seal first."));
+        tg.wait_until(WAIT, "the answer reaches Claude", |_| {
+            claude.count() > asked
+        })
+        .await;
+        claude.set_latency(CLAUDE);
+        let owner = replica_where(&url, RUNNING, &[&chat]).await;
+        let killed = Instant::now();
+        let index = bots
+            .iter()
+            .position(|b| b.0.id() == owner)
+            .expect("the owner is one of ours");
+        drop(bots.remove(index));
+        tg.wait_for_bot_send(chat, sends + 1, WAIT).await;
+        takeovers.push(killed.elapsed().saturating_sub(CLAUDE));
+        bots.push(start(started));
+        started += 1;
+    }
+    percentiles("kill -9 of the poller → another polls", polls);
+    percentiles("kill -9 of a chat's replica → its reply", takeovers);
+}
+
+/// The replica that polls: the one whose connection holds both the poller's lock ("AI-L", 1)
+/// and its own liveness lock ("AI-R", its id).
+const POLLER: &str = "SELECT r.host FROM pg_locks l JOIN pg_locks m ON m.pid = l.pid \
+     JOIN replicas r ON r.id = m.objid::bigint::int \
+     WHERE l.locktype = 'advisory' AND l.classid = 1095314764 AND l.objid = 1 \
+     AND m.locktype = 'advisory' AND m.classid = 1095314770";
+
+/// The replica whose claim holds the chat `$1`.
+const RUNNING: &str =
+    "SELECT r.host FROM claims c JOIN replicas r ON r.id = c.replica WHERE c.chat_id = $1";
+
+/// The process id of the replica `query` finds: a replica is named `<host> pid <pid>`.
+async fn replica_where(
+    url: &str,
+    query: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> u32 {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("the bench's database");
+    tokio::spawn(connection);
+    let row = client
+        .query_one(query, params)
+        .await
+        .expect("the replica is found");
+    let host: String = row.get(0);
+    host.rsplit(' ')
+        .next()
+        .and_then(|pid| pid.parse().ok())
+        .expect("a replica is named with its pid")
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args()
@@ -677,6 +936,11 @@ async fn main() {
         Some("soak") => soak(number(50) as usize).await,
         Some("startup") => startup(number(10_000)).await,
         Some("firstwords") => first_words(number(20)).await,
+        Some("turns") => {
+            let replicas = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1);
+            turns(number(40), replicas).await
+        }
+        Some("failover") => failover(number(10)).await,
         _ => {
             println!(
                 "usage: cargo bench --bench telegram_load -- spread [users] | burst [users] | soak [kills] | startup [sessions] | firstwords [users]"
