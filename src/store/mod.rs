@@ -80,6 +80,12 @@ pub enum StoreError {
     /// with (a newer schema, an id out of range).
     #[error("database: {0}")]
     Setup(String),
+    /// A chat's worker wrote after its replica lost the chat to another: nothing was written.
+    #[error("chat {chat} is run by another replica now: nothing written")]
+    Fenced {
+        /// The chat.
+        chat: i64,
+    },
 }
 
 impl StoreError {

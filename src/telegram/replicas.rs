@@ -24,7 +24,7 @@ use teloxide::types::{ChatId, Update};
 use tokio::sync::{mpsc, watch};
 
 use super::inbox::Inbox;
-use crate::store::postgres::{Claim, Replica, Role};
+use crate::store::postgres::{Claim, Replica, Role, fence::Fence};
 
 /// How often a replica looks for chats whose updates nobody runs (a replica died, or a
 /// notification was missed): the longest a chat waits after its replica's `kill -9`.
@@ -35,9 +35,13 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(2);
 pub struct Claims {
     replica: Arc<Replica>,
     held: Mutex<HashMap<ChatId, Held>>,
+    /// Takings go one at a time, so this replica never races itself for a chat (which would
+    /// raise the epoch under a worker already writing with the first one).
+    taking: tokio::sync::Mutex<()>,
 }
 
-/// A chat held: its claim, and the newest update already handed to the dispatcher.
+/// A chat held: its claim (its epoch is what the chat's worker writes under), and the newest
+/// update already handed to the dispatcher.
 #[derive(Debug, Clone, Copy)]
 struct Held {
     claim: Claim,
@@ -50,6 +54,7 @@ impl Claims {
         Arc::new(Claims {
             replica,
             held: Mutex::default(),
+            taking: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -64,15 +69,19 @@ impl Claims {
         if self.lock().contains_key(&chat) {
             return true;
         }
+        let _one_at_a_time = self.taking.lock().await;
+        if self.lock().contains_key(&chat) {
+            return true;
+        }
         match self.replica.claim(chat.0).await {
             Ok(Some(claim)) => {
-                let mut held = self.lock();
-                let entry = held.entry(chat).or_insert(Held {
-                    claim,
-                    dispatched: None,
-                });
-                // Two takings raced: the later epoch is the one the database keeps.
-                entry.claim.epoch = entry.claim.epoch.max(claim.epoch);
+                self.lock().insert(
+                    chat,
+                    Held {
+                        claim,
+                        dispatched: None,
+                    },
+                );
                 true
             }
             Ok(None) => false,
@@ -95,6 +104,15 @@ impl Claims {
                 tracing::debug!(%error, "could not release a chat's claim");
             }
         });
+    }
+
+    /// The fence a worker of `chat` writes under, while the chat is held.
+    pub fn fence(&self, chat: ChatId) -> Option<Fence> {
+        self.lock().get(&chat).map(|held| Fence {
+            chat: chat.0,
+            replica: self.replica.id(),
+            epoch: held.claim.epoch,
+        })
     }
 
     /// The chats held now.

@@ -101,18 +101,24 @@ impl Router {
         let claims = self.claims.clone();
         let router = self.clone();
         let task = tokio::spawn(async move {
-            if let Some(claims) = claims {
-                // The chat may have become another replica's since its events were handed
-                // out: then that replica handles them, and this worker ends unstarted.
-                if !claims.take(chat).await {
-                    router.abandon(chat);
-                    return;
-                }
-                if let Err(error) = router.deps.sent.warm(chat).await {
-                    tracing::warn!(%error, "could not read the chat's sent messages");
-                }
+            let Some(claims) = claims else {
+                return worker.run().await;
+            };
+            // The chat may have become another replica's since its events were handed out:
+            // then that replica handles them, and this worker ends unstarted.
+            let fence = match claims.take(chat).await {
+                true => claims.fence(chat),
+                false => None,
+            };
+            let Some(fence) = fence else {
+                router.abandon(chat);
+                return;
+            };
+            if let Err(error) = router.deps.sent.warm(chat).await {
+                tracing::warn!(%error, "could not read the chat's sent messages");
             }
-            worker.run().await;
+            // Every write the worker makes checks that the chat is still this replica's.
+            crate::store::postgres::fence::fenced(fence, worker.run()).await;
         });
         let router = self.clone();
         tokio::spawn(async move {

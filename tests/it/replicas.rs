@@ -476,3 +476,50 @@ async fn three_replicas_behind_a_proxy_take_the_webhook_s_updates_while_two_of_t
     );
     assert_eq!(telegram.sent(ann.chat_id()).len(), seen, "each reply once");
 }
+
+#[tokio::test]
+async fn a_worker_whose_chat_was_taken_by_another_replica_writes_nothing() {
+    use ai_interviewer::{
+        model::{Lang, Session, Style, UserId},
+        store::{InterviewStore, Loaded, StoreError, postgres::fence},
+    };
+
+    let store = store().await;
+    let a = Replica::join(&store, "a").await.unwrap();
+    let claim = a.claim(9).await.unwrap().unwrap();
+    let under_a = fence::Fence {
+        chat: 9,
+        replica: a.id(),
+        epoch: claim.epoch,
+    };
+    let mut session = Session::new(1, UserId(9), Lang::En, Style::default(), chrono::Utc::now());
+    fence::fenced(under_a, store.save(&session)).await.unwrap();
+
+    // The replica dies; another takes the chat; a statement of the dead one's arrives late.
+    a.leave();
+    let b = Replica::join(&store, "b").await.unwrap();
+    eventually("the chat is taken over", async || b.claim(9).await.unwrap()).await;
+    session.push_answer(
+        "written by the replica that lost the chat",
+        chrono::Utc::now(),
+    );
+    let late = fence::fenced(under_a, store.save(&session)).await;
+    assert!(
+        matches!(late, Err(StoreError::Fenced { chat: 9 })),
+        "{late:?}"
+    );
+    let Loaded::Session(saved) = store.load(UserId(9)).await.unwrap() else {
+        panic!("the interview is there");
+    };
+    assert!(saved.transcript.is_empty(), "nothing of the late write");
+    let record = serde_json::json!({"late": true});
+    let late = fence::fenced(
+        under_a,
+        store.save_value(ai_interviewer::store::Folder::Chats, UserId(9), &record),
+    )
+    .await;
+    assert!(matches!(late, Err(StoreError::Fenced { .. })), "{late:?}");
+
+    // Work outside a chat's worker (the desk, the command line) writes unfenced.
+    store.save(&session).await.unwrap();
+}

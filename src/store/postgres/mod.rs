@@ -13,6 +13,7 @@
 //! sidecar); TLS would come through rustls when a deployment needs it.
 
 mod feed;
+pub mod fence;
 mod import;
 pub mod inbox;
 mod links;
@@ -164,23 +165,34 @@ impl PgStore {
         user: UserId,
         reason: String,
     ) -> Result<Loaded, StoreError> {
-        let client = self.pool.get().await?;
+        let mut client = self.pool.get().await?;
+        let tx = begin(&mut client).await?;
         let [channel, payload] = self.notice(Change::Retired(user));
         // One statement: the document is in one table or the other, never both or neither.
-        client
-            .execute(
-                "WITH moved AS (DELETE FROM interviews WHERE user_id = $1 \
+        tx.execute(
+            "WITH moved AS (DELETE FROM interviews WHERE user_id = $1 \
                  RETURNING doc::text AS body), \
                  kept AS (INSERT INTO quarantine (user_id, origin, reason, body) \
                  SELECT $1, 'interviews', $2, body FROM moved RETURNING user_id) \
                  SELECT pg_notify($3, $4) FROM kept",
-                &[&key(user)?, &reason, &channel, &payload],
-            )
-            .await?;
+            &[&key(user)?, &reason, &channel, &payload],
+        )
+        .await?;
+        tx.commit().await?;
         tracing::warn!(%user, %reason, "session quarantined");
         self.announce(Change::Retired(user));
         Ok(Loaded::Quarantined { reason })
     }
+}
+
+/// Begins a write's transaction, fenced when the task is a chat's worker on a replica
+/// ([`fence`]).
+async fn begin(
+    client: &mut deadpool_postgres::Object,
+) -> Result<deadpool_postgres::Transaction<'_>, StoreError> {
+    let tx = client.transaction().await?;
+    fence::check(&tx).await?;
+    Ok(tx)
 }
 
 /// A user id as the database keeps it. Telegram's ids fit in 52 bits; one that does not fit a
@@ -278,26 +290,27 @@ impl InterviewStore for PgStore {
         let doc = encode_session(session)?;
         let study = session.study.as_ref().map(StudyId::as_str);
         let [channel, payload] = self.notice(Change::Saved(session.user));
-        let client = self.pool.get().await?;
-        client
-            .execute(
-                "WITH saved AS (INSERT INTO interviews (user_id, session_id, study, started_at, doc) \
+        let mut client = self.pool.get().await?;
+        let tx = begin(&mut client).await?;
+        tx.execute(
+            "WITH saved AS (INSERT INTO interviews (user_id, session_id, study, started_at, doc) \
                  VALUES ($1, $2, $3, $4, $5::text::jsonb) \
                  ON CONFLICT (user_id) DO UPDATE SET session_id = EXCLUDED.session_id, \
                  study = EXCLUDED.study, started_at = EXCLUDED.started_at, \
                  saved_at = now(), doc = EXCLUDED.doc RETURNING user_id) \
                  SELECT pg_notify($6, $7) FROM saved",
-                &[
-                    &key(session.user)?,
-                    &i64::from(session.id),
-                    &study,
-                    &session.started_at,
-                    &doc,
-                    &channel,
-                    &payload,
-                ],
-            )
-            .await?;
+            &[
+                &key(session.user)?,
+                &i64::from(session.id),
+                &study,
+                &session.started_at,
+                &doc,
+                &channel,
+                &payload,
+            ],
+        )
+        .await?;
+        tx.commit().await?;
         self.announce(Change::Saved(session.user));
         tracing::debug!(user = %session.user, "session saved");
         Ok(())
@@ -316,7 +329,7 @@ impl InterviewStore for PgStore {
         let doc = encode_session(session)?;
         let study = session.study.as_ref().map(StudyId::as_str);
         let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
+        let tx = begin(&mut client).await?;
         for (ext, body) in attachments {
             tx.execute(
                 "INSERT INTO attachments (folder, user_id, filed_at, ext, body) \
@@ -355,15 +368,16 @@ impl InterviewStore for PgStore {
 
     async fn attach(&self, filed: Filed, ext: &str, text: &str) -> Result<(), StoreError> {
         let name = retired_folder(filed.folder)?;
-        let client = self.pool.get().await?;
-        client
-            .execute(
-                "INSERT INTO attachments (folder, user_id, filed_at, ext, body) \
-                 VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (folder, user_id, filed_at, ext) DO UPDATE SET body = EXCLUDED.body",
-                &[&name, &key(filed.user)?, &filed_at(filed.at), &ext, &text],
-            )
-            .await?;
+        let mut client = self.pool.get().await?;
+        let tx = begin(&mut client).await?;
+        tx.execute(
+            "INSERT INTO attachments (folder, user_id, filed_at, ext, body) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (folder, user_id, filed_at, ext) DO UPDATE SET body = EXCLUDED.body",
+            &[&name, &key(filed.user)?, &filed_at(filed.at), &ext, &text],
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -591,14 +605,15 @@ impl InterviewStore for PgStore {
         value: &serde_json::Value,
     ) -> Result<(), StoreError> {
         let kind = record_kind(folder)?;
-        let client = self.pool.get().await?;
-        client
-            .execute(
-                "INSERT INTO records (kind, user_id, doc) VALUES ($1, $2, $3) \
-                 ON CONFLICT (kind, user_id) DO UPDATE SET saved_at = now(), doc = EXCLUDED.doc",
-                &[&kind, &key(user)?, value],
-            )
-            .await?;
+        let mut client = self.pool.get().await?;
+        let tx = begin(&mut client).await?;
+        tx.execute(
+            "INSERT INTO records (kind, user_id, doc) VALUES ($1, $2, $3) \
+             ON CONFLICT (kind, user_id) DO UPDATE SET saved_at = now(), doc = EXCLUDED.doc",
+            &[&kind, &key(user)?, value],
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -609,9 +624,10 @@ impl InterviewStore for PgStore {
         reason: &str,
     ) -> Result<(), StoreError> {
         let kind = record_kind(folder)?;
-        let client = self.pool.get().await?;
+        let mut client = self.pool.get().await?;
+        let tx = begin(&mut client).await?;
         let [channel, payload] = self.notice(Change::Retired(user));
-        let moved = client
+        let moved = tx
             .execute(
                 "WITH moved AS (DELETE FROM records WHERE kind = $1 AND user_id = $2 \
                  RETURNING doc::text AS body), \
@@ -621,6 +637,7 @@ impl InterviewStore for PgStore {
                 &[&kind, &key(user)?, &reason, &channel, &payload],
             )
             .await?;
+        tx.commit().await?;
         if moved > 0 {
             tracing::warn!(%user, kind, reason, "record quarantined");
             self.announce(Change::Retired(user));
@@ -630,13 +647,14 @@ impl InterviewStore for PgStore {
 
     async fn remove_value(&self, folder: Folder, user: UserId) -> Result<(), StoreError> {
         let kind = record_kind(folder)?;
-        let client = self.pool.get().await?;
-        client
-            .execute(
-                "DELETE FROM records WHERE kind = $1 AND user_id = $2",
-                &[&kind, &key(user)?],
-            )
-            .await?;
+        let mut client = self.pool.get().await?;
+        let tx = begin(&mut client).await?;
+        tx.execute(
+            "DELETE FROM records WHERE kind = $1 AND user_id = $2",
+            &[&kind, &key(user)?],
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -644,7 +662,7 @@ impl InterviewStore for PgStore {
         let id = key(user)?;
         let removed = async {
             let mut client = self.pool.get().await?;
-            let tx = client.transaction().await?;
+            let tx = begin(&mut client).await?;
             let mut removed = 0;
             for table in [
                 "interviews",

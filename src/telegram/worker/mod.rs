@@ -118,6 +118,17 @@ pub enum WorkerError {
     Store(#[from] StoreError),
 }
 
+impl WorkerError {
+    /// Whether a write found the chat's claim taken by another replica.
+    fn is_fenced(&self) -> bool {
+        matches!(
+            self,
+            WorkerError::Store(StoreError::Fenced { .. })
+                | WorkerError::Engine(EngineError::Store(StoreError::Fenced { .. }))
+        )
+    }
+}
+
 /// The result of a worker step.
 type Step = Result<(), WorkerError>;
 
@@ -346,11 +357,17 @@ impl ChatWorker {
                 }
             };
             if let Err(error) = result {
+                if error.is_fenced() {
+                    return self.hand_over(&error);
+                }
                 self.record = saved;
                 self.failed(error);
             }
             let saved = self.record.clone();
             if let Err(error) = self.take_deferred().await {
+                if error.is_fenced() {
+                    return self.hand_over(&error);
+                }
                 self.record = saved;
                 self.failed(error);
             }
@@ -568,6 +585,15 @@ impl ChatWorker {
         self.record.see(update);
         self.save().await?;
         self.flush(false).await
+    }
+
+    /// Ends the worker without a word: another replica runs the chat now (a write found the
+    /// claim taken), and handles what this one had not finished. Nothing more is sent from here.
+    fn hand_over(&mut self, error: &WorkerError) {
+        tracing::warn!(user = %self.user, %error, "the chat went to another replica: this worker ends");
+        self.events.close();
+        while self.events.try_recv().is_ok() {}
+        self.retire.retire(self.chat, &self.events);
     }
 
     /// Logs a failure and tells the user, in their language, to try again. The message is
