@@ -263,8 +263,8 @@ pub async fn bot(settings: Settings, overrides: Overrides) -> Result<Bot, Startu
     }
     if storage.database().is_some() {
         tracing::info!(
-            "the interviews, chat records, profiles, studies, the inbox and the sent log are \
-             kept in PostgreSQL (DATABASE_URL); the counters stay in SESSIONS_DIR"
+            "the interviews, chat records, profiles, studies, the inbox, the sent log and the \
+             counters are kept in PostgreSQL (DATABASE_URL)"
         );
     }
     let logs = match storage.database() {
@@ -512,11 +512,17 @@ async fn start_operations(
     prices: PriceTable,
 ) -> Result<Operations, StartupError> {
     let dir = settings.sessions_dir.clone();
-    let metrics = {
-        let dir = dir.clone();
-        tokio::task::spawn_blocking(move || Metrics::open(&dir, clock))
-            .await
-            .map_err(MetricsError::from)??
+    let metrics = match storage.database() {
+        // The counters go where the rest is: with a database, a row per replica, summed.
+        Some(database) => {
+            Metrics::on_database(database.counters(), storage.interviews().clone(), clock).await?
+        }
+        None => {
+            let dir = dir.clone();
+            tokio::task::spawn_blocking(move || Metrics::open(&dir, clock))
+                .await
+                .map_err(MetricsError::from)??
+        }
     };
     let mut tasks = vec![metrics.spawn_flusher(FLUSH_INTERVAL)];
     let mut metrics_addr = None;

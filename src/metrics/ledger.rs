@@ -126,7 +126,43 @@ pub struct Counters {
     pub files_purged: u64,
 }
 
+/// Adds every count of `from` into `into`, key by key.
+fn add_map<K: Ord + Clone>(into: &mut BTreeMap<K, u64>, from: &BTreeMap<K, u64>) {
+    for (key, n) in from {
+        *into.entry(key.clone()).or_default() += n;
+    }
+}
+
 impl Counters {
+    /// Adds `other`'s counts to these (another replica's, for the deployment's totals).
+    pub fn merge(&mut self, other: &Counters) {
+        self.interviews_started += other.interviews_started;
+        self.interviews_completed += other.interviews_completed;
+        self.interviews_abandoned += other.interviews_abandoned;
+        add_map(&mut self.answers, &other.answers);
+        for (model, counters) in &other.models {
+            let mine = self.models.entry(model.clone()).or_default();
+            mine.successes += counters.successes;
+            mine.failures += counters.failures;
+            mine.tokens.merge(&counters.tokens);
+        }
+        for (model, tokens) in &other.completed_tokens {
+            self.completed_tokens
+                .entry(model.clone())
+                .or_default()
+                .merge(tokens);
+        }
+        add_map(&mut self.fallbacks, &other.fallbacks);
+        self.transcriptions += other.transcriptions;
+        self.transcribed_audio_ms += other.transcribed_audio_ms;
+        add_map(
+            &mut self.transcription_failures,
+            &other.transcription_failures,
+        );
+        add_map(&mut self.errors, &other.errors);
+        self.files_purged += other.files_purged;
+    }
+
     /// Answers of one kind.
     pub fn answers(&self, kind: AnswerKind) -> u64 {
         self.answers.get(&kind).copied().unwrap_or(0)
@@ -273,6 +309,19 @@ impl Ledger {
             true
         } else {
             false
+        }
+    }
+
+    /// Adds `other`'s counts (another replica's ledger) to this one: all time always, today's
+    /// only if `other` counts the same day, and its latencies to the window.
+    pub fn merge(&mut self, other: &Ledger) {
+        self.all_time.merge(&other.all_time);
+        if other.day == self.day {
+            self.today.merge(&other.today);
+        }
+        for millis in &other.latencies.millis {
+            self.latencies
+                .record(Duration::from_millis(u64::from(*millis)));
         }
     }
 

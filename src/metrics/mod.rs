@@ -75,6 +75,9 @@ pub enum MetricsError {
     /// The blocking write did not finish.
     #[error("metrics task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// The database could not be read or written.
+    #[error("metrics: {0}")]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// The shared metrics handle.
@@ -86,8 +89,8 @@ pub struct Metrics {
 struct Inner {
     /// What "now" and "today" are.
     clock: Arc<dyn Clock>,
-    /// `SESSIONS_DIR`, when the counters are persisted.
-    sessions_dir: Option<PathBuf>,
+    /// Where the counters are kept.
+    keep: Keep,
     /// When this process started counting, for the uptime.
     started_at: DateTime<Utc>,
     /// The counters and gauges.
@@ -99,9 +102,25 @@ struct Inner {
     flushing: Arc<tokio::sync::Mutex<()>>,
 }
 
+/// Where a process keeps its counters.
+enum Keep {
+    /// Nowhere (tests and tools).
+    Nowhere,
+    /// `SESSIONS_DIR/metrics.json`.
+    File(PathBuf),
+    /// A row of the database's `counters`; the other replicas' rows add up with it, and the
+    /// interviews in progress are counted in `store`.
+    Database {
+        rows: crate::store::postgres::PgCounters,
+        store: Arc<dyn crate::store::InterviewStore>,
+    },
+}
+
 struct State {
     /// The persisted counters.
     ledger: Ledger,
+    /// The other replicas' counters, as last read (with a database).
+    others: Vec<Ledger>,
     /// Changes made to the ledger.
     changes: u64,
     /// The change count last written to disk.
@@ -117,7 +136,14 @@ struct State {
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Metrics")
-            .field("sessions_dir", &self.inner.sessions_dir)
+            .field(
+                "keep",
+                &match &self.inner.keep {
+                    Keep::Nowhere => "nowhere".to_owned(),
+                    Keep::File(dir) => dir.display().to_string(),
+                    Keep::Database { .. } => "database".to_owned(),
+                },
+            )
             .finish_non_exhaustive()
     }
 }
@@ -158,7 +184,7 @@ impl Metrics {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ledger::new(today),
             Err(e) => return Err(io_error(&path)(e)),
         };
-        let metrics = Metrics::with_ledger(Some(sessions_dir.to_path_buf()), clock, ledger);
+        let metrics = Metrics::with_ledger(Keep::File(sessions_dir.to_path_buf()), clock, ledger);
         if quarantined {
             metrics.error(ErrorKind::Quarantine);
         }
@@ -169,10 +195,26 @@ impl Metrics {
     /// Counters kept in memory only (for tests and tools); [`Metrics::flush`] does nothing.
     pub fn unpersisted(clock: Arc<dyn Clock>) -> Metrics {
         let today = clock.now().date_naive();
-        Metrics::with_ledger(None, clock, Ledger::new(today))
+        Metrics::with_ledger(Keep::Nowhere, clock, Ledger::new(today))
     }
 
-    fn with_ledger(sessions_dir: Option<PathBuf>, clock: Arc<dyn Clock>, ledger: Ledger) -> Self {
+    /// Counters kept in the database (`DATABASE_URL`): this process counts from zero in a row
+    /// of its own, and every figure is the sum over the rows, so several replicas' counts add
+    /// up and a replica's counts outlive it. The interviews in progress are counted in `store`.
+    pub async fn on_database(
+        rows: crate::store::postgres::PgCounters,
+        store: Arc<dyn crate::store::InterviewStore>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Metrics, MetricsError> {
+        let today = clock.now().date_naive();
+        let metrics =
+            Metrics::with_ledger(Keep::Database { rows, store }, clock, Ledger::new(today));
+        metrics.flush().await?;
+        metrics.recount_active().await?;
+        Ok(metrics)
+    }
+
+    fn with_ledger(keep: Keep, clock: Arc<dyn Clock>, ledger: Ledger) -> Self {
         let latency = prometheus::Histogram::with_opts(
             prometheus::HistogramOpts::new(
                 exposition::CLAUDE_LATENCY,
@@ -185,9 +227,10 @@ impl Metrics {
             inner: Arc::new(Inner {
                 started_at: clock.now(),
                 clock,
-                sessions_dir,
+                keep,
                 state: Mutex::new(State {
                     ledger,
+                    others: Vec::new(),
                     changes: 0,
                     flushed: 0,
                     active_interviews: 0,
@@ -281,11 +324,15 @@ impl Metrics {
 
     /// Counts the interviews in progress in `SESSIONS_DIR` again.
     pub async fn recount_active(&self) -> Result<(), MetricsError> {
-        let Some(dir) = self.inner.sessions_dir.clone() else {
-            return Ok(());
+        let count = match &self.inner.keep {
+            Keep::Nowhere => return Ok(()),
+            Keep::File(dir) => {
+                let dir = dir.clone();
+                tokio::task::spawn_blocking(move || count_active(&dir).map_err(io_error(&dir)))
+                    .await??
+            }
+            Keep::Database { store, .. } => store.active_users().await?.len() as u64,
         };
-        let count = tokio::task::spawn_blocking(move || count_active(&dir).map_err(io_error(&dir)))
-            .await??;
         self.set_active_interviews(count);
         Ok(())
     }
@@ -392,12 +439,12 @@ impl Metrics {
         let taken_at = self.inner.clock.now();
         let (ledger, active_interviews, chat_workers, last_poll) = self.update(|s| {
             let last_poll = s.polling.last_success();
-            (
-                s.ledger.clone(),
-                s.active_interviews,
-                s.chat_workers,
-                last_poll,
-            )
+            // With replicas, the deployment's counts: this one's and the others' as last read.
+            let mut ledger = s.ledger.clone();
+            for other in &s.others {
+                ledger.merge(other);
+            }
+            (ledger, s.active_interviews, s.chat_workers, last_poll)
         });
         let latency =
             ledger
@@ -428,10 +475,13 @@ impl Metrics {
     }
 
     /// Writes the counters to `SESSIONS_DIR/metrics.json` atomically, if anything changed
-    /// since the last write.
+    /// since the last write; with a database, writes this process's row if anything changed and
+    /// reads the other replicas' rows.
     pub async fn flush(&self) -> Result<(), MetricsError> {
-        let Some(dir) = &self.inner.sessions_dir else {
-            return Ok(());
+        let dir = match &self.inner.keep {
+            Keep::Nowhere => return Ok(()),
+            Keep::File(dir) => dir,
+            Keep::Database { rows, .. } => return self.flush_to(rows).await,
         };
         let one_at_a_time = self.inner.flushing.clone().lock_owned().await;
         let (bytes, changes) = {
@@ -449,6 +499,42 @@ impl Metrics {
         .await??;
         let mut state = self.state();
         state.flushed = state.flushed.max(changes);
+        Ok(())
+    }
+
+    async fn flush_to(
+        &self,
+        rows: &crate::store::postgres::PgCounters,
+    ) -> Result<(), MetricsError> {
+        let _one_at_a_time = self.inner.flushing.lock().await;
+        let (text, changes) = {
+            let state = self.state();
+            let changed = state.changes != state.flushed;
+            (
+                changed
+                    .then(|| serde_json::to_string(&state.ledger))
+                    .transpose()?,
+                state.changes,
+            )
+        };
+        if let Some(text) = text {
+            rows.save(&text).await?;
+        }
+        let others: Vec<Ledger> = rows
+            .others()
+            .await?
+            .into_iter()
+            .filter_map(|text| {
+                Ledger::decode(text.as_bytes())
+                    .inspect_err(|reason| {
+                        tracing::warn!(%reason, "a replica's counters cannot be read: left out")
+                    })
+                    .ok()
+            })
+            .collect();
+        let mut state = self.state();
+        state.flushed = state.flushed.max(changes);
+        state.others = others;
         Ok(())
     }
 

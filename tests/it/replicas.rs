@@ -523,3 +523,57 @@ async fn a_worker_whose_chat_was_taken_by_another_replica_writes_nothing() {
     // Work outside a chat's worker (the desk, the command line) writes unfenced.
     store.save(&session).await.unwrap();
 }
+
+#[tokio::test]
+async fn the_replicas_counters_add_up_and_outlive_the_replica_that_counted() {
+    use ai_interviewer::{
+        metrics::{Metrics, kinds::AnswerKind},
+        model::{Lang, ManualClock, Session, Style, UserId},
+        store::InterviewStore,
+    };
+
+    let store = store().await;
+    let interviews: std::sync::Arc<dyn InterviewStore> = std::sync::Arc::new(store.clone());
+    let clock = std::sync::Arc::new(ManualClock::new(chrono::Utc::now()));
+    let open = async || {
+        Metrics::on_database(store.counters(), interviews.clone(), clock.clone())
+            .await
+            .unwrap()
+    };
+    let (a, b) = (open().await, open().await);
+    for _ in 0..2 {
+        a.answer(AnswerKind::Text);
+    }
+    for _ in 0..3 {
+        b.answer(AnswerKind::Voice);
+    }
+    a.flush().await.unwrap();
+    b.flush().await.unwrap();
+    let seen_by_b = b.snapshot();
+    assert_eq!(
+        seen_by_b.all_time.answers(AnswerKind::Text),
+        2,
+        "a's, read by b"
+    );
+    assert_eq!(seen_by_b.all_time.answers(AnswerKind::Voice), 3);
+    assert_eq!(seen_by_b.today.answers(AnswerKind::Text), 2);
+
+    // A replica gone and a new one started: the counts stay, and the interviews in progress
+    // are counted in the database.
+    drop(a);
+    store
+        .save(&Session::new(
+            1,
+            UserId(5),
+            Lang::En,
+            Style::default(),
+            chrono::Utc::now(),
+        ))
+        .await
+        .unwrap();
+    let c = open().await;
+    let seen_by_c = c.snapshot();
+    assert_eq!(seen_by_c.all_time.answers(AnswerKind::Text), 2);
+    assert_eq!(seen_by_c.all_time.answers(AnswerKind::Voice), 3);
+    assert_eq!(seen_by_c.active_interviews, 1);
+}

@@ -6,6 +6,7 @@
 //!   consequences are done; the highest id ever saved is the poller's offset, whichever
 //!   replica polls. A handled row keeps only its id for a day, so a redelivery is dropped.
 //! - [`PgSentLog`]: the messages Telegram accepted, by chat and key.
+//! - [`PgCounters`]: the operators' counters, a row per process.
 //!
 //! Saving an update notifies [`INBOX_CHANNEL`] with its chat, in the saving transaction: the
 //! replica that runs the chat (or one that may take it) hears of it at once.
@@ -229,5 +230,40 @@ impl PgSentLog {
         Ok(client
             .execute("DELETE FROM sent WHERE at < $1", &[&before])
             .await?)
+    }
+}
+
+/// The counters table: one ledger (as JSON text) per process that counted.
+#[derive(Debug, Clone)]
+pub struct PgCounters {
+    pub(super) pool: Pool,
+    /// This process's row.
+    pub(super) origin: i64,
+}
+
+impl PgCounters {
+    /// Writes this process's ledger.
+    pub async fn save(&self, ledger: &str) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO counters (origin, ledger) VALUES ($1, $2) \
+                 ON CONFLICT (origin) DO UPDATE SET ledger = EXCLUDED.ledger, saved_at = now()",
+                &[&self.origin, &ledger],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Every other process's ledger.
+    pub async fn others(&self) -> Result<Vec<String>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT ledger FROM counters WHERE origin <> $1",
+                &[&self.origin],
+            )
+            .await?;
+        Ok(rows.into_iter().map(|r| r.get(0)).collect())
     }
 }

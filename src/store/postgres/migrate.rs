@@ -46,6 +46,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "replicas",
         sql: include_str!("migrations/0004_replicas.sql"),
     },
+    Migration {
+        version: 5,
+        name: "counters",
+        sql: include_str!("migrations/0005_counters.sql"),
+    },
 ];
 
 /// The advisory lock key the migrating transaction holds ("ai-i mig" in ASCII): any constant

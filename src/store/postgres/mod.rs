@@ -24,7 +24,7 @@ mod studies;
 use std::sync::Arc;
 
 pub use import::{Count, Imported};
-pub use inbox::{PgInbox, PgSentLog};
+pub use inbox::{PgCounters, PgInbox, PgSentLog};
 pub use replicas::{Claim, Replica, Role};
 
 use async_trait::async_trait;
@@ -140,6 +140,14 @@ impl PgStore {
         let (out, notifications) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(feed::relay(self.config.clone(), channel, out));
         notifications
+    }
+
+    /// The operators' counters in this database, this process's row under a number drawn now.
+    pub fn counters(&self) -> PgCounters {
+        PgCounters {
+            pool: self.pool.clone(),
+            origin: rand::random::<i64>(),
+        }
     }
 
     /// The schema version the database is at.
