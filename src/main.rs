@@ -205,7 +205,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::DeskLink { lang } => {
-            let url = app::desk_link(&settings, lang)?;
+            let url = app::desk_link(&settings, lang).await?;
             println!("{url}");
             Ok(())
         }
