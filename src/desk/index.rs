@@ -626,6 +626,33 @@ mod tests {
         assert_eq!(index.get((UserId(5), 50)).unwrap().report, None);
     }
 
+    /// Retention removes files without announcing it: the hourly full read drops them, and
+    /// nothing sooner does. Virtual time, stepped a minute at a time up to a deadline.
+    #[tokio::test(start_paused = true)]
+    async fn what_goes_without_an_announcement_leaves_the_index_at_the_hourly_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = SessionStore::open(dir.path()).unwrap();
+        files.save(&consented(8, 80)).await.unwrap();
+        let store: Arc<dyn InterviewStore> = Arc::new(files);
+        let index = Index::follow(&store);
+        index.scanned().await;
+        assert!(index.get((UserId(8), 80)).is_some());
+        let start = tokio::time::Instant::now();
+        std::fs::remove_file(dir.path().join("8.json")).unwrap();
+        while index.get((UserId(8), 80)).is_some() {
+            assert!(
+                start.elapsed() < 2 * RESCAN_EVERY,
+                "the hourly read never came"
+            );
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+        assert!(
+            start.elapsed() >= RESCAN_EVERY - Duration::from_secs(60),
+            "dropped after {:?}, before the hourly read",
+            start.elapsed()
+        );
+    }
+
     #[tokio::test]
     async fn a_followed_index_sees_a_save_made_after_it_started() {
         let dir = tempfile::tempdir().unwrap();
