@@ -178,15 +178,14 @@ impl Served {
         // The engine exists before: what is measured is the desk alone.
         let before = rss_kib();
         let clock = Instant::now();
+        let links = Links::open(sessions).expect("the links folder");
         let desk = Desk::open(
             config,
             &engine,
             settings.claude.prices.clone(),
             &settings.claude.model,
-            sessions,
-        )
-        .await
-        .expect("the desk opens");
+            Arc::new(links.clone()),
+        );
         // The first scan runs in the background; the desk is open once it is done.
         desk.index().scanned().await;
         let opened = clock.elapsed();
@@ -198,10 +197,7 @@ impl Served {
             }
         });
         // Signed in as an admin is: a link issued into the folder, spent by the sign-in form.
-        let token = Links::open(sessions)
-            .expect("the links folder")
-            .issue(chrono::Utc::now())
-            .expect("a link");
+        let token = links.issue(chrono::Utc::now()).expect("a link");
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

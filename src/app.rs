@@ -32,6 +32,7 @@ use crate::{
     model::Lang,
     retry::RetryPolicy,
     settings::{Settings, SettingsError},
+    store::links::SignInLinks,
     store::{Imported, PgStore, Storage, StoreError, retention},
     telegram,
     voice::{AssemblyAiClient, Transcriber, VoiceConfig, assemblyai::PollPolicy},
@@ -87,12 +88,6 @@ pub enum StartupError {
     /// The database cannot be reached or its schema brought up to date.
     #[error("DATABASE_URL: {0}")]
     Database(StoreError),
-    /// The desk reads its index from the files, which hold nothing with a database.
-    #[error(
-        "DESK_ADDR with DATABASE_URL: the desk does not read PostgreSQL yet; unset DESK_ADDR \
-         to run the bot on the database"
-    )]
-    DeskOnDatabase,
     /// The metrics server cannot listen.
     #[error("METRICS_ADDR {addr}: cannot listen: {source}")]
     MetricsAddr {
@@ -258,13 +253,10 @@ struct Served {
 pub async fn bot(settings: Settings, overrides: Overrides) -> Result<Bot, StartupError> {
     let rules = check_claude(&settings).await?;
     let storage = storage_when_reachable(&settings).await?;
-    if settings.desk.is_some() && storage.database().is_some() {
-        return Err(StartupError::DeskOnDatabase);
-    }
     if storage.database().is_some() {
         tracing::info!(
-            "the interviews, chat records, profiles, studies, the inbox, the sent log and the \
-             counters are kept in PostgreSQL (DATABASE_URL)"
+            "the interviews, chat records, profiles, studies, the desk's sign-in links, the \
+             inbox, the sent log and the counters are kept in PostgreSQL (DATABASE_URL)"
         );
     }
     let logs = match storage.database() {
@@ -285,7 +277,9 @@ pub async fn bot(settings: Settings, overrides: Overrides) -> Result<Bot, Startu
     let engine = engine.with_metrics(operations.metrics.clone());
     let mut operations = operations;
     let desk = match &settings.desk {
-        Some(config) => Some(start_desk(&settings, config, &engine, &mut operations).await?),
+        Some(config) => {
+            Some(start_desk(&settings, &storage, config, &engine, &mut operations).await?)
+        }
         None => None,
     };
     Ok(Bot {
@@ -301,6 +295,7 @@ pub async fn bot(settings: Settings, overrides: Overrides) -> Result<Bot, Startu
 /// Binds `DESK_ADDR`, builds the desk's index and serves it among the operator's tasks.
 async fn start_desk(
     settings: &Settings,
+    storage: &Storage,
     config: &desk::Config,
     engine: &Engine,
     operations: &mut Operations,
@@ -317,16 +312,15 @@ async fn start_desk(
     if config.public_url.port() == Some(0) {
         let _ = config.public_url.set_port(Some(local.port()));
     }
-    let links = Links::open(&settings.sessions_dir).map_err(DeskError::Links)?;
-    let issuer = Issuer::new(links, config.public_url.clone());
+    let links = sign_in_links(storage)?;
+    let issuer = Issuer::new(links.clone(), config.public_url.clone());
     let served = Desk::open(
         config.clone(),
         engine,
         settings.claude.prices.clone(),
         &settings.claude.model,
-        &settings.sessions_dir,
-    )
-    .await?;
+        links,
+    );
     tracing::info!(addr = %local, url = %config.public_url, "serving the operator's desk");
     operations.tasks.push(tokio::spawn(async move {
         if let Err(error) = desk::serve(listener, served).await {
@@ -370,17 +364,23 @@ async fn database(settings: &Settings) -> Result<PgStore, StartupError> {
         .map_err(StartupError::Database)
 }
 
+/// Where the desk's sign-in links are kept: with a database, in it (every replica's desk
+/// honours a link any replica or `desk-link` issued, once); else in `SESSIONS_DIR`.
+fn sign_in_links(storage: &Storage) -> Result<Arc<dyn SignInLinks>, StartupError> {
+    Ok(match storage.database() {
+        Some(database) => Arc::new(database.clone()),
+        None => Arc::new(Links::open(storage.dir()).map_err(DeskError::Links)?),
+    })
+}
+
 /// `ai-interviewer desk-link`: a one-time sign-in URL for the desk, whose pages open in
-/// `lang`, written where the running bot reads it.
-pub fn desk_link(settings: &Settings, lang: Lang) -> Result<reqwest::Url, StartupError> {
+/// `lang`, written where the running bots read it (the files, or the database).
+pub async fn desk_link(settings: &Settings, lang: Lang) -> Result<reqwest::Url, StartupError> {
     let config = settings.desk.as_ref().ok_or(StartupError::DeskOff)?;
-    if settings.database_url.is_some() {
-        return Err(StartupError::DeskOnDatabase);
-    }
-    let links = Links::open(&settings.sessions_dir).map_err(DeskError::Links)?;
-    let issuer = Issuer::new(links, config.public_url.clone());
+    let storage = storage(settings).await?;
+    let issuer = Issuer::new(sign_in_links(&storage)?, config.public_url.clone());
     let now = chrono::Utc::now();
-    Ok(issuer.link(now, lang).map_err(DeskError::Links)?)
+    Ok(issuer.link(now, lang).await.map_err(DeskError::Issue)?)
 }
 
 impl Bot {

@@ -4,7 +4,9 @@
 //! file per link under `SESSIONS_DIR/desk/links/`, named by the hash and holding the expiry:
 //! whoever reads the folder cannot sign in with what they find. A link is spent by removing
 //! its file, which only one remover can do, so the `desk-link` command and the running bot
-//! (two processes) share the links safely and a link opens at most one session.
+//! (two processes) share the links safely and a link opens at most one session. With
+//! `DATABASE_URL` the links live in the database instead (`PgStore`, the same
+//! [`SignInLinks`]), where every replica and the `desk-link` command share them.
 //!
 //! This sits low in the house (beside the store) because two front ends issue links: the
 //! Telegram `/desk` command and the desk itself, which redeems them.
@@ -12,6 +14,7 @@
 use std::{
     io,
     path::{Path, PathBuf},
+    sync::Arc,
     time::Duration,
 };
 
@@ -129,24 +132,27 @@ impl SignInLinks for Links {
     }
 }
 
-/// Issues links and spells them as URLs of the desk at its public address.
+/// Issues links and spells them as URLs of the desk at its public address, into whichever
+/// store keeps them: the files, or the database that every replica shares (a link `/desk`
+/// issued on one replica signs in on another's desk, and only once).
 #[derive(Debug, Clone)]
 pub struct Issuer {
-    links: Links,
+    links: Arc<dyn SignInLinks>,
     public_url: Url,
 }
 
 impl Issuer {
     /// Links into `links`, pointing at the desk's public address.
-    pub fn new(links: Links, public_url: Url) -> Issuer {
+    pub fn new(links: Arc<dyn SignInLinks>, public_url: Url) -> Issuer {
         Issuer { links, public_url }
     }
 
-    /// A new sign-in URL, valid from `now`, whose pages open in `lang`. Links that expired
-    /// unused are cleared away first, so the folder holds only live ones.
-    pub fn link(&self, now: DateTime<Utc>, lang: Lang) -> io::Result<Url> {
-        self.links.purge_expired(now);
-        let token = self.links.issue(now)?;
+    /// A new sign-in URL, valid for [`LINK_LIFETIME`] from `now`, whose pages open in `lang`.
+    /// Links that expired unused are cleared away first, so the store holds only live ones.
+    pub async fn link(&self, now: DateTime<Utc>, lang: Lang) -> Result<Url, StoreError> {
+        self.links.purge_expired(now).await?;
+        let lifetime = chrono::Duration::from_std(LINK_LIFETIME).unwrap_or_default();
+        let token = self.links.issue_until(now + lifetime).await?;
         Ok(signin_url(&self.public_url, &token, lang))
     }
 }

@@ -233,7 +233,7 @@ async fn run(cli: Cli) -> Result<Ran, Failure> {
             Ok(Ran::Exit(ExitCode::SUCCESS))
         }
         Command::DeskLink { lang } => {
-            let url = app::desk_link(&settings, lang)?;
+            let url = app::desk_link(&settings, lang).await?;
             println!("{url}");
             Ok(Ran::Exit(ExitCode::SUCCESS))
         }

@@ -113,14 +113,19 @@ async fn status(
         return plain(StatusCode::NOT_FOUND, "no such interview");
     };
     let mut answer = summary(&desk, &row);
-    // The split is in the session file, not the index: read for this one interview only.
-    let (key, read) = ((row.user, row.session), row);
-    let split = tokio::task::spawn_blocking(move || super::export::read_session(&read))
-        .await
-        .ok()
-        .flatten()
-        .filter(|s| (s.user, s.id) == key)
-        .and_then(|s| s.usage.by_work);
+    // The split is in the interview, not the index: read for this one interview only.
+    let split = match super::export::read_session(desk.store.as_ref(), &row).await {
+        Ok(session) => session,
+        Err(error) => {
+            tracing::error!(user = %row.user, %error, "an interview cannot be read");
+            return plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the interview cannot be read",
+            );
+        }
+    }
+    .filter(|s| (s.user, s.id) == (row.user, row.session))
+    .and_then(|s| s.usage.by_work);
     answer["cost_usd_by_kind"] = match split {
         Some(split) => json!({
             "turns": desk.cost(&split.of(Work::Turns)),
@@ -146,15 +151,26 @@ async fn report(
     let Some(row) = settled else {
         return plain(StatusCode::NOT_FOUND, "no confirmed report");
     };
-    let catalog = desk.catalog.clone();
-    let read = tokio::task::spawn_blocking(move || {
-        let session = super::export::read_session(&row)?;
-        let markdown = super::export::report_markdown(&row, &session, &catalog);
-        Some((row, session, markdown))
-    })
-    .await;
+    let session = match super::export::read_session(desk.store.as_ref(), &row).await {
+        Ok(session) => session,
+        Err(error) => {
+            tracing::error!(user = %row.user, %error, "an interview cannot be read");
+            return plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the interview cannot be read",
+            );
+        }
+    };
+    let read = match session {
+        Some(session) => {
+            let store = desk.store.as_ref();
+            let markdown = super::export::report_markdown(store, &row, &session, &desk.catalog);
+            Some((markdown.await, session))
+        }
+        None => None,
+    };
     match read {
-        Ok(Some((row, session, markdown))) => Json(json!({
+        Some((markdown, session)) => Json(json!({
             "user": row.user,
             "session": row.session,
             "version": session.report.version,
@@ -163,6 +179,6 @@ async fn report(
             "document": session.report.document,
         }))
         .into_response(),
-        _ => plain(StatusCode::NOT_FOUND, "no confirmed report"),
+        None => plain(StatusCode::NOT_FOUND, "no confirmed report"),
     }
 }

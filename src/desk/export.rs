@@ -1,6 +1,7 @@
 //! The downloads: one ZIP of every settled report (Markdown and JSON), and a CSV of the
-//! interviews. Both are built on a blocking thread from a copy of the index's rows; the ZIP
-//! reads each report's files, nothing else.
+//! interviews. The CSV comes from a copy of the index's rows alone; the ZIP reads the
+//! interviews and their reports through the store (one full read, not one per interview) and
+//! is packed on a blocking thread.
 
 use std::io::{Cursor, Write};
 
@@ -8,20 +9,53 @@ use chrono::{DateTime, Utc};
 use zip::{ZipWriter, write::SimpleFileOptions};
 
 use super::index::Row;
-use crate::{i18n::Catalog, interview::report, llm::Price, model::Session, store::decode_session};
+use crate::{
+    i18n::Catalog,
+    interview::report,
+    llm::Price,
+    model::Session,
+    store::{InterviewStore, Scanned, StoreError},
+};
 
-/// The session behind `row`, read from its file (`None` if it cannot be read any more).
-pub fn read_session(row: &Row) -> Option<Session> {
-    let bytes = std::fs::read(&row.file).ok()?;
-    decode_session(&bytes).ok()
+/// Whether `scanned` is the interview `row` sums up: the same user, interview and place.
+fn is_row(scanned: &Scanned, row: &Row) -> bool {
+    scanned.filed == row.filed
+        && scanned.session.user == row.user
+        && scanned.session.id == row.session
 }
 
-/// The report of `session` as Markdown: the file the bot wrote, else rendered again.
-pub fn report_markdown(row: &Row, session: &Session, catalog: &Catalog) -> String {
-    row.report
-        .as_ref()
-        .and_then(|path| std::fs::read_to_string(path).ok())
-        .unwrap_or_else(|| report::render(session, catalog))
+/// The session behind `row`, read from the store (`None` if it is not there any more).
+pub async fn read_session(
+    store: &dyn InterviewStore,
+    row: &Row,
+) -> Result<Option<Session>, StoreError> {
+    let found = store.scan(Some(row.user)).await?;
+    Ok(found
+        .into_iter()
+        .find(|scanned| is_row(scanned, row))
+        .map(|scanned| scanned.session))
+}
+
+/// The report of `session` as Markdown: what the bot kept, else rendered again.
+pub async fn report_markdown(
+    store: &dyn InterviewStore,
+    row: &Row,
+    session: &Session,
+    catalog: &Catalog,
+) -> String {
+    let kept = match row.report {
+        Some(filed) => store
+            .attachment(filed, "md")
+            .await
+            .inspect_err(|error| {
+                tracing::warn!(user = %row.user, session = row.session, %error,
+                    "a report cannot be read; it is rendered again");
+            })
+            .ok()
+            .flatten(),
+        None => None,
+    };
+    kept.unwrap_or_else(|| report::render(session, catalog))
 }
 
 /// The report of `session` as JSON: where it stands (version, the expert's check and
@@ -38,29 +72,62 @@ pub fn report_json(session: &Session) -> String {
 }
 
 /// A ZIP with `<user>-<session>.md` and `.json` for every settled (confirmed or corrected)
-/// report among `rows`.
-pub fn reports_zip(
+/// report among `rows`, as `store` holds them.
+pub async fn reports_zip(
+    store: &dyn InterviewStore,
     rows: &[Row],
     now: DateTime<Utc>,
     idle_after: std::time::Duration,
     catalog: &Catalog,
-) -> zip::result::ZipResult<Vec<u8>> {
-    let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
-    let options = SimpleFileOptions::default();
-    for row in rows
+) -> Result<Vec<u8>, ZipError> {
+    let settled: Vec<&Row> = rows
         .iter()
         .filter(|r| r.state(now, idle_after).is_settled())
-    {
-        let Some(session) = read_session(row) else {
-            continue;
-        };
-        let name = format!("{}-{}", row.user, row.session);
-        zip.start_file(format!("{name}.md"), options)?;
-        zip.write_all(report_markdown(row, &session, catalog).as_bytes())?;
-        zip.start_file(format!("{name}.json"), options)?;
-        zip.write_all(report_json(&session).as_bytes())?;
+        .collect();
+    let mut files = Vec::with_capacity(settled.len() * 2);
+    if !settled.is_empty() {
+        // By key, then by place: one look-up per row however many interviews there are.
+        let mut found: std::collections::BTreeMap<super::index::Key, Vec<Scanned>> =
+            Default::default();
+        for scanned in store.scan(None).await? {
+            let key = (scanned.session.user, scanned.session.id);
+            found.entry(key).or_default().push(scanned);
+        }
+        for row in settled {
+            let Some(places) = found.get_mut(&(row.user, row.session)) else {
+                continue;
+            };
+            let Some(at) = places.iter().position(|scanned| is_row(scanned, row)) else {
+                continue;
+            };
+            let session = places.swap_remove(at).session;
+            let name = format!("{}-{}", row.user, row.session);
+            let markdown = report_markdown(store, row, &session, catalog).await;
+            files.push((format!("{name}.md"), markdown));
+            files.push((format!("{name}.json"), report_json(&session)));
+        }
     }
-    Ok(zip.finish()?.into_inner())
+    let zip = tokio::task::spawn_blocking(move || -> zip::result::ZipResult<Vec<u8>> {
+        let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+        let options = SimpleFileOptions::default();
+        for (name, text) in files {
+            zip.start_file(name, options)?;
+            zip.write_all(text.as_bytes())?;
+        }
+        Ok(zip.finish()?.into_inner())
+    });
+    Ok(zip.await.map_err(StoreError::from)??)
+}
+
+/// Why the ZIP could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ZipError {
+    /// The interviews or their reports could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The archive could not be written.
+    #[error(transparent)]
+    Zip(#[from] zip::result::ZipError),
 }
 
 /// The CSV's header, which names its columns.

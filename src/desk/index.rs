@@ -1,18 +1,22 @@
 //! The index: one summary row per interview the expert agreed to show, kept in memory so the
-//! pages answer without reading the files.
+//! pages answer without reading the store.
 //!
-//! It is built by one scan of `SESSIONS_DIR` at start (on a blocking thread: ten thousand files
-//! take a while) and then kept by following the store's announcements ([`Change`]): a save
-//! re-reads the user's interview in progress, a retirement re-reads all the user's files, a
-//! deletion drops the user's rows. A follower that fell too far behind reads everything again,
-//! and so does every follower once an hour ([`RESCAN_EVERY`]): the retention policy and an
-//! operator's hand remove files without announcing it.
-//! Files that cannot be read are left out here; the store quarantines them when they are loaded.
+//! It is built from one [`InterviewStore::scan`] at start (in the background: ten thousand
+//! interviews take a while) and then kept by following the store's announcements
+//! ([`Change`]): each one reads the user's interviews again ([`InterviewStore::scan`] of that
+//! user) and replaces their rows. On PostgreSQL the announcements of every replica's writes
+//! arrive too (`LISTEN`/`NOTIFY`), so every replica's desk shows the whole deployment. A
+//! follower that fell too far behind reads everything again, and so does every follower once
+//! an hour ([`RESCAN_EVERY`]): the retention policy and an operator's hand remove files
+//! without announcing it, and a replica misses what was announced while its listening
+//! connection was down. A read that fails (the database restarting) is made good by a full
+//! read a little later ([`RETRY_AFTER`]).
+//! Interviews that cannot be read are left out here; the store quarantines them when their
+//! owner loads them.
 
 use std::{
     collections::BTreeMap,
-    path::{Path, PathBuf},
-    sync::{Arc, PoisonError, RwLock},
+    sync::{Arc, PoisonError, RwLock, Weak},
     time::Duration,
 };
 
@@ -24,11 +28,14 @@ use tokio::sync::{
 
 use crate::{
     model::{Ending, Lang, Review, Session, Stage, Style, Usage, UserId},
-    store::{Change, Folder, InterviewStore, decode_session},
+    store::{Change, Filed, Folder, InterviewStore, Scanned, StoreError},
 };
 
-/// How often the index reads every file again, whatever was announced.
+/// How often the index reads every interview again, whatever was announced.
 pub const RESCAN_EVERY: Duration = Duration::from_secs(3600);
+
+/// How soon the index reads everything again after a read failed.
+pub const RETRY_AFTER: Duration = Duration::from_secs(10);
 
 /// Where an interview stands, as the desk shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -85,15 +92,27 @@ impl State {
     }
 }
 
-/// Which of the store's places a session file lies in.
+/// Which of the store's places an interview lies in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Place {
-    /// `SESSIONS_DIR/<user>.json`: the interview in progress (or ended, before it is filed).
+    /// In progress (or ended, before it is filed).
     Active,
-    /// `archive/`: set aside.
+    /// Filed in `archive`: set aside.
     Archive,
-    /// `completed/`: finished, beside its report.
+    /// Filed in `completed`: finished, beside its report.
     Completed,
+}
+
+impl Place {
+    /// The place of an interview filed at `filed` (`None`: in progress).
+    pub fn of(filed: Option<Filed>) -> Place {
+        match filed.map(|f| f.folder) {
+            None => Place::Active,
+            Some(Folder::Archive) => Place::Archive,
+            // Retirement files only into `completed` or `archive`.
+            Some(_) => Place::Completed,
+        }
+    }
 }
 
 /// One interview, summed up: ids, numbers, times and the expert's name as their messenger
@@ -106,12 +125,13 @@ pub struct Row {
     pub expert: Option<crate::model::Expert>,
     /// The interview's id among the user's interviews.
     pub session: u32,
-    /// Where its file lies.
+    /// Where it lies.
     pub place: Place,
-    /// The session file, for the interview's own page.
-    pub file: PathBuf,
-    /// The Markdown report, once written.
-    pub report: Option<PathBuf>,
+    /// Where it is filed in the store (`None` while in progress): how the interview's own
+    /// page reads it.
+    pub filed: Option<Filed>,
+    /// Where its Markdown report is attached, once written.
+    pub report: Option<Filed>,
     /// The interview's language.
     pub language: Lang,
     /// The interviewer personality.
@@ -147,9 +167,11 @@ pub struct Row {
 }
 
 impl Row {
-    /// Sums up `session`, found in `place` at `file`; `None` without the expert's consent.
-    pub fn of(session: &Session, place: Place, file: PathBuf) -> Option<Row> {
+    /// Sums up `session`, filed at `filed` (`None`: in progress); `None` without the
+    /// expert's consent.
+    pub fn of(session: &Session, filed: Option<Filed>) -> Option<Row> {
         session.consent.as_ref()?;
+        let place = Place::of(filed);
         let (mut text_answers, mut voice_answers) = (0, 0);
         for entry in &session.transcript {
             if entry.role != crate::model::Role::Expert {
@@ -166,16 +188,24 @@ impl Row {
             .map(|s| u32::from(session.record(*s).completeness))
             .sum::<u32>()
             / Stage::ALL.len() as u32;
-        let report = session.report_path.clone().or_else(|| {
-            let md = file.with_extension("md");
-            (place == Place::Completed && md.exists()).then_some(md)
-        });
+        // The report is attached where the interview is (or will be) completed: under the
+        // time it finished. A completed interview's own key says it best.
+        let written = session.report.version > 0 || session.report_path.is_some();
+        let report = match (place, filed) {
+            (Place::Completed, Some(filed)) if written => Some(filed),
+            (Place::Active, _) if written => session.finished_at.map(|at| Filed {
+                folder: Folder::Completed,
+                user: session.user,
+                at,
+            }),
+            _ => None,
+        };
         Some(Row {
             user: session.user,
             expert: session.expert.clone(),
             session: session.id,
             place,
-            file,
+            filed,
             report,
             language: session.language,
             style: session.style,
@@ -230,25 +260,23 @@ pub type Key = (UserId, u32);
 /// The rows, shared by the pages (readers) and the follower (the one writer).
 #[derive(Debug, Clone)]
 pub struct Index {
-    root: PathBuf,
     rows: Arc<RwLock<BTreeMap<Key, Row>>>,
-    /// Turns true once the first scan is done.
+    /// Turns true once the first read is done.
     scanned: watch::Receiver<bool>,
 }
 
 impl Index {
-    /// Reads every interview under `root` (blocking: call it off the async threads).
-    pub fn scan(root: &Path) -> Index {
-        let (index, done) = Index::empty(root);
-        index.rescan();
+    /// Reads every interview of `store` once, without following it.
+    pub async fn read(store: &dyn InterviewStore) -> Result<Index, StoreError> {
+        let (index, done) = Index::empty();
+        index.rescan(store).await?;
         let _ = done.send(true);
-        index
+        Ok(index)
     }
 
-    fn empty(root: &Path) -> (Index, watch::Sender<bool>) {
+    fn empty() -> (Index, watch::Sender<bool>) {
         let (done, scanned) = watch::channel(false);
         let index = Index {
-            root: root.to_path_buf(),
             rows: Arc::default(),
             scanned,
         };
@@ -256,83 +284,110 @@ impl Index {
     }
 
     /// The index of `store`, kept up to date from the store's announcements until the store
-    /// is dropped. The first scan runs in the background, on a blocking thread, so the bot
-    /// starts at once; [`Index::scanned`] waits for it.
-    pub fn follow(store: &dyn InterviewStore, root: &Path) -> Index {
-        // Subscribed before the scan, so nothing changed during the scan goes unseen.
+    /// is dropped (the follower holds it weakly, so it does not keep the store alive). The
+    /// first read runs in the background, so the bot starts at once; [`Index::scanned`]
+    /// waits for it.
+    pub fn follow(store: &Arc<dyn InterviewStore>) -> Index {
+        // Subscribed before the first read, so nothing changed during it goes unseen.
         let changes = store.changes();
-        let (index, done) = Index::empty(root);
+        let (index, done) = Index::empty();
         let keeper = index.clone();
+        let store = Arc::downgrade(store);
         tokio::spawn(async move {
-            let scanner = keeper.clone();
-            if let Err(error) = tokio::task::spawn_blocking(move || scanner.rescan()).await {
-                tracing::error!(%error, "the desk's index could not be built");
-            }
-            tracing::info!(interviews = keeper.len(), "the desk's index is built");
+            let Some(strong) = store.upgrade() else {
+                return;
+            };
+            let owed = match keeper.rescan(strong.as_ref()).await {
+                Ok(()) => {
+                    tracing::info!(interviews = keeper.len(), "the desk's index is built");
+                    false
+                }
+                Err(error) => {
+                    tracing::error!(%error, "the desk's index could not be built; reading again soon");
+                    true
+                }
+            };
+            drop(strong);
+            // Pages wait for the first read; a failed one shows what there is, not nothing
+            // forever.
             let _ = done.send(true);
-            keeper.keep(changes).await;
+            keeper.keep(store, changes, owed).await;
         });
         index
     }
 
-    /// Waits until the first scan is done (at once after it).
+    /// Waits until the first read is done (at once after it).
     pub async fn scanned(&self) {
         let mut scanned = self.scanned.clone();
-        // An error means the scanning task is gone: there is nothing more to wait for.
+        // An error means the reading task is gone: there is nothing more to wait for.
         let _ = scanned.wait_for(|done| *done).await;
     }
 
-    async fn keep(self, mut changes: Receiver<Change>) {
+    /// Follows `changes` until the store is gone; `owed` says a full read is due because the
+    /// last one failed.
+    async fn keep(
+        self,
+        store: Weak<dyn InterviewStore>,
+        mut changes: Receiver<Change>,
+        mut owed: bool,
+    ) {
         let mut hourly = tokio::time::interval(RESCAN_EVERY);
         hourly.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        // The first tick is at once, and the scan was just made.
+        // The first tick is at once, and the index was just read.
         hourly.tick().await;
         loop {
-            let index = self.clone();
-            let work: Box<dyn FnOnce() + Send> = tokio::select! {
+            // What to read: one user's interviews, or everything.
+            let user = tokio::select! {
                 change = changes.recv() => match change {
-                    Ok(change) => Box::new(move || index.apply(change)),
+                    Ok(change) => Some(change.user()),
                     Err(RecvError::Lagged(missed)) => {
-                        tracing::info!(missed, "the desk's index fell behind; reading every file again");
-                        Box::new(move || index.rescan())
+                        tracing::info!(missed, "the desk's index fell behind; reading everything again");
+                        None
                     }
                     Err(RecvError::Closed) => return,
                 },
-                _ = hourly.tick() => Box::new(move || index.rescan()),
+                _ = hourly.tick() => None,
+                _ = tokio::time::sleep(RETRY_AFTER), if owed => None,
             };
-            if let Err(error) = tokio::task::spawn_blocking(work).await {
-                tracing::error!(%error, "the desk's index could not be updated");
-            }
+            let Some(store) = store.upgrade() else {
+                return;
+            };
+            let read = match user {
+                // A read that failed before is made good by the next full one.
+                Some(user) if !owed => self.refresh(store.as_ref(), user).await,
+                _ => self.rescan(store.as_ref()).await,
+            };
+            owed = match read {
+                Ok(()) => false,
+                Err(error) => {
+                    tracing::warn!(%error, "the desk's index could not be updated; reading everything again soon");
+                    true
+                }
+            };
         }
     }
 
-    /// Takes one announced change into the index (blocking: it reads the user's files).
-    pub fn apply(&self, change: Change) {
-        let user = change.user();
-        let fresh = match change {
-            Change::Deleted(_) => Vec::new(),
-            Change::Saved(_) => read_place(&self.root, Place::Active, Some(user)),
-            Change::Retired(_) => [Place::Active, Place::Archive, Place::Completed]
-                .into_iter()
-                .flat_map(|place| read_place(&self.root, place, Some(user)))
-                .collect(),
-        };
+    /// Reads the interviews of `user` again and replaces their rows: what an announced change
+    /// of theirs (a save, a retirement, an erasure) takes.
+    pub async fn refresh(
+        &self,
+        store: &dyn InterviewStore,
+        user: UserId,
+    ) -> Result<(), StoreError> {
+        let fresh = rows_of(store, store.scan(Some(user)).await?).await;
         let mut rows = self.rows.write().unwrap_or_else(PoisonError::into_inner);
-        rows.retain(|(u, _), row| {
-            *u != user || (matches!(change, Change::Saved(_)) && row.place != Place::Active)
-        });
+        rows.retain(|(u, _), _| *u != user);
         insert_all(&mut rows, fresh);
+        Ok(())
     }
 
-    /// Reads every file again (blocking).
-    pub fn rescan(&self) {
-        let fresh: Vec<Row> = [Place::Active, Place::Archive, Place::Completed]
-            .into_iter()
-            .flat_map(|place| read_place(&self.root, place, None))
-            .collect();
+    /// Reads every interview again.
+    pub async fn rescan(&self, store: &dyn InterviewStore) -> Result<(), StoreError> {
+        let fresh = rows_of(store, store.scan(None).await?).await;
         let mut rows = BTreeMap::new();
         insert_all(&mut rows, fresh);
         *self.rows.write().unwrap_or_else(PoisonError::into_inner) = rows;
+        Ok(())
     }
 
     /// Runs `read` over the rows, in key order, under the read lock.
@@ -366,7 +421,7 @@ impl Index {
 }
 
 /// Puts rows in; when one interview lies in two places (for the moment between the copy into
-/// `completed/` and the removal of the active file), the filed copy wins.
+/// `completed` and the removal of the interview in progress), the filed copy wins.
 fn insert_all(rows: &mut BTreeMap<Key, Row>, fresh: Vec<Row>) {
     for row in fresh {
         let key = (row.user, row.session);
@@ -380,41 +435,23 @@ fn insert_all(rows: &mut BTreeMap<Key, Row>, fresh: Vec<Row>) {
     }
 }
 
-/// The session files in `place` (of `user` only, if given), summed up.
-fn read_place(root: &Path, place: Place, user: Option<UserId>) -> Vec<Row> {
-    let dir = match place {
-        Place::Active => root.to_path_buf(),
-        Place::Archive => root.join(Folder::Archive.name()),
-        Place::Completed => root.join(Folder::Completed.name()),
-    };
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        return Vec::new();
-    };
-    let wanted = |name: &str| -> bool {
-        let Some(stem) = name.strip_suffix(".json") else {
-            return false;
+/// The rows of what a scan found: the interviews with consent, summed up. A completed
+/// interview whose report the session does not mention (written by an early version) has one
+/// if the store holds it: asked of the store for those few only.
+async fn rows_of(store: &dyn InterviewStore, scanned: Vec<Scanned>) -> Vec<Row> {
+    let mut rows = Vec::with_capacity(scanned.len());
+    for Scanned { filed, session } in scanned {
+        let Some(mut row) = Row::of(&session, filed) else {
+            continue;
         };
-        // Active files are `<user>.json`; filed ones `<user>-<stamp>.json`.
-        let id = match place {
-            Place::Active => stem,
-            _ => stem.split_once('-').map_or("", |(id, _)| id),
-        };
-        match (id.parse::<u64>(), user) {
-            (Ok(id), Some(user)) => id == user.0,
-            (Ok(_), None) => true,
-            (Err(_), _) => false,
+        if let (Place::Completed, None, Some(filed)) = (row.place, row.report, filed)
+            && matches!(store.attachment(filed, "md").await, Ok(Some(_)))
+        {
+            row.report = Some(filed);
         }
-    };
-    entries
-        .flatten()
-        .filter(|e| wanted(&e.file_name().to_string_lossy()))
-        .filter_map(|e| {
-            let path = e.path();
-            let bytes = std::fs::read(&path).ok()?;
-            let session = decode_session(&bytes).ok()?;
-            Row::of(&session, place, path)
-        })
-        .collect()
+        rows.push(row);
+    }
+    rows
 }
 
 #[cfg(test)]
@@ -437,19 +474,33 @@ mod tests {
         s
     }
 
+    /// Where `s` would be filed in `place` (`None` in progress).
+    fn filed(s: &Session, place: Place) -> Option<Filed> {
+        let folder = match place {
+            Place::Active => return None,
+            Place::Archive => Folder::Archive,
+            Place::Completed => Folder::Completed,
+        };
+        Some(Filed {
+            folder,
+            user: s.user,
+            at: at(9),
+        })
+    }
+
     const HOUR: Duration = Duration::from_secs(3600);
 
     #[test]
     fn an_interview_without_consent_has_no_row() {
         let mut s = consented(1, 1);
-        assert!(Row::of(&s, Place::Active, "1.json".into()).is_some());
+        assert!(Row::of(&s, None).is_some());
         s.consent = None;
-        assert!(Row::of(&s, Place::Active, "1.json".into()).is_none());
+        assert!(Row::of(&s, None).is_none());
     }
 
     #[test]
     fn each_state_follows_from_where_the_interview_and_its_report_stand() {
-        let row = |s: &Session, place| Row::of(s, place, "x.json".into()).unwrap();
+        let row = |s: &Session, place| Row::of(s, filed(s, place)).unwrap();
         let mut s = consented(1, 1);
         assert_eq!(row(&s, Place::Active).state(at(2), HOUR), State::InProgress);
         assert_eq!(row(&s, Place::Active).state(at(61), HOUR), State::Idle);
@@ -481,6 +532,25 @@ mod tests {
     }
 
     #[test]
+    fn the_report_is_found_where_the_interview_is_completed_once_one_is_written() {
+        let mut s = consented(1, 1);
+        assert_eq!(Row::of(&s, None).unwrap().report, None, "not ended");
+        s.finished_at = Some(at(5));
+        assert_eq!(Row::of(&s, None).unwrap().report, None, "not written yet");
+        s.report.version = 1;
+        let completed = Filed {
+            folder: Folder::Completed,
+            user: s.user,
+            at: at(5),
+        };
+        assert_eq!(Row::of(&s, None).unwrap().report, Some(completed));
+        let filed = filed(&s, Place::Completed);
+        assert_eq!(Row::of(&s, filed).unwrap().report, filed, "its own key");
+        let archived = self::filed(&s, Place::Archive);
+        assert_eq!(Row::of(&s, archived).unwrap().report, None);
+    }
+
+    #[test]
     fn typed_and_spoken_answers_are_counted_apart() {
         let mut s = consented(1, 1);
         s.push_question("q2".into(), false, at(2));
@@ -490,59 +560,110 @@ mod tests {
             model: None,
         };
         s.push_voice_answer("spoken", clip, at(3));
-        let row = Row::of(&s, Place::Active, "x.json".into()).unwrap();
+        let row = Row::of(&s, None).unwrap();
         assert_eq!((row.text_answers, row.voice_answers), (1, 1));
         assert_eq!(row.answers(), 2);
     }
 
     #[tokio::test]
-    async fn the_index_scans_at_start_and_follows_saves_retirements_and_deletions() {
+    async fn the_index_reads_at_start_and_follows_saves_retirements_and_deletions() {
         let dir = tempfile::tempdir().unwrap();
         let store = SessionStore::open(dir.path()).unwrap();
         let mut hidden = consented(3, 30);
         hidden.consent = None;
         store.save(&consented(1, 10)).await.unwrap();
         store.save(&hidden).await.unwrap();
-        let index = Index::scan(dir.path());
+        let index = Index::read(&store).await.unwrap();
         assert_eq!(index.len(), 1, "only the interview with consent");
 
-        index.apply(Change::Saved(UserId(3)));
+        index.refresh(&store, UserId(3)).await.unwrap();
         assert!(index.of_user(UserId(3)).is_empty(), "still no consent");
 
         let mut second = consented(2, 20);
         store.save(&second).await.unwrap();
-        index.apply(Change::Saved(UserId(2)));
-        assert_eq!(index.get((UserId(2), 20)).unwrap().place, Place::Active);
+        index.refresh(&store, UserId(2)).await.unwrap();
+        let row = index.get((UserId(2), 20)).unwrap();
+        assert_eq!((row.place, row.filed), (Place::Active, None));
 
         second.finished_at = Some(at(9));
-        store.retire(&second, Folder::Completed, &[]).await.unwrap();
-        index.apply(Change::Retired(UserId(2)));
-        let filed = index.of_user(UserId(2));
-        assert_eq!(filed.len(), 1);
-        assert_eq!(filed[0].place, Place::Completed);
+        second.report.version = 1;
+        // The interface's retirement, which says where it filed the interview.
+        let filed =
+            InterviewStore::retire(&store, &second, Folder::Completed, &[("md", "# report")])
+                .await
+                .unwrap();
+        index.refresh(&store, UserId(2)).await.unwrap();
+        let rows = index.of_user(UserId(2));
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].place, Place::Completed);
+        assert_eq!((rows[0].filed, rows[0].report), (Some(filed), Some(filed)));
 
         // A new interview of the same user stands beside the filed one.
         store.save(&consented(2, 21)).await.unwrap();
-        index.apply(Change::Saved(UserId(2)));
+        index.refresh(&store, UserId(2)).await.unwrap();
         assert_eq!(index.of_user(UserId(2)).len(), 2);
 
         store.delete_user(UserId(2)).await.unwrap();
-        index.apply(Change::Deleted(UserId(2)));
+        index.refresh(&store, UserId(2)).await.unwrap();
         assert!(index.of_user(UserId(2)).is_empty());
         assert_eq!(index.len(), 1);
     }
 
     #[tokio::test]
-    async fn a_followed_index_sees_a_save_made_after_it_started() {
+    async fn a_completed_interview_the_session_does_not_say_was_reported_shows_its_kept_report() {
         let dir = tempfile::tempdir().unwrap();
         let store = SessionStore::open(dir.path()).unwrap();
-        let index = Index::follow(&store, dir.path());
+        let mut early = consented(4, 40);
+        early.finished_at = Some(at(9));
+        let filed = InterviewStore::retire(&store, &early, Folder::Completed, &[("md", "# early")])
+            .await
+            .unwrap();
+        let mut bare = consented(5, 50);
+        bare.finished_at = Some(at(9));
+        store.retire(&bare, Folder::Completed, &[]).await.unwrap();
+        let index = Index::read(&store).await.unwrap();
+        assert_eq!(index.get((UserId(4), 40)).unwrap().report, Some(filed));
+        assert_eq!(index.get((UserId(5), 50)).unwrap().report, None);
+    }
+
+    /// Retention removes files without announcing it: the hourly full read drops them, and
+    /// nothing sooner does. Virtual time, stepped a minute at a time up to a deadline.
+    #[tokio::test(start_paused = true)]
+    async fn what_goes_without_an_announcement_leaves_the_index_at_the_hourly_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = SessionStore::open(dir.path()).unwrap();
+        files.save(&consented(8, 80)).await.unwrap();
+        let store: Arc<dyn InterviewStore> = Arc::new(files);
+        let index = Index::follow(&store);
+        index.scanned().await;
+        assert!(index.get((UserId(8), 80)).is_some());
+        let start = tokio::time::Instant::now();
+        std::fs::remove_file(dir.path().join("8.json")).unwrap();
+        while index.get((UserId(8), 80)).is_some() {
+            assert!(
+                start.elapsed() < 2 * RESCAN_EVERY,
+                "the hourly read never came"
+            );
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        }
+        assert!(
+            start.elapsed() >= RESCAN_EVERY - Duration::from_secs(60),
+            "dropped after {:?}, before the hourly read",
+            start.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_followed_index_sees_a_save_made_after_it_started() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn InterviewStore> = Arc::new(SessionStore::open(dir.path()).unwrap());
+        let index = Index::follow(&store);
         index.scanned().await;
         let mut changes = store.changes();
         store.save(&consented(7, 70)).await.unwrap();
         changes.recv().await.unwrap();
-        // The follower got the same announcement; its work is a file read on a blocking
-        // thread, so the test waits for the row by polling, with a deadline.
+        // The follower got the same announcement; its work is a read of the store, so the
+        // test waits for the row by polling, with a deadline.
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while index.get((UserId(7), 70)).is_none() {
             assert!(std::time::Instant::now() < deadline, "the row never came");

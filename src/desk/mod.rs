@@ -5,7 +5,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | [`index`] | one summary row per interview, built by a scan and kept from the store's announcements |
+//! | [`index`] | one summary row per interview, read from the store and kept from its announcements (every replica's, on PostgreSQL) |
 //! | [`auth`] | sessions after a one-time link, CSRF tokens, the per-address limit on failed sign-ins |
 //! | [`headers`] | the security headers of every answer |
 //! | [`text`] | the desk's words in English or Russian |
@@ -42,9 +42,9 @@ use crate::{
     i18n::Catalog,
     interview::Engine,
     llm::pricing::{Price, PriceTable},
-    login::Links,
     metrics::Metrics,
     model::Clock,
+    store::{InterviewStore, links::SignInLinks},
 };
 
 pub use index::{Index, Row, State};
@@ -84,7 +84,11 @@ pub struct Desk {
     prices: PriceTable,
     price: Option<Price>,
     idle_after: Duration,
-    links: Links,
+    /// The interviews and their reports, which the index sums up and one interview's page
+    /// reads.
+    store: Arc<dyn InterviewStore>,
+    /// The sign-in links, wherever the `/desk` command and `desk-link` issue them.
+    links: Arc<dyn SignInLinks>,
     sessions: auth::Sessions,
     failures: auth::Failures,
     /// The engine's handle, for the studies' pages and actions.
@@ -108,23 +112,26 @@ pub enum DeskError {
     /// The links folder cannot be made.
     #[error("SESSIONS_DIR: the desk's links folder: {0}")]
     Links(std::io::Error),
+    /// A sign-in link cannot be issued (the store refused it).
+    #[error("the desk's sign-in link cannot be issued: {0}")]
+    Issue(crate::store::StoreError),
 }
 
 impl Desk {
-    /// Starts the index of `engine`'s store (one scan, in the background) and builds the desk,
-    /// which reads the engine's texts, counters and clock, and costs interviews at `model`'s
-    /// price in `prices`.
-    pub async fn open(
+    /// Starts the index of `engine`'s store (one read, in the background) and builds the
+    /// desk, which reads the engine's texts, counters and clock, costs interviews at `model`'s
+    /// price in `prices`, and signs in with the links of `links`.
+    pub fn open(
         config: Config,
         engine: &Engine,
         prices: PriceTable,
         model: &str,
-        files: &std::path::Path,
-    ) -> Result<Arc<Desk>, DeskError> {
-        let links = Links::open(files).map_err(DeskError::Links)?;
-        let index = Index::follow(engine.store(), files);
+        links: Arc<dyn SignInLinks>,
+    ) -> Arc<Desk> {
+        let store = engine.shared_store().clone();
+        let index = Index::follow(&store);
         let metrics = engine.metrics().clone();
-        Ok(Arc::new(Desk {
+        Arc::new(Desk {
             price: prices.price(model),
             config,
             index,
@@ -133,12 +140,13 @@ impl Desk {
             metrics,
             prices,
             idle_after: engine.session_timeout(),
+            store,
             links,
             sessions: auth::Sessions::default(),
             failures: auth::Failures::default(),
             engine: engine.clone(),
             syntheses: pages::study::Runs::default(),
-        }))
+        })
     }
 
     /// The index the pages answer from.

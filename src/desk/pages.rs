@@ -1,6 +1,7 @@
 //! The pages and their routes. Every private page first finds the signed-in session (else
 //! 401); every form posts the session's CSRF token (else 403). A page reads the index, never
-//! every file; only one interview's page (and its downloads) reads that interview's file.
+//! every interview; only one interview's page (and its downloads) reads that interview from
+//! the store, and the ZIP the settled ones.
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -202,10 +203,17 @@ async fn signin(
         return message(&desk, lang, StatusCode::TOO_MANY_REQUESTS, "desk-too-many");
     }
     let token = form.token.unwrap_or_default();
-    let links = desk.links.clone();
-    let spent = tokio::task::spawn_blocking(move || links.redeem(&token, now))
-        .await
-        .unwrap_or(Err(Refused::Unknown));
+    let spent = match desk.links.redeem(&token, now).await {
+        Ok(spent) => spent,
+        Err(error) => {
+            // Not the visitor's failure: not counted against their address.
+            tracing::error!(%address, %error, "a desk sign-in could not be checked");
+            return super::plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the sign-in could not be checked; try again in a moment",
+            );
+        }
+    };
     match spent {
         Ok(()) => {
             let lifetime = desk.config.session_lifetime;
@@ -344,15 +352,18 @@ async fn export_zip(Shared(desk): Shared<Arc<Desk>>, headers: HeaderMap) -> Resp
         return *refused;
     }
     let rows = all_rows(&desk);
-    let (now, idle_after, catalog) = (desk.now(), desk.idle_after, desk.catalog.clone());
-    let zip = tokio::task::spawn_blocking(move || {
-        super::export::reports_zip(&rows, now, idle_after, &catalog)
-    })
+    let zip = super::export::reports_zip(
+        desk.store.as_ref(),
+        &rows,
+        desk.now(),
+        desk.idle_after,
+        &desk.catalog,
+    )
     .await;
     match zip {
-        Ok(Ok(bytes)) => attachment("application/zip", "reports.zip", bytes),
-        _ => {
-            tracing::error!("the reports ZIP could not be built");
+        Ok(bytes) => attachment("application/zip", "reports.zip", bytes),
+        Err(error) => {
+            tracing::error!(%error, "the reports ZIP could not be built");
             super::plain(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "the ZIP could not be built",

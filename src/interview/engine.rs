@@ -186,6 +186,11 @@ impl Engine {
         self.store.as_ref()
     }
 
+    /// The same store, shared: for a follower that outlives a call (the desk's index).
+    pub fn shared_store(&self) -> &Arc<dyn InterviewStore> {
+        &self.store
+    }
+
     /// The catalog of user-visible text.
     pub fn catalog(&self) -> &Arc<Catalog> {
         &self.catalog

@@ -155,7 +155,7 @@ async fn an_admin_gets_a_sign_in_link_without_a_preview_and_anyone_else_the_unkn
 async fn a_link_signs_in_once_and_the_pages_show_only_the_interviews_with_consent() {
     let bot = desk_bot(false).await;
     let mut browser = Browser::new(&bot);
-    let link = link(&bot);
+    let link = link(&bot).await;
     let signed = browser.open_link(&link).await;
     assert_eq!(signed.status(), StatusCode::SEE_OTHER);
     let cookie = signed.headers()["set-cookie"].to_str().unwrap().to_owned();
@@ -254,7 +254,7 @@ async fn a_link_signs_in_once_and_the_pages_show_only_the_interviews_with_consen
 #[tokio::test]
 async fn an_expired_link_a_forged_cookie_and_a_form_without_its_csrf_token_are_refused() {
     let bot = desk_bot(false).await;
-    let late = link(&bot);
+    let late = link(&bot).await;
     bot.clock.advance(std::time::Duration::from_secs(11 * 60));
     let mut browser = Browser::new(&bot);
     let expired = browser.open_link(&late).await;
@@ -302,7 +302,7 @@ async fn failed_sign_ins_from_one_address_are_limited() {
         assert_eq!(answer.status(), StatusCode::FORBIDDEN);
     }
     let mut browser = browser;
-    let limited = browser.open_link(&link(&bot)).await;
+    let limited = browser.open_link(&link(&bot).await).await;
     assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 

@@ -21,6 +21,7 @@ mod operations;
 mod owner;
 mod postgres_bot;
 mod postgres_cli;
+mod postgres_desk;
 mod replicas;
 mod report;
 mod retention;

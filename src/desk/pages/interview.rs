@@ -1,6 +1,6 @@
 //! One interview: its stages against their budgets, the cost, every report version and the
 //! expert's correction, the stage summaries and the transcript (voice answers marked with
-//! their confidence); and its downloads. The one page that reads a session file.
+//! their confidence); and its downloads. The one page that reads an interview from the store.
 
 use std::sync::Arc;
 
@@ -76,13 +76,21 @@ async fn find(
     let Some(row) = desk.index.get((UserId(user), session)) else {
         return Err(not_found());
     };
-    let read = row.clone();
-    let session = tokio::task::spawn_blocking(move || export::read_session(&read))
-        .await
-        .ok()
-        .flatten()
-        // The file changed under the row: only the same interview, with consent, is shown.
-        .filter(|s| s.id == row.session && s.user == row.user && s.consent.is_some());
+    let session = match export::read_session(desk.store.as_ref(), &row).await {
+        Ok(session) => session,
+        Err(error) => {
+            tracing::error!(user = %row.user, session = row.session, %error,
+                "an interview cannot be read");
+            return Err(super::signed_message(
+                desk,
+                &signed,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "desk-unreadable",
+            ));
+        }
+    }
+    // The interview changed under the row: only the same interview, with consent, is shown.
+    .filter(|s| s.id == row.session && s.user == row.user && s.consent.is_some());
     match session {
         Some(session) => Ok((signed, row, session)),
         None => Err(not_found()),
@@ -186,10 +194,7 @@ pub(in crate::desk) async fn page(
     });
     let has_report = report.version > 0 || row.report.is_some();
     let markdown = if has_report {
-        let (read, session_copy, catalog) = (row.clone(), session.clone(), desk.catalog.clone());
-        tokio::task::spawn_blocking(move || export::report_markdown(&read, &session_copy, &catalog))
-            .await
-            .ok()
+        Some(export::report_markdown(desk.store.as_ref(), &row, &session, &desk.catalog).await)
     } else {
         None
     };
@@ -279,12 +284,8 @@ pub(in crate::desk) async fn download(
     let has_report = session.report.version > 0 || row.report.is_some();
     match file.as_str() {
         "report.md" if has_report => {
-            let catalog = desk.catalog.clone();
-            let markdown = tokio::task::spawn_blocking(move || {
-                export::report_markdown(&row, &session, &catalog)
-            })
-            .await
-            .unwrap_or_default();
+            let markdown =
+                export::report_markdown(desk.store.as_ref(), &row, &session, &desk.catalog).await;
             attachment(
                 "text/markdown; charset=utf-8",
                 &format!("{name}.md"),

@@ -121,9 +121,8 @@ impl ChatWorker {
             return self.notice(Msg::UnknownCommand, update).await;
         };
         let (now, lang) = (self.deps.engine.now(), self.lang);
-        let link = tokio::task::spawn_blocking(move || issuer.link(now, lang)).await;
-        match link {
-            Ok(Ok(url)) => {
+        match issuer.link(now, lang).await {
+            Ok(url) => {
                 // The link is a secret: the log names who asked, never the URL.
                 tracing::info!(user = %self.user, "desk sign-in link issued");
                 let text = self.text_of(&Msg::DeskLink {
@@ -139,8 +138,8 @@ impl ChatWorker {
                     .send(self.chat, Key::Unsaved, Body::text(text));
                 Ok(())
             }
-            _ => {
-                tracing::error!(user = %self.user, "the desk's sign-in link could not be written");
+            Err(error) => {
+                tracing::error!(user = %self.user, %error, "the desk's sign-in link could not be written");
                 self.notice(Msg::UnknownCommand, update).await
             }
         }

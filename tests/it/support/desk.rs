@@ -83,16 +83,20 @@ impl Browser {
     /// Signs in with a fresh link.
     pub async fn signed_in(bot: &TestBot) -> Browser {
         let mut browser = Browser::new(bot);
-        let answer = browser.open_link(&link(bot)).await;
+        let answer = browser.open_link(&link(bot).await).await;
         assert_eq!(answer.status(), StatusCode::SEE_OTHER);
         browser
     }
 }
 
 /// A fresh sign-in link, as `/desk` and `desk-link` issue them.
-pub fn link(bot: &TestBot) -> String {
+pub async fn link(bot: &TestBot) -> String {
     let (_, issuer) = bot.desk.as_ref().expect("the desk is served");
-    issuer.link(bot.clock.now(), Lang::En).unwrap().to_string()
+    issuer
+        .link(bot.clock.now(), Lang::En)
+        .await
+        .unwrap()
+        .to_string()
 }
 
 /// The CSRF token in a page's forms.
