@@ -151,7 +151,6 @@ async fn save_and_load(dir: &Path) -> StoreFigures {
     for i in 0..100 {
         session.push_question(
             format!("Question {i}: what did you notice first, and why did it matter to you?"),
-            false,
             now,
         );
         session.push_answer(&answer_text(i), now);

@@ -469,7 +469,7 @@ mod tests {
             version: "v1".into(),
             at: at(0),
         });
-        s.push_question("q".into(), false, at(0));
+        s.push_question("q".into(), at(0));
         s.push_answer("a", at(1));
         s
     }
@@ -553,7 +553,7 @@ mod tests {
     #[test]
     fn typed_and_spoken_answers_are_counted_apart() {
         let mut s = consented(1, 1);
-        s.push_question("q2".into(), false, at(2));
+        s.push_question("q2".into(), at(2));
         let clip = crate::model::VoiceClip {
             duration_ms: 1000,
             confidence: 0.9,

@@ -300,7 +300,7 @@ mod tests {
     fn interview(turns: usize) -> Session {
         let mut s = Session::new(1, UserId(1), Lang::En, Style::default(), now());
         for i in 0..turns {
-            s.push_question(format!("question {i}"), false, now());
+            s.push_question(format!("question {i}"), now());
             s.push_answer(&format!("answer {i}"), now());
         }
         s
@@ -322,7 +322,7 @@ mod tests {
         assert!(s.context.summary.contains("question 0"));
         // Further turns do not move the window until it is full again.
         for i in 51..75 {
-            s.push_question(format!("question {i}"), false, now());
+            s.push_question(format!("question {i}"), now());
             s.push_answer(&format!("answer {i}"), now());
             assert!(!fold(&mut s, &ContextLimits::new(100)), "turn {i}");
         }
@@ -331,7 +331,7 @@ mod tests {
     #[test]
     fn a_window_over_its_byte_bound_is_folded_but_keeps_the_last_message() {
         let mut s = interview(3);
-        s.push_question("q".into(), false, now());
+        s.push_question("q".into(), now());
         s.push_answer(&"x".repeat(5000), now());
         let limits = ContextLimits {
             max_messages: 100,
@@ -345,7 +345,7 @@ mod tests {
     fn the_request_prefix_is_unchanged_from_one_turn_to_the_next() {
         let mut s = interview(10);
         let first = request(&s, "system".into(), "note one".into());
-        s.push_question("next".into(), false, now());
+        s.push_question("next".into(), now());
         s.push_answer("more", now());
         let second = request(&s, "system".into(), "note two".into());
         // Every block of the first request but its note appears unchanged in the second,

@@ -579,7 +579,7 @@ impl Engine {
             conversation_quality: internal_tracking.conversation_quality,
         });
         tracing::debug!(user = %session.user, response = %response, "interviewer reply");
-        session.push_question(response, false, now);
+        session.push_question(response, now);
         // Only a reply that completes wrap_up ends the interview: a reply that is still a
         // question must be answered first, whatever the model's other flags say.
         before == Stage::WrapUp

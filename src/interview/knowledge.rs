@@ -406,16 +406,16 @@ mod tests {
 
     fn session() -> Session {
         let mut s = Session::new(1, UserId(1), Lang::En, Style::default(), at(0));
-        s.push_question("How should I call you?".into(), false, at(0));
+        s.push_question("How should I call you?".into(), at(0));
         s.push_answer("Call me Ann. I weld pipelines.", at(1));
         s.stage = Stage::Operations;
-        s.push_question("Walk me through the last job.".into(), false, at(2));
+        s.push_question("Walk me through the last job.".into(), at(2));
         s.push_answer(
             "First I read the drawing. Then I check the gas, because a wrong mix ruins the \
              root pass.",
             at(3),
         );
-        s.push_question("What comes next?".into(), false, at(4));
+        s.push_question("What comes next?".into(), at(4));
         s.push_answer("I tack the joint and look at the colour.", at(5));
         s
     }

@@ -238,6 +238,13 @@ pub enum Ending {
     Done,
 }
 
+/// Who wrote an interviewer message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Written {
+    ByModel,
+    FromBank,
+}
+
 impl Session {
     /// A new interview at the greeting stage.
     pub fn new(id: u32, user: UserId, language: Lang, style: Style, now: DateTime<Utc>) -> Self {
@@ -414,8 +421,18 @@ impl Session {
         }
     }
 
-    /// Records an interviewer message in the current stage.
-    pub fn push_question(&mut self, text: String, offline: bool, now: DateTime<Utc>) {
+    /// Records an interviewer message the model wrote, in the current stage.
+    pub fn push_question(&mut self, text: String, now: DateTime<Utc>) {
+        self.push_interviewer(text, Written::ByModel, now);
+    }
+
+    /// Records an interviewer message from the offline bank, in the current stage.
+    pub fn push_offline_question(&mut self, text: String, now: DateTime<Utc>) {
+        self.push_interviewer(text, Written::FromBank, now);
+    }
+
+    fn push_interviewer(&mut self, text: String, written: Written, now: DateTime<Utc>) {
+        let offline = written == Written::FromBank;
         self.touch(now);
         self.transcript.push(Entry {
             role: Role::Interviewer,
@@ -432,7 +449,7 @@ impl Session {
     /// Records a question from the offline bank in the current stage, and why the model did
     /// not write it.
     pub fn push_fallback_question(&mut self, text: String, reason: Fallback, now: DateTime<Utc>) {
-        self.push_question(text, true, now);
+        self.push_offline_question(text, now);
         if let Some(entry) = self.transcript.last_mut() {
             entry.fallback = Some(reason);
         }
@@ -475,7 +492,7 @@ mod tests {
     #[test]
     fn quick_successive_answers_join_into_one_pending_message() {
         let mut s = session();
-        s.push_question("Hello?".into(), false, at(0));
+        s.push_question("Hello?".into(), at(0));
         s.push_answer("first", at(1));
         s.push_answer("second", at(1));
         assert_eq!(s.transcript.len(), 2);
@@ -486,9 +503,9 @@ mod tests {
     #[test]
     fn breaks_longer_than_the_cap_do_not_count_as_interview_time() {
         let mut s = session();
-        s.push_question("q".into(), false, at(0));
+        s.push_question("q".into(), at(0));
         s.push_answer("a", at(3));
-        s.push_question("q".into(), false, at(4));
+        s.push_question("q".into(), at(4));
         s.push_answer("a", at(4 + 600));
         assert_eq!(s.active_time(), Duration::from_secs((3 + 1 + 10) * 60));
         assert_eq!(s.record(Stage::Greeting).active_secs, 14 * 60);
@@ -521,7 +538,7 @@ mod tests {
     #[test]
     fn voice_answers_keep_each_note_and_older_entries_load_as_typed() {
         let mut s = session();
-        s.push_question("q".into(), false, at(0));
+        s.push_question("q".into(), at(0));
         let clip = |ms, confidence| VoiceClip {
             duration_ms: ms,
             confidence,
@@ -551,7 +568,7 @@ mod tests {
     #[test]
     fn a_session_survives_a_json_round_trip() {
         let mut s = session();
-        s.push_question("q".into(), true, at(0));
+        s.push_offline_question("q".into(), at(0));
         s.push_answer("a", at(1));
         s.record_mut(Stage::Greeting)
             .insights
@@ -564,9 +581,9 @@ mod tests {
     #[test]
     fn a_skip_names_the_question_and_its_stand_in_and_old_files_have_none() {
         let mut s = session();
-        s.push_question("q1".into(), true, at(0));
+        s.push_offline_question("q1".into(), at(0));
         s.push_answer("a1", at(1));
-        s.push_question("q2".into(), true, at(2));
+        s.push_offline_question("q2".into(), at(2));
         s.push_answer("(skipped)", at(3));
         s.mark_skipped();
         s.mark_skipped();
@@ -590,7 +607,7 @@ mod tests {
         let back: Session = serde_json::from_value(json).unwrap();
         assert!(back.record(Stage::Greeting).skipped.is_empty());
         // Nothing pending: nothing to mark.
-        s.push_question("q3".into(), true, at(4));
+        s.push_offline_question("q3".into(), at(4));
         s.mark_skipped();
         assert_eq!(s.record(Stage::Greeting).skipped.len(), 1);
     }

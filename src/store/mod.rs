@@ -607,7 +607,7 @@ mod tests {
 
     fn session(user: u64) -> Session {
         let mut s = Session::new(1, UserId(user), Lang::En, Style::default(), Utc::now());
-        s.push_question("Welcome?".into(), false, Utc::now());
+        s.push_question("Welcome?".into(), Utc::now());
         s
     }
 

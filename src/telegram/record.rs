@@ -89,12 +89,33 @@ enum Stored {
     Legacy(ChatState),
 }
 
+/// Whether a queued message is the chat's prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prompt {
+    Yes,
+    No,
+}
+
 impl ChatRecord {
     /// Queues `body` and returns its id: random, so an id is never reused, even after the
     /// record was removed and started afresh (the log of sent messages names messages by it).
-    pub fn push(&mut self, body: Body, prompt: bool) -> u64 {
+    pub fn push(&mut self, body: Body) -> u64 {
+        self.queue(body, Prompt::No)
+    }
+
+    /// Queues `body` as the chat's prompt (the message whose buttons are live), as
+    /// [`ChatRecord::push`].
+    pub fn push_prompt(&mut self, body: Body) -> u64 {
+        self.queue(body, Prompt::Yes)
+    }
+
+    fn queue(&mut self, body: Body, prompt: Prompt) -> u64 {
         let id = rand::random();
-        self.outbox.push(Outgoing { id, body, prompt });
+        self.outbox.push(Outgoing {
+            id,
+            body,
+            prompt: prompt == Prompt::Yes,
+        });
         id
     }
 
@@ -171,7 +192,7 @@ mod tests {
             dialogue: ChatState::ChoosingStyle { prompt: Some(3) },
             ..ChatRecord::default()
         };
-        let id = record.push(Body::text("hello"), false);
+        let id = record.push(Body::text("hello"));
         assert_eq!(record.outbox[0].id, id);
         record.see(17);
         record.save(&store, user).await.unwrap();
@@ -198,7 +219,7 @@ mod tests {
             closed: Some(2),
             ..ChatRecord::default()
         };
-        record.push(Body::text("waiting"), false);
+        record.push(Body::text("waiting"));
         record.see(9);
         record.save(&store, user).await.unwrap();
         let path = dir.path().join("chats/43.json");

@@ -41,10 +41,10 @@ fn session(bot: &TestBot, user: u64, consent: bool) -> Session {
             at: now,
         });
     }
-    s.push_question("What do you do?".into(), false, now);
+    s.push_question("What do you do?".into(), now);
     s.push_answer("I weld pipelines", now);
     // Answered and delivered: the bot has nothing to do for it when it starts.
-    s.push_question("Which ones?".into(), false, now);
+    s.push_question("Which ones?".into(), now);
     for entry in &mut s.transcript {
         entry.delivered = true;
     }
@@ -678,7 +678,7 @@ async fn the_overview_names_at_most_fifty_interviews_that_need_attention_and_cou
             version: "test".into(),
             at: long_ago,
         });
-        quiet.push_question("What do you do?".into(), false, long_ago);
+        quiet.push_question("What do you do?".into(), long_ago);
         quiet.transcript[0].delivered = true;
         store.save(&quiet).await.unwrap();
     }

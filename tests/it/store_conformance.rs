@@ -144,7 +144,7 @@ fn at(minute: u32) -> DateTime<Utc> {
 
 fn session(user: u64, id: u32, started: DateTime<Utc>) -> Session {
     let mut s = Session::new(id, UserId(user), Lang::En, Style::default(), started);
-    s.push_question("What do you do?".into(), false, started);
+    s.push_question("What do you do?".into(), started);
     s
 }
 
@@ -482,21 +482,18 @@ async fn the_bots_own_records_and_a_rich_interview_come_back_unchanged(subject: 
     // 2^53, empty strings; documents are read back as text and decoded as a file is.
     let mut s = session(u64::from(u32::MAX) + 7, 1, at(0));
     s.push_answer("Пчёлы 🐝 \"quoted\"\nback\\slash <b>&amp;</b>", at(1));
-    s.push_question(String::new(), true, at(2));
+    s.push_offline_question(String::new(), at(2));
     store.save(&s).await.unwrap();
     assert_eq!(loaded(store, s.user.0).await, Some(s.clone()));
 
     let user = UserId(77);
     let mut record = ChatRecord::default();
-    record.push(Body::text("Привет"), true);
-    record.push(
-        Body::Document {
-            name: "report.md".into(),
-            content: "# Отчёт\n\n- one\n- two\u{1F41D}".into(),
-            caption: Some(String::new()),
-        },
-        false,
-    );
+    record.push_prompt(Body::text("Привет"));
+    record.push(Body::Document {
+        name: "report.md".into(),
+        content: "# Отчёт\n\n- one\n- two\u{1F41D}".into(),
+        caption: Some(String::new()),
+    });
     record.see(u32::MAX);
     save_record(store, Folder::Chats, user, &record)
         .await

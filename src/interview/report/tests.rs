@@ -20,10 +20,10 @@ fn at(minutes: i64) -> DateTime<Utc> {
 fn session(lang: Lang) -> Session {
     let mut s = Session::new(1, UserId(1), lang, Style::default(), at(0));
     s.stage = Stage::Profiling;
-    s.push_question("What is your role?".into(), false, at(0));
+    s.push_question("What is your role?".into(), at(0));
     s.push_answer("I have led a team of six welders for twelve years.", at(1));
     s.stage = Stage::Operations;
-    s.push_question("Walk me through the last job.".into(), false, at(2));
+    s.push_question("Walk me through the last job.".into(), at(2));
     s.push_answer("First I read the drawing, then I check the gas.", at(3));
     s.finished_at = Some(at(4));
     let element = |kind, text: &str, entry, quote: &str| Element {
@@ -264,12 +264,12 @@ fn the_schema_keeps_within_what_structured_outputs_accept() {
 fn a_later_correction_goes_with_every_summary_item_it_touches_in_the_request() {
     let mut s = session(Lang::En);
     s.stage = Stage::WrapUp;
-    s.push_question("Anything to correct?".into(), false, at(4));
+    s.push_question("Anything to correct?".into(), at(4));
     s.push_answer(
         "The drawing comes second, not first: the gas is checked before it.",
         at(5),
     );
-    s.push_question("Who should read it?".into(), false, at(5));
+    s.push_question("Who should read it?".into(), at(5));
     s.push_answer("Apprentices who read the drawing too late.", at(5));
     s.report.correction = Some(Correction {
         text: "It was eleven years leading the team, not twelve welders.".into(),

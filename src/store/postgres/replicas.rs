@@ -203,17 +203,26 @@ impl Replica {
 
     /// How many replicas are alive now, this one included.
     pub async fn alive(&self) -> Result<usize, StoreError> {
-        let client = self.pool.get().await?;
-        let row = client
-            .query_one(
-                &format!(
-                    "SELECT count(*) FROM (SELECT id AS replica FROM replicas) c WHERE {ALIVE}"
-                ),
-                &[],
-            )
-            .await?;
-        Ok(usize::try_from(row.get::<_, i64>(0)).unwrap_or(0).max(1))
+        Ok(alive(&self.pool).await?.max(1))
     }
+}
+
+impl PgStore {
+    /// How many replicas are alive on this database now (holding their liveness lock).
+    pub async fn replicas_alive(&self) -> Result<usize, StoreError> {
+        alive(&self.pool).await
+    }
+}
+
+async fn alive(pool: &Pool) -> Result<usize, StoreError> {
+    let client = pool.get().await?;
+    let row = client
+        .query_one(
+            &format!("SELECT count(*) FROM (SELECT id AS replica FROM replicas) c WHERE {ALIVE}"),
+            &[],
+        )
+        .await?;
+    Ok(usize::try_from(row.get::<_, i64>(0)).unwrap_or(0))
 }
 
 #[cfg(test)]

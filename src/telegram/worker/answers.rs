@@ -5,6 +5,7 @@
 use teloxide::types::ChatAction;
 use tokio::time::Instant;
 
+use super::delivery::Flush;
 use super::{ChatWorker, Done, Op, Step};
 use crate::{
     i18n::Msg,
@@ -53,7 +54,7 @@ impl ChatWorker {
                 // Typed instead of a press: the text is the answer, the transcript goes.
                 self.set_aside(prompt);
                 self.save().await?;
-                self.flush(false).await?;
+                self.flush(Flush::Outbox).await?;
                 self.answer(text, update).await
             }
             ChatState::ChoosingLanguage { .. }
@@ -101,9 +102,9 @@ impl ChatWorker {
                 seconds: wait.max(1),
             });
             tracing::info!(user = %self.user, wait, "rate limit reached: the answer waits");
-            self.record.push(Body::text(text), false);
+            self.record.push(Body::text(text));
             self.save().await?;
-            self.flush(false).await?;
+            self.flush(Flush::Outbox).await?;
         }
         Ok(())
     }
@@ -221,10 +222,10 @@ impl ChatWorker {
                 self.record.see(update);
                 if quarantined {
                     let text = self.text_of(&Msg::SessionQuarantined);
-                    self.record.push(Body::text(text), false);
+                    self.record.push(Body::text(text));
                 }
                 self.save().await?;
-                self.flush(true).await
+                self.flush(Flush::Everything).await
             }
             Done::Voice { update, result } => self.voice_done(update, result).await,
             Done::Summaries { done } => {
@@ -269,7 +270,7 @@ impl ChatWorker {
     ) -> Step {
         let say = |worker: &mut ChatWorker, msg: Msg| {
             let text = worker.text_of(&msg);
-            worker.record.push(Body::text(text), false);
+            worker.record.push(Body::text(text));
             if let Some(update) = update {
                 worker.record.see(update);
             }
@@ -277,7 +278,7 @@ impl ChatWorker {
         match outcome? {
             Outcome::Reply(reply) => {
                 crate::faults::crash_point("reply-saved");
-                self.flush(true).await?;
+                self.flush(Flush::Everything).await?;
                 if reply.stage_changed && !reply.offline {
                     self.start_summaries();
                 }
@@ -306,7 +307,7 @@ impl ChatWorker {
                     session,
                     held: text.into_iter().collect(),
                 };
-                self.record.push(Body::ask(prompt, keyboard), true);
+                self.record.push_prompt(Body::ask(prompt, keyboard));
                 if let Some(update) = update {
                     self.record.see(update);
                 }
@@ -323,14 +324,14 @@ impl ChatWorker {
                     self.text_of(&Msg::SessionQuarantined),
                     self.text_of(&Msg::SendStart)
                 );
-                self.record.push(Body::text(text), false);
+                self.record.push(Body::text(text));
             }
             Outcome::Superseded => return self.join_deferred_texts().await,
             Outcome::Held => return self.answer_pending().await,
             Outcome::Duplicate => return self.recover().await,
         }
         self.save().await?;
-        self.flush(false).await
+        self.flush(Flush::Outbox).await
     }
 
     /// Newer text arrived while the model was thinking: every text waiting is added to the

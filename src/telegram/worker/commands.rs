@@ -161,14 +161,11 @@ impl ChatWorker {
         };
         let catalog = engine.catalog();
         let caption = self.text_of(&Msg::ExportTranscript);
-        self.record.push(
-            Body::Document {
-                name: "interview-transcript.md".into(),
-                content: export::markdown(&session, catalog),
-                caption: Some(caption),
-            },
-            false,
-        );
+        self.record.push(Body::Document {
+            name: "interview-transcript.md".into(),
+            content: export::markdown(&session, catalog),
+            caption: Some(caption),
+        });
         if let Some(report) = report {
             self.push_report(report, Msg::ReportCaption);
         }

@@ -9,6 +9,15 @@ use crate::{
     telegram::outbox::{Body, Delivery, Key},
 };
 
+/// What a flush hands to the sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Flush {
+    /// The chat record's outbox.
+    Outbox,
+    /// The outbox and the session's undelivered questions.
+    Everything,
+}
+
 impl ChatWorker {
     /// Saves the chat record.
     pub(super) async fn save(&self) -> Result<(), StoreError> {
@@ -20,12 +29,12 @@ impl ChatWorker {
     ///
     /// A message the log of sent messages already holds (Telegram accepted it just before a
     /// crash) is recorded as delivered instead of being sent again.
-    pub(super) async fn flush(&mut self, transcript: bool) -> Step {
+    pub(super) async fn flush(&mut self, what: Flush) -> Step {
         if self.record.blocked {
             return Ok(());
         }
         let mut already = Vec::new();
-        if transcript {
+        if what == Flush::Everything {
             already.extend(self.send_transcript());
         }
         for outgoing in &self.record.outbox {

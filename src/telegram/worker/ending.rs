@@ -12,6 +12,7 @@
 use teloxide::types::ChatAction;
 use tokio::time::Instant;
 
+use super::delivery::Flush;
 use super::{ChatWorker, Done, Op, Step, WorkerError};
 use crate::{
     i18n::Msg,
@@ -46,7 +47,7 @@ impl ChatWorker {
         self.lang = finished.language;
         match self.owner.session() {
             Some(session) if session.id == finished.session => self.close().await,
-            _ => self.flush(true).await,
+            _ => self.flush(Flush::Everything).await,
         }
     }
 
@@ -62,7 +63,7 @@ impl ChatWorker {
             .filter(|s| s.finished_at.is_some())
             .cloned()
         else {
-            return self.flush(true).await;
+            return self.flush(Flush::Everything).await;
         };
         self.lang = session.language;
         let mut changed = false;
@@ -70,7 +71,7 @@ impl ChatWorker {
             self.record.closed = Some(session.id);
             self.record.report = ReportSent::default();
             let notice = self.text_of(&Msg::InterviewComplete);
-            self.record.push(Body::text(notice), false);
+            self.record.push(Body::text(notice));
             self.record.dialogue = ChatState::Idle;
             changed = true;
             // An interview ended by an earlier version: its report was written at once.
@@ -94,7 +95,7 @@ impl ChatWorker {
         if changed {
             self.save().await?;
         }
-        self.flush(true).await?;
+        self.flush(Flush::Everything).await?;
         if matches!(session.ending(), Ending::ReportDue | Ending::RevisionDue) && self.op.is_none()
         {
             self.wake = None;
@@ -106,14 +107,11 @@ impl ChatWorker {
     /// Queues the report's Markdown document, under `caption`.
     pub(super) fn push_report(&mut self, markdown: String, caption: Msg) {
         let caption = self.text_of(&caption);
-        self.record.push(
-            Body::Document {
-                name: "knowledge-report.md".into(),
-                content: markdown,
-                caption: Some(caption),
-            },
-            false,
-        );
+        self.record.push(Body::Document {
+            name: "knowledge-report.md".into(),
+            content: markdown,
+            caption: Some(caption),
+        });
     }
 
     /// Queues a version of the report: the document, then its one-screen summary (with the
@@ -128,14 +126,14 @@ impl ChatWorker {
         if ready.review {
             let keyboard = keyboards::review(self.deps.engine.catalog(), self.lang, ready.session);
             self.record
-                .push(Body::ask(ready.screen.clone(), keyboard), true);
+                .push_prompt(Body::ask(ready.screen.clone(), keyboard));
             self.record.dialogue = ChatState::ReviewingReport {
                 prompt: None,
                 session: ready.session,
                 correcting: false,
             };
         } else {
-            self.record.push(Body::text(ready.screen.clone()), false);
+            self.record.push(Body::text(ready.screen.clone()));
             self.record.dialogue = ChatState::Idle;
         }
         self.record.report.version = ready.version;
@@ -189,12 +187,12 @@ impl ChatWorker {
                         Msg::ReportDelayed
                     };
                     let text = self.text_of(&msg);
-                    self.record.push(Body::text(text), false);
+                    self.record.push(Body::text(text));
                     self.record.report.delay_told = awaited;
                 }
                 self.wake = Some(Instant::now() + retry_in.max(MIN_RETRY_WAIT));
                 self.save().await?;
-                return self.flush(false).await;
+                return self.flush(Flush::Outbox).await;
             }
             ReportOutcome::Rejected(rejection) => {
                 let msg = match rejection {
@@ -202,9 +200,9 @@ impl ChatWorker {
                     Rejection::TooLong { length, limit } => Msg::AnswerTooLong { length, limit },
                 };
                 let text = self.text_of(&msg);
-                self.record.push(Body::text(text), false);
+                self.record.push(Body::text(text));
                 self.save().await?;
-                return self.flush(false).await;
+                return self.flush(Flush::Outbox).await;
             }
             ReportOutcome::Ready(_) | ReportOutcome::Nothing => {}
         }
@@ -224,22 +222,19 @@ impl ChatWorker {
                 .unwrap_or_default();
             if !screen.is_empty() {
                 // The buttons go; the summary stays.
-                self.record.push(
-                    Body::Edit {
-                        message,
-                        text: screen,
-                        keyboard: None,
-                    },
-                    false,
-                );
+                self.record.push(Body::Edit {
+                    message,
+                    text: screen,
+                    keyboard: None,
+                });
             }
             let text = self.text_of(&Msg::ReportConfirmed);
-            self.record.push(Body::text(text), false);
+            self.record.push(Body::text(text));
         }
         self.record.dialogue = ChatState::Idle;
         self.record.see(update);
         self.save().await?;
-        self.flush(false).await
+        self.flush(Flush::Outbox).await
     }
 
     /// ✏️ Correct on the report's message: the next text is the correction.

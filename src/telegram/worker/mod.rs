@@ -24,6 +24,8 @@ mod presses;
 mod setup;
 mod voice;
 
+use self::delivery::Flush;
+
 use std::{
     collections::{HashSet, VecDeque},
     future::Future,
@@ -445,7 +447,10 @@ impl ChatWorker {
             }
             Input::Press(press) => {
                 let live = self.is_live(press);
-                self.answer_press(press, live);
+                match live {
+                    true => self.answer_press(press),
+                    false => self.answer_stale_press(press),
+                }
             }
             _ => {}
         }
@@ -459,7 +464,7 @@ impl ChatWorker {
             // They are back: what waited for them goes first.
             self.record.blocked = false;
             self.save().await?;
-            self.flush(true).await?;
+            self.flush(Flush::Everything).await?;
         }
         if !self.language_chosen
             && let Some(lang) = incoming
@@ -476,7 +481,7 @@ impl ChatWorker {
             && self.prompt_in_flight()
         {
             // Answered now, acted on once the prompt's delivery report names its message.
-            self.answer_press(press, true);
+            self.answer_press(press);
             self.parked.push(incoming);
             return Ok(());
         }
@@ -551,7 +556,7 @@ impl ChatWorker {
             return Ok(());
         }
         if let Some(job) = self.record.voice.clone() {
-            self.flush(true).await?;
+            self.flush(Flush::Everything).await?;
             self.start_voice(job);
             return Ok(());
         }
@@ -566,11 +571,11 @@ impl ChatWorker {
                     self.record.dialogue = ChatState::Interviewing;
                     self.save().await?;
                 }
-                self.flush(true).await?;
+                self.flush(Flush::Everything).await?;
                 return self.answer_pending().await;
             }
         }
-        self.flush(true).await
+        self.flush(Flush::Everything).await
     }
 
     /// Queues a notice and remembers that `update` produced it.
@@ -581,10 +586,10 @@ impl ChatWorker {
 
     /// Queues `body` (saved first) for `update`.
     async fn say(&mut self, body: Body, update: u32) -> Step {
-        self.record.push(body, false);
+        self.record.push(body);
         self.record.see(update);
         self.save().await?;
-        self.flush(false).await
+        self.flush(Flush::Outbox).await
     }
 
     /// Ends the worker without a word: another replica runs the chat now (a write found the

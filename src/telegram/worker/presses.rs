@@ -61,12 +61,20 @@ impl ChatWorker {
     }
 
     /// Answers the press's callback query (once).
-    pub(super) fn answer_press(&self, press: &mut Press, live: bool) {
+    pub(super) fn answer_press(&self, press: &mut Press) {
+        self.answer_query(press, None);
+    }
+
+    /// Answers the press's callback query (once), saying its button is no longer active.
+    pub(super) fn answer_stale_press(&self, press: &mut Press) {
+        self.answer_query(press, Some(self.text_of(&Msg::StaleButton)));
+    }
+
+    fn answer_query(&self, press: &mut Press, notice: Option<String>) {
         if press.answered {
             return;
         }
         press.answered = true;
-        let notice = (!live).then(|| self.text_of(&Msg::StaleButton));
         self.deps
             .sender
             .answer_callback(press.query.clone(), notice);
@@ -88,12 +96,12 @@ impl ChatWorker {
                     during_interview,
                 },
             ) if live(&prompt) => {
-                self.answer_press(&mut press, true);
+                self.answer_press(&mut press);
                 self.language_chosen(lang, message, during_interview, update)
                     .await
             }
             (Callback::Style(style), ChatState::ChoosingStyle { prompt }) if live(&prompt) => {
-                self.answer_press(&mut press, true);
+                self.answer_press(&mut press);
                 self.style_chosen(style, message, update).await
             }
             (
@@ -104,7 +112,7 @@ impl ChatWorker {
                     study,
                 },
             ) if live(&prompt) => {
-                self.answer_press(&mut press, true);
+                self.answer_press(&mut press);
                 self.begin(style, study, message, person, update).await
             }
             (
@@ -115,7 +123,7 @@ impl ChatWorker {
                     held,
                 },
             ) if live(&prompt) && id == session => {
-                self.answer_press(&mut press, true);
+                self.answer_press(&mut press);
                 self.resume(message, held, update).await
             }
             (
@@ -124,19 +132,19 @@ impl ChatWorker {
                     prompt, session, ..
                 },
             ) if live(&prompt) && id == session => {
-                self.answer_press(&mut press, true);
+                self.answer_press(&mut press);
                 self.start_over(message, update).await
             }
             (Callback::VoiceUse(note), ChatState::ConfirmingVoice { prompt, transcript })
                 if live(&prompt) && note == transcript.update =>
             {
-                self.answer_press(&mut press, true);
+                self.answer_press(&mut press);
                 self.use_transcript(transcript, message, update).await
             }
             (Callback::VoiceRetry(note), ChatState::ConfirmingVoice { prompt, transcript })
                 if live(&prompt) && note == transcript.update =>
             {
-                self.answer_press(&mut press, true);
+                self.answer_press(&mut press);
                 self.retry_voice(message, update).await
             }
             (
@@ -145,7 +153,7 @@ impl ChatWorker {
                     prompt, session, ..
                 },
             ) if live(&prompt) && id == session => {
-                self.answer_press(&mut press, true);
+                self.answer_press(&mut press);
                 self.confirm_report(message, update).await
             }
             (
@@ -154,19 +162,19 @@ impl ChatWorker {
                     prompt, session, ..
                 },
             ) if live(&prompt) && id == session => {
-                self.answer_press(&mut press, true);
+                self.answer_press(&mut press);
                 self.ask_correction(update).await
             }
             (Callback::ResetConfirm(id), _) if self.current_session() == Some(id) => {
-                self.answer_press(&mut press, true);
+                self.answer_press(&mut press);
                 self.start_over(message, update).await
             }
             (Callback::DeleteConfirm(issued), _) if fresh(issued) => {
-                self.answer_press(&mut press, true);
+                self.answer_press(&mut press);
                 self.erase(message).await
             }
             (Callback::Cancel, _) => {
-                self.answer_press(&mut press, true);
+                self.answer_press(&mut press);
                 let text = self.text_of(&Msg::Cancelled);
                 self.edit(message, text, None, update).await
             }
@@ -178,7 +186,7 @@ impl ChatWorker {
     }
 
     async fn stale(&mut self, press: &mut Press) -> Step {
-        self.answer_press(press, false);
+        self.answer_stale_press(press);
         Ok(())
     }
 

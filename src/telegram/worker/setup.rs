@@ -3,6 +3,7 @@
 //! first question comes as a new message. Also the Resume / Start over choice for an
 //! interview already under way.
 
+use super::delivery::Flush;
 use super::{ChatWorker, Done, Op, Step};
 use crate::{
     i18n::{Lang, Msg},
@@ -77,10 +78,10 @@ impl ChatWorker {
             prompt: None,
             study: Some(study.id.clone()),
         };
-        self.record.push(Body::ask(text, keyboard), true);
+        self.record.push_prompt(Body::ask(text, keyboard));
         self.record.see(update);
         self.save().await?;
-        self.flush(false).await
+        self.flush(Flush::Outbox).await
     }
 
     /// Shows the language buttons (the chat's language first) in a new message.
@@ -95,10 +96,10 @@ impl ChatWorker {
             prompt: None,
             during_interview,
         };
-        self.record.push(Body::ask(text, keyboard), true);
+        self.record.push_prompt(Body::ask(text, keyboard));
         self.record.see(update);
         self.save().await?;
-        self.flush(false).await
+        self.flush(Flush::Outbox).await
     }
 
     /// A language button on `message`: remembers it, then goes on with the setup in the same
@@ -188,16 +189,13 @@ impl ChatWorker {
             Some(study) => self.briefing(study.style, Some(study)),
             None => self.briefing(style, None),
         };
-        self.record.push(
-            Body::Edit {
-                message,
-                text,
-                keyboard: None,
-            },
-            false,
-        );
+        self.record.push(Body::Edit {
+            message,
+            text,
+            keyboard: None,
+        });
         self.save().await?;
-        self.flush(false).await?;
+        self.flush(Flush::Outbox).await?;
         let engine = self.deps.engine.clone();
         // The interview held is set aside first; the new one stays in memory until its first
         // question is applied and saved.
@@ -265,10 +263,10 @@ impl ChatWorker {
             session: session.session,
             held,
         };
-        self.record.push(Body::ask(text, keyboard), true);
+        self.record.push_prompt(Body::ask(text, keyboard));
         self.record.see(update);
         self.save().await?;
-        self.flush(false).await
+        self.flush(Flush::Outbox).await
     }
 
     /// ▶️ Resume: the last question again, or the answers typed while the choice was
@@ -283,26 +281,20 @@ impl ChatWorker {
         let resumed = self.text_of(&Msg::Resumed { stage });
         if held.is_empty() {
             self.record.dialogue = ChatState::Interviewing;
-            self.record.push(
-                Body::Edit {
-                    message,
-                    text: resumed,
-                    keyboard: None,
-                },
-                false,
-            );
+            self.record.push(Body::Edit {
+                message,
+                text: resumed,
+                keyboard: None,
+            });
             let header = self.stage_title(reply.stage);
-            self.record.push(
-                Body::Text {
-                    header: Some(header),
-                    text: reply.text,
-                    keyboard: None,
-                },
-                false,
-            );
+            self.record.push(Body::Text {
+                header: Some(header),
+                text: reply.text,
+                keyboard: None,
+            });
             self.record.see(update);
             self.save().await?;
-            return self.flush(false).await;
+            return self.flush(Flush::Outbox).await;
         }
         // Saved into the session under this press's update before the state moves on, so a
         // crash in between takes them once, not twice.
@@ -341,17 +333,18 @@ impl ChatWorker {
         update: u32,
     ) -> Step {
         let prompt = keyboard.is_some();
-        self.record.push(
-            Body::Edit {
-                message,
-                text,
-                keyboard,
-            },
-            prompt,
-        );
+        let body = Body::Edit {
+            message,
+            text,
+            keyboard,
+        };
+        match prompt {
+            true => self.record.push_prompt(body),
+            false => self.record.push(body),
+        };
         self.record.see(update);
         self.save().await?;
-        self.flush(false).await
+        self.flush(Flush::Outbox).await
     }
 }
 

@@ -13,6 +13,7 @@
 
 use teloxide::types::ChatAction;
 
+use super::delivery::Flush;
 use super::{ChatWorker, Done, Op, Step};
 use crate::{
     i18n::Msg,
@@ -113,7 +114,7 @@ impl ChatWorker {
         self.record.see(update);
         self.save().await?;
         crate::faults::crash_point("voice-accepted");
-        self.flush(false).await?;
+        self.flush(Flush::Outbox).await?;
         self.start_voice(job);
         Ok(())
     }
@@ -162,9 +163,9 @@ impl ChatWorker {
             VoiceStep::Queued => {
                 job.told_queued = true;
                 let text = self.text_of(&Msg::VoiceQueued);
-                self.record.push(Body::text(text), false);
+                self.record.push(Body::text(text));
                 self.save().await?;
-                self.flush(false).await
+                self.flush(Flush::Outbox).await
             }
         }
     }
@@ -208,19 +209,19 @@ impl ChatWorker {
                     clip,
                 },
             };
-            self.record.push(Body::text(echo), false);
-            self.record.push(Body::ask(question, keyboard), true);
+            self.record.push(Body::text(echo));
+            self.record.push_prompt(Body::ask(question, keyboard));
             self.save().await?;
-            return self.flush(false).await;
+            return self.flush(Flush::Outbox).await;
         }
         // Saved into the session under the note's update before the note is forgotten, so a
         // crash in between takes it once, not twice.
         let answer = Answer::input(&transcript.text, u64::from(update)).spoken(clip);
         let outcome = self.owner.hold(&self.deps.engine, answer).await?;
         self.record.voice = None;
-        self.record.push(Body::text(echo), false);
+        self.record.push(Body::text(echo));
         self.save().await?;
-        self.flush(false).await?;
+        self.flush(Flush::Outbox).await?;
         self.voice_taken(outcome, transcript.text, update).await
     }
 
@@ -250,9 +251,9 @@ impl ChatWorker {
         }
         self.record.voice = None;
         let text = self.text_of(&failure.reply());
-        self.record.push(Body::text(text), false);
+        self.record.push(Body::text(text));
         self.save().await?;
-        self.flush(false).await?;
+        self.flush(Flush::Outbox).await?;
         self.answer_waiting().await
     }
 
@@ -297,14 +298,11 @@ impl ChatWorker {
         self.record.dialogue = ChatState::Interviewing;
         if let Some(message) = prompt {
             let text = self.text_of(&Msg::VoiceSetAside);
-            self.record.push(
-                Body::Edit {
-                    message,
-                    text,
-                    keyboard: None,
-                },
-                false,
-            );
+            self.record.push(Body::Edit {
+                message,
+                text,
+                keyboard: None,
+            });
         }
     }
 }

@@ -98,10 +98,6 @@ pub async fn spawn_bot(options: BotOptions) -> TestBot {
     let anthropic = FakeAnthropic::start().await;
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(epoch()));
-    let (task, stop, metrics, desk) = launch(&telegram, &anthropic, &dir, &clock, &options).await;
-    telegram
-        .wait_until(WAIT, "the bot polls", |t| listening(t) > 0)
-        .await;
     let database = match options
         .vars
         .iter()
@@ -110,6 +106,14 @@ pub async fn spawn_bot(options: BotOptions) -> TestBot {
         Some((_, url)) => Some(ai_interviewer::store::PgStore::connect(url).await.unwrap()),
         None => None,
     };
+    let replicas = alive(database.as_ref()).await;
+    let (task, stop, metrics, desk) = launch(&telegram, &anthropic, &dir, &clock, &options).await;
+    // A bot polls (or serves its webhook); with a database, one that joined the replicas
+    // already running on it serves its chats without polling.
+    eventually("the bot polls, or joins the replicas", async || {
+        listening(&telegram) > 0 || alive(database.as_ref()).await > replicas
+    })
+    .await;
     TestBot {
         database,
         telegram,
@@ -122,6 +126,15 @@ pub async fn spawn_bot(options: BotOptions) -> TestBot {
         task,
         stop: Some(stop),
         options,
+    }
+}
+
+/// How many replicas are alive on `database` (none without one): those holding their
+/// liveness lock.
+async fn alive(database: Option<&ai_interviewer::store::PgStore>) -> usize {
+    match database {
+        Some(database) => database.replicas_alive().await.unwrap(),
+        None => 0,
     }
 }
 

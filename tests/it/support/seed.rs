@@ -211,7 +211,7 @@ fn build(
                 session.push_fallback_question(question, reason, at);
                 session.usage.record_offline(reason);
             } else {
-                session.push_question(question, false, at);
+                session.push_question(question, at);
                 session.usage.record(Usage {
                     input_tokens: 900 + 40 * turn as u64,
                     output_tokens: 180 + (turn as u64 % 7) * 25,
@@ -261,7 +261,7 @@ fn build(
     } else {
         domain.question(language, session.stage, answers_per_stage)
     };
-    session.push_question(last_word, false, at);
+    session.push_question(last_word, at);
     if let Some(entry) = session.transcript.last_mut() {
         entry.delivered = true;
     }
