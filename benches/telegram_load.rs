@@ -31,9 +31,10 @@
 //!   second, replies of a realistic length; each user answers six questions. Per turn, the time
 //!   from the answer to the question's first words on screen (the first non-empty draft) and to
 //!   the question itself, with drafts on, then the same with `DRAFTS=false` (the question only).
-//! - turns: every user answers eight questions, each as soon as the last one arrives; Claude
-//!   answers after 2 s. Turns a second over the run, and bot-added latency per answer (the time
-//!   to the reply minus Claude's 2 s). On files, or, with `DATABASE_URL` set in the bench's
+//! - turns: every user answers eight questions, each 3 s after the last one arrives (time for
+//!   the stage summaries written in the background, which a faster answer would wait for);
+//!   Claude answers after 2 s. Turns a second over the run, and bot-added latency per answer
+//!   (the time to the reply minus Claude's 2 s). On files, or, with `DATABASE_URL` set in the bench's
 //!   environment (an empty database), on PostgreSQL with `replicas` processes sharing it.
 //! - failover (needs `DATABASE_URL`): three replicas; each round kills the poller with
 //!   SIGKILL and times until another replica polls, then kills the replica running a chat
@@ -757,13 +758,16 @@ fn database_url() -> Option<String> {
 
 async fn turns(users: u64, replicas: usize) {
     const CLAUDE: Duration = Duration::from_secs(2);
+    const THINK: Duration = Duration::from_secs(3);
     let url = database_url();
     let replicas = if url.is_some() { replicas.max(1) } else { 1 };
     let place = match &url {
         Some(_) => format!("PostgreSQL, {replicas} replica(s)"),
         None => "files, one process".to_owned(),
     };
-    println!("turns: {users} users, eight answers each, at once; Claude 2 s; {place}");
+    println!(
+        "turns: {users} users, eight answers each, 3 s after each question; Claude 2 s; {place}"
+    );
     let tg = Arc::new(FakeTelegram::start().await);
     let claude = FakeAnthropic::start().await;
     claude.set_latency(CLAUDE);
@@ -785,6 +789,7 @@ async fn turns(users: u64, replicas: usize) {
                 let mut added = Vec::new();
                 let started = Instant::now();
                 for turn in 0..8 {
+                    tokio::time::sleep(THINK).await;
                     let chat = user.chat_id();
                     let before = tg.bot_send_count(chat);
                     let sent = Instant::now();
