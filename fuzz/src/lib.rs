@@ -26,7 +26,7 @@ mod web;
 
 pub use desk::desk_request;
 pub use files::{chat_record, inbox_journal, metrics_file, profile, sent_log, session_file};
-pub use readers::{audio_probe, report, stage_summary, synthesis, transcript, turn};
+pub use readers::{audio_probe, claude_wire, report, stage_summary, synthesis, transcript, turn};
 pub use text::{callback, html_split, settings, user_text};
 pub use web::webhook;
 
@@ -39,6 +39,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("stage_summary", stage_summary),
     ("report", report),
     ("synthesis", synthesis),
+    ("claude_wire", claude_wire),
     ("transcript", transcript),
     ("audio_probe", audio_probe),
     ("session_file", session_file),

@@ -9,6 +9,11 @@ use ai_interviewer::{
         synthesis::{self, Material, Synthesis},
         turn::MAX_RESPONSE_CHARS,
     },
+    llm::{
+        Effort,
+        generation::{self, Purpose},
+        wire::{ErrorBody, MessagesResponse, ModelInfo},
+    },
     model::{Lang, NewStudy, Session, Stage, Study, Style, UserId},
     voice::{
         assemblyai::{TranscriptState, read_transcript},
@@ -118,6 +123,27 @@ pub fn synthesis(data: &[u8]) {
     if let Ok(read) = synthesis::read(Synthesis::empty(&study, &material, at(9)), &material, value)
     {
         let _ = synthesis::render(&read);
+    }
+}
+
+/// What Anthropic's API answers around the structured reply: a Messages response, an error
+/// body, and the Models API's description of a model, whose capabilities then shape every
+/// request (each effort and purpose is asked for its shape).
+pub fn claude_wire(data: &[u8]) {
+    let _ = serde_json::from_slice::<MessagesResponse>(data);
+    let _ = serde_json::from_slice::<ErrorBody>(data);
+    if let Ok(info) = serde_json::from_slice::<ModelInfo>(data)
+        && let Some(capabilities) = &info.capabilities
+    {
+        if let Some(effort) = &capabilities.effort {
+            let _ = effort.supported_levels();
+        }
+        let rules = generation::rules(&info.id).with_capabilities(capabilities);
+        for effort in Effort::ALL {
+            for purpose in [Purpose::Turn, Purpose::Summary] {
+                let _ = rules.shape(purpose, effort, Some(0.5));
+            }
+        }
     }
 }
 
