@@ -98,7 +98,7 @@ async fn sign_in(router: &Router, links: &Links) -> Signed {
 fn served() -> &'static Served {
     static SERVED: OnceLock<Served> = OnceLock::new();
     SERVED.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("a temporary directory").keep();
+        let dir = crate::scratch().keep();
         let vars = [("SESSIONS_DIR", dir.display().to_string())];
         let settings = Settings::from_lookup(|name| {
             vars.iter()

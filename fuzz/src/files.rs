@@ -21,7 +21,7 @@ const USER: UserId = UserId(7);
 
 /// A fresh store with `bytes` written at `relative` under its root.
 fn store_with(relative: &str, bytes: &[u8]) -> (tempfile::TempDir, SessionStore) {
-    let dir = tempfile::tempdir().expect("a temporary directory");
+    let dir = crate::scratch();
     let store = SessionStore::open(dir.path()).expect("the store opens");
     std::fs::write(dir.path().join(relative), bytes).expect("the file is written");
     (dir, store)
@@ -123,7 +123,7 @@ pub fn metrics_file(data: &[u8]) {
 /// The inbox journal: it opens on any content, and reopening what it rewrote gives the same
 /// updates to handle.
 pub fn inbox_journal(data: &[u8]) {
-    let dir = tempfile::tempdir().expect("a temporary directory");
+    let dir = crate::scratch();
     std::fs::write(dir.path().join(JOURNAL), data).expect("the journal is written");
     let ids = |dir: &Path| {
         let (inbox, pending) = Inbox::open(dir).expect("the inbox opens on any journal");
@@ -148,7 +148,7 @@ fn sorted_lines(bytes: &[u8]) -> Vec<&[u8]> {
 /// The sent log: it opens on any content (either generation), and what it rewrites at opening
 /// reads back whole and opens again to the same entries.
 pub fn sent_log(data: &[u8]) {
-    let dir = tempfile::tempdir().expect("a temporary directory");
+    let dir = crate::scratch();
     // A crash may cut either generation.
     let name = match data.first() {
         Some(b) if b % 2 == 1 => PREVIOUS,

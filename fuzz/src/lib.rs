@@ -56,6 +56,19 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("desk_request", desk_request),
 ];
 
+/// A fresh directory for one input's files: in memory (`/dev/shm`) where there is one, since
+/// every store write is fsync'd and an fsync on a disk would leave the fuzzer a few inputs a
+/// second; the readers see the same files either way.
+fn scratch() -> tempfile::TempDir {
+    let shm = std::path::Path::new("/dev/shm");
+    if shm.is_dir()
+        && let Ok(dir) = tempfile::tempdir_in(shm)
+    {
+        return dir;
+    }
+    tempfile::tempdir().expect("a temporary directory")
+}
+
 /// The one runtime the async readers run on, built once per process. Several threads (the
 /// corpus test's) may block on it at once, so it has a worker of its own.
 fn runtime() -> &'static tokio::runtime::Runtime {

@@ -23,7 +23,7 @@ const PATH: &str = "/telegram/hook";
 fn hook() -> &'static Router {
     static HOOK: OnceLock<Router> = OnceLock::new();
     HOOK.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("a temporary directory").keep();
+        let dir = crate::scratch().keep();
         let (inbox, _) = Inbox::open(&dir).expect("the inbox opens");
         // The updates handed on are not handled here: the channel's far end is dropped, which
         // the handler tolerates (a stopping bot's does the same).
