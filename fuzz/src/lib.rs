@@ -56,16 +56,10 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("desk_request", desk_request),
 ];
 
-/// A fresh directory for one input's files: in memory (`/dev/shm`) where there is one, since
-/// every store write is fsync'd and an fsync on a disk would leave the fuzzer a few inputs a
-/// second; the readers see the same files either way.
+/// A fresh directory for an input's files, under `TMPDIR`: `fuzz/run` points it into memory
+/// (`/dev/shm`) where there is one, since every store write is fsync'd and an fsync on a disk
+/// would leave the fuzzer a few inputs a second, and removes it when the run ends.
 fn scratch() -> tempfile::TempDir {
-    let shm = std::path::Path::new("/dev/shm");
-    if shm.is_dir()
-        && let Ok(dir) = tempfile::tempdir_in(shm)
-    {
-        return dir;
-    }
     tempfile::tempdir().expect("a temporary directory")
 }
 
