@@ -462,9 +462,14 @@ impl Env<'_> {
         let Some(raw) = self.get(name) else {
             return Ok(None);
         };
-        match tracing_subscriber::EnvFilter::try_new(&raw) {
-            Ok(_) => Ok(Some(raw)),
-            Err(_) => Err(SettingsError {
+        // A filter is ASCII; the filter's own parser panics on some other text (it slices at
+        // byte offsets that can fall inside a character), so anything else is refused first.
+        match raw
+            .is_ascii()
+            .then(|| tracing_subscriber::EnvFilter::try_new(&raw))
+        {
+            Some(Ok(_)) => Ok(Some(raw)),
+            Some(Err(_)) | None => Err(SettingsError {
                 variable: name,
                 expected: "a level (error, warn, info, debug, trace) or a tracing filter"
                     .to_owned(),
@@ -686,6 +691,13 @@ mod tests {
         );
         assert_eq!(
             load(&[("LOG_LEVEL", "loud=[")]).unwrap_err().variable,
+            "LOG_LEVEL"
+        );
+        // Found by fuzzing: the filter's parser panicked on a character it cut in two.
+        assert_eq!(
+            load(&[("LOG_LEVEL", "_bn_,,\r\rë=ӝotvER_")])
+                .unwrap_err()
+                .variable,
             "LOG_LEVEL"
         );
     }

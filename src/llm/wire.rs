@@ -261,21 +261,24 @@ impl EffortCapability {
     /// The levels marked supported that this build knows; `None` when none is listed (the
     /// levels are then the table's).
     pub fn supported_levels(&self) -> Option<Vec<Effort>> {
-        let listed: Vec<Effort> = self
+        // Each level is judged by its own entry: a name is read leniently (`LOW` is `low`), so
+        // looking the entry up again by the level's canonical name could find none.
+        let listed: Vec<(Effort, &Value)> = self
             .levels
             .iter()
             .filter(|(_, v)| v.is_object())
-            .filter_map(|(name, _)| name.parse().ok())
+            .filter_map(|(name, v)| Some((name.parse().ok()?, v)))
             .collect();
         if listed.is_empty() {
             return None;
         }
-        Some(
-            listed
-                .into_iter()
-                .filter(|e| self.levels[e.as_str()]["supported"] == Value::Bool(true))
-                .collect(),
-        )
+        let mut supported = Vec::new();
+        for (effort, entry) in listed {
+            if entry["supported"] == Value::Bool(true) && !supported.contains(&effort) {
+                supported.push(effort);
+            }
+        }
+        Some(supported)
     }
 
     /// The default level, if named and known.
@@ -326,4 +329,28 @@ where
 {
     let value = Value::deserialize(deserializer)?;
     Ok(serde_json::from_value(value).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_effort_level_named_in_another_case_is_read_by_its_own_entry() {
+        // Found by fuzzing the Models API's answer: `"LOW"` parsed as `low`, then the entry was
+        // looked up as `low`, which was not there, and the start-up check panicked.
+        let capability: EffortCapability = serde_json::from_value(serde_json::json!({
+            "supported": true,
+            "LOW": {"supported": true},
+            "medium": {"supported": false},
+            "High": {"supported": true},
+            "high": {"supported": true},
+            "turbo": {"supported": true},
+        }))
+        .unwrap();
+        assert_eq!(
+            capability.supported_levels(),
+            Some(vec![Effort::High, Effort::Low])
+        );
+    }
 }

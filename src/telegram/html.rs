@@ -32,8 +32,13 @@ pub fn telegram_len(text: &str) -> usize {
 pub fn split(text: &str, limit: usize) -> Vec<String> {
     let mut parts = Vec::new();
     let mut rest = text.trim();
-    while telegram_len(rest) > limit {
+    loop {
+        // Whether the rest fits is read off the window, which costs the window's length: the
+        // whole rest's length each time would make a long text at a small limit quadratic.
         let window = prefix_within(rest, limit);
+        if window.len() == rest.len() {
+            break;
+        }
         let cut = best_cut(window).unwrap_or(window.len());
         let (head, tail) = rest.split_at(cut);
         let head = head.trim_end();

@@ -59,14 +59,7 @@ pub async fn serve(
     out: mpsc::UnboundedSender<Update>,
     mut stop: watch::Receiver<bool>,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    let hook = Arc::new(Hook {
-        secret: config.secret.clone(),
-        inbox,
-        out,
-    });
-    let app = Router::new()
-        .route(config.url.path(), post(receive))
-        .with_state(hook);
+    let app = router(config, inbox, out);
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     let addr = listener.local_addr()?;
     let task = tokio::spawn(async move {
@@ -81,6 +74,18 @@ pub async fn serve(
         }
     });
     Ok((addr, task))
+}
+
+/// The webhook's one route: a POST to `config.url`'s path, answered as [`serve`] describes.
+pub fn router(config: &WebhookConfig, inbox: Inbox, out: mpsc::UnboundedSender<Update>) -> Router {
+    let hook = Arc::new(Hook {
+        secret: config.secret.clone(),
+        inbox,
+        out,
+    });
+    Router::new()
+        .route(config.url.path(), post(receive))
+        .with_state(hook)
 }
 
 /// One update from Telegram: refused without the secret, saved, handed on, then answered 200.

@@ -372,8 +372,7 @@ impl AssemblyAiClient {
         // The id goes into the path as one segment, whatever it holds.
         let path = format!("v2/transcript/{}", encode_segment(&id.0));
         let body = self.call(Method::GET, &path, |request| request).await?;
-        let transcript: TranscriptBody = decode(&body)?;
-        Ok(state(transcript))
+        read_transcript(&body)
     }
 
     /// Polls a transcript until it completes, fails or the deadline passes. An empty
@@ -523,6 +522,12 @@ fn models_hint(language: LanguageRequest) -> String {
             super::UNIVERSAL_MODEL
         ),
     }
+}
+
+/// Reads the body of `GET /v2/transcript/{id}`: completed (its text trimmed, its confidence a
+/// finite number within 0-1), failed, or still pending.
+pub fn read_transcript(body: &[u8]) -> Result<TranscriptState, AssemblyAiError> {
+    decode(body).map(state)
 }
 
 fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AssemblyAiError> {
