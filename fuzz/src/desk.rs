@@ -116,17 +116,15 @@ fn served() -> &'static Served {
                 session_lifetime: Duration::from_secs(24 * 3600),
                 api_token: Some(API_TOKEN.to_owned().into()),
             };
+            let links = Links::open(&dir).expect("the links folder");
             let desk: Arc<Desk> = Desk::open(
                 config,
                 &engine,
                 settings.claude.prices.clone(),
                 &settings.claude.model,
-                &dir,
-            )
-            .await
-            .expect("the desk opens");
+                Arc::new(links.clone()),
+            );
             let router = desk::router(desk);
-            let links = Links::open(&dir).expect("the links folder");
             let signed = sign_in(&router, &links).await;
             Served {
                 router,

@@ -8,10 +8,13 @@ use ai_interviewer::{
     model::{SystemClock, UserId},
     store::{InterviewStore, Loaded, SessionStore, decode_session},
     telegram::{
-        inbox::{Inbox, JOURNAL},
+        inbox::{JOURNAL, Journal},
         profile::Profile,
         record::ChatRecord,
-        sent::{CURRENT, PREVIOUS, SentLog},
+        sent::{
+            SentLog,
+            files::{CURRENT, PREVIOUS},
+        },
     },
 };
 
@@ -126,7 +129,7 @@ pub fn inbox_journal(data: &[u8]) {
     let dir = crate::scratch();
     std::fs::write(dir.path().join(JOURNAL), data).expect("the journal is written");
     let ids = |dir: &Path| {
-        let (inbox, pending) = Inbox::open(dir).expect("the inbox opens on any journal");
+        let (inbox, pending) = Journal::open(dir).expect("the inbox opens on any journal");
         let offset = inbox.offset();
         (pending.iter().map(|u| u.id.0).collect::<Vec<_>>(), offset)
     };

@@ -31,15 +31,15 @@ fn at(minutes: i64) -> DateTime<Utc> {
 fn interview() -> Session {
     let mut s = Session::new(1, UserId(7), Lang::En, Style::default(), at(0));
     s.stage = Stage::Profiling;
-    s.push_question("What is your role?".into(), false, at(0));
+    s.push_question("What is your role?".into(), at(0));
     s.push_answer("I have led a team of six welders for twelve years.", at(1));
-    s.push_question("What does a good week look like?".into(), false, at(2));
+    s.push_question("What does a good week look like?".into(), at(2));
     s.push_answer(
         "No rework. Every seam passes the X-ray on the first try.",
         at(3),
     );
     s.stage = Stage::Operations;
-    s.push_question("Walk me through the last job.".into(), false, at(4));
+    s.push_question("Walk me through the last job.".into(), at(4));
     s.push_answer("First I read the drawing, then I check the gas.", at(5));
     s.finished_at = Some(at(6));
     s
