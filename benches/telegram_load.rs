@@ -780,6 +780,16 @@ async fn turns(users: u64, replicas: usize) {
         .map(|dir| Bot::spawn_with(&tg, &claude, dir.path(), "error", Stdio::null(), &vars))
         .collect();
     polling(&tg, 0).await;
+    if let Some(url) = &url {
+        // Every replica up, and each has counted the others (once a second) to take its share.
+        let store = ai_interviewer::store::PgStore::connect(url)
+            .await
+            .expect("the bench's database");
+        while store.replicas_alive().await.expect("the replicas count") < replicas {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+    }
     let tasks: Vec<_> = (0..users)
         .map(|i| {
             let tg = tg.clone();
@@ -854,6 +864,9 @@ async fn failover(rounds: u64) {
     let chat = user.chat_id();
     let (mut polls, mut takeovers) = (Vec::new(), Vec::new());
     for round in 0..rounds {
+        // A random moment: the replicas' retries tick every second, and rounds of a steady
+        // length would otherwise always land on the same phase of them.
+        tokio::time::sleep(Duration::from_millis(rand::rng().random_range(0..2000))).await;
         let poller = replica_where(&url, POLLER, &[]).await;
         let index = bots
             .iter()
@@ -880,6 +893,7 @@ async fn failover(rounds: u64) {
         })
         .await;
         claude.set_latency(CLAUDE);
+        tokio::time::sleep(Duration::from_millis(rand::rng().random_range(0..2000))).await;
         let owner = replica_where(&url, RUNNING, &[&chat]).await;
         let killed = Instant::now();
         let index = bots

@@ -367,8 +367,9 @@ async fn open_logs(logs: &Logs) -> Result<(Inbox, Vec<Update>, SentLog), Startup
     }
 }
 
-/// How often a replica counts the replicas alive, to take its share of Telegram's budget.
-const COUNT_REPLICAS_EVERY: Duration = Duration::from_secs(5);
+/// How often a replica counts the replicas alive, to take its share of Telegram's budget: a
+/// replica that joins finds the others sending at their old share for at most this long.
+const COUNT_REPLICAS_EVERY: Duration = Duration::from_secs(1);
 
 /// How many processes share the bot's budget: this one alone, or the replicas alive, counted
 /// again every few seconds (a replica that joins or dies changes every share).
