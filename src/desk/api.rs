@@ -101,6 +101,19 @@ fn latest(desk: &Desk, user: u64, wanted: impl Fn(&Row) -> bool) -> Option<Row> 
         .max_by_key(|r| r.last_activity)
 }
 
+/// The interview of `row` from the store, or the answer when the store cannot be read.
+async fn read(desk: &Desk, row: &Row) -> Result<Option<crate::model::Session>, Box<Response>> {
+    super::export::read_session(desk.store.as_ref(), row)
+        .await
+        .map_err(|error| {
+            tracing::error!(user = %row.user, %error, "an interview cannot be read");
+            Box::new(plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the interview cannot be read",
+            ))
+        })
+}
+
 async fn status(
     State(desk): State<Arc<Desk>>,
     headers: HeaderMap,
@@ -114,15 +127,9 @@ async fn status(
     };
     let mut answer = summary(&desk, &row);
     // The split is in the interview, not the index: read for this one interview only.
-    let split = match super::export::read_session(desk.store.as_ref(), &row).await {
+    let split = match read(&desk, &row).await {
         Ok(session) => session,
-        Err(error) => {
-            tracing::error!(user = %row.user, %error, "an interview cannot be read");
-            return plain(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the interview cannot be read",
-            );
-        }
+        Err(unreadable) => return *unreadable,
     }
     .filter(|s| (s.user, s.id) == (row.user, row.session))
     .and_then(|s| s.usage.by_work);
@@ -151,15 +158,9 @@ async fn report(
     let Some(row) = settled else {
         return plain(StatusCode::NOT_FOUND, "no confirmed report");
     };
-    let session = match super::export::read_session(desk.store.as_ref(), &row).await {
+    let session = match read(&desk, &row).await {
         Ok(session) => session,
-        Err(error) => {
-            tracing::error!(user = %row.user, %error, "an interview cannot be read");
-            return plain(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the interview cannot be read",
-            );
-        }
+        Err(unreadable) => return *unreadable,
     };
     let read = match session {
         Some(session) => {
