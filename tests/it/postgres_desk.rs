@@ -163,9 +163,11 @@ async fn on_postgres_an_interview_shows_on_the_desk_once_agreed_its_report_reads
 async fn a_link_one_replica_gives_in_a_chat_signs_in_once_on_another_replicas_desk() {
     let url = postgres::database().await;
     let one = desk_bot(&url).await;
-    let other = desk_bot(&url).await;
     let admin = one.telegram.user(ADMIN, "Olga", Some("en"));
     let reply = one.say(&admin, "/desk").await.plain();
+    // The second replica joins once the link is given: each test bot has a fake Telegram of
+    // its own, and a chat claimed by the other replica would be answered on the other fake.
+    let other = desk_bot(&url).await;
     let link = reply
         .split_whitespace()
         .find(|word| word.contains("/signin?token="))

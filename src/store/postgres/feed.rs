@@ -53,47 +53,22 @@ fn parse(payload: &str, origin: u64) -> Option<Change> {
 }
 
 /// Listens for the other stores' changes and announces them on `changes`, reconnecting with a
-/// backoff whenever the connection is lost; runs until aborted.
+/// backoff whenever the connection is lost ([`relay`]); runs until aborted.
 pub(super) async fn listen(
     config: tokio_postgres::Config,
     origin: u64,
     changes: broadcast::Sender<Change>,
 ) {
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        match listen_once(&config, origin, &changes).await {
-            Ok(()) => tracing::warn!("the change feed's connection closed; listening again"),
-            Err(e) => tracing::warn!(error = %e, "the change feed failed; listening again"),
-        }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(MAX_BACKOFF);
-    }
-}
-
-async fn listen_once(
-    config: &tokio_postgres::Config,
-    origin: u64,
-    changes: &broadcast::Sender<Change>,
-) -> Result<(), tokio_postgres::Error> {
-    let (client, mut connection) = config.connect(NoTls).await?;
-    // The connection hands out notifications only while it is polled, and `LISTEN` itself
-    // needs it polled: its messages go through a channel to this loop.
-    let (tx, mut messages) = futures::channel::mpsc::unbounded();
-    let stream = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
-    let driver = tokio::spawn(stream.map(Ok).forward(tx));
-    client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
-    while let Some(message) = messages.next().await {
-        match message? {
-            AsyncMessage::Notification(n) if n.channel() == CHANNEL => {
-                if let Some(change) = parse(n.payload(), origin) {
-                    let _ = changes.send(change);
-                }
-            }
-            _ => {}
+    let (out, mut payloads) = tokio::sync::mpsc::unbounded_channel();
+    // Ended with this task (the store's last clone aborts it), and its connection with it.
+    let _relaying = super::Listener(tokio::spawn(relay(config, CHANNEL, out)));
+    // An empty payload (listening started again) names no change: what was missed meanwhile is
+    // missed, as a lagging receiver's is.
+    while let Some(payload) = payloads.recv().await {
+        if let Some(change) = parse(&payload, origin) {
+            let _ = changes.send(change);
         }
     }
-    driver.abort();
-    Ok(())
 }
 
 /// Relays every notification on `channel` to `out` as its payload, listening again with a
